@@ -1,0 +1,99 @@
+"""The visitdesk-portal command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures_portal import http_session
+from tests.portal.helpers import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "visitdesk.portal.cli", *args]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("VISITDESK_PORTAL_SECRET", None)
+    return env
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _cli(*args), capture_output=True, text=True, env=_env(), cwd=REPO, timeout=120, check=False
+    )
+
+
+def test_seed_demo_json(tmp_path: Path) -> None:
+    result = _run("seed-demo", "--data-dir", str(tmp_path), "--patients", "60", "--json", "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"practice_id", "practice_code", "practice_name", "staff", "patients"}
+    assert data["practice_code"] == "demo"
+    assert data["practice_name"] == "Maple Grove Family Medicine"
+    assert sorted(s["role"] for s in data["staff"]) == ["billing", "front_desk", "manager"]
+    assert all(set(s) == {"username", "password", "role", "name"} for s in data["staff"])
+    assert len(data["patients"]) == 10
+    assert all(set(p) == {"login", "password", "patient_ids"} for p in data["patients"])
+    assert any(len(p["patient_ids"]) == 2 for p in data["patients"])
+
+    again = _run("seed-demo", "--data-dir", str(tmp_path), "--patients", "60", "--json")
+    assert again.returncode == 3
+    assert "already exists" in again.stderr
+    assert again.stdout == ""
+
+
+def test_seed_demo_is_deterministic(tmp_path: Path) -> None:
+    outputs = [
+        _run("seed-demo", "--data-dir", str(tmp_path / name), "--patients", "40", "--json", "--seed", "3")
+        for name in ("a", "b")
+    ]
+    assert outputs[0].returncode == outputs[1].returncode == 0
+    assert json.loads(outputs[0].stdout) == json.loads(outputs[1].stdout)
+
+
+def test_serve_with_ephemeral_port_and_ready_file(tmp_path: Path) -> None:
+    ready = tmp_path / "run" / "ready.json"
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        _cli("serve", "--port", "0", "--data-dir", str(data_dir), "--ready-file", str(ready)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=REPO,
+    )
+    try:
+        assert wait_until(lambda: ready.exists() or process.poll() is not None, timeout=60)
+        assert process.poll() is None, process.communicate()[1]
+        info = json.loads(ready.read_text())
+        assert info["url"] == f"https://127.0.0.1:{info['port']}"
+        assert Path(info["ca_file"]) == data_dir.resolve() / "tls" / "ca.pem"
+        with http_session(info["ca_file"]) as http:
+            response = http.get(f"{info['url']}/openapi.json", timeout=10)
+        assert response.status_code == 200
+        assert (data_dir / "secret.key").stat().st_mode & 0o777 == 0o600
+        assert (data_dir / "tls" / "server-key.pem").stat().st_mode & 0o777 == 0o600
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            stdout, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+            pytest.fail("portal did not stop on SIGTERM")
+    assert process.returncode == 0, stderr
+    assert "ca.pem" in stdout
+    assert not ready.exists()
+    assert "?" not in "".join(line for line in stderr.splitlines() if "GET" in line)

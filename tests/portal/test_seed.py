@@ -1,0 +1,59 @@
+"""Synthetic practices."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.fixtures_portal import fast_hasher
+from visitdesk.portal.db import Database
+from visitdesk.portal.models import AccountLink, Appointment, Change, Patient, Practice
+from visitdesk.portal.seed import PracticeExists, create_practice, seed_demo
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'seed.sqlite3'}")
+    database.create_schema()
+    yield database  # type: ignore[misc]
+    database.dispose()
+
+
+def test_demo_practice_contents(db: Database) -> None:
+    started = time.monotonic()
+    creds = seed_demo(db, patients=5000, seed=1, hasher=fast_hasher())
+    assert time.monotonic() - started < 10
+    tz = ZoneInfo("America/New_York")
+    today = datetime.now(UTC).astimezone(tz).date()
+    with db.read() as session:
+        practice = session.get_one(Practice, creds.practice_id)
+        assert (practice.code, practice.timezone) == ("demo", "America/New_York")
+        assert practice.phone
+        assert session.scalar(select(func.count()).select_from(Patient)) == 5000
+        names = set(session.scalars(select(Patient.last_name)))
+        assert any("-" in n for n in names)
+        assert any(not n.isascii() for n in names)
+        assert len(set(session.scalars(select(Patient.mrn)))) == 5000
+        appts = session.scalars(select(Appointment)).all()
+        todays = [a for a in appts if a.starts_at.astimezone(tz).date() == today]
+        assert len(todays) >= 50
+        hours = {a.starts_at.astimezone(tz).hour for a in todays}
+        assert min(hours) >= 8 and max(hours) <= 16 and len(hours) >= 5
+        assert len({a.provider for a in todays}) >= 3
+        linked = session.scalars(select(AccountLink.patient_id)).all()
+        today_patients = {a.patient_id for a in todays}
+        assert set(linked) <= today_patients
+        assert practice.last_seq == session.scalar(select(func.count()).select_from(Change))
+    assert len(creds.patients) == 10
+    assert {s.role for s in creds.staff} == {"front_desk", "billing", "manager"}
+
+
+def test_same_code_twice_raises(db: Database) -> None:
+    create_practice(db, code="dup", name="One", patients=30, accounts=1, hasher=fast_hasher())
+    with pytest.raises(PracticeExists):
+        create_practice(db, code="DUP", name="Two", patients=30, accounts=1, hasher=fast_hasher())

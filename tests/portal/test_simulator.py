@@ -1,0 +1,69 @@
+"""The demo patient simulator against a real portal."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import requests
+
+from tests.fixtures_portal import PortalFactory, PortalPractice, make_practice
+from tests.portal.helpers import staff_headers, wait_until
+from visitdesk.portal.db import Database
+from visitdesk.portal.simulator import PatientSimulator
+
+
+def _checkins(http: requests.Session, practice: PortalPractice) -> list[dict[str, Any]]:
+    items = http.get(
+        f"{practice.staff_url}/changes",
+        params={"limit": 5000},
+        headers=staff_headers(http, practice),
+        timeout=10,
+    ).json()["items"]
+    return [item for item in items if item["kind"] == "checkin"]
+
+
+def test_simulator_checks_in_linked_patients_with_appointments_today(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
+    simulator = PatientSimulator(practice.base_url, practice.ca_file, practice.credentials, seed=1)
+    try:
+        events = simulator.run(threading.Event(), interval=0.01, max_events=3)
+    finally:
+        simulator.close()
+    assert events == 3
+    checkins = _checkins(portal_http, practice)
+    linked = {pid for cred in practice.patients for pid in cred.patient_ids}
+    assert len(checkins) == 3
+    assert {c["data"]["patient_id"] for c in checkins} <= linked
+    assert len({c["data"]["patient_id"] for c in checkins}) == 3  # nobody twice
+    assert all(c["data"]["appointment_id"] for c in checkins)
+
+
+def test_simulator_survives_the_portal_being_down(portal_factory: PortalFactory) -> None:
+    portal = portal_factory.start()
+    db = Database.from_url(portal.config.resolved_database_url)
+    try:
+        practice = make_practice(db, portal, patients=30, accounts=2)
+    finally:
+        db.dispose()
+    data_dir, port = portal.config.data_dir, portal.port
+    portal.stop()
+
+    simulator = PatientSimulator(practice.base_url, practice.ca_file, practice.credentials, seed=2)
+    stop = threading.Event()
+    result: dict[str, int] = {}
+    worker = threading.Thread(
+        target=lambda: result.setdefault("events", simulator.run(stop, interval=0.01, max_events=2))
+    )
+    worker.start()
+    try:
+        threading.Event().wait(0.5)  # the simulator meets a closed port meanwhile
+        assert worker.is_alive()
+        portal_factory.start(data_dir=data_dir, port=port)
+        assert wait_until(lambda: not worker.is_alive(), timeout=20)
+    finally:
+        stop.set()
+        worker.join(10)
+        simulator.close()
+    assert result["events"] == 2

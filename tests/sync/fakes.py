@@ -1,0 +1,293 @@
+"""Test doubles for the sync engine: a scriptable portal feed/command endpoint and a dict store.
+
+The engine's integration tests run against the real portal and LocalStore; these fakes let the unit
+tests script exact failures (offline, 500, 429, auth) and observe every store call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from visitdesk.desktop.models.schema import CheckIn, Patient
+from visitdesk.desktop.models.store import LocalStore
+from visitdesk.sync.store import OutboxItem
+from visitdesk.sync.wire import ChangeItem, ChangesPage, CheckInOut, CheckInStatus, PatientOut
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.01) -> bool:
+    """Poll `predicate` until it holds or `timeout` passes (no time.sleep)."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        pause.wait(interval)
+    return True
+
+
+def _record(kind: str, record_id: str) -> dict[str, Any]:
+    """A valid *Out record of `kind` (synthetic, no real person)."""
+    now = datetime.now(UTC)
+    if kind == "patient":
+        return PatientOut(
+            id=record_id,
+            mrn=f"MRN-{record_id}",
+            first_name="Test",
+            last_name=f"Patient-{record_id}",
+            date_of_birth=date(1980, 1, 1),
+            updated_at=now,
+        ).model_dump(mode="json")
+    if kind == "checkin":
+        return CheckInOut(
+            id=record_id,
+            patient_id="P-unknown",
+            arrived_at=now,
+            status=CheckInStatus.ARRIVED,
+            status_changed_at=now,
+        ).model_dump(mode="json")
+    raise ValueError(kind)
+
+
+class FakePortal:
+    """Implements the client calls the engine makes (get_changes, send)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.feed: list[ChangeItem] = []
+        self.sent: list[tuple[str, str, Any, str | None]] = []
+        self.applied: dict[str, Any] = {}  # idempotency key -> first response
+        self.send_errors: list[BaseException] = []  # raised, in order, by the next send calls
+        self.pull_errors: list[BaseException] = []
+        self.pull_gate: threading.Event | None = None  # when set: get_changes blocks on it
+        self.pull_calls = 0
+
+    def add_change(self, kind: str, record_id: str) -> None:
+        with self.cond:
+            seq = len(self.feed) + 1
+            self.feed.append(
+                ChangeItem(seq=seq, kind=kind, op="upsert", id=record_id, data=_record(kind, record_id))  # type: ignore[arg-type]
+            )
+            self.cond.notify_all()
+
+    def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage:
+        with self.cond:
+            self.pull_calls += 1
+            if self.pull_errors:
+                raise self.pull_errors.pop(0)
+        if self.pull_gate is not None:
+            self.pull_gate.wait(10)
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.feed) > after, timeout=wait)
+            items = self.feed[after : after + limit]
+            last = items[-1].seq if items else after
+            return ChangesPage(items=items, last_seq=last, more=len(self.feed) > last)
+
+    def send(self, method: str, path: str, body: Any, idempotency_key: str | None) -> Any:
+        with self.cond:
+            self.sent.append((method, path, body, idempotency_key))
+            if self.send_errors:
+                raise self.send_errors.pop(0)
+            assert idempotency_key is not None
+            if idempotency_key not in self.applied:
+                self.applied[idempotency_key] = {"ok": True, "n": len(self.applied) + 1}
+            return self.applied[idempotency_key]
+
+
+class StoreClosed(AssertionError):
+    pass
+
+
+class FakeStore:
+    """A SyncStore in dicts that records calls and can be closed (any later call fails the test)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        self.outbox: dict[int, OutboxItem] = {}
+        self.failed: dict[int, str] = {}
+        self.sent: list[int] = []
+        self.attempt_errors: list[tuple[int, str]] = []
+        self.closed = False
+        self.calls_after_close: list[str] = []
+        self._ids = itertools.count(1)
+
+    def _check(self, name: str) -> None:
+        if self.closed:
+            self.calls_after_close.append(name)
+            raise StoreClosed(name)
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+    def has(self, kind: str, record_id: str) -> bool:
+        """Whether the record arrived (test observation; ignores `closed`)."""
+        with self.lock:
+            return (kind, record_id) in self.records
+
+    def pending_ids(self) -> list[int]:
+        with self.lock:
+            return [i for i in sorted(self.outbox) if i not in self.failed]
+
+    def failed_messages(self) -> dict[int, str]:
+        with self.lock:
+            return dict(self.failed)
+
+    def enqueue(self, path: str, body: dict[str, Any] | None = None) -> OutboxItem:
+        with self.lock:
+            item_id = next(self._ids)
+            item = OutboxItem(
+                id=item_id,
+                method="POST",
+                path=path,
+                body=body,
+                idempotency_key=f"key-{item_id}",
+                description=f"item {item_id}",
+                created_at=datetime.now(UTC),
+            )
+            self.outbox[item_id] = item
+            return item
+
+    def last_seq(self) -> int:
+        with self.lock:
+            self._check("last_seq")
+            return self.seq
+
+    def apply_changes(self, items: Sequence[ChangeItem], last_seq: int) -> set[str]:
+        with self.lock:
+            self._check("apply_changes")
+            for item in items:
+                self.records[(item.kind, item.id)] = item.data
+            self.seq = last_seq
+            return {item.kind for item in items}
+
+    def next_outbox_item(self) -> OutboxItem | None:
+        with self.lock:
+            self._check("next_outbox_item")
+            pending = [i for i in sorted(self.outbox) if i not in self.failed]
+            return self.outbox[pending[0]] if pending else None
+
+    def outbox_sent(self, item_id: int, response: Any) -> None:
+        with self.lock:
+            self._check("outbox_sent")
+            self.outbox.pop(item_id, None)
+            self.sent.append(item_id)
+
+    def outbox_attempt_failed(self, item_id: int, message: str) -> None:
+        with self.lock:
+            self._check("outbox_attempt_failed")
+            self.attempt_errors.append((item_id, message))
+
+    def outbox_failed(self, item_id: int, message: str) -> None:
+        with self.lock:
+            self._check("outbox_failed")
+            self.failed[item_id] = message
+
+    def outbox_pending_count(self) -> int:
+        with self.lock:
+            self._check("outbox_pending_count")
+            return len([i for i in self.outbox if i not in self.failed])
+
+
+class RecordingListener:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.changes: list[set[str]] = []
+        self.statuses: list[Any] = []
+        self.failures: list[tuple[OutboxItem, str]] = []
+
+    def on_changes(self, kinds: set[str]) -> None:
+        with self.lock:
+            self.changes.append(kinds)
+
+    def on_status(self, status: Any) -> None:
+        with self.lock:
+            self.statuses.append(status)
+
+    def on_outbox_failed(self, item: OutboxItem, message: str) -> None:
+        with self.lock:
+            self.failures.append((item, message))
+
+
+class ProbeLocalStore(LocalStore):
+    """The real LocalStore, with the same observation hooks as FakeStore."""
+
+    def __init__(self, engine: Any, path: Any) -> None:
+        super().__init__(engine, path)
+        self.lock = threading.Lock()
+        self.closed = False
+        self.calls_after_close: list[str] = []
+        self.sent: list[int] = []
+        self.attempt_errors: list[tuple[int, str]] = []
+
+    def _check(self, name: str) -> None:
+        with self.lock:
+            if self.closed:
+                self.calls_after_close.append(name)
+                raise StoreClosed(name)
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+        super().close()
+
+    def has(self, kind: str, record_id: str) -> bool:
+        with self.read() as s:
+            if kind == "patient":
+                return s.scalar(select(Patient.id).where(Patient.portal_id == record_id)) is not None
+            return s.get(CheckIn, record_id) is not None
+
+    def pending_ids(self) -> list[int]:
+        return [item.id for item in self.pending_outbox_items()]
+
+    def failed_messages(self) -> dict[int, str]:
+        return {item.id: item.last_error or "" for item in self.failed_outbox_items()}
+
+    def enqueue(  # type: ignore[override]
+        self, path: str, body: dict[str, Any] | None = None
+    ) -> OutboxItem:
+        return super().enqueue("POST", path, body, "test item")
+
+    @property
+    def seq(self) -> int:
+        return super().last_seq()
+
+    def last_seq(self) -> int:
+        self._check("last_seq")
+        return super().last_seq()
+
+    def apply_changes(self, items: Sequence[ChangeItem], last_seq: int) -> set[str]:
+        self._check("apply_changes")
+        return super().apply_changes(items, last_seq)
+
+    def next_outbox_item(self) -> OutboxItem | None:
+        self._check("next_outbox_item")
+        return super().next_outbox_item()
+
+    def outbox_sent(self, item_id: int, response: Any) -> None:
+        self._check("outbox_sent")
+        super().outbox_sent(item_id, response)
+        with self.lock:
+            self.sent.append(item_id)
+
+    def outbox_attempt_failed(self, item_id: int, message: str) -> None:
+        self._check("outbox_attempt_failed")
+        super().outbox_attempt_failed(item_id, message)
+        with self.lock:
+            self.attempt_errors.append((item_id, message))
+
+    def outbox_failed(self, item_id: int, message: str) -> None:
+        self._check("outbox_failed")
+        super().outbox_failed(item_id, message)
+
+    def outbox_pending_count(self) -> int:
+        self._check("outbox_pending_count")
+        return super().outbox_pending_count()

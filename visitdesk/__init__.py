@@ -1,0 +1,1 @@
+"""VisitDesk: the staff desktop and portal service of a patient portal."""

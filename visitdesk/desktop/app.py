@@ -1,0 +1,297 @@
+"""The composition root: builds the store, portal client, sync engine and main window.
+
+`visitdesk [--demo] [--data-dir DIR]`. Nothing else in the desktop package creates long-lived
+services; each part gets what it needs from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.handlers
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
+
+from visitdesk.desktop import session as sessions
+from visitdesk.desktop.controller import DeskController
+from visitdesk.desktop.demo import DemoEnvironment, start_demo
+from visitdesk.desktop.main_window import MainWindow
+from visitdesk.desktop.models.store import default_data_dir
+from visitdesk.desktop.settings import Settings
+from visitdesk.desktop.sync_bridge import SyncBridge
+from visitdesk.desktop.tasks import TaskRunner
+from visitdesk.desktop.views.sign_in import SignInDialog, SignInRequest
+from visitdesk.sync.credentials import MemoryTokenStore
+from visitdesk.sync.engine import SyncEngine
+
+log = logging.getLogger(__name__)
+
+
+def load_stylesheet() -> str:
+    try:
+        return resources.files("visitdesk.resources").joinpath("style.qss").read_text("utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        return ""
+
+
+def configure_logging(data_dir: Path) -> None:
+    """Log to a rotating file in the data directory. Log calls never carry PHI or tokens."""
+    logs = data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        logs / "visitdesk.log", maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+@dataclass
+class Running:
+    """The parts of one signed-in session, kept together so they can be torn down in order."""
+
+    session: sessions.OpenSession
+    engine: SyncEngine
+    bridge: SyncBridge
+    controller: DeskController
+    window: MainWindow
+
+
+class VisitDeskApp(QObject):
+    """Owns the application's life: demo start-up, sign-in, the signed-in session, shutdown."""
+
+    def __init__(
+        self, data_dir: Path, runner: TaskRunner, *, demo: bool = False, demo_patients: int = 5000
+    ) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.runner = runner
+        self.settings = Settings.load(data_dir)
+        self.demo_wanted = demo
+        self.demo_patients = demo_patients
+        self.demo: DemoEnvironment | None = None
+        self.running: Running | None = None
+        self.sign_in_dialog: SignInDialog | None = None
+        self.splash: QLabel | None = None
+        self.finished: asyncio.Future[int] | None = None
+        self._closing = False
+
+    # ---- start-up
+
+    def start(self) -> None:
+        if self.demo_wanted:
+            self._show_splash("Starting the demo portal and seeding a practice\u2026")
+            (
+                self.runner.op(start_demo, self.demo_patients)
+                .success(self._demo_started)
+                .failure(self._demo_failed)
+                .run()
+            )
+            return
+        self._show_splash("Signing in\u2026")
+        self.runner.op(sessions.resume, self.data_dir, self.settings).success(
+            self._resumed
+        ).failure(lambda _error: self._resumed(None)).run()
+
+    def _show_splash(self, text: str) -> None:
+        if self.splash is None:
+            self.splash = QLabel()
+            self.splash.setTextFormat(Qt.TextFormat.PlainText)
+            self.splash.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.splash.setWindowTitle("VisitDesk")
+            self.splash.resize(420, 140)
+        self.splash.setText(text)
+        self.splash.show()
+
+    def _hide_splash(self) -> None:
+        if self.splash is not None:
+            self.splash.hide()
+            self.splash.deleteLater()
+            self.splash = None
+
+    def _demo_started(self, demo: DemoEnvironment) -> None:
+        self.demo = demo
+        username, password = demo.staff_login("front_desk")
+        self._show_splash("Signing in as the demo front desk\u2026")
+        (
+            self.runner.op(
+                sessions.sign_in,
+                self.data_dir,
+                demo.portal_url,
+                demo.practice_code,
+                username,
+                password,
+                demo.ca_file,
+                MemoryTokenStore(),
+            )
+            .success(self.open_session)
+            .failure(self._demo_failed)
+            .run()
+        )
+
+    def _demo_failed(self, error: BaseException) -> None:
+        log.error("The demo could not start: %s", type(error).__name__)
+        self._hide_splash()
+        box = QMessageBox(
+            QMessageBox.Icon.Critical, "VisitDesk demo", str(error) or "The demo could not start."
+        )
+        box.finished.connect(lambda _r: self.quit())
+        box.open()
+        self._error_box = box
+
+    def _resumed(self, opened: sessions.OpenSession | None) -> None:
+        self._hide_splash()
+        if opened is not None:
+            self.open_session(opened)
+        else:
+            self.show_sign_in()
+
+    def show_sign_in(self, notice: str = "") -> SignInDialog:
+        def sign_in(request: SignInRequest) -> sessions.OpenSession:
+            return sessions.sign_in(
+                self.data_dir,
+                request.portal_url,
+                request.practice,
+                request.username,
+                request.password,
+                request.ca_file,
+            )
+
+        dialog = SignInDialog(self.runner, sign_in, self.settings, notice)
+        dialog.signed_in.connect(self.open_session)
+        dialog.rejected.connect(self._sign_in_cancelled)
+        dialog.show()
+        self.sign_in_dialog = dialog
+        return dialog
+
+    def _sign_in_cancelled(self) -> None:
+        if self.running is None:
+            self.quit()
+
+    # ---- the signed-in session
+
+    def open_session(self, opened: sessions.OpenSession) -> None:
+        self._hide_splash()
+        self.sign_in_dialog = None
+        if self.demo is None:
+            self.settings.portal_url = opened.portal_url
+            self.settings.practice_code = opened.practice.code
+            self.settings.username = opened.username
+            self.settings.ca_file = str(opened.ca_file) if opened.ca_file else ""
+            self.settings.save(self.data_dir)
+        bridge = SyncBridge()
+        engine = SyncEngine(
+            opened.client,
+            opened.store,
+            wait_seconds=self.settings.sync_wait_seconds,
+            listener=bridge,
+        )
+        controller = DeskController(
+            self.runner, opened.store, engine, opened.staff, opened.practice
+        )
+        window = MainWindow(controller, bridge)
+        window.sign_out_requested.connect(self.sign_out)
+        window.closed.connect(self.quit)
+        self.running = Running(opened, engine, bridge, controller, window)
+        engine.start()
+        window.show()
+        if opened.keyring_warning:
+            window.show_message(opened.keyring_warning)
+            box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "Sign-in not remembered",
+                opened.keyring_warning,
+                parent=window,
+            )
+            box.open()
+
+    def close_session(self) -> None:
+        running, self.running = self.running, None
+        if running is None:
+            return
+        running.engine.stop()
+        running.window.hide()
+        running.window.deleteLater()
+        running.session.store.close()
+
+    def sign_out(self) -> None:
+        running = self.running
+        if running is None:
+            return
+        client = running.session.client
+        self.close_session()
+        self.runner.op(client.sign_out).run()
+        if self.demo is not None:
+            self.quit()
+            return
+        self.show_sign_in("You have signed out.")
+
+    # ---- shutdown
+
+    def quit(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.close_session()
+        if self.demo is not None:
+            self.demo.stop()
+            self.demo = None
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+        if self.finished is not None and not self.finished.done():
+            self.finished.set_result(0)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="visitdesk", description="VisitDesk staff desktop")
+    parser.add_argument(
+        "--demo", action="store_true", help="start a seeded local portal and sign in to it"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="where settings, logs and the local database live"
+    )
+    parser.add_argument(
+        "--demo-patients", type=int, default=5000, help="patients seeded in the demo"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    data_dir: Path = args.data_dir or default_data_dir()
+    if args.demo and args.data_dir is None:
+        data_dir = data_dir / "demo"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(data_dir)
+
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("VisitDesk")
+    app.setOrganizationName("VisitDesk")
+    app.setQuitOnLastWindowClosed(False)
+    app.setStyleSheet(load_stylesheet())
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    runner = TaskRunner()
+    desk = VisitDeskApp(data_dir, runner, demo=args.demo, demo_patients=args.demo_patients)
+    desk.finished = loop.create_future()
+    app.aboutToQuit.connect(desk.quit)
+    desk.start()
+    with loop:
+        loop.run_until_complete(desk.finished)
+    runner.shutdown(wait=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

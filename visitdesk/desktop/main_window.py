@@ -1,0 +1,242 @@
+"""The main window: navigation sidebar, the screens, and a status bar that tells the sync story."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from visitdesk.desktop.controller import IMPORT_ROLES, DeskController
+from visitdesk.desktop.models import csv_import
+from visitdesk.desktop.sync_bridge import SyncBridge
+from visitdesk.desktop.views.checkins import CheckInsView, plain_label
+from visitdesk.desktop.views.checkins_model import format_time
+from visitdesk.desktop.views.import_dialog import ImportDialog
+from visitdesk.desktop.views.outbox_dialog import OutboxDialog
+
+ROLE_NAMES = {"front_desk": "Front desk", "billing": "Billing", "manager": "Office manager"}
+
+
+class MainWindow(QMainWindow):
+    """Hosts the screens the signed-in role may use; only finished screens are listed."""
+
+    sign_out_requested = Signal()
+    closed = Signal()
+
+    def __init__(
+        self, controller: DeskController, bridge: SyncBridge, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._controller = controller
+        self._bridge = bridge
+        self._last_status: Any = None
+        self._dialogs: list[QWidget] = []
+        practice = controller.practice
+        self.setWindowTitle(f"VisitDesk \u2014 {practice.name}")
+        self.resize(1180, 720)
+
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setFixedWidth(200)
+        self.stack = QStackedWidget()
+
+        self.checkins = CheckInsView(controller)
+        self._add_screen(self.checkins, "Check-ins")
+        self.checkins.waiting_changed.connect(self._on_waiting_changed)
+        self.checkins.message.connect(self.show_message)
+        bridge.changed.connect(self.checkins.on_sync_changed)
+        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.sidebar.setCurrentRow(0)
+
+        self.banner = QFrame()
+        self.banner.setObjectName("problemBanner")
+        self._banner_text = plain_label()
+        self._banner_text.setWordWrap(True)
+        review = QPushButton("Review\u2026")
+        review.clicked.connect(self.show_outbox)
+        banner_layout = QHBoxLayout(self.banner)
+        banner_layout.addWidget(self._banner_text, 1)
+        banner_layout.addWidget(review)
+        self.banner.hide()
+
+        who = plain_label(
+            f"{controller.staff.name}\n{ROLE_NAMES.get(controller.staff.role, controller.staff.role)}",
+            "whoAmI",
+        )
+        left = QVBoxLayout()
+        left.addWidget(plain_label(practice.name, "practiceName"))
+        left.addWidget(self.sidebar, 1)
+        left.addWidget(who)
+        right = QVBoxLayout()
+        right.addWidget(self.banner)
+        right.addWidget(self.stack, 1)
+        central = QWidget()
+        body = QHBoxLayout(central)
+        body.addLayout(left)
+        body.addLayout(right, 1)
+        self.setCentralWidget(central)
+
+        self.online_label = plain_label("Connecting\u2026", "onlineState")
+        self.sync_label = plain_label("")
+        self.outbox_label = plain_label("")
+        status = self.statusBar()
+        status.addPermanentWidget(self.outbox_label)
+        status.addPermanentWidget(self.sync_label)
+        status.addPermanentWidget(self.online_label)
+
+        self._build_menus()
+        bridge.status_changed.connect(self.on_status)
+        bridge.outbox_failed.connect(self._on_outbox_failed)
+        self._clock = QTimer(self)
+        self._clock.setInterval(30_000)
+        self._clock.timeout.connect(lambda: self.on_status(self._last_status))
+        self._clock.start()
+        self._refresh_failures()
+
+    # ---- layout helpers
+
+    def _add_screen(self, widget: QWidget, title: str) -> None:
+        self.stack.addWidget(widget)
+        item = QListWidgetItem(title)
+        item.setData(Qt.ItemDataRole.UserRole, title)
+        self.sidebar.addItem(item)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        if self._controller.can(IMPORT_ROLES):
+            patients = QAction("Import &patients from CSV\u2026", self)
+            patients.triggered.connect(lambda: self._choose_import("patients"))
+            appointments = QAction("Import &appointments from CSV\u2026", self)
+            appointments.triggered.connect(lambda: self._choose_import("appointments"))
+            file_menu.addAction(patients)
+            file_menu.addAction(appointments)
+            file_menu.addSeparator()
+        sign_out = QAction("Sign &out", self)
+        sign_out.triggered.connect(self.sign_out_requested.emit)
+        file_menu.addAction(sign_out)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        sync_menu = menu.addMenu("&Sync")
+        unsent = QAction("Changes the portal did &not accept\u2026", self)
+        unsent.triggered.connect(self.show_outbox)
+        sync_menu.addAction(unsent)
+
+    # ---- status
+
+    def on_status(self, status: Any) -> None:
+        if status is None:
+            return
+        self._last_status = status
+        if status.auth_needed:
+            self.online_label.setText("\u25cf Signed out by the portal \u2014 sign in again")
+            self.online_label.setProperty("state", "offline")
+        elif status.online:
+            self.online_label.setText("\u25cf Online")
+            self.online_label.setProperty("state", "online")
+        elif status.online is None:
+            self.online_label.setText("\u25cf Connecting\u2026")
+            self.online_label.setProperty("state", "unknown")
+        else:
+            self.online_label.setText("\u25cf Offline \u2014 changes are kept and sent later")
+            self.online_label.setProperty("state", "offline")
+        self.online_label.style().unpolish(self.online_label)
+        self.online_label.style().polish(self.online_label)
+        if status.last_sync_at is not None:
+            self.sync_label.setText(f"Last synced {_ago(status.last_sync_at, self._controller)}")
+        else:
+            self.sync_label.setText("Not synced yet")
+        pending = status.outbox_pending
+        self.outbox_label.setText(
+            "All changes sent"
+            if pending == 0
+            else f"{pending} change{'s' if pending != 1 else ''} waiting to be sent"
+        )
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 15_000)
+
+    def _on_waiting_changed(self, waiting: int) -> None:
+        item = self.sidebar.item(0)
+        if item is not None:
+            item.setText("Check-ins" if waiting == 0 else f"Check-ins  ({waiting} waiting)")
+
+    # ---- outbox failures
+
+    def _on_outbox_failed(self, _item: Any, message: str) -> None:
+        self.show_message(f"The portal did not accept a change: {message}")
+        self._refresh_failures()
+
+    def _refresh_failures(self) -> None:
+        self._controller.failed_outbox().owned_by(self).success(self._show_failures).run()
+
+    def _show_failures(self, items: list[Any]) -> None:
+        count = len(items)
+        if count == 0:
+            self.banner.hide()
+            return
+        self._banner_text.setText(
+            f"The portal did not accept {count} change{'s' if count != 1 else ''} made here. "
+            "Nothing is lost: review to send again or discard."
+        )
+        self.banner.show()
+
+    def show_outbox(self) -> OutboxDialog:
+        dialog = OutboxDialog(self._controller, self)
+        dialog.outbox_touched.connect(self._refresh_failures)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    # ---- imports
+
+    def _choose_import(self, what: str) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, f"Import {what}", str(Path.home()), "CSV files (*.csv);;All files (*)"
+        )
+        if path:
+            self.start_import(what, Path(path))
+
+    def start_import(self, what: str, path: Path) -> ImportDialog:
+        importer = (
+            csv_import.import_patients_csv
+            if what == "patients"
+            else csv_import.import_appointments_csv
+        )
+        dialog = ImportDialog(self._controller, importer, what, path, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.start()
+        return dialog
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._clock.stop()
+        super().closeEvent(event)
+        self.closed.emit()
+
+
+def _ago(moment: datetime, controller: DeskController) -> str:
+    seconds = (datetime.now(UTC) - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        minutes = int(seconds // 60)
+        return f"{minutes} min ago"
+    return f"at {format_time(moment, controller.zone)}"

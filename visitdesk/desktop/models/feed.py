@@ -1,0 +1,223 @@
+"""Applying pages of the portal's change feed to the local store.
+
+A page is reduced to the final state of each record (every item carries the whole record, so the
+last item per id wins), then written with a few bulk statements. Applying a page twice leaves the
+same state as applying it once.
+
+Patients are matched by portal id, falling back to MRN: a patient imported locally from the
+practice management system gets its portal id filled in when the portal reports it. Appointments
+are matched the same way by portal id, then `external_id`. A local row that holds an MRN (or
+external id) the portal now gives to a different record is stale and is removed; the record it
+belonged to comes back with its own, later, feed item.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.orm import Session
+
+from visitdesk.desktop.models.bulk import bulk_insert, chunks
+from visitdesk.desktop.models.schema import Appointment, CheckIn, OutboxEntry, Patient, table_of
+from visitdesk.sync.wire import STAFF_PREFIX, AppointmentOut, ChangeItem, CheckInOut, PatientOut
+
+PATIENT_FIELDS = (
+    "mrn",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "email",
+)
+APPOINTMENT_FIELDS = (
+    "external_id",
+    "starts_at",
+    "duration_minutes",
+    "provider",
+    "location",
+    "reason",
+    "status",
+)
+CHECKIN_STATUS_FIELDS = ("status", "status_changed_at", "status_changed_by")
+
+_CHECKIN_STATUS_PATH = re.compile(rf"^{re.escape(STAFF_PREFIX)}/checkins/([^/]+)/status$")
+
+
+def apply_changes(session: Session, items: Sequence[ChangeItem]) -> set[str]:
+    """Write one page of the feed inside the caller's transaction; returns the kinds present."""
+    final: dict[tuple[str, str], ChangeItem] = {}
+    for item in sorted(items, key=lambda i: i.seq):
+        final[(item.kind, item.id)] = item
+    by_kind: dict[str, list[ChangeItem]] = {"patient": [], "appointment": [], "checkin": []}
+    for item in final.values():
+        by_kind[item.kind].append(item)
+
+    _apply_patients(session, by_kind["patient"])
+    _apply_appointments(session, by_kind["appointment"])
+    _apply_checkins(session, by_kind["checkin"])
+    return {item.kind for item in items}
+
+
+def _split(items: Iterable[ChangeItem]) -> tuple[list[ChangeItem], list[str]]:
+    upserts = [i for i in items if i.op == "upsert"]
+    deletes = [i.id for i in items if i.op == "delete"]
+    return upserts, deletes
+
+
+def _delete_where_in(session: Session, table: Table, column: str, values: Sequence[Any]) -> None:
+    for part in chunks(values):
+        session.execute(delete(table).where(table.c[column].in_(part)))
+
+
+def _resolve_holders(
+    session: Session,
+    table: Table,
+    key: str,
+    incoming: dict[str, str],
+) -> None:
+    """Make room for upserting `incoming` (natural key -> portal id) by portal id.
+
+    A local row holding the natural key without a portal id adopts the portal id (unless the portal
+    id already has a row); any other holder of the key is stale and is deleted.
+    """
+    keys = list(incoming)
+    holders: dict[str, tuple[int, str | None]] = {}
+    for part in chunks(keys):
+        for row_id, nat, pid in session.execute(
+            select(table.c.id, table.c[key], table.c.portal_id).where(table.c[key].in_(part))
+        ):
+            holders[nat] = (row_id, pid)
+    if not holders:
+        return
+    pids = list(incoming.values())
+    existing: set[str] = set()
+    for part in chunks(pids):
+        existing.update(
+            session.scalars(select(table.c.portal_id).where(table.c.portal_id.in_(part)))
+        )
+    adopt: list[dict[str, Any]] = []
+    stale: list[int] = []
+    for nat, (row_id, holder_pid) in holders.items():
+        pid = incoming[nat]
+        if holder_pid == pid:
+            continue
+        if holder_pid is None and pid not in existing:
+            adopt.append({"b_id": row_id, "b_pid": pid})
+        else:
+            stale.append(row_id)
+    _delete_where_in(session, table, "id", stale)
+    if adopt:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(portal_id=bindparam("b_pid")),
+            adopt,
+        )
+
+
+def _winners(
+    upserts: list[tuple[int, str, str, dict[str, Any]]],
+) -> tuple[dict[str, str], list[dict[str, Any]], list[str]]:
+    """Among records claiming the same natural key in one page, the latest (highest seq) wins.
+
+    Returns (natural key -> portal id, rows to upsert, portal ids of losers to drop locally).
+    """
+    best: dict[str, tuple[int, str, dict[str, Any]]] = {}
+    losers: list[str] = []
+    for seq, pid, nat, row in upserts:
+        current = best.get(nat)
+        if current is None or seq > current[0]:
+            if current is not None:
+                losers.append(current[1])
+            best[nat] = (seq, pid, row)
+        else:
+            losers.append(pid)
+    return {nat: v[1] for nat, v in best.items()}, [v[2] for v in best.values()], losers
+
+
+def _upsert(
+    session: Session, table: Table, rows: list[dict[str, Any]], fields: Sequence[str]
+) -> None:
+    bulk_insert(session, table, rows, conflict="portal_id", update=fields)
+
+
+def _apply_patients(session: Session, items: list[ChangeItem]) -> None:
+    table = table_of(Patient)
+    upserts, deletes = _split(items)
+    parsed: list[tuple[int, str, str, dict[str, Any]]] = []
+    for item in upserts:
+        record = PatientOut.model_validate(item.data)
+        row = {f: getattr(record, f) for f in PATIENT_FIELDS}
+        row["portal_id"] = item.id
+        row["updated_at"] = record.updated_at
+        parsed.append((item.seq, item.id, record.mrn, row))
+    incoming, rows, losers = _winners(parsed)
+    _delete_where_in(session, table, "portal_id", deletes + losers)
+    _resolve_holders(session, table, "mrn", incoming)
+    _upsert(session, table, rows, (*PATIENT_FIELDS, "updated_at"))
+
+
+def _apply_appointments(session: Session, items: list[ChangeItem]) -> None:
+    table = table_of(Appointment)
+    upserts, deletes = _split(items)
+    parsed: list[tuple[int, str, str, dict[str, Any]]] = []
+    for item in upserts:
+        record = AppointmentOut.model_validate(item.data)
+        row = {f: getattr(record, f) for f in APPOINTMENT_FIELDS}
+        row["portal_id"] = item.id
+        row["patient_mrn"] = record.mrn
+        row["patient_portal_id"] = record.patient_id
+        parsed.append((item.seq, item.id, record.external_id, row))
+    incoming, rows, losers = _winners(parsed)
+    _delete_where_in(session, table, "portal_id", deletes + losers)
+    _resolve_holders(session, table, "external_id", incoming)
+    _upsert(session, table, rows, (*APPOINTMENT_FIELDS, "patient_mrn", "patient_portal_id"))
+
+
+def pending_checkin_status_ids(session: Session) -> set[str]:
+    """Check-ins whose status the staff changed here and the portal has not yet accepted."""
+    paths = session.scalars(
+        select(OutboxEntry.path).where(
+            OutboxEntry.failed.is_(False),
+            OutboxEntry.path.like(f"{STAFF_PREFIX}/checkins/%/status"),
+        )
+    )
+    return {m.group(1) for p in paths if (m := _CHECKIN_STATUS_PATH.match(p))}
+
+
+def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:
+    table = table_of(CheckIn)
+    upserts, deletes = _split(items)
+    _delete_where_in(session, table, "id", deletes)
+    if not upserts:
+        return
+    # The desk's own, not yet delivered, status change wins over an older status from the feed;
+    # otherwise an acknowledged arrival would flip back on the board until the push completes.
+    pending = pending_checkin_status_ids(session)
+    rows: list[dict[str, Any]] = []
+    keep_status: list[dict[str, Any]] = []
+    for item in upserts:
+        record = CheckInOut.model_validate(item.data)
+        row = {
+            "id": item.id,
+            "patient_id": record.patient_id,
+            "appointment_id": record.appointment_id,
+            "arrived_at": record.arrived_at,
+            "status": record.status.value,
+            "status_changed_at": record.status_changed_at,
+            "status_changed_by": record.status_changed_by,
+        }
+        (keep_status if item.id in pending else rows).append(row)
+    base = ("patient_id", "appointment_id", "arrived_at")
+    for batch, fields in ((rows, (*base, *CHECKIN_STATUS_FIELDS)), (keep_status, base)):
+        bulk_insert(session, table, batch, conflict="id", update=fields)

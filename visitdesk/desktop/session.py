@@ -1,0 +1,91 @@
+"""Opening a signed-in session: portal client, refresh-token store and the practice's local store.
+
+These functions block (network, SQLite migrations) and run on a worker thread; nothing here touches
+Qt. The composition root in `app.py` turns the result into an engine and a main window.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from visitdesk.desktop.models.store import LocalStore, store_path_for
+from visitdesk.desktop.settings import Settings
+from visitdesk.sync.client import PortalClient
+from visitdesk.sync.credentials import TokenStore, open_token_store
+from visitdesk.sync.wire import PracticeInfo, StaffInfo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OpenSession:
+    client: PortalClient
+    store: LocalStore
+    staff: StaffInfo
+    practice: PracticeInfo
+    portal_url: str
+    username: str
+    ca_file: Path | None
+    keyring_warning: str | None
+
+
+def token_account(portal_url: str, practice: str, username: str) -> str:
+    """The keyring entry name for one staff member on one portal and practice."""
+    return f"{portal_url.rstrip('/')}|{practice.lower()}|{username.lower()}"
+
+
+def _open(
+    client: PortalClient,
+    data_dir: Path,
+    portal_url: str,
+    username: str,
+    ca_file: Path | None,
+    warning: str | None,
+) -> OpenSession:
+    staff, practice = client.staff, client.practice
+    if staff is None or practice is None:
+        raise RuntimeError("the portal client has no signed-in staff member")
+    store = LocalStore.open(store_path_for(data_dir, portal_url, practice.code))
+    store.set_practice(practice, portal_url)
+    return OpenSession(client, store, staff, practice, portal_url, username, ca_file, warning)
+
+
+def sign_in(
+    data_dir: Path,
+    portal_url: str,
+    practice: str,
+    username: str,
+    password: str,
+    ca_file: Path | None,
+    token_store: TokenStore | None = None,
+) -> OpenSession:
+    """Sign in with a password; the refresh token goes to the keyring (or memory, with a warning).
+
+    `token_store` overrides the keyring (the demo keeps its throwaway tokens in memory).
+    """
+    warning: str | None = None
+    if token_store is None:
+        token_store, warning = open_token_store(token_account(portal_url, practice, username))
+    tokens = token_store
+    client = PortalClient(portal_url, ca_file=ca_file, token_store=tokens)
+    client.sign_in(practice, username, password)
+    return _open(client, data_dir, portal_url, username, ca_file, warning)
+
+
+def resume(data_dir: Path, settings: Settings) -> OpenSession | None:
+    """Sign in again with the refresh token kept in the keyring, if there is one that still works."""
+    if not (settings.portal_url and settings.practice_code and settings.username):
+        return None
+    tokens: TokenStore
+    tokens, warning = open_token_store(
+        token_account(settings.portal_url, settings.practice_code, settings.username)
+    )
+    if warning is not None or tokens.get() is None:
+        return None
+    ca_file = Path(settings.ca_file) if settings.ca_file else None
+    client = PortalClient(settings.portal_url, ca_file=ca_file, token_store=tokens)
+    if client.resume() is None:
+        return None
+    return _open(client, data_dir, settings.portal_url, settings.username, ca_file, None)

@@ -1,0 +1,62 @@
+"""Workstation settings, declared once with type, default and description.
+
+Stored as JSON in the data directory. Nothing secret and no patient data lives here: the staff
+password is never stored, and the refresh token goes to the OS keyring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass
+class Settings:
+    portal_url: str = ""
+    """Address of the portal service, e.g. https://portal.example-clinic.org."""
+    practice_code: str = ""
+    """The practice code staff sign in to."""
+    username: str = ""
+    """The last staff username used on this workstation (pre-filled at sign-in)."""
+    ca_file: str = ""
+    """CA certificate file that signs the portal's certificate; empty for a publicly trusted one."""
+    idle_lock_minutes: int = 10
+    """Minutes without input before the window locks and asks for the password again."""
+    sync_wait_seconds: float = 20.0
+    """How long one long-poll of the change feed may wait for news before asking again."""
+
+    @classmethod
+    def load(cls, data_dir: Path) -> Settings:
+        path = data_dir / SETTINGS_FILE
+        try:
+            raw: Any = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError):
+            log.warning("Settings file is unreadable; using defaults")
+            return cls()
+        if not isinstance(raw, dict):
+            return cls()
+        known = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        default = cls()
+        for name, value in raw.items():
+            if name in known and isinstance(value, type(getattr(default, name))):
+                values[name] = value
+        return cls(**values)
+
+    def save(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".settings-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(asdict(self), handle, indent=2)
+        os.replace(tmp, data_dir / SETTINGS_FILE)

@@ -1,0 +1,147 @@
+"""The one way the GUI runs blocking work: off the GUI thread, results delivered back on it.
+
+Network calls, bulk SQL and PDF rendering go through `TaskRunner.op(...)`. The callable runs on a
+worker thread; `success` / `failure` / `progress` callbacks run on the GUI thread through a queued
+Qt signal, so they may touch widgets. If the widget that asked for the work is gone by the time the
+result arrives, the callbacks are dropped rather than called on a deleted object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QObject, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Delivery:
+    callback: Callable[..., None]
+    args: tuple[Any, ...]
+    owner: QObject | None
+
+
+class TaskRunner(QObject):
+    """Runs blocking callables on a small thread pool and calls back on the GUI thread."""
+
+    _deliver = Signal(object)
+
+    def __init__(self, max_workers: int = 4, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix="visitdesk-task"
+        )
+        self._deliver.connect(self._on_deliver)
+        self._active = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def op(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Op[T]:
+        """Prepare `fn(*args, **kwargs)` to run off the GUI thread; call `.run()` to start it."""
+        return Op(self, fn, args, kwargs)
+
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        """Run `fn` on a worker thread and return its future (await it with `wrap_future`)."""
+        if self._closed:
+            raise RuntimeError("the task runner has been shut down")
+        return self._pool.submit(self._tracked, fn, *args, **kwargs)
+
+    async def run_async(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Await `fn(*args)` from a coroutine on the qasync loop."""
+        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+
+    @property
+    def active(self) -> int:
+        with self._lock:
+            return self._active
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._closed = True
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def post(self, callback: Callable[..., None], *args: Any, owner: QObject | None = None) -> None:
+        """Call `callback(*args)` on the GUI thread; safe to call from any thread."""
+        self._deliver.emit(_Delivery(callback, args, owner))
+
+    def _tracked(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            self._active += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    @Slot(object)
+    def _on_deliver(self, delivery: _Delivery) -> None:
+        if delivery.owner is not None and not shiboken6.isValid(delivery.owner):
+            return
+        delivery.callback(*delivery.args)
+
+
+@dataclass
+class Op(Generic[T]):
+    """A blocking call waiting to be run; configure callbacks, then `run()`."""
+
+    runner: TaskRunner
+    fn: Callable[..., T]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    _success: Callable[[T], None] | None = None
+    _failure: Callable[[BaseException], None] | None = None
+    _owner: QObject | None = None
+    _progress: Callable[[int, int], None] | None = field(default=None)
+
+    def success(self, callback: Callable[[T], None]) -> Op[T]:
+        self._success = callback
+        return self
+
+    def failure(self, callback: Callable[[BaseException], None]) -> Op[T]:
+        self._failure = callback
+        return self
+
+    def owned_by(self, owner: QObject) -> Op[T]:
+        """Drop the callbacks if `owner` has been deleted when the result arrives."""
+        self._owner = owner
+        return self
+
+    def with_progress(self, callback: Callable[[int, int], None]) -> Op[T]:
+        """Pass a thread-safe `progress(done, total)` keyword to `fn`; `callback` runs on the GUI."""
+        self._progress = callback
+        return self
+
+    def run(self) -> Future[T]:
+        kwargs = dict(self.kwargs)
+        if self._progress is not None:
+            gui_progress = self._progress
+
+            def progress(done: int, total: int) -> None:
+                self.runner.post(gui_progress, done, total, owner=self._owner)
+
+            kwargs["progress"] = progress
+        future = self.runner.submit(self.fn, *self.args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[T]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            if self._success is not None:
+                self.runner.post(self._success, future.result(), owner=self._owner)
+            return
+        if self._failure is not None:
+            self.runner.post(self._failure, error, owner=self._owner)
+        else:
+            log.error("Background task failed", exc_info=error)

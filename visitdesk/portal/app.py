@@ -1,0 +1,90 @@
+"""The portal's FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from visitdesk.portal.config import PortalConfig
+from visitdesk.portal.db import Database
+from visitdesk.portal.deps import PortalState
+from visitdesk.portal.errors import PortalError
+from visitdesk.portal.feed import ChangeNotifier
+from visitdesk.portal.routes import (
+    patient,
+    staff_changes,
+    staff_checkins,
+    staff_records,
+    staff_sessions,
+)
+from visitdesk.portal.security import Passwords, Security, TokenSigner, make_password_hasher
+from visitdesk.sync.wire import PATIENT_PREFIX, STAFF_PREFIX
+
+log = logging.getLogger(__name__)
+
+ENV_DATA_DIR = "VISITDESK_PORTAL_DATA_DIR"
+ENV_DATABASE_URL = "VISITDESK_PORTAL_DATABASE_URL"
+
+
+def create_app(config: PortalConfig) -> FastAPI:
+    """Build the app: database (schema created if missing), security, routes, error handling."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    notifier = ChangeNotifier()
+    db = Database.from_url(config.resolved_database_url)
+    db.on_practice_changed = notifier.notify
+    db.create_schema()
+    security = Security(
+        passwords=Passwords(make_password_hasher(config)),
+        tokens=TokenSigner(config.resolved_secret_key()),
+    )
+    state = PortalState(config=config, db=db, security=security, notifier=notifier)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        notifier.bind(asyncio.get_running_loop())
+        try:
+            yield
+        finally:
+            notifier.close()
+            db.dispose()
+
+    app = FastAPI(
+        title="VisitDesk Portal",
+        version="1",
+        summary="Portal service for VisitDesk: staff sync API and patient API.",
+        lifespan=lifespan,
+    )
+    app.state.portal = state
+    app.state.portal_config = config
+    app.include_router(staff_sessions.router, prefix=STAFF_PREFIX)
+    app.include_router(staff_records.router, prefix=STAFF_PREFIX)
+    app.include_router(staff_changes.router, prefix=STAFF_PREFIX)
+    app.include_router(staff_checkins.router, prefix=STAFF_PREFIX)
+    app.include_router(patient.router, prefix=PATIENT_PREFIX)
+
+    @app.exception_handler(PortalError)
+    async def portal_error(_request: Request, exc: PortalError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+        # Only the exception type: messages may quote patient data.
+        log.error("unexpected error: %s", type(exc).__name__)
+        return JSONResponse({"detail": "Internal error; please try again later."}, 500)
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """App factory for multi-worker serving (uvicorn imports it in each worker process)."""
+    data_dir = Path(os.environ[ENV_DATA_DIR])
+    return create_app(
+        PortalConfig(data_dir=data_dir, database_url=os.environ.get(ENV_DATABASE_URL) or None)
+    )

@@ -1,0 +1,170 @@
+"""Bulk upserts of the practice's own records (patients by MRN, appointments by external id)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from visitdesk.portal.db import utcnow
+from visitdesk.portal.errors import Unprocessable
+from visitdesk.portal.feed import NewChange, append_changes
+from visitdesk.portal.models import Appointment, Patient, new_id
+from visitdesk.portal.out import APPOINTMENT_FIELDS, PATIENT_FIELDS
+from visitdesk.sync.wire import (
+    AppointmentOut,
+    AppointmentRecord,
+    PatientOut,
+    PatientRecord,
+    UpsertResult,
+)
+
+#: Rows per ``IN (...)`` list, well inside every backend's parameter limit.
+_CHUNK = 900
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _reject_duplicates(keys: Sequence[str], what: str, collection: str) -> None:
+    seen: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        if key in seen:
+            raise Unprocessable(
+                f"{collection}[{index}] repeats {what} {key!r} already given at "
+                f"{collection}[{seen[key]}]; send each {what} once per batch."
+            )
+        seen[key] = index
+
+
+def upsert_patients(
+    session: Session, practice_id: str, records: Sequence[PatientRecord]
+) -> UpsertResult:
+    """Create or update patients by MRN; only real changes get a feed item."""
+    mrns = [record.mrn for record in records]
+    _reject_duplicates(mrns, "MRN", "patients")
+    existing: dict[str, Patient] = {}
+    for chunk in _chunks(mrns):
+        for row in session.scalars(
+            select(Patient).where(Patient.practice_id == practice_id, Patient.mrn.in_(chunk))
+        ):
+            existing[row.mrn] = row
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    changes: list[NewChange] = []
+    unchanged = 0
+    for record in records:
+        values = record.model_dump()
+        row = existing.get(record.mrn)
+        if row is None:
+            patient_id = new_id()
+            inserts.append(
+                {
+                    "id": patient_id,
+                    "practice_id": practice_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    **values,
+                }
+            )
+        elif any(getattr(row, name) != values[name] for name in PATIENT_FIELDS):
+            patient_id = row.id
+            updates.append({"id": patient_id, "updated_at": now, **values})
+        else:
+            unchanged += 1
+            continue
+        out = PatientOut(id=patient_id, updated_at=now, **values)
+        changes.append(NewChange.of("patient", out, patient_id))
+    if inserts:
+        session.execute(insert(Patient), inserts)
+    if updates:
+        session.execute(update(Patient), updates)
+    append_changes(session, practice_id, changes)
+    return UpsertResult(created=len(inserts), updated=len(updates), unchanged=unchanged)
+
+
+def upsert_appointments(
+    session: Session, practice_id: str, records: Sequence[AppointmentRecord]
+) -> UpsertResult:
+    """Create or update appointments by external id; every MRN must name a patient here."""
+    external_ids = [record.external_id for record in records]
+    _reject_duplicates(external_ids, "external_id", "appointments")
+
+    wanted_mrns = sorted({record.mrn for record in records})
+    patient_ids: dict[str, str] = {}
+    for chunk in _chunks(wanted_mrns):
+        for mrn, patient_id in session.execute(
+            select(Patient.mrn, Patient.id).where(
+                Patient.practice_id == practice_id, Patient.mrn.in_(chunk)
+            )
+        ):
+            patient_ids[mrn] = patient_id
+    missing: dict[str, list[int]] = defaultdict(list)
+    for index, record in enumerate(records):
+        if record.mrn not in patient_ids:
+            missing[record.mrn].append(index)
+    if missing:
+        index, mrn = min((indexes[0], mrn) for mrn, indexes in missing.items())
+        others = sum(len(v) for v in missing.values()) - 1
+        tail = f" ({others} more rows name unknown MRNs)" if others else ""
+        raise Unprocessable(
+            f"appointments[{index}]: no patient with MRN {mrn!r} in this practice; "
+            f"send the patient first{tail}."
+        )
+
+    existing: dict[str, Appointment] = {}
+    for chunk in _chunks(external_ids):
+        for row in session.scalars(
+            select(Appointment).where(
+                Appointment.practice_id == practice_id, Appointment.external_id.in_(chunk)
+            )
+        ):
+            existing[row.external_id] = row
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    changes: list[NewChange] = []
+    unchanged = 0
+    for record in records:
+        values = record.model_dump(exclude={"mrn"})
+        values["starts_at"] = values["starts_at"].astimezone(UTC)
+        patient_id = patient_ids[record.mrn]
+        row = existing.get(record.external_id)
+        if row is None:
+            appointment_id = new_id()
+            inserts.append(
+                {
+                    "id": appointment_id,
+                    "practice_id": practice_id,
+                    "patient_id": patient_id,
+                    "updated_at": now,
+                    **values,
+                }
+            )
+        elif row.patient_id != patient_id or any(
+            getattr(row, name) != values[name] for name in APPOINTMENT_FIELDS
+        ):
+            appointment_id = row.id
+            updates.append(
+                {"id": appointment_id, "patient_id": patient_id, "updated_at": now, **values}
+            )
+        else:
+            unchanged += 1
+            continue
+        out = AppointmentOut(id=appointment_id, patient_id=patient_id, mrn=record.mrn, **values)
+        changes.append(NewChange.of("appointment", out, appointment_id))
+    if inserts:
+        session.execute(insert(Appointment), inserts)
+    if updates:
+        session.execute(update(Appointment), updates)
+    append_changes(session, practice_id, changes)
+    return UpsertResult(created=len(inserts), updated=len(updates), unchanged=unchanged)

@@ -1,0 +1,522 @@
+"""The staff API client: one object per signed-in workstation, shared by the sync threads.
+
+TLS is always verified, against the portal's own CA file when one is configured or the system
+store otherwise; environment variables (REQUESTS_CA_BUNDLE, proxies) are ignored on purpose so
+they cannot quietly change whom we trust. The access token lives in memory only; the refresh token
+goes to the TokenStore and is replaced there the moment the portal rotates it.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import certifi
+import requests
+from pydantic import BaseModel, ValidationError
+
+from visitdesk.sync.credentials import TokenStore
+from visitdesk.sync.errors import (
+    AuthExpired,
+    Forbidden,
+    NotFound,
+    PortalError,
+    PortalOffline,
+    PortalUntrusted,
+    RateLimited,
+    Rejected,
+    ServerError,
+)
+from visitdesk.sync.wire import (
+    MAX_UPSERT_BATCH,
+    STAFF_PREFIX,
+    AppointmentRecord,
+    AppointmentUpsert,
+    ChangesPage,
+    CheckInOut,
+    CheckInStatus,
+    CheckInStatusUpdate,
+    PatientRecord,
+    PatientUpsert,
+    PracticeInfo,
+    RefreshRequest,
+    SessionCreate,
+    SessionTokens,
+    StaffInfo,
+    UpsertResult,
+)
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Extra seconds on top of a long-poll's `wait` before the read times out.
+LONG_POLL_MARGIN = 10.0
+#: Refresh the access token this long before it expires (at most a fifth of its lifetime).
+EXPIRY_MARGIN = 30.0
+#: Longest portal detail we pass on to the user.
+MAX_DETAIL = 300
+
+
+class SignInFailed(Rejected):
+    """Sign-in refused: wrong practice, username or password (or the account is locked)."""
+
+
+class BadResponse(PortalError):
+    """The portal answered with something this version of VisitDesk does not understand."""
+
+    user_message = (
+        "The portal sent an answer VisitDesk does not understand. "
+        "VisitDesk may need updating to match the portal."
+    )
+
+
+class PortalClient:
+    """Talks to the staff API of one portal. Thread-safe: the pull and push workers share it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ca_file: Path | None,
+        token_store: TokenStore,
+        timeout: tuple[float, float] = (5.0, 35.0),
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError(
+                "The portal address must start with https:// so that the connection is encrypted "
+                f"(got {parts.scheme or 'no'} scheme)."
+            )
+        self.base_url = base_url.rstrip("/")
+        self.ca_file = ca_file
+        self._verify: str = str(ca_file) if ca_file is not None else certifi.where()
+        self._token_store = token_store
+        self._timeout = timeout
+
+        self._local = threading.local()
+        self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
+        self._sessions_lock = threading.Lock()
+
+        # _state_lock guards the fields below; _refresh_lock serialises refreshes.
+        self._state_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._access_token: str | None = None
+        self._access_expires_at = 0.0  # time.monotonic()
+        self._refresh_token: str | None = None
+        self._generation = 0  # bumped on every new access token
+        self._staff: StaffInfo | None = None
+        self._practice: PracticeInfo | None = None
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def staff(self) -> StaffInfo | None:
+        with self._state_lock:
+            return self._staff
+
+    @property
+    def practice(self) -> PracticeInfo | None:
+        with self._state_lock:
+            return self._practice
+
+    @property
+    def signed_in(self) -> bool:
+        """True while the client holds a session (it may still need to refresh its access token)."""
+        with self._state_lock:
+            return self._refresh_token is not None or self._access_token is not None
+
+    # ------------------------------------------------------------------ sessions
+
+    def sign_in(self, practice: str, username: str, password: str) -> SessionTokens:
+        body = SessionCreate(practice=practice, username=username, password=password)
+        resp = self._raw("POST", "/sessions", json=body.model_dump(mode="json"))
+        if resp.status_code == 401:
+            raise SignInFailed(401, _detail(resp) or "Wrong practice, username or password.")
+        _raise_for_status(resp)
+        tokens = _parse(resp, SessionTokens)
+        self._accept_tokens(tokens)
+        log.info("Signed in to the portal")
+        return tokens
+
+    def resume(self) -> SessionTokens | None:
+        """Continue the session whose refresh token is in the token store, if any.
+
+        Returns None when there is no stored session or the portal no longer accepts it (sign in
+        again). Raises PortalOffline and friends when the portal cannot be asked; the token is kept
+        so the sync engine can finish the refresh once the portal is back.
+        """
+        stored = self._token_store.get()
+        if not stored:
+            return None
+        with self._state_lock:
+            self._refresh_token = stored
+        try:
+            return self.refresh()
+        except AuthExpired:
+            return None
+
+    def refresh(self) -> SessionTokens:
+        """Exchange the refresh token for a new access token and a new (rotated) refresh token."""
+        with self._refresh_lock:
+            return self._refresh_locked()
+
+    def _refresh_locked(self) -> SessionTokens:
+        with self._state_lock:
+            refresh_token = self._refresh_token
+        if refresh_token is None:
+            refresh_token = self._token_store.get()
+        if not refresh_token:
+            raise AuthExpired()
+        body = RefreshRequest(refresh_token=refresh_token).model_dump(mode="json")
+        resp = self._raw("POST", "/sessions/refresh", json=body)
+        if resp.status_code in (400, 401, 403, 404, 422):
+            log.info("The portal refused the refresh token; sign-in needed")
+            self._forget_session()
+            raise AuthExpired()
+        _raise_for_status(resp)
+        tokens = _parse(resp, SessionTokens)
+        self._accept_tokens(tokens)
+        log.debug("Access token refreshed")
+        return tokens
+
+    def sign_out(self) -> None:
+        """End the session on the portal (best effort) and forget every token here."""
+        with self._state_lock:
+            refresh_token = self._refresh_token
+            access_token = self._access_token
+        if refresh_token is None:
+            refresh_token = self._token_store.get()
+        try:
+            if refresh_token:
+                # The portal treats sign-out as a mutating call: it wants an Idempotency-Key.
+                headers = {"Idempotency-Key": str(uuid.uuid4())}
+                if access_token:
+                    headers["Authorization"] = f"Bearer {access_token}"
+                body = RefreshRequest(refresh_token=refresh_token).model_dump(mode="json")
+                resp = self._raw("DELETE", "/sessions/current", json=body, headers=headers)
+                if resp.status_code >= 400 and resp.status_code != 401:
+                    log.info("Sign-out answered %s", resp.status_code)
+        except PortalError as exc:
+            # Offline: the refresh token expires on the portal by itself; we still forget it here.
+            log.info("Could not reach the portal to sign out (%s)", type(exc).__name__)
+        finally:
+            self._forget_session()
+            with self._state_lock:
+                self._staff = None
+                self._practice = None
+
+    def close(self) -> None:
+        """Close pooled connections (tokens are kept; use sign_out to end the session)."""
+        with self._sessions_lock:
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.close()
+
+    # ------------------------------------------------------------------ staff API
+
+    def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage:
+        """One page of the change feed after `after`, waiting up to `wait` seconds for news."""
+        read_timeout = max(self._timeout[1], wait + LONG_POLL_MARGIN)
+        wait_param: int | float = int(wait) if float(wait).is_integer() else wait
+        resp = self._authed(
+            "GET",
+            f"{STAFF_PREFIX}/changes",
+            params={"after": after, "limit": limit, "wait": wait_param},
+            timeout=(self._timeout[0], read_timeout),
+        )
+        return _parse(resp, ChangesPage)
+
+    def upsert_patients(
+        self, records: Sequence[PatientRecord], idempotency_key: str
+    ) -> UpsertResult:
+        """Bulk upsert of practice records; batches larger than the portal's limit are split."""
+        return self._upsert(
+            f"{STAFF_PREFIX}/patients",
+            records,
+            idempotency_key,
+            lambda batch: PatientUpsert(patients=batch),
+        )
+
+    def upsert_appointments(
+        self, records: Sequence[AppointmentRecord], idempotency_key: str
+    ) -> UpsertResult:
+        return self._upsert(
+            f"{STAFF_PREFIX}/appointments",
+            records,
+            idempotency_key,
+            lambda batch: AppointmentUpsert(appointments=batch),
+        )
+
+    def _upsert(
+        self,
+        path: str,
+        records: Sequence[Any],
+        idempotency_key: str,
+        wrap: Callable[[list[Any]], BaseModel],
+    ) -> UpsertResult:
+        created = updated = unchanged = 0
+        batches = [
+            list(records[i : i + MAX_UPSERT_BATCH])
+            for i in range(0, len(records), MAX_UPSERT_BATCH)
+        ] or [[]]
+        for number, batch in enumerate(batches):
+            # Each batch gets its own key derived from the caller's, so a retry of the whole
+            # import replays exactly the batches already applied.
+            key = idempotency_key if len(batches) <= 1 else f"{idempotency_key}.{number}"
+            resp = self._authed(
+                "PUT", path, json=wrap(batch).model_dump(mode="json"), idempotency_key=key
+            )
+            result = _parse(resp, UpsertResult)
+            created += result.created
+            updated += result.updated
+            unchanged += result.unchanged
+        return UpsertResult(created=created, updated=updated, unchanged=unchanged)
+
+    def set_checkin_status(
+        self, checkin_id: str, status: CheckInStatus | str, idempotency_key: str
+    ) -> CheckInOut:
+        body = CheckInStatusUpdate.model_validate({"status": CheckInStatus(status)})
+        resp = self._authed(
+            "POST",
+            f"{STAFF_PREFIX}/checkins/{_segment(checkin_id)}/status",
+            json=body.model_dump(mode="json"),
+            idempotency_key=idempotency_key,
+        )
+        return _parse(resp, CheckInOut)
+
+    def send(
+        self, method: str, path: str, body: Any, idempotency_key: str | None
+    ) -> Any:
+        """A raw staff call (what the outbox push worker replays); returns the parsed JSON."""
+        if not path.startswith("/api/"):
+            raise ValueError("Outbox paths must be absolute API paths starting with /api/.")
+        resp = self._authed(
+            method.upper(), path, json=body, idempotency_key=idempotency_key
+        )
+        if resp.status_code == 204 or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            return None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _accept_tokens(self, tokens: SessionTokens) -> None:
+        # The new refresh token goes to the store first: once the portal has rotated, the old one
+        # is dead, and losing the new one means signing in again.
+        self._token_store.set(tokens.refresh_token)
+        lifetime = max(0.0, float(tokens.expires_in))
+        margin = min(EXPIRY_MARGIN, lifetime / 5)
+        with self._state_lock:
+            self._refresh_token = tokens.refresh_token
+            self._access_token = tokens.access_token
+            self._access_expires_at = time.monotonic() + lifetime - margin
+            self._generation += 1
+            self._staff = tokens.staff
+            self._practice = tokens.practice
+
+    def _forget_session(self) -> None:
+        with self._state_lock:
+            self._access_token = None
+            self._refresh_token = None
+            self._access_expires_at = 0.0
+            self._generation += 1
+        self._token_store.delete()
+
+    def _current_access(self) -> tuple[str | None, int, bool]:
+        with self._state_lock:
+            fresh = self._access_token is not None and time.monotonic() < self._access_expires_at
+            return self._access_token, self._generation, fresh
+
+    def _ensure_access(self, stale_generation: int | None = None) -> tuple[str, int]:
+        """A usable access token, refreshing first when it is missing, expiring or was refused.
+
+        `stale_generation` is the generation the portal just refused with 401; if another thread
+        has refreshed since, its token is used instead of refreshing again (rotation would
+        otherwise burn a refresh token per thread).
+        """
+        token, generation, fresh = self._current_access()
+        if token is not None and fresh and generation != stale_generation:
+            return token, generation
+        with self._refresh_lock:
+            token, generation, fresh = self._current_access()
+            if token is not None and fresh and generation != stale_generation:
+                return token, generation
+            self._refresh_locked()
+            token, generation, _ = self._current_access()
+            if token is None:
+                raise AuthExpired()
+            return token, generation
+
+    def _authed(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> requests.Response:
+        headers: dict[str, str] = {}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        token, generation = self._ensure_access()
+        for attempt in (1, 2):
+            headers["Authorization"] = f"Bearer {token}"
+            resp = self._raw(
+                method, path, json=json, params=params, headers=headers, timeout=timeout
+            )
+            if resp.status_code != 401:
+                break
+            if attempt == 2:
+                log.info("The portal refused a freshly refreshed access token; sign-in needed")
+                self._forget_session()
+                raise AuthExpired()
+            token, generation = self._ensure_access(stale_generation=generation)
+        if resp.headers.get("Idempotency-Replayed", "").lower() == "true":
+            log.debug("%s %s answered from the portal's idempotency record", method, path)
+        _raise_for_status(resp)
+        return resp
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # REQUESTS_CA_BUNDLE, proxies and .netrc must not apply
+            session.verify = self._verify
+            session.headers["User-Agent"] = "VisitDesk-desktop"
+            session.headers["Accept"] = "application/json"
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.add(session)
+        return session
+
+    def _raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> requests.Response:
+        """One HTTP exchange; transport failures become PortalOffline / PortalUntrusted."""
+        if not path.startswith("/api/"):
+            path = STAFF_PREFIX + path
+        url = self.base_url + path
+        try:
+            resp = self._session().request(
+                method,
+                url,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=timeout or self._timeout,
+                verify=self._verify,
+                allow_redirects=False,
+            )
+        except requests.exceptions.SSLError as exc:
+            if _is_cert_failure(exc):
+                log.warning("The portal's TLS certificate failed verification")
+                raise PortalUntrusted() from None
+            log.info("TLS connection to the portal failed (%s)", type(exc).__name__)
+            raise PortalOffline() from None
+        except requests.exceptions.RequestException as exc:
+            log.info("Portal unreachable (%s)", type(exc).__name__)
+            raise PortalOffline() from None
+        log.debug("%s %s -> %s", method, path, resp.status_code)
+        return resp
+
+
+def _segment(value: str) -> str:
+    """An ID placed in a URL path; refuse anything that could change the path."""
+    if not value or any(ch in value for ch in "/?#%\\") or value in (".", ".."):
+        raise ValueError("Not a valid record id.")
+    return value
+
+
+def _is_cert_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        cur = stack.pop()
+        if not isinstance(cur, BaseException) or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(cur) or "certificate verify failed" in str(cur):
+            return True
+        stack.extend(a for a in cur.args if isinstance(a, BaseException))
+        stack.extend(x for x in (cur.__cause__, cur.__context__, getattr(cur, "reason", None)) if x)
+    return False
+
+
+def _detail(resp: requests.Response) -> str:
+    """The portal's {"detail": ...} in plain words (validation errors: field and message)."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return ""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str):
+        text = detail
+    elif isinstance(detail, list):
+        # FastAPI validation errors echo the input; keep only where and what, never the value.
+        parts = []
+        for entry in detail[:5]:
+            if isinstance(entry, dict):
+                loc = ".".join(str(p) for p in entry.get("loc", ()) if p != "body")
+                msg = str(entry.get("msg", "invalid"))
+                parts.append(f"{loc}: {msg}" if loc else msg)
+        text = "; ".join(parts)
+    else:
+        text = ""
+    return text[:MAX_DETAIL]
+
+
+def _raise_for_status(resp: requests.Response) -> None:
+    status = resp.status_code
+    if status < 300:
+        return
+    if status == 401:
+        raise AuthExpired()
+    if status == 403:
+        raise Forbidden(_detail(resp) or None)
+    if status == 404:
+        raise NotFound(_detail(resp) or None)
+    if status == 429:
+        raise RateLimited(_retry_after(resp))
+    if status >= 500:
+        raise ServerError(status)
+    raise Rejected(status, _detail(resp) or f"HTTP {status}")
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare enough to fall back to our own backoff
+
+
+def _parse(resp: requests.Response, model: type[M]) -> M:
+    try:
+        return model.model_validate_json(resp.content)
+    except ValidationError:
+        log.warning("Unexpected %s from the portal (HTTP %s)", model.__name__, resp.status_code)
+        raise BadResponse() from None

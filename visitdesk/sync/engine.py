@@ -1,0 +1,427 @@
+"""The sync engine: keeps the local store and the portal in step, on two worker threads.
+
+- The pull worker long-polls the change feed after the store's `last_seq` and applies each page in
+  one store transaction, looping at once while the portal says there is more.
+- The push worker sends outbox items in order, keeping each item's idempotency key on every retry,
+  so an action is applied by the portal exactly once however often it is delivered.
+
+Transient failures (offline, 5xx, 429) back off with capped exponential delay and full jitter. A
+session that cannot be refreshed pauses both workers until `auth_restored()`. The engine has no Qt
+in it: the listener is called from the worker threads and the desktop forwards to Qt signals.
+After `stop()` returns the engine never touches the store or the listener again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from visitdesk.sync.errors import AuthExpired, PortalError, RateLimited, is_transient
+from visitdesk.sync.store import OutboxItem, SyncStore
+from visitdesk.sync.wire import ChangesPage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Said when something other than the portal broke while sending an item (a bug on our side).
+INTERNAL_SEND_ERROR = "VisitDesk could not send this change because of an internal error."
+
+
+class SyncClient(Protocol):
+    """The part of PortalClient the engine uses."""
+
+    def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage: ...
+
+    def send(self, method: str, path: str, body: Any, idempotency_key: str | None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    online: bool | None = None  # None until the portal has answered or failed once
+    last_sync_at: datetime | None = None  # last successful exchange with the portal
+    outbox_pending: int = 0
+    auth_needed: bool = False
+    last_error: str | None = None  # plain words, no PHI
+
+
+class SyncListener(Protocol):
+    """Called from the engine's worker threads."""
+
+    def on_changes(self, kinds: set[str]) -> None: ...
+
+    def on_status(self, status: SyncStatus) -> None: ...
+
+    def on_outbox_failed(self, item: OutboxItem, message: str) -> None: ...
+
+
+class EngineStopped(RuntimeError):
+    """The engine was stopped; it will not touch the store any more."""
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): full jitter over a capped
+    exponential, i.e. uniform(0, min(cap, base * 2**attempt))."""
+    ceiling = min(cap, base * (2 ** min(attempt, 62)))
+    return rng.uniform(0.0, ceiling)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        client: SyncClient,
+        store: SyncStore,
+        *,
+        wait_seconds: float = 20,
+        page_limit: int = 1000,
+        backoff_base: float = 0.5,
+        backoff_max: float = 60,
+        listener: SyncListener | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self.wait_seconds = wait_seconds
+        self.page_limit = page_limit
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._listener = listener
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+
+        # _guard covers every store and listener call and the _stopped flag, so stop() can promise
+        # that nothing touches the store once it returns.
+        self._guard = threading.RLock()
+        self._stopped = False
+        self._started = False
+
+        self._stop_event = threading.Event()
+        self._push_wake = threading.Event()  # kick(): a new outbox item
+        self._retry_now = threading.Event()  # the portal is reachable again: skip the backoff
+        self._auth_event = threading.Event()  # auth_restored()
+
+        self._status_lock = threading.Condition()
+        self._status = SyncStatus()
+        self._pull_cycles = 0  # completed pulls that reached the end of the feed
+
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def status(self) -> SyncStatus:
+        with self._status_lock:
+            return self._status
+
+    @property
+    def running(self) -> bool:
+        return self._started and not self._stopped
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("The sync engine can only be started once.")
+        if self._stopped:
+            raise EngineStopped("The sync engine was stopped.")
+        self._started = True
+        self._threads = [
+            threading.Thread(target=self._pull_loop, name="visitdesk-sync-pull", daemon=True),
+            threading.Thread(target=self._push_loop, name="visitdesk-sync-push", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        log.info("Sync engine started")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop both workers. Once this returns the engine never touches the store again.
+
+        The pull worker may still be waiting in a long-poll; it is a daemon thread and is not
+        waited for beyond a short grace period, and it drops whatever that request returns.
+        """
+        with self._guard:  # waits for a page being applied or an outbox update to finish
+            self._stopped = True
+        self._stop_event.set()
+        self._push_wake.set()
+        self._retry_now.set()
+        self._auth_event.set()
+        with self._status_lock:
+            self._status_lock.notify_all()
+        current = threading.current_thread()
+        for thread in self._threads:
+            if thread is current:
+                continue
+            grace = min(timeout, 0.5) if thread.name.endswith("pull") else timeout
+            thread.join(grace)
+        log.info("Sync engine stopped")
+
+    def kick(self) -> None:
+        """A new outbox item was recorded: wake the push worker (cheap, any thread)."""
+        self._push_wake.set()
+
+    def auth_restored(self) -> None:
+        """The user signed in again: resume pulling and pushing."""
+        self._set_status(auth_needed=False, last_error=None)
+        self._auth_event.set()
+        self._retry_now.set()
+        self._push_wake.set()
+
+    def pull_once(self, wait: float = 0) -> set[str]:
+        """Pull and apply pages until the feed is drained, on the calling thread.
+
+        For the first sync after sign-in and for tests; not while the workers run. Errors are
+        raised as PortalError.
+        """
+        self._require_idle()
+        kinds: set[str] = set()
+        while True:
+            page, changed = self._pull_page(wait)
+            kinds |= changed
+            if not page.more:
+                return kinds
+
+    def push_once(self) -> int:
+        """Send outbox items on the calling thread until none is left; returns how many were sent.
+
+        Permanent failures are parked and reported as usual; a transient failure or AuthExpired
+        is raised (the item stays first in line). Not while the workers run.
+        """
+        self._require_idle()
+        sent = 0
+        while True:
+            item = self._guarded(self._store.next_outbox_item)
+            if item is None:
+                self._refresh_pending()
+                return sent
+            outcome = self._send_item(item)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            sent += outcome
+
+    def sync_until_idle(self, timeout: float) -> bool:
+        """Bring the store up to date with the portal and empty the outbox.
+
+        Without workers running this pulls and pushes on the calling thread (then pulls again to
+        see the effects). With workers running it waits until the outbox is empty and the pull
+        worker has twice reached the end of the feed. Returns False on timeout.
+        """
+        if not self._started:
+            self.pull_once()
+            self.push_once()
+            self.pull_once()
+            return True
+        deadline = _deadline(timeout)
+        with self._status_lock:
+            target = self._pull_cycles + 2
+        while True:
+            try:
+                pending = self._guarded(self._store.outbox_pending_count)
+            except EngineStopped:
+                return False
+            with self._status_lock:
+                if self._pull_cycles >= target and pending == 0:
+                    return True
+                remaining = deadline()
+                if remaining <= 0:
+                    return False
+                # Woken by status changes; the short cap re-reads the outbox count.
+                self._status_lock.wait(min(remaining, 0.05))
+
+    # ------------------------------------------------------------------ pull worker
+
+    def _pull_loop(self) -> None:
+        attempt = 0
+        while not self._stop_event.is_set():
+            if self.status.auth_needed:
+                self._auth_event.wait()
+                continue
+            try:
+                page, _ = self._pull_page(self.wait_seconds)
+            except EngineStopped:
+                return
+            except AuthExpired:
+                self._on_auth_expired("pull")
+                continue
+            except PortalError as exc:
+                self._went_offline(exc)
+                delay = self._delay(attempt, exc)
+                attempt += 1
+                log.info("Pull failed (%s); retrying in %.1fs", type(exc).__name__, delay)
+                self._stop_event.wait(delay)
+                continue
+            except Exception:
+                log.exception("Unexpected error in the pull worker")
+                self._set_status(last_error="Syncing with the portal failed unexpectedly.")
+                delay = self._delay(attempt, None)
+                attempt += 1
+                self._stop_event.wait(delay)
+                continue
+            attempt = 0
+            if not page.more:
+                with self._status_lock:
+                    self._pull_cycles += 1
+                    self._status_lock.notify_all()
+
+    def _pull_page(self, wait: float) -> tuple[ChangesPage, set[str]]:
+        after = self._guarded(self._store.last_seq)
+        page = self._client.get_changes(after, self.page_limit, wait)
+        kinds: set[str] = set()
+        with self._guard:
+            if self._stopped:
+                raise EngineStopped()
+            if page.items or page.last_seq != after:
+                kinds = self._store.apply_changes(page.items, page.last_seq)
+                log.debug("Applied %d changes up to seq %d", len(page.items), page.last_seq)
+            if kinds and self._listener is not None:
+                self._notify(self._listener.on_changes, set(kinds))
+        self._came_online()
+        return page, kinds
+
+    # ------------------------------------------------------------------ push worker
+
+    def _push_loop(self) -> None:
+        attempt = 0
+        while not self._stop_event.is_set():
+            if self.status.auth_needed:
+                self._auth_event.wait()
+                continue
+            # Clear before looking so a kick() between the look and the wait is not lost.
+            self._push_wake.clear()
+            try:
+                item = self._guarded(self._store.next_outbox_item)
+                self._refresh_pending()
+            except EngineStopped:
+                return
+            except Exception:
+                log.exception("Could not read the outbox")
+                self._stop_event.wait(self._delay(attempt, None))
+                attempt += 1
+                continue
+            if item is None:
+                self._push_wake.wait()
+                continue
+            try:
+                outcome = self._send_item(item)
+            except EngineStopped:
+                return
+            if isinstance(outcome, AuthExpired):
+                self._on_auth_expired("push")
+            elif isinstance(outcome, PortalError):
+                self._retry_now.clear()
+                delay = self._delay(attempt, outcome)
+                attempt += 1
+                log.info(
+                    "Outbox item %d not sent (%s); retrying in %.1fs",
+                    item.id,
+                    type(outcome).__name__,
+                    delay,
+                )
+                self._retry_now.wait(delay)
+            else:
+                attempt = 0
+
+    def _send_item(self, item: OutboxItem) -> int | PortalError:
+        """Send one item and record the outcome: 1 sent, 0 parked, or the error to retry on."""
+        try:
+            response = self._client.send(item.method, item.path, item.body, item.idempotency_key)
+        except AuthExpired as exc:
+            return exc
+        except PortalError as exc:
+            if is_transient(exc):
+                self._guarded(self._store.outbox_attempt_failed, item.id, exc.user_message)
+                self._went_offline(exc)
+                return exc
+            self._park(item, exc.user_message, type(exc).__name__)
+            return 0
+        except Exception:
+            log.exception("Unexpected error sending outbox item %d", item.id)
+            self._park(item, INTERNAL_SEND_ERROR, "internal error")
+            return 0
+        with self._guard:
+            if self._stopped:
+                # Not recorded: it is sent again next start under the same key and the portal
+                # replays its first answer.
+                raise EngineStopped()
+            self._store.outbox_sent(item.id, response)
+        log.debug("Outbox item %d sent", item.id)
+        self._came_online()
+        self._refresh_pending()
+        return 1
+
+    def _park(self, item: OutboxItem, message: str, reason: str) -> None:
+        log.warning("Outbox item %d refused for good (%s)", item.id, reason)
+        with self._guard:
+            if self._stopped:
+                raise EngineStopped()
+            self._store.outbox_failed(item.id, message)
+            if self._listener is not None:
+                self._notify(self._listener.on_outbox_failed, item, message)
+        self._refresh_pending()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _require_idle(self) -> None:
+        if self._stopped:
+            raise EngineStopped("The sync engine was stopped.")
+        if self._started:
+            raise RuntimeError("pull_once/push_once cannot run while the sync workers run.")
+
+    def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._guard:
+            if self._stopped:
+                raise EngineStopped()
+            return fn(*args)
+
+    def _refresh_pending(self) -> None:
+        pending = self._guarded(self._store.outbox_pending_count)
+        self._set_status(outbox_pending=pending)
+
+    def _delay(self, attempt: int, exc: BaseException | None) -> float:
+        with self._rng_lock:
+            delay = backoff_delay(
+                attempt, base=self.backoff_base, cap=self.backoff_max, rng=self._rng
+            )
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            delay = max(delay, min(exc.retry_after, self.backoff_max))
+        return delay
+
+    def _went_offline(self, exc: PortalError) -> None:
+        self._set_status(online=False, last_error=exc.user_message)
+
+    def _came_online(self) -> None:
+        was_online = self.status.online
+        self._set_status(online=True, last_sync_at=datetime.now(UTC), last_error=None)
+        if was_online is False:
+            self._retry_now.set()  # the push worker need not sit out its backoff
+
+    def _on_auth_expired(self, worker: str) -> None:
+        log.info("Sign-in needed; %s worker paused", worker)
+        self._auth_event.clear()
+        self._set_status(auth_needed=True, last_error=AuthExpired.user_message)
+
+    def _set_status(self, **changes: Any) -> None:
+        with self._status_lock:
+            new = replace(self._status, **changes)
+            if new == self._status:
+                return
+            self._status = new
+            self._status_lock.notify_all()
+        if self._listener is not None:
+            with self._guard:
+                if not self._stopped:
+                    self._notify(self._listener.on_status, new)
+
+    def _notify(self, fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("Sync listener failed")
+
+
+def _deadline(timeout: float) -> Callable[[], float]:
+    end = time.monotonic() + timeout
+    return lambda: end - time.monotonic()

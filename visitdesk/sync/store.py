@@ -1,0 +1,61 @@
+"""What the sync engine needs from a local store.
+
+The desktop's SQLAlchemy store implements this protocol; the engine knows nothing else about it,
+so `sync/` stays free of the desktop and of Qt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from visitdesk.sync.wire import ChangeItem
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A staff action waiting to be accepted by the portal.
+
+    `idempotency_key` is fixed when the action is recorded and sent unchanged on every retry, so the
+    portal applies the action once however often it is delivered.
+    """
+
+    id: int
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    idempotency_key: str
+    description: str
+    created_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+    failed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SyncStore(Protocol):
+    def last_seq(self) -> int:
+        """The `last_seq` of the last applied page of the change feed (0 when none)."""
+
+    def apply_changes(self, items: Sequence[ChangeItem], last_seq: int) -> set[str]:
+        """Apply one page of the feed and store `last_seq`, in one transaction.
+
+        Applying an item twice leaves the same state as applying it once. Returns the kinds touched.
+        """
+
+    def next_outbox_item(self) -> OutboxItem | None:
+        """The oldest outbox item that is neither sent nor failed permanently."""
+
+    def outbox_sent(self, item_id: int, response: Any) -> None:
+        """The portal accepted the item: remove it from the outbox."""
+
+    def outbox_attempt_failed(self, item_id: int, message: str) -> None:
+        """A transient failure: count the attempt, keep the item first in line."""
+
+    def outbox_failed(self, item_id: int, message: str) -> None:
+        """The portal refused the item for good: park it for the user to see."""
+
+    def outbox_pending_count(self) -> int:
+        """Items still to send (pending, not failed)."""

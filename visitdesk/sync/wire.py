@@ -1,0 +1,249 @@
+"""The wire schema between the desktop and the portal service.
+
+Both sides import these models: the portal uses them as FastAPI request and response models,
+the desktop's PortalClient parses responses with them. Changing a field here changes the API.
+Dates are ISO 8601; datetimes are timezone-aware UTC on the wire; money is integer cents.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+STAFF_PREFIX = "/api/staff/v1"
+PATIENT_PREFIX = "/api/patient/v1"
+
+#: Most records one bulk upsert may carry; clients split larger imports into batches.
+MAX_UPSERT_BATCH = 5000
+#: Most change items one page of the feed may carry.
+MAX_CHANGES_LIMIT = 5000
+#: Longest long-poll the portal honours, in seconds.
+MAX_WAIT_SECONDS = 30
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime must carry a timezone offset")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Mrn = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$"
+    ),
+]
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- staff sessions
+
+
+class Role(StrEnum):
+    FRONT_DESK = "front_desk"
+    BILLING = "billing"
+    MANAGER = "manager"
+
+
+class SessionCreate(Wire):
+    practice: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class StaffInfo(Wire):
+    id: str
+    name: str
+    role: Role
+
+
+class PracticeInfo(Wire):
+    id: str
+    code: str
+    name: str
+    phone: str = ""
+    timezone: str = "America/New_York"
+
+
+class SessionTokens(Wire):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    staff: StaffInfo
+    practice: PracticeInfo
+
+
+class RefreshRequest(Wire):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+# --------------------------------------------------------------------------- practice records
+
+Sex = Literal["F", "M", "X", "U"]
+
+
+class PatientRecord(Wire):
+    """A patient as the practice management system knows it; MRN is unique per practice."""
+
+    mrn: Mrn
+    first_name: Name
+    last_name: Name
+    middle_name: ShortText = ""
+    date_of_birth: date
+    sex: Sex = "U"
+    address_line1: ShortText = ""
+    address_line2: ShortText = ""
+    city: ShortText = ""
+    state: ShortText = ""
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=12)] = ""
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = ""
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254)] = ""
+
+
+class PatientOut(PatientRecord):
+    id: str
+    updated_at: AwareDatetime
+
+
+class PatientUpsert(Wire):
+    patients: Annotated[list[PatientRecord], Field(max_length=MAX_UPSERT_BATCH)]
+
+
+class UpsertResult(Wire):
+    created: int
+    updated: int
+    unchanged: int
+
+
+AppointmentStatus = Literal["scheduled", "cancelled"]
+
+
+class AppointmentRecord(Wire):
+    """An appointment from the practice management system, keyed by its id there."""
+
+    external_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+    ]
+    mrn: Mrn
+    starts_at: AwareDatetime
+    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    provider: Name
+    location: ShortText = ""
+    reason: ShortText = ""
+    status: AppointmentStatus = "scheduled"
+
+
+class AppointmentOut(AppointmentRecord):
+    id: str
+    patient_id: str
+
+
+class AppointmentUpsert(Wire):
+    appointments: Annotated[list[AppointmentRecord], Field(max_length=MAX_UPSERT_BATCH)]
+
+
+# --------------------------------------------------------------------------- check-ins
+
+
+class CheckInStatus(StrEnum):
+    ARRIVED = "arrived"
+    ACKNOWLEDGED = "acknowledged"
+    ROOMED = "roomed"
+    CANCELLED = "cancelled"
+
+
+class CheckInOut(Wire):
+    id: str
+    patient_id: str
+    appointment_id: str | None = None
+    arrived_at: AwareDatetime
+    status: CheckInStatus
+    status_changed_at: AwareDatetime
+    status_changed_by: str | None = Field(
+        default=None, description="Name of the staff member who last changed the status."
+    )
+
+
+class CheckInStatusUpdate(Wire):
+    status: Literal[CheckInStatus.ACKNOWLEDGED, CheckInStatus.ROOMED, CheckInStatus.CANCELLED]
+
+
+# --------------------------------------------------------------------------- change feed
+
+ChangeKind = Literal["patient", "appointment", "checkin"]
+ChangeOp = Literal["upsert", "delete"]
+
+
+class ChangeItem(Wire):
+    """One entry of a practice's change feed. `data` is the kind's *Out model, dumped as JSON."""
+
+    seq: int
+    kind: ChangeKind
+    op: ChangeOp
+    id: str
+    data: dict[str, Any]
+
+
+class ChangesPage(Wire):
+    items: list[ChangeItem]
+    last_seq: int = Field(description="Pass as `after` on the next call.")
+    more: bool = Field(description="True when more items are waiting beyond this page.")
+
+
+# --------------------------------------------------------------------------- patient side
+
+
+class PatientSignIn(Wire):
+    login: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class AccountInfo(Wire):
+    id: str
+    display_name: str
+
+
+class PatientSession(Wire):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int
+    account: AccountInfo
+
+
+class LinkedPatient(Wire):
+    patient_id: str
+    practice_id: str
+    practice_name: str
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    relationship: str
+
+
+class PatientAppointment(Wire):
+    id: str
+    patient_id: str
+    starts_at: AwareDatetime
+    duration_minutes: int
+    provider: str
+    location: str
+    status: AppointmentStatus
+
+
+class PatientCheckInCreate(Wire):
+    patient_id: str
+    appointment_id: str | None = None
+
+
+class ErrorBody(BaseModel):
+    detail: str
