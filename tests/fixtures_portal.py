@@ -2,7 +2,8 @@
 
 Fixtures:
 
-- ``portal_server`` (session): a :class:`RunningPortal` on a temp data dir with fast argon2.
+- ``portal_server`` (session): a :class:`RunningPortal` on a temp data dir with fast argon2
+  (SQLite there, or the database named by ``$VISITDESK_TEST_PORTAL_DATABASE_URL``).
 - ``practice`` (function): a new practice in that portal (unique code), 50 synthetic patients,
   appointments today, one staff user per role and two patient accounts linked to patients with an
   appointment today. Returns :class:`PortalPractice`.
@@ -13,6 +14,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,7 +44,9 @@ FAST_ARGON2: dict[str, int] = {
     "argon2_memory_cost": 8,
     "argon2_parallelism": 1,
 }
-TEST_SECRET = "test-secret-for-signing-access-tokens"  # noqa: S105
+TEST_SECRET = "test-secret-for-signing-access-tokens"
+#: Set to run the session portal on another database (e.g. a scratch PostgreSQL database).
+PORTAL_DATABASE_ENV = "VISITDESK_TEST_PORTAL_DATABASE_URL"
 
 
 def fast_hasher() -> PasswordHasher:
@@ -54,8 +58,6 @@ def portal_test_config(data_dir: Path, **overrides: Any) -> PortalConfig:
     values: dict[str, Any] = {"data_dir": data_dir, "secret_key": TEST_SECRET, **FAST_ARGON2}
     values.update(overrides)
     return PortalConfig(**values)
-
-
 
 
 def http_session(ca_file: Path | str) -> requests.Session:
@@ -109,7 +111,9 @@ def make_practice(
     with db.read() as session:
         ids = list(
             session.scalars(
-                select(Patient.id).where(Patient.practice_id == creds.practice_id).order_by(Patient.mrn)
+                select(Patient.id)
+                .where(Patient.practice_id == creds.practice_id)
+                .order_by(Patient.mrn)
             )
         )
     return PortalPractice(
@@ -128,7 +132,11 @@ def make_practice(
 @pytest.fixture(scope="session")
 def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPortal]:
     # A long DB re-check interval: a prompt long-poll wake-up then proves the in-process notifier.
-    config = portal_test_config(tmp_path_factory.mktemp("portal"), longpoll_recheck_seconds=5.0)
+    config = portal_test_config(
+        tmp_path_factory.mktemp("portal"),
+        longpoll_recheck_seconds=5.0,
+        database_url=os.environ.get(PORTAL_DATABASE_ENV) or None,
+    )
     portal = start_in_thread(config)
     try:
         yield portal
@@ -179,7 +187,9 @@ class PortalFactory:
         ``wrap`` receives the real FastAPI app and returns the ASGI app to serve (e.g. the app
         with a fault-injecting middleware).
         """
-        config = portal_test_config(data_dir or self._tmp.mktemp("portal-extra"), **config_overrides)
+        config = portal_test_config(
+            data_dir or self._tmp.mktemp("portal-extra"), **config_overrides
+        )
         app: Any = create_app(config)
         if wrap is not None:
             app = wrap(app)

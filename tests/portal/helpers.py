@@ -23,7 +23,11 @@ def sign_in_staff(
     cred = practice.staff[role]
     response = http.post(
         f"{practice.staff_url}/sessions",
-        json={"practice": practice.practice_code, "username": cred.username, "password": cred.password},
+        json={
+            "practice": practice.practice_code,
+            "username": cred.username,
+            "password": cred.password,
+        },
         timeout=10,
     )
     assert response.status_code == 200, response.text
@@ -36,7 +40,9 @@ def staff_headers(
     return {"Authorization": f"Bearer {sign_in_staff(http, practice, role)['access_token']}"}
 
 
-def patient_headers(http: requests.Session, practice: PortalPractice, index: int = 0) -> dict[str, str]:
+def patient_headers(
+    http: requests.Session, practice: PortalPractice, index: int = 0
+) -> dict[str, str]:
     cred = practice.patients[index]
     response = http.post(
         f"{practice.patient_url}/sessions",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from tests.fixtures_portal import PortalPractice, make_practice
@@ -11,7 +13,7 @@ from visitdesk.portal.server import RunningPortal
 
 
 def _tap(
-    http: requests.Session, practice: PortalPractice, headers: dict[str, str], **body: object
+    http: requests.Session, practice: PortalPractice, headers: dict[str, str], **body: Any
 ) -> requests.Response:
     return http.post(f"{practice.patient_url}/checkins", json=body, headers=headers, timeout=10)
 
@@ -25,7 +27,9 @@ def test_tap_creates_a_check_in_tied_to_todays_appointment(
         f"{practice.patient_url}/appointments", headers=headers, timeout=10
     ).json()
     todays = [a for a in appointments if a["patient_id"] == patient_id]
-    response = _tap(portal_http, practice, headers, patient_id=patient_id, appointment_id=todays[0]["id"])
+    response = _tap(
+        portal_http, practice, headers, patient_id=patient_id, appointment_id=todays[0]["id"]
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["patient_id"] == patient_id
@@ -88,14 +92,20 @@ def test_desk_acknowledges_and_rooms_recording_who_and_when(
     ).json()
     headers = staff_headers(portal_http, practice)
     url = f"{practice.staff_url}/checkins/{tap['id']}/status"
-    acked = portal_http.post(url, json={"status": "acknowledged"}, headers={**headers, **idem()}, timeout=10)
+    acked = portal_http.post(
+        url, json={"status": "acknowledged"}, headers={**headers, **idem()}, timeout=10
+    )
     assert acked.status_code == 200
     assert acked.json()["status"] == "acknowledged"
     assert acked.json()["status_changed_by"] == practice.staff["front_desk"].name
     assert acked.json()["status_changed_at"] > tap["status_changed_at"]
-    roomed = portal_http.post(url, json={"status": "roomed"}, headers={**headers, **idem()}, timeout=10)
+    roomed = portal_http.post(
+        url, json={"status": "roomed"}, headers={**headers, **idem()}, timeout=10
+    )
     assert roomed.json()["status"] == "roomed"
-    bad = portal_http.post(url, json={"status": "arrived"}, headers={**headers, **idem()}, timeout=10)
+    bad = portal_http.post(
+        url, json={"status": "arrived"}, headers={**headers, **idem()}, timeout=10
+    )
     assert bad.status_code == 422
 
     feed = portal_http.get(

@@ -35,7 +35,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_seed_demo_json(tmp_path: Path) -> None:
-    result = _run("seed-demo", "--data-dir", str(tmp_path), "--patients", "60", "--json", "--seed", "7")
+    result = _run(
+        "seed-demo", "--data-dir", str(tmp_path), "--patients", "60", "--json", "--seed", "7"
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) == {"practice_id", "practice_code", "practice_name", "staff", "patients"}
@@ -55,7 +57,16 @@ def test_seed_demo_json(tmp_path: Path) -> None:
 
 def test_seed_demo_is_deterministic(tmp_path: Path) -> None:
     outputs = [
-        _run("seed-demo", "--data-dir", str(tmp_path / name), "--patients", "40", "--json", "--seed", "3")
+        _run(
+            "seed-demo",
+            "--data-dir",
+            str(tmp_path / name),
+            "--patients",
+            "40",
+            "--json",
+            "--seed",
+            "3",
+        )
         for name in ("a", "b")
     ]
     assert outputs[0].returncode == outputs[1].returncode == 0

@@ -14,7 +14,13 @@ from tests.portal.helpers import idem, last_seq, patient_headers, staff_headers
 def _body(mrn: str, city: str = "Albany") -> dict[str, Any]:
     return {
         "patients": [
-            {"mrn": mrn, "first_name": "Ana", "last_name": "Peña", "date_of_birth": "1990-05-01", "city": city}
+            {
+                "mrn": mrn,
+                "first_name": "Ana",
+                "last_name": "Peña",
+                "date_of_birth": "1990-05-01",
+                "city": city,
+            }
         ]
     }
 
@@ -23,7 +29,9 @@ def test_missing_key_is_400_with_a_clear_message(
     portal_http: requests.Session, practice: PortalPractice
 ) -> None:
     headers = staff_headers(portal_http, practice)
-    response = portal_http.put(f"{practice.staff_url}/patients", json=_body("I-0"), headers=headers, timeout=10)
+    response = portal_http.put(
+        f"{practice.staff_url}/patients", json=_body("I-0"), headers=headers, timeout=10
+    )
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["detail"]
 
@@ -60,7 +68,9 @@ def test_keys_are_scoped_per_practice_path(
     portal_http: requests.Session, practice: PortalPractice
 ) -> None:
     headers = {**staff_headers(portal_http, practice), **idem()}
-    portal_http.put(f"{practice.staff_url}/patients", json=_body("I-3"), headers=headers, timeout=10)
+    portal_http.put(
+        f"{practice.staff_url}/patients", json=_body("I-3"), headers=headers, timeout=10
+    )
     reused = portal_http.put(
         f"{practice.staff_url}/appointments", json={"appointments": []}, headers=headers, timeout=10
     )
@@ -86,12 +96,27 @@ def test_concurrent_duplicates_apply_once(
     assert last_seq(portal_http, practice, headers) == start + 1
 
 
-def test_failed_calls_are_not_stored(portal_http: requests.Session, practice: PortalPractice) -> None:
+def test_failed_calls_are_not_stored(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
     headers = {**staff_headers(portal_http, practice), **idem()}
     url = f"{practice.staff_url}/appointments"
-    appt = {"external_id": "Q1", "mrn": "I-5", "starts_at": "2030-01-01T10:00:00Z", "provider": "Dr. Anita Rao"}
-    assert portal_http.put(url, json={"appointments": [appt]}, headers=headers, timeout=10).status_code == 422
-    portal_http.put(f"{practice.staff_url}/patients", json=_body("I-5"), headers={**headers, **idem()}, timeout=10)
+    appt = {
+        "external_id": "Q1",
+        "mrn": "I-5",
+        "starts_at": "2030-01-01T10:00:00Z",
+        "provider": "Dr. Anita Rao",
+    }
+    assert (
+        portal_http.put(url, json={"appointments": [appt]}, headers=headers, timeout=10).status_code
+        == 422
+    )
+    portal_http.put(
+        f"{practice.staff_url}/patients",
+        json=_body("I-5"),
+        headers={**headers, **idem()},
+        timeout=10,
+    )
     retried = portal_http.put(url, json={"appointments": [appt]}, headers=headers, timeout=10)
     assert retried.status_code == 200
 
@@ -101,8 +126,12 @@ def test_patient_tap_accepts_an_optional_key(
 ) -> None:
     headers = {**patient_headers(portal_http, practice), **idem()}
     body = {"patient_id": practice.patients[0].patient_ids[0]}
-    first = portal_http.post(f"{practice.patient_url}/checkins", json=body, headers=headers, timeout=10)
-    replay = portal_http.post(f"{practice.patient_url}/checkins", json=body, headers=headers, timeout=10)
+    first = portal_http.post(
+        f"{practice.patient_url}/checkins", json=body, headers=headers, timeout=10
+    )
+    replay = portal_http.post(
+        f"{practice.patient_url}/checkins", json=body, headers=headers, timeout=10
+    )
     assert first.status_code == replay.status_code == 201
     assert replay.headers["Idempotency-Replayed"] == "true"
     assert replay.json() == first.json()

@@ -45,7 +45,9 @@ def test_sign_in_by_email_or_username(
 def test_linked_patients_only(portal_http: requests.Session, practice: PortalPractice) -> None:
     for index, cred in enumerate(practice.patients):
         headers = patient_headers(portal_http, practice, index)
-        linked = portal_http.get(f"{practice.patient_url}/patients", headers=headers, timeout=10).json()
+        linked = portal_http.get(
+            f"{practice.patient_url}/patients", headers=headers, timeout=10
+        ).json()
         assert [p["patient_id"] for p in linked] == cred.patient_ids
         assert linked[0]["relationship"] == "self"
         assert linked[0]["practice_name"] == practice.practice_name

@@ -22,7 +22,12 @@ def test_tampered_or_foreign_tokens_are_rejected() -> None:
     token = signer.issue("staff", "staff-1", 60, role="billing")
     head, payload, signature = token.split(".")
     forged = TokenSigner(b"y" * 32).issue("staff", "staff-1", 60, role="manager")
-    for bad in (f"{head}.{forged.split('.')[1]}.{signature}", forged, "garbage", f"{head}.{payload}.AAAA"):
+    for bad in (
+        f"{head}.{forged.split('.')[1]}.{signature}",
+        forged,
+        "garbage",
+        f"{head}.{payload}.AAAA",
+    ):
         with pytest.raises(TokenError) as info:
             signer.verify(bad, "staff")
         assert not info.value.expired

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,10 +18,10 @@ from visitdesk.portal.seed import PracticeExists, create_practice, seed_demo
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
+def db(tmp_path: Path) -> Iterator[Database]:
     database = Database.from_url(f"sqlite:///{tmp_path / 'seed.sqlite3'}")
     database.create_schema()
-    yield database  # type: ignore[misc]
+    yield database
     database.dispose()
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from tests.fixtures_portal import PortalFactory, http_session
+from tests.fixtures_portal import PortalFactory, http_session, make_practice
+from tests.portal.helpers import staff_headers
+from visitdesk.portal.db import Database
 
 
 class FailFirst:
@@ -42,13 +46,6 @@ def test_wrapped_app_and_restart_on_the_same_port(portal_factory: PortalFactory)
 
 
 def test_stop_releases_a_waiting_long_poll_quickly(portal_factory: PortalFactory) -> None:
-    import threading
-    import time
-
-    from tests.fixtures_portal import make_practice
-    from tests.portal.helpers import staff_headers
-    from visitdesk.portal.db import Database
-
     portal = portal_factory.start(longpoll_recheck_seconds=10)
     db = Database.from_url(portal.config.resolved_database_url)
     try:

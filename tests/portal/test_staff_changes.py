@@ -70,7 +70,9 @@ def test_feed_only_shows_the_callers_practice(
     assert theirs["items"][0]["seq"] == 1  # each practice has its own sequence
 
 
-def test_limit_and_wait_are_validated(portal_http: requests.Session, practice: PortalPractice) -> None:
+def test_limit_and_wait_are_validated(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
     headers = staff_headers(portal_http, practice)
     for params in ({"limit": 0}, {"limit": 5001}, {"wait": 31}, {"after": -1}):
         response = portal_http.get(

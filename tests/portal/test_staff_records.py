@@ -25,7 +25,9 @@ def _patient(mrn: str, **changes: Any) -> dict[str, Any]:
     return record
 
 
-def _feed(http: requests.Session, practice: PortalPractice, headers: dict[str, str], after: int) -> list[dict[str, Any]]:
+def _feed(
+    http: requests.Session, practice: PortalPractice, headers: dict[str, str], after: int
+) -> list[dict[str, Any]]:
     page = http.get(
         f"{practice.staff_url}/changes", params={"after": after}, headers=headers, timeout=10
     ).json()
@@ -130,12 +132,18 @@ def test_appointments_upsert_by_external_id(
         "reason": "Follow-up visit",
     }
     url = f"{practice.staff_url}/appointments"
-    first = portal_http.put(url, json={"appointments": [appt]}, headers={**headers, **idem()}, timeout=10)
+    first = portal_http.put(
+        url, json={"appointments": [appt]}, headers={**headers, **idem()}, timeout=10
+    )
     assert first.json() == {"created": 1, "updated": 0, "unchanged": 0}
-    same = portal_http.put(url, json={"appointments": [appt]}, headers={**headers, **idem()}, timeout=10)
+    same = portal_http.put(
+        url, json={"appointments": [appt]}, headers={**headers, **idem()}, timeout=10
+    )
     assert same.json() == {"created": 0, "updated": 0, "unchanged": 1}
     moved = {**appt, "status": "cancelled"}
-    third = portal_http.put(url, json={"appointments": [moved]}, headers={**headers, **idem()}, timeout=10)
+    third = portal_http.put(
+        url, json={"appointments": [moved]}, headers={**headers, **idem()}, timeout=10
+    )
     assert third.json() == {"created": 0, "updated": 1, "unchanged": 0}
     items = _feed(portal_http, practice, headers, start)
     assert [(i["kind"], i["data"]["status"]) for i in items] == [
@@ -175,7 +183,10 @@ def test_appointment_for_unknown_mrn_names_row_and_mrn(
 
 
 def test_mrns_of_another_practice_do_not_count(
-    portal_http: requests.Session, practice: PortalPractice, portal_server: Any, portal_database: Any
+    portal_http: requests.Session,
+    practice: PortalPractice,
+    portal_server: Any,
+    portal_database: Any,
 ) -> None:
     from tests.fixtures_portal import make_practice
 

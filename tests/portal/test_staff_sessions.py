@@ -68,9 +68,12 @@ def test_wrong_credentials_get_the_same_401_whatever_was_wrong(
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         answers.append(response.json())
-    assert answers[0] == answers[1] == answers[2] == {
-        "detail": "Incorrect practice, username or password."
-    }
+    assert (
+        answers[0]
+        == answers[1]
+        == answers[2]
+        == {"detail": "Incorrect practice, username or password."}
+    )
 
 
 def test_repeated_failures_are_throttled_with_retry_after(
@@ -121,7 +124,9 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(
     assert sign_in_staff(portal_http, practice)["access_token"]
 
 
-def test_unknown_refresh_token_is_401(portal_http: requests.Session, practice: PortalPractice) -> None:
+def test_unknown_refresh_token_is_401(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
     response = _refresh(portal_http, practice, "not-a-token")
     assert response.status_code == 401
     assert response.json()["detail"]
@@ -132,7 +137,9 @@ def test_sign_out_revokes_the_session(
 ) -> None:
     tokens = sign_in_staff(portal_http, practice)
     body = {"refresh_token": tokens["refresh_token"]}
-    missing_key = portal_http.delete(f"{practice.staff_url}/sessions/current", json=body, timeout=10)
+    missing_key = portal_http.delete(
+        f"{practice.staff_url}/sessions/current", json=body, timeout=10
+    )
     assert missing_key.status_code == 400
     response = portal_http.delete(
         f"{practice.staff_url}/sessions/current", json=body, headers=idem(), timeout=10

@@ -71,9 +71,11 @@ class FakePortal:
     def add_change(self, kind: str, record_id: str) -> None:
         with self.cond:
             seq = len(self.feed) + 1
-            self.feed.append(
-                ChangeItem(seq=seq, kind=kind, op="upsert", id=record_id, data=_record(kind, record_id))  # type: ignore[arg-type]
+            data = _record(kind, record_id)
+            item = ChangeItem.model_validate(
+                {"seq": seq, "kind": kind, "op": "upsert", "id": record_id, "data": data}
             )
+            self.feed.append(item)
             self.cond.notify_all()
 
     def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage:
@@ -242,7 +244,9 @@ class ProbeLocalStore(LocalStore):
     def has(self, kind: str, record_id: str) -> bool:
         with self.read() as s:
             if kind == "patient":
-                return s.scalar(select(Patient.id).where(Patient.portal_id == record_id)) is not None
+                return (
+                    s.scalar(select(Patient.id).where(Patient.portal_id == record_id)) is not None
+                )
             return s.get(CheckIn, record_id) is not None
 
     def pending_ids(self) -> list[int]:

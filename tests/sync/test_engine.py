@@ -52,7 +52,9 @@ def listener() -> RecordingListener:
 
 
 @pytest.fixture
-def engine(portal: FakePortal, store: FakeStore, listener: RecordingListener) -> Iterator[SyncEngine]:
+def engine(
+    portal: FakePortal, store: FakeStore, listener: RecordingListener
+) -> Iterator[SyncEngine]:
     eng = SyncEngine(
         portal,
         store,
@@ -289,9 +291,7 @@ def test_rate_limit_retry_after_is_honoured(engine: SyncEngine) -> None:
     assert engine._delay(0, RateLimited(3600)) <= 10
 
 
-def test_listener_errors_do_not_kill_the_workers(
-    portal: FakePortal, store: FakeStore
-) -> None:
+def test_listener_errors_do_not_kill_the_workers(portal: FakePortal, store: FakeStore) -> None:
     class Broken:
         def on_changes(self, kinds: set[str]) -> None:
             raise RuntimeError("boom")

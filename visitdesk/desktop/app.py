@@ -70,7 +70,13 @@ class VisitDeskApp(QObject):
     """Owns the application's life: demo start-up, sign-in, the signed-in session, shutdown."""
 
     def __init__(
-        self, data_dir: Path, runner: TaskRunner, *, demo: bool = False, demo_patients: int = 5000
+        self,
+        data_dir: Path,
+        runner: TaskRunner,
+        *,
+        demo: bool = False,
+        demo_patients: int = 5000,
+        demo_interval: float = 8.0,
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
@@ -78,6 +84,7 @@ class VisitDeskApp(QObject):
         self.settings = Settings.load(data_dir)
         self.demo_wanted = demo
         self.demo_patients = demo_patients
+        self.demo_interval = demo_interval
         self.demo: DemoEnvironment | None = None
         self.running: Running | None = None
         self.sign_in_dialog: SignInDialog | None = None
@@ -91,7 +98,7 @@ class VisitDeskApp(QObject):
         if self.demo_wanted:
             self._show_splash("Starting the demo portal and seeding a practice\u2026")
             (
-                self.runner.op(start_demo, self.demo_patients)
+                self.runner.op(start_demo, self.demo_patients, True, self.demo_interval)
                 .success(self._demo_started)
                 .failure(self._demo_failed)
                 .run()

@@ -74,6 +74,20 @@ class MainWindow(QMainWindow):
         banner_layout.addWidget(review)
         self.banner.hide()
 
+        self.auth_banner = QFrame()
+        self.auth_banner.setObjectName("problemBanner")
+        auth_text = plain_label(
+            "The portal ended this session, so nothing is being synced. Sign in again to carry on; "
+            "changes made here are kept and sent after you sign in."
+        )
+        auth_text.setWordWrap(True)
+        again = QPushButton("Sign in again\u2026")
+        again.clicked.connect(self.sign_out_requested.emit)
+        auth_layout = QHBoxLayout(self.auth_banner)
+        auth_layout.addWidget(auth_text, 1)
+        auth_layout.addWidget(again)
+        self.auth_banner.hide()
+
         who = plain_label(
             f"{controller.staff.name}\n{ROLE_NAMES.get(controller.staff.role, controller.staff.role)}",
             "whoAmI",
@@ -83,6 +97,7 @@ class MainWindow(QMainWindow):
         left.addWidget(self.sidebar, 1)
         left.addWidget(who)
         right = QVBoxLayout()
+        right.addWidget(self.auth_banner)
         right.addWidget(self.banner)
         right.addWidget(self.stack, 1)
         central = QWidget()
@@ -145,6 +160,7 @@ class MainWindow(QMainWindow):
         if status is None:
             return
         self._last_status = status
+        self.auth_banner.setVisible(bool(status.auth_needed))
         if status.auth_needed:
             self.online_label.setText("\u25cf Signed out by the portal \u2014 sign in again")
             self.online_label.setProperty("state", "offline")

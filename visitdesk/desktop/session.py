@@ -14,9 +14,14 @@ from visitdesk.desktop.models.store import LocalStore, store_path_for
 from visitdesk.desktop.settings import Settings
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.credentials import TokenStore, open_token_store
+from visitdesk.sync.errors import PortalOffline
 from visitdesk.sync.wire import PracticeInfo, StaffInfo
 
 log = logging.getLogger(__name__)
+
+#: Sync-state keys caching who signed in, so the desk can open offline with a kept refresh token.
+STAFF_KEY = "signed_in_staff"
+PRACTICE_KEY = "signed_in_practice"
 
 
 @dataclass
@@ -49,6 +54,8 @@ def _open(
         raise RuntimeError("the portal client has no signed-in staff member")
     store = LocalStore.open(store_path_for(data_dir, portal_url, practice.code))
     store.set_practice(practice, portal_url)
+    store.set_state(STAFF_KEY, staff.model_dump_json())
+    store.set_state(PRACTICE_KEY, practice.model_dump_json())
     return OpenSession(client, store, staff, practice, portal_url, username, ca_file, warning)
 
 
@@ -86,6 +93,29 @@ def resume(data_dir: Path, settings: Settings) -> OpenSession | None:
         return None
     ca_file = Path(settings.ca_file) if settings.ca_file else None
     client = PortalClient(settings.portal_url, ca_file=ca_file, token_store=tokens)
-    if client.resume() is None:
-        return None
+    try:
+        if client.resume() is None:
+            return None
+    except PortalOffline:
+        log.info("Portal unreachable at start-up; opening the local store offline")
+        return _open_offline(client, data_dir, settings, ca_file)
     return _open(client, data_dir, settings.portal_url, settings.username, ca_file, None)
+
+
+def _open_offline(
+    client: PortalClient, data_dir: Path, settings: Settings, ca_file: Path | None
+) -> OpenSession | None:
+    """Open the cached store while the portal is unreachable; the engine signs in once it is back."""
+    path = store_path_for(data_dir, settings.portal_url, settings.practice_code)
+    if not path.exists():
+        return None
+    store = LocalStore.open(path)
+    staff_json, practice_json = store.get_state(STAFF_KEY), store.get_state(PRACTICE_KEY)
+    if not staff_json or not practice_json:
+        store.close()
+        return None
+    staff = StaffInfo.model_validate_json(staff_json)
+    practice = PracticeInfo.model_validate_json(practice_json)
+    return OpenSession(
+        client, store, staff, practice, settings.portal_url, settings.username, ca_file, None
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from visitdesk.portal import idempotency, throttle
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database
 from visitdesk.portal.deps import PortalState
@@ -40,6 +41,8 @@ def create_app(config: PortalConfig) -> FastAPI:
     db = Database.from_url(config.resolved_database_url)
     db.on_practice_changed = notifier.notify
     db.create_schema()
+    idempotency.prune(db, config.idempotency_retention)
+    throttle.prune(db, config)
     security = Security(
         passwords=Passwords(make_password_hasher(config)),
         tokens=TokenSigner(config.resolved_secret_key()),

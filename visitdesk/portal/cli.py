@@ -162,10 +162,9 @@ def _serve_workers(
         workers=args.workers,
         log_config=logging_config(args.log_level),
     )
-    server = PortalServer(uv_config)
     # The socket is listening already: connections queue until a worker accepts them.
     announce()
-    Multiprocess(uv_config, target=server.run, sockets=[sock]).run()
+    Multiprocess(uv_config, sockets=[sock]).run()
 
 
 def _ignore_signal(_sig: int, _frame: FrameType | None) -> None:

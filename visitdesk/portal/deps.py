@@ -1,5 +1,7 @@
 """FastAPI dependencies: app state, authentication, roles and idempotent writes."""
 
+# No ``from __future__ import annotations`` here: FastAPI resolves dependency annotations at
+# runtime, and the factories below annotate with local variables (``Depends(role_check)``).
 
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from visitdesk.portal.db import CHANGED_PRACTICES
@@ -64,7 +64,7 @@ def append_changes(session: Session, practice_id: str, changes: Sequence[NewChan
         }
         for offset, change in enumerate(changes)
     ]
-    session.execute(Change.__table__.insert(), rows)
+    session.execute(insert(Change), rows)
     session.info.setdefault(CHANGED_PRACTICES, set()).add(practice_id)
 
 

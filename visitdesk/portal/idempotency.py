@@ -13,14 +13,15 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from visitdesk.portal.db import Database
+from visitdesk.portal.db import Database, utcnow
 from visitdesk.portal.errors import BadRequest, Conflict, Unprocessable
 from visitdesk.portal.models import IdempotencyRecord
 
@@ -127,3 +128,14 @@ def _replay(stored: IdempotencyRecord, call: IdempotentCall) -> Response:
             f"This {HEADER} was already used for a different request; use a new key for a new call."
         )
     return _response(stored.status_code, stored.response_body.encode(), replayed=True)
+
+
+def prune(db: Database, older_than: timedelta) -> int:
+    """Forget stored responses older than the retention period; returns how many went."""
+    with db.write() as session:
+        result = session.execute(
+            delete(IdempotencyRecord)
+            .where(IdempotencyRecord.created_at < utcnow() - older_than)
+            .returning(IdempotencyRecord.id)
+        )
+        return len(result.all())

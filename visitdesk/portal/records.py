@@ -63,8 +63,8 @@ def upsert_patients(
     unchanged = 0
     for record in records:
         values = record.model_dump()
-        row = existing.get(record.mrn)
-        if row is None:
+        current = existing.get(record.mrn)
+        if current is None:
             patient_id = new_id()
             inserts.append(
                 {
@@ -75,8 +75,8 @@ def upsert_patients(
                     **values,
                 }
             )
-        elif any(getattr(row, name) != values[name] for name in PATIENT_FIELDS):
-            patient_id = row.id
+        elif any(getattr(current, name) != values[name] for name in PATIENT_FIELDS):
+            patient_id = current.id
             updates.append({"id": patient_id, "updated_at": now, **values})
         else:
             unchanged += 1
@@ -138,8 +138,8 @@ def upsert_appointments(
         values = record.model_dump(exclude={"mrn"})
         values["starts_at"] = values["starts_at"].astimezone(UTC)
         patient_id = patient_ids[record.mrn]
-        row = existing.get(record.external_id)
-        if row is None:
+        current = existing.get(record.external_id)
+        if current is None:
             appointment_id = new_id()
             inserts.append(
                 {
@@ -150,10 +150,10 @@ def upsert_appointments(
                     **values,
                 }
             )
-        elif row.patient_id != patient_id or any(
-            getattr(row, name) != values[name] for name in APPOINTMENT_FIELDS
+        elif current.patient_id != patient_id or any(
+            getattr(current, name) != values[name] for name in APPOINTMENT_FIELDS
         ):
-            appointment_id = row.id
+            appointment_id = current.id
             updates.append(
                 {"id": appointment_id, "patient_id": patient_id, "updated_at": now, **values}
             )

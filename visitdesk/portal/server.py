@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -93,6 +94,21 @@ class PortalServer(uvicorn.Server):
         await super().startup(sockets=sockets)
         if self.started and not self.should_exit and self._on_started is not None:
             self._on_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Idle keep-alive connections are closed first. Over TLS a close waits for the client's
+        # close_notify, which an idle pooled client never sends; abort those after a short grace
+        # so shutdown does not stall for the graceful timeout. Stop accepting first.
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        await asyncio.sleep(0.2)
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None and transport.is_closing():
+                transport.abort()
+        await super().shutdown(sockets=sockets)
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         super().handle_exit(sig, frame)

@@ -129,12 +129,14 @@ def refresh(db: Database, security: Security, config: PortalConfig, token: str) 
         if staff is None or not staff.active:
             family.revoked_at, family.revoke_reason = now, "staff inactive"
         else:
+            # Conditional update: of two concurrent refreshes with one token, only one wins.
             claimed = session.execute(
                 update(StaffRefreshToken)
                 .where(StaffRefreshToken.id == row.id, StaffRefreshToken.used_at.is_(None))
                 .values(used_at=now)
-            ).rowcount
-            if claimed == 1:
+                .returning(StaffRefreshToken.id)
+            ).scalar_one_or_none()
+            if claimed is not None:
                 return _issue(session, security, config, family)
             family.revoked_at, family.revoke_reason = now, "refresh token reuse"
             reuse_of = family.id

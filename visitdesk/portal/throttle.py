@@ -60,3 +60,15 @@ def record_failure(db: Database, config: PortalConfig, key: str) -> None:
 
 def clear(session: Session, key: str) -> None:
     session.execute(delete(LoginThrottle).where(LoginThrottle.key_hash == key))
+
+
+def prune(db: Database, config: PortalConfig) -> None:
+    """Drop throttle rows whose window and lockout are long over."""
+    cutoff = utcnow() - max(config.login_failure_window, config.login_lockout_max)
+    with db.write() as session:
+        session.execute(
+            delete(LoginThrottle).where(
+                LoginThrottle.window_started_at < cutoff,
+                (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < cutoff),
+            )
+        )

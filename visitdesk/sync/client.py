@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from visitdesk.sync.credentials import TokenStore
 from visitdesk.sync.errors import (
     AuthExpired,
+    BadResponse,
     Forbidden,
     NotFound,
     PortalError,
@@ -34,6 +35,7 @@ from visitdesk.sync.errors import (
     RateLimited,
     Rejected,
     ServerError,
+    SignInFailed,
 )
 from visitdesk.sync.wire import (
     MAX_UPSERT_BATCH,
@@ -64,19 +66,6 @@ LONG_POLL_MARGIN = 10.0
 EXPIRY_MARGIN = 30.0
 #: Longest portal detail we pass on to the user.
 MAX_DETAIL = 300
-
-
-class SignInFailed(Rejected):
-    """Sign-in refused: wrong practice, username or password (or the account is locked)."""
-
-
-class BadResponse(PortalError):
-    """The portal answered with something this version of VisitDesk does not understand."""
-
-    user_message = (
-        "The portal sent an answer VisitDesk does not understand. "
-        "VisitDesk may need updating to match the portal."
-    )
 
 
 class PortalClient:
@@ -293,15 +282,11 @@ class PortalClient:
         )
         return _parse(resp, CheckInOut)
 
-    def send(
-        self, method: str, path: str, body: Any, idempotency_key: str | None
-    ) -> Any:
+    def send(self, method: str, path: str, body: Any, idempotency_key: str | None) -> Any:
         """A raw staff call (what the outbox push worker replays); returns the parsed JSON."""
         if not path.startswith("/api/"):
             raise ValueError("Outbox paths must be absolute API paths starting with /api/.")
-        resp = self._authed(
-            method.upper(), path, json=body, idempotency_key=idempotency_key
-        )
+        resp = self._authed(method.upper(), path, json=body, idempotency_key=idempotency_key)
         if resp.status_code == 204 or not resp.content:
             return None
         try:

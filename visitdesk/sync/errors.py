@@ -64,6 +64,19 @@ class Rejected(PortalError):
         super().__init__(f"The portal refused the request: {message}")
 
 
+class SignInFailed(Rejected):
+    """Sign-in refused (401): wrong practice, username or password."""
+
+
+class BadResponse(PortalError):
+    """The portal answered with something this version of VisitDesk does not understand."""
+
+    user_message = (
+        "The portal sent an answer VisitDesk does not understand. "
+        "VisitDesk may need updating to match the portal."
+    )
+
+
 class RateLimited(PortalError):
     """429: too many requests; `retry_after` seconds (if the portal said) before trying again."""
 

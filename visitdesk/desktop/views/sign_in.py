@@ -82,7 +82,7 @@ class SignInDialog(QDialog):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.ca_file = QLineEdit(settings.ca_file)
-        self.ca_file.setPlaceholderText("Only for a portal with its own certificate authority")
+        self.ca_file.setPlaceholderText("Only if your portal has its own CA")
         browse = QPushButton("Browse\u2026")
         browse.clicked.connect(self._browse)
         ca_row = QHBoxLayout()

@@ -1,0 +1,77 @@
+"""Run the real demo offscreen and save screenshots of the desk, as a user would see it.
+
+    QT_QPA_PLATFORM=offscreen python scripts/screenshots.py OUT_DIR
+
+Starts `visitdesk --demo` in-process (seeded portal over TLS, patient simulator), waits for a few
+I'm Here taps to reach the board, acknowledges one, and grabs the windows into OUT_DIR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from visitdesk.desktop.app import VisitDeskApp, load_stylesheet
+from visitdesk.desktop.settings import Settings
+from visitdesk.desktop.tasks import TaskRunner
+from visitdesk.desktop.views.sign_in import SignInDialog
+from visitdesk.sync.wire import CheckInStatus
+
+
+async def shoot(desk: VisitDeskApp, out: Path) -> None:
+    while desk.running is None:
+        await asyncio.sleep(0.2)
+    running = desk.running
+    board = running.window.checkins
+    while board.model.rowCount() < 5:
+        await asyncio.sleep(0.5)
+    first = board.model.row_at(0)
+    second = board.model.row_at(1)
+    assert first is not None and second is not None
+    board.select_id(first.id)
+    board._set_status(CheckInStatus.ROOMED)
+    await asyncio.sleep(1)
+    board.select_id(second.id)
+    board._set_status(CheckInStatus.ACKNOWLEDGED)
+    await asyncio.sleep(2)
+    board.select_id(board.model.row_at(board.model.rowCount() - 1).id)  # type: ignore[union-attr]
+    await asyncio.sleep(0.5)
+    running.window.grab().save(str(out / "checkins.png"))
+
+    dialog = SignInDialog(
+        desk.runner,
+        lambda request: None,
+        Settings(portal_url="https://portal.example-clinic.org", practice_code="maplegrove"),
+    )
+    dialog.show()
+    await asyncio.sleep(0.3)
+    dialog.grab().save(str(out / "sign-in.png"))
+    dialog.close()
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "shots")
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    app.setStyleSheet(load_stylesheet())
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    runner = TaskRunner()
+    data_dir = Path(tempfile.mkdtemp(prefix="visitdesk-shots-"))
+    desk = VisitDeskApp(data_dir, runner, demo=True, demo_patients=2000, demo_interval=1.0)
+    desk.finished = loop.create_future()
+    desk.start()
+    with loop:
+        loop.run_until_complete(asyncio.wait_for(shoot(desk, out), timeout=180))
+        desk.quit()
+    runner.shutdown(wait=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

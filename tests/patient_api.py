@@ -1,0 +1,42 @@
+"""Acting as a patient in tests: the real patient API of the portal, over TLS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tests.fixtures_portal import PortalPractice, http_session
+
+
+def patient_check_in(
+    practice: PortalPractice, account: int = 0, patient_id: str | None = None
+) -> dict[str, Any]:
+    """Sign in as one of the practice's patient accounts and tap I'm Here.
+
+    Ties the check-in to the patient's appointment today when there is one.
+    """
+    credential = practice.patients[account]
+    http = http_session(practice.ca_file)
+    signed_in = http.post(
+        f"{practice.patient_url}/sessions",
+        json={"login": credential.login, "password": credential.password},
+        timeout=10,
+    )
+    signed_in.raise_for_status()
+    http.headers["Authorization"] = f"Bearer {signed_in.json()['access_token']}"
+    patient = patient_id or credential.patient_ids[0]
+    appointments = http.get(f"{practice.patient_url}/appointments", timeout=10)
+    appointments.raise_for_status()
+    today = datetime.now(UTC).date()
+    todays = [
+        a
+        for a in appointments.json()
+        if a["patient_id"] == patient and datetime.fromisoformat(a["starts_at"]).date() >= today
+    ]
+    body: dict[str, Any] = {"patient_id": patient}
+    if todays:
+        body["appointment_id"] = todays[0]["id"]
+    response = http.post(f"{practice.patient_url}/checkins", json=body, timeout=10)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result

@@ -1,0 +1,7 @@
+"""`python -m visitdesk.portal` runs the portal command line (the demo starts it this way)."""
+
+import sys
+
+from visitdesk.portal.cli import main
+
+sys.exit(main())
