@@ -1,0 +1,255 @@
+"""Sync benchmark: CSV import, push and pull of a large practice, and I'm Here latency to the board.
+
+    QT_QPA_PLATFORM=offscreen python bench/sync.py [--patients 100000] [--taps 40]
+
+Runs the real portal as a separate process over loopback TLS (as in a deployment) and the real desk
+parts in this process. Prints measured figures and the machine they ran on:
+
+1. importing a CSV of N patients into a workstation's store (validate, save, queue for the portal);
+2. pushing them to the portal through the outbox (batches of 1,000 with idempotency keys);
+3. a second, empty workstation pulling the whole practice through the change feed, while a main
+   window runs on this thread: the longest stall of the GUI event loop is measured throughout;
+4. patients tapping I'm Here: time from the tap until the row is on the second workstation's board.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtWidgets import QApplication
+
+from visitdesk.desktop import session as sessions
+from visitdesk.desktop.controller import DeskController
+from visitdesk.desktop.main_window import MainWindow
+from visitdesk.desktop.models.csv_import import import_patients_csv
+from visitdesk.desktop.sync_bridge import SyncBridge
+from visitdesk.desktop.tasks import TaskRunner
+from visitdesk.sync.credentials import MemoryTokenStore
+from visitdesk.sync.engine import SyncEngine
+from visitdesk.sync.wire import CheckInStatus
+
+FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "Sofia",
+         "Mateo", "Aaliyah", "Nguyen", "Chloé", "Zoë", "Liam", "Olivia", "Noah", "Emma", "Ava"]
+LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Lopez",
+        "Hernández", "O'Brien", "Nguyen", "Kim", "Patel", "Smith-Jones", "Martin", "Lee", "Walker"]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def write_patients_csv(path: Path, count: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["mrn", "first_name", "last_name", "date_of_birth", "sex", "address_line1",
+                      "city", "state", "postal_code", "phone", "email"])
+        for n in range(count):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            out.writerow([
+                f"B{n:07d}", first, last,
+                f"{rng.randint(1930, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                rng.choice("FMU"), f"{rng.randint(1, 9999)} Elm Street", "Springfield", "MA",
+                f"01{rng.randint(0, 999):03d}", f"413-555-{rng.randint(0, 9999):04d}",
+                f"p{n}@example.org",
+            ])
+
+
+def portal(*args: str, **kwargs: Any) -> Any:
+    return [sys.executable, "-m", "visitdesk.portal", *args]
+
+
+def start_portal(root: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any], dict[str, Any]]:
+    data = root / "portal"
+    seeded = subprocess.run(portal("seed-demo", "--data-dir", str(data), "--patients", "20",
+                                   "--json"), capture_output=True, check=True)
+    creds = json.loads(seeded.stdout)
+    ready = root / "ready.json"
+    proc = subprocess.Popen(portal("serve", "--port", "0", "--data-dir", str(data),
+                                   "--ready-file", str(ready)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit("the portal did not start")
+        threading.Event().wait(0.05)
+    return proc, json.loads(ready.read_text()), creds
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--taps", type=int, default=40)
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    root = Path(tempfile.mkdtemp(prefix="visitdesk-bench-"))
+    print(f"machine: {machine()}")
+    proc, info, creds = start_portal(root)
+    try:
+        run(root, info, creds, args.patients, args.taps)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return 0
+
+
+def open_desk(root: Path, name: str, info: dict[str, Any], creds: dict[str, Any]) -> sessions.OpenSession:
+    staff = next(s for s in creds["staff"] if s["role"] == "front_desk")
+    return sessions.sign_in(root / name, info["url"], creds["practice_code"], staff["username"],
+                            staff["password"], Path(info["ca_file"]), MemoryTokenStore())
+
+
+def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, taps: int) -> None:
+    app = QApplication([])
+    csv_path = root / "patients.csv"
+    write_patients_csv(csv_path, count)
+
+    # 1. import
+    first = open_desk(root, "ws1", info, creds)
+    started = time.perf_counter()
+    report = import_patients_csv(first.store, csv_path)
+    imported = time.perf_counter() - started
+    assert report.ok and report.created == count, report.errors[:3]
+    print(f"import {count:,} patients from CSV: {imported:.2f} s ({count / imported:,.0f} rows/s)")
+
+    # 2. push through the outbox
+    engine1 = SyncEngine(first.client, first.store, wait_seconds=5)
+    started = time.perf_counter()
+    engine1.start()
+    while first.store.outbox_pending_count():
+        threading.Event().wait(0.05)
+    pushed = time.perf_counter() - started
+    print(f"push {count:,} patients to the portal (outbox, {report.outbox_items} batches): "
+          f"{pushed:.2f} s ({count / pushed:,.0f} records/s)")
+
+    # 3. a fresh workstation pulls everything while its window is open on this thread
+    second = open_desk(root, "ws2", info, creds)
+    bridge = SyncBridge()
+    engine2 = SyncEngine(second.client, second.store, wait_seconds=20, page_limit=5000, listener=bridge)
+    runner = TaskRunner()
+    controller = DeskController(runner, second.store, engine2, second.staff, second.practice)
+    window = MainWindow(controller, bridge)
+    window.show()
+    stall = {"max": 0.0, "last": 0}
+    clock = QElapsedTimer()
+    clock.start()
+
+    def beat() -> None:
+        now = clock.elapsed()
+        if stall["last"]:
+            stall["max"] = max(stall["max"], now - stall["last"] - 5)
+        stall["last"] = now
+
+    heartbeat = QTimer()
+    heartbeat.setInterval(5)
+    heartbeat.timeout.connect(beat)
+    heartbeat.start()
+    total = count + 20
+    started = time.perf_counter()
+    engine2.start()
+    waiter = QTimer()
+    waiter.setInterval(20)
+    done = {"pull": 0.0}
+
+    def check_pulled() -> None:
+        if second.store.patient_count() >= total and not done["pull"]:
+            done["pull"] = time.perf_counter() - started
+            waiter.stop()
+            app.quit()
+
+    waiter.timeout.connect(check_pulled)
+    waiter.start()
+    app.exec()
+    print(f"pull {total:,} patients into an empty workstation (change feed over TLS): "
+          f"{done['pull']:.2f} s ({total / done['pull']:,.0f} records/s)")
+    print(f"longest GUI event-loop stall during the pull: {stall['max']:.0f} ms")
+
+    # 4. I'm Here latency to the second workstation's board
+    latencies: list[float] = []
+    board = window.checkins
+    accounts = [(p["login"], p["password"], p["patient_ids"][0]) for p in creds["patients"]]
+    http = requests.Session()
+    http.trust_env = False
+    http.verify = info["ca_file"]
+    tokens: dict[str, str] = {}
+    for login, password, _ in accounts:
+        response = http.post(f"{info['url']}/api/patient/v1/sessions",
+                             json={"login": login, "password": password}, timeout=10)
+        tokens[login] = response.json()["access_token"]
+    tapped: dict[str, float] = {}
+    stall["max"] = 0.0
+
+    def on_board() -> None:
+        for row_number in range(board.model.rowCount()):
+            row = board.model.row_at(row_number)
+            if row is not None and row.id in tapped and row.id not in seen:
+                seen.add(row.id)
+                latencies.append(time.perf_counter() - tapped[row.id])
+                arrived.set()
+
+    seen: set[str] = set()
+    arrived = threading.Event()
+    board.model.modelReset.connect(on_board)
+
+    def tapper() -> None:
+        for n in range(taps):
+            login, _, patient_id = accounts[n % len(accounts)]
+            arrived.clear()
+            t0 = time.perf_counter()
+            response = http.post(f"{info['url']}/api/patient/v1/checkins",
+                                 headers={"Authorization": f"Bearer {tokens[login]}"},
+                                 json={"patient_id": patient_id}, timeout=10)
+            checkin_id = response.json()["id"]
+            tapped[checkin_id] = t0
+            arrived.wait(10)
+            first.client.set_checkin_status(checkin_id, CheckInStatus.ROOMED, f"bench-{checkin_id}")
+            threading.Event().wait(0.2)
+        QTimer.singleShot(0, app.quit)
+
+    threading.Thread(target=tapper, daemon=True).start()
+    app.exec()
+    print(f"I'm Here tap to row on another workstation's board ({len(latencies)} taps): "
+          f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {percentile(latencies, 95) * 1000:.0f} ms, "
+          f"max {max(latencies) * 1000:.0f} ms")
+    print(f"longest GUI event-loop stall while taps arrived: {stall['max']:.0f} ms")
+
+    heartbeat.stop()
+    engine1.stop()
+    engine2.stop()
+    runner.shutdown()
+    window.close()
+    for opened in (first, second):
+        opened.client.close()
+        opened.store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
