@@ -45,10 +45,47 @@ from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import SyncEngine
 from visitdesk.sync.wire import CheckInStatus
 
-FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "Sofia",
-         "Mateo", "Aaliyah", "Nguyen", "Chloé", "Zoë", "Liam", "Olivia", "Noah", "Emma", "Ava"]
-LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Lopez",
-        "Hernández", "O'Brien", "Nguyen", "Kim", "Patel", "Smith-Jones", "Martin", "Lee", "Walker"]
+FIRST = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "Sofia",
+    "Mateo",
+    "Aaliyah",
+    "Nguyen",
+    "Chloé",
+    "Zoë",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Ava",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Lopez",
+    "Hernández",
+    "O'Brien",
+    "Nguyen",
+    "Kim",
+    "Patel",
+    "Smith-Jones",
+    "Martin",
+    "Lee",
+    "Walker",
+]
 
 
 def machine() -> str:
@@ -67,17 +104,38 @@ def write_patients_csv(path: Path, count: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(["mrn", "first_name", "last_name", "date_of_birth", "sex", "address_line1",
-                      "city", "state", "postal_code", "phone", "email"])
+        out.writerow(
+            [
+                "mrn",
+                "first_name",
+                "last_name",
+                "date_of_birth",
+                "sex",
+                "address_line1",
+                "city",
+                "state",
+                "postal_code",
+                "phone",
+                "email",
+            ]
+        )
         for n in range(count):
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            out.writerow([
-                f"B{n:07d}", first, last,
-                f"{rng.randint(1930, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                rng.choice("FMU"), f"{rng.randint(1, 9999)} Elm Street", "Springfield", "MA",
-                f"01{rng.randint(0, 999):03d}", f"413-555-{rng.randint(0, 9999):04d}",
-                f"p{n}@example.org",
-            ])
+            out.writerow(
+                [
+                    f"B{n:07d}",
+                    first,
+                    last,
+                    f"{rng.randint(1930, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                    rng.choice("FMU"),
+                    f"{rng.randint(1, 9999)} Elm Street",
+                    "Springfield",
+                    "MA",
+                    f"01{rng.randint(0, 999):03d}",
+                    f"413-555-{rng.randint(0, 9999):04d}",
+                    f"p{n}@example.org",
+                ]
+            )
 
 
 def portal(*args: str, **kwargs: Any) -> Any:
@@ -86,13 +144,18 @@ def portal(*args: str, **kwargs: Any) -> Any:
 
 def start_portal(root: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any], dict[str, Any]]:
     data = root / "portal"
-    seeded = subprocess.run(portal("seed-demo", "--data-dir", str(data), "--patients", "20",
-                                   "--json"), capture_output=True, check=True)
+    seeded = subprocess.run(
+        portal("seed-demo", "--data-dir", str(data), "--patients", "20", "--json"),
+        capture_output=True,
+        check=True,
+    )
     creds = json.loads(seeded.stdout)
     ready = root / "ready.json"
-    proc = subprocess.Popen(portal("serve", "--port", "0", "--data-dir", str(data),
-                                   "--ready-file", str(ready)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        portal("serve", "--port", "0", "--data-dir", str(data), "--ready-file", str(ready)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not ready.exists():
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -119,7 +182,7 @@ class GcPauses:
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -139,10 +202,19 @@ def main() -> int:
     return 0
 
 
-def open_desk(root: Path, name: str, info: dict[str, Any], creds: dict[str, Any]) -> sessions.OpenSession:
+def open_desk(
+    root: Path, name: str, info: dict[str, Any], creds: dict[str, Any]
+) -> sessions.OpenSession:
     staff = next(s for s in creds["staff"] if s["role"] == "front_desk")
-    return sessions.sign_in(root / name, info["url"], creds["practice_code"], staff["username"],
-                            staff["password"], Path(info["ca_file"]), MemoryTokenStore())
+    return sessions.sign_in(
+        root / name,
+        info["url"],
+        creds["practice_code"],
+        staff["username"],
+        staff["password"],
+        Path(info["ca_file"]),
+        MemoryTokenStore(),
+    )
 
 
 def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, taps: int) -> None:
@@ -165,8 +237,10 @@ def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, tap
     while first.store.outbox_pending_count():
         threading.Event().wait(0.05)
     pushed = time.perf_counter() - started
-    print(f"push {count:,} patients to the portal (outbox, {report.outbox_items} batches): "
-          f"{pushed:.2f} s ({count / pushed:,.0f} records/s)")
+    print(
+        f"push {count:,} patients to the portal (outbox, {report.outbox_items} batches): "
+        f"{pushed:.2f} s ({count / pushed:,.0f} records/s)"
+    )
 
     # 3. a fresh workstation pulls everything while its window is open on this thread
     second = open_desk(root, "ws2", info, creds)
@@ -208,10 +282,14 @@ def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, tap
     waiter.timeout.connect(check_pulled)
     waiter.start()
     app.exec()
-    print(f"pull {total:,} patients into an empty workstation (change feed over TLS): "
-          f"{done['pull']:.2f} s ({total / done['pull']:,.0f} records/s)")
-    print(f"longest GUI event-loop stall during the pull: {stall['max']:.0f} ms "
-          f"(longest garbage-collector pause {gc_pauses.longest:.0f} ms)")
+    print(
+        f"pull {total:,} patients into an empty workstation (change feed over TLS): "
+        f"{done['pull']:.2f} s ({total / done['pull']:,.0f} records/s)"
+    )
+    print(
+        f"longest GUI event-loop stall during the pull: {stall['max']:.0f} ms "
+        f"(longest garbage-collector pause {gc_pauses.longest:.0f} ms)"
+    )
 
     # 4. I'm Here latency to the second workstation's board
     latencies: list[float] = []
@@ -222,8 +300,11 @@ def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, tap
     http.verify = info["ca_file"]
     tokens: dict[str, str] = {}
     for login, password, _ in accounts:
-        response = http.post(f"{info['url']}/api/patient/v1/sessions",
-                             json={"login": login, "password": password}, timeout=10)
+        response = http.post(
+            f"{info['url']}/api/patient/v1/sessions",
+            json={"login": login, "password": password},
+            timeout=10,
+        )
         tokens[login] = response.json()["access_token"]
     tapped: dict[str, float] = {}
     stall["max"] = 0.0
@@ -246,15 +327,20 @@ def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, tap
             login, _, patient_id = accounts[n % len(accounts)]
             arrived.clear()
             t0 = time.perf_counter()
-            response = http.post(f"{info['url']}/api/patient/v1/checkins",
-                                 headers={"Authorization": f"Bearer {tokens[login]}"},
-                                 json={"patient_id": patient_id}, timeout=10)
+            response = http.post(
+                f"{info['url']}/api/patient/v1/checkins",
+                headers={"Authorization": f"Bearer {tokens[login]}"},
+                json={"patient_id": patient_id},
+                timeout=10,
+            )
             checkin_id = response.json()["id"]
             tapped[checkin_id] = t0
             if not arrived.wait(10):
                 print(f"tap {n}: not on the board after 10 s")
             # Cancelled is not active, so the same patient's next tap is a new check-in.
-            first.client.set_checkin_status(checkin_id, CheckInStatus.CANCELLED, f"bench-{checkin_id}")
+            first.client.set_checkin_status(
+                checkin_id, CheckInStatus.CANCELLED, f"bench-{checkin_id}"
+            )
             threading.Event().wait(0.2)
 
     tapping = threading.Thread(target=tapper, daemon=True)
@@ -265,9 +351,11 @@ def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, tap
     finished.start()
     app.exec()
     finished.stop()
-    print(f"I'm Here tap to row on another workstation's board ({len(latencies)} taps): "
-          f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {percentile(latencies, 95) * 1000:.0f} ms, "
-          f"max {max(latencies) * 1000:.0f} ms")
+    print(
+        f"I'm Here tap to row on another workstation's board ({len(latencies)} taps): "
+        f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {percentile(latencies, 95) * 1000:.0f} ms, "
+        f"max {max(latencies) * 1000:.0f} ms"
+    )
     print(f"longest GUI event-loop stall while taps arrived: {stall['max']:.0f} ms")
 
     heartbeat.stop()

@@ -12,6 +12,7 @@ from tests.fixtures_portal import PortalPractice
 from visitdesk.desktop import session as sessions
 from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.main_window import MainWindow
+from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
 from visitdesk.sync.credentials import MemoryTokenStore
@@ -30,7 +31,7 @@ class Desk:
     window: MainWindow
 
     @property
-    def store(self):  # noqa: ANN201 - LocalStore
+    def store(self) -> LocalStore:
         return self.opened.store
 
     def close(self) -> None:

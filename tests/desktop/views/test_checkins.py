@@ -54,9 +54,7 @@ def test_acknowledge_round_trips_to_the_portal_and_other_workstations(qtbot, pra
 
     qtbot.waitUntil(lambda: board_statuses(first)[checkin["id"]] == "Acknowledged", timeout=5_000)
     qtbot.waitUntil(lambda: first.engine.status.outbox_pending == 0, timeout=10_000)
-    qtbot.waitUntil(
-        lambda: board_statuses(second)[checkin["id"]] == "Acknowledged", timeout=10_000
-    )
+    qtbot.waitUntil(lambda: board_statuses(second)[checkin["id"]] == "Acknowledged", timeout=10_000)
     row = second.store.checkin(checkin["id"])
     assert row.status == CheckInStatus.ACKNOWLEDGED
     assert row.status_changed_by == practice.staff["front_desk"].name
@@ -70,16 +68,18 @@ def test_hostile_patient_name_is_shown_as_plain_text(qtbot, practice, make_desk)
     http = http_session(practice.ca_file)
     tokens = http.post(
         f"{practice.staff_url}/sessions",
-        json={"practice": practice.practice_code, "username": manager.username, "password": manager.password},
+        json={
+            "practice": practice.practice_code,
+            "username": manager.username,
+            "password": manager.password,
+        },
         timeout=10,
     ).json()
     http.headers["Authorization"] = f"Bearer {tokens['access_token']}"
     patient_id = practice.patients[0].patient_ids[0]
     desk = make_desk(practice)
     qtbot.waitUntil(lambda: desk.store.patient_count() >= 50, timeout=10_000)
-    mrn = next(
-        p.mrn for p in _local_patients(desk) if p.portal_id == patient_id
-    )
+    mrn = next(p.mrn for p in _local_patients(desk) if p.portal_id == patient_id)
     record = _local_patient_record(desk, mrn)
     record.update(first_name=hostile_first, last_name=hostile_last)
     response = http.put(
@@ -93,8 +93,10 @@ def test_hostile_patient_name_is_shown_as_plain_text(qtbot, practice, make_desk)
 
     board = desk.window.checkins
     qtbot.waitUntil(
-        lambda: board.model.rowCount() == 1
-        and board.model.data(board.model.index(0, 0)) == f"{hostile_last}, {hostile_first}",
+        lambda: (
+            board.model.rowCount() == 1
+            and board.model.data(board.model.index(0, 0)) == f"{hostile_last}, {hostile_first}"
+        ),
         timeout=10_000,
     )
     # The table's delegate draws display text literally; every label on the window is plain text.

@@ -58,7 +58,15 @@ def test_display_values_are_in_the_practice_timezone():
     model = CheckInsModel(ZONE, now=lambda: NOW)
     model.set_rows([row(1, arrived_minutes_ago=12)])
     shown = [model.data(model.index(0, c)) for c in range(model.columnCount())]
-    assert shown == ["Lopez-1, Ana", "02/03/1980", "10:15 AM", "Dr. Reyes", "9:48 AM", "12 min", "Arrived"]
+    assert shown == [
+        "Lopez-1, Ana",
+        "02/03/1980",
+        "10:15 AM",
+        "Dr. Reyes",
+        "9:48 AM",
+        "12 min",
+        "Arrived",
+    ]
 
 
 def test_hostile_name_is_returned_verbatim_as_plain_text():
@@ -70,7 +78,9 @@ def test_hostile_name_is_returned_verbatim_as_plain_text():
 def test_waiting_ticks_until_roomed_then_freezes():
     arrived = NOW - timedelta(minutes=30)
     waiting = row(1, arrived_at=arrived, status_changed_at=arrived)
-    roomed = row(2, status="roomed", arrived_at=arrived, status_changed_at=arrived + timedelta(minutes=7))
+    roomed = row(
+        2, status="roomed", arrived_at=arrived, status_changed_at=arrived + timedelta(minutes=7)
+    )
     assert minutes_waiting(waiting, NOW) == 30
     assert minutes_waiting(waiting, NOW + timedelta(minutes=3)) == 33
     assert minutes_waiting(roomed, NOW + timedelta(hours=2)) == 7
@@ -89,6 +99,8 @@ def test_overdue_arrivals_are_marked_and_counted(qtbot):
 
 def test_walk_in_and_unsynced_patient():
     model = CheckInsModel(ZONE, now=lambda: NOW)
-    model.set_rows([row(1, appointment_starts_at=None, first_name=None, last_name=None, date_of_birth=None)])
+    model.set_rows(
+        [row(1, appointment_starts_at=None, first_name=None, last_name=None, date_of_birth=None)]
+    )
     assert model.data(model.index(0, 0)) == "(patient not yet synced)"
     assert model.data(model.index(0, 2)) == "Walk-in"
