@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ class DemoEnvironment:
     ca_file: Path
     credentials: dict[str, Any]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    log_file: BinaryIO | None = None
 
     @property
     def practice_code(self) -> str:
@@ -58,6 +59,9 @@ class DemoEnvironment:
                 process.kill()
                 process.wait(timeout=5)
         self.processes.clear()
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -90,7 +94,7 @@ def start_demo(
         credentials_file.chmod(0o600)
 
         ready = root / "portal-ready.json"
-        log_file = (root / "portal.log").open("wb")
+        log_file = env.log_file = (root / "portal.log").open("wb")
         env.processes.append(
             subprocess.Popen(  # noqa: S603
                 _portal_command(

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import shiboken6
@@ -144,4 +146,15 @@ class Op(Generic[T]):
         if self._failure is not None:
             self.runner.post(self._failure, error, owner=self._owner)
         else:
-            log.error("Background task failed", exc_info=error)
+            log.error("Background task failed: %s", describe_error(error))
+
+
+def describe_error(error: BaseException) -> str:
+    """The error's type and where it happened, without its message.
+
+    Exception messages can quote the data that caused them (a validation error repeats the
+    patient's name), so only the type and the code locations go to the log.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames[-4:]))
+    return f"{type(error).__name__} at {where}" if where else type(error).__name__
