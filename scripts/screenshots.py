@@ -43,6 +43,24 @@ async def shoot(desk: VisitDeskApp, out: Path) -> None:
     await asyncio.sleep(0.5)
     running.window.grab().save(str(out / "checkins.png"))
 
+    bad = out / "patients-with-problems.csv"
+    bad.write_text(
+        "mrn,first_name,last_name,date_of_birth,phone\n"
+        "A100,Ana,Ruiz,1984-03-02,413-555-0101\n"
+        "A101,Ben,Ortiz,02/31/1984,413-555-0102\n"
+        "A100,Cy,Ng,1990-01-01,\n"
+        "A103,,Diaz,1990-01-01,\n"
+        "A104,Eve,Stone,2031-01-01,\n",
+        encoding="utf-8",
+    )
+    importing = running.window.start_import("patients", bad)
+    while importing.report is None:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
+    importing.grab().save(str(out / "import-problems.png"))
+    importing.close()
+    bad.unlink()
+
     dialog = SignInDialog(
         desk.runner,
         lambda request: None,

@@ -215,7 +215,8 @@ def create_practice(
     if linked_needed > today_count:
         raise ValueError("not enough patients or clinic slots for the requested accounts")
     today_patients = gen.rng.sample(range(patients), today_count)
-    today_slots = sorted(gen.rng.sample(range(len(slots)), today_count))
+    # Unsorted, so the patients with portal accounts see different providers through the day.
+    today_slots = gen.rng.sample(range(len(slots)), today_count)
     appointments: list[dict[str, Any]] = []
     for patient_index, slot_index in zip(today_patients, today_slots, strict=True):
         provider, location, starts = slots[slot_index]

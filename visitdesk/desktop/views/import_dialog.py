@@ -65,6 +65,8 @@ class ImportDialog(QDialog):
         )
         self.errors.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.errors.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.errors.setMinimumHeight(240)
+        self.errors.setWordWrap(False)
         self.errors.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.rejected.connect(self._cancel_or_close)
@@ -121,7 +123,9 @@ class ImportDialog(QDialog):
                 line, reason = error.line, error.reason
                 self.errors.setItem(number, 0, QTableWidgetItem("" if line is None else str(line)))
                 self.errors.setItem(number, 1, QTableWidgetItem(str(reason)))
+            self.errors.resizeRowsToContents()
             self.errors.show()
+            self.resize(max(self.width(), 640), max(self.height(), 400))
         else:
             self.heading.setText(
                 f"Imported {report.rows_read:,} {self._what} from {self._path.name}: "
