@@ -43,6 +43,11 @@ async def shoot(desk: VisitDeskApp, out: Path) -> None:
     await asyncio.sleep(0.5)
     running.window.grab().save(str(out / "checkins.png"))
 
+    running.window.lock()
+    await asyncio.sleep(0.3)
+    running.window.grab().save(str(out / "locked.png"))
+    running.window.unlock()
+
     bad = out / "patients-with-problems.csv"
     bad.write_text(
         "mrn,first_name,last_name,date_of_birth,phone\n"

@@ -60,7 +60,9 @@ def make_desk(qtbot, tmp_path: Path) -> Iterator[Callable[..., Desk]]:
         bridge = SyncBridge()
         engine = SyncEngine(opened.client, opened.store, wait_seconds=1, listener=bridge)
         runner = TaskRunner()
-        controller = DeskController(runner, opened.store, engine, opened.staff, opened.practice)
+        controller = DeskController(
+            runner, opened.store, engine, opened.staff, opened.practice, opened.unlock
+        )
         window = MainWindow(controller, bridge)
         qtbot.addWidget(window)
         desk = Desk(opened, engine, bridge, runner, controller, window)

@@ -217,9 +217,9 @@ class VisitDeskApp(QObject):
             listener=bridge,
         )
         controller = DeskController(
-            self.runner, opened.store, engine, opened.staff, opened.practice
+            self.runner, opened.store, engine, opened.staff, opened.practice, opened.unlock
         )
-        window = MainWindow(controller, bridge)
+        window = MainWindow(controller, bridge, idle_lock_minutes=self.settings.idle_lock_minutes)
         window.sign_out_requested.connect(self.sign_out)
         window.closed.connect(self.quit)
         self.running = Running(opened, engine, bridge, controller, window)

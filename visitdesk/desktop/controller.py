@@ -41,6 +41,8 @@ class DeskController:
     engine: Kickable
     staff: StaffInfo
     practice: PracticeInfo
+    #: Checks the signed-in staff member's password (lock screen); blocking, run off the GUI.
+    password_checker: Callable[[str], bool] | None = None
 
     @property
     def zone(self) -> tzinfo:
@@ -82,6 +84,14 @@ class DeskController:
             return report
 
         return self.runner.op(run)
+
+    # ---- lock screen
+
+    def check_password(self, password: str) -> Op[bool]:
+        checker = self.password_checker
+        if checker is None:
+            return self.runner.op(lambda: False)
+        return self.runner.op(checker, password)
 
     # ---- outbox
 

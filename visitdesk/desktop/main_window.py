@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -22,11 +23,13 @@ from PySide6.QtWidgets import (
 )
 
 from visitdesk.desktop.controller import IMPORT_ROLES, DeskController
+from visitdesk.desktop.idle import IdleWatcher
 from visitdesk.desktop.models import csv_import
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.views.checkins import CheckInsView, plain_label
 from visitdesk.desktop.views.checkins_model import format_time
 from visitdesk.desktop.views.import_dialog import ImportDialog
+from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 
 ROLE_NAMES = {"front_desk": "Front desk", "billing": "Billing", "manager": "Office manager"}
@@ -39,7 +42,12 @@ class MainWindow(QMainWindow):
     closed = Signal()
 
     def __init__(
-        self, controller: DeskController, bridge: SyncBridge, parent: QWidget | None = None
+        self,
+        controller: DeskController,
+        bridge: SyncBridge,
+        parent: QWidget | None = None,
+        *,
+        idle_lock_minutes: float = 10,
     ) -> None:
         super().__init__(parent)
         self._controller = controller
@@ -100,11 +108,20 @@ class MainWindow(QMainWindow):
         right.addWidget(self.auth_banner)
         right.addWidget(self.banner)
         right.addWidget(self.stack, 1)
-        central = QWidget()
-        body = QHBoxLayout(central)
+        self.body = QWidget()
+        body = QHBoxLayout(self.body)
         body.addLayout(left)
         body.addLayout(right, 1)
-        self.setCentralWidget(central)
+        self.lock_screen = LockScreen(controller.staff.name)
+        self.lock_screen.unlock_requested.connect(self._try_unlock)
+        self.lock_screen.sign_out_requested.connect(self.sign_out_requested.emit)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.body)
+        self.pages.addWidget(self.lock_screen)
+        self.setCentralWidget(self.pages)
+        self._hidden_dialogs: list[QWidget] = []
+        self.idle = IdleWatcher(idle_lock_minutes, self)
+        self.idle.idle.connect(self.lock)
 
         self.online_label = plain_label("Connecting\u2026", "onlineState")
         self.sync_label = plain_label("")
@@ -193,6 +210,52 @@ class MainWindow(QMainWindow):
         item = self.sidebar.item(0)
         if item is not None:
             item.setText("Check-ins" if waiting == 0 else f"Check-ins  ({waiting} waiting)")
+
+    # ---- locking
+
+    @property
+    def locked(self) -> bool:
+        return self.pages.currentWidget() is self.lock_screen
+
+    def lock(self) -> None:
+        """Cover everything that may show a patient until the password is typed again."""
+        if self.locked:
+            return
+        self._hidden_dialogs = [d for d in self.findChildren(QDialog) if d.isVisible()]
+        for dialog in self._hidden_dialogs:
+            dialog.hide()
+        self.menuBar().setEnabled(False)
+        self.pages.setCurrentWidget(self.lock_screen)
+        self.lock_screen.reset()
+
+    def unlock(self) -> None:
+        self.pages.setCurrentWidget(self.body)
+        self.menuBar().setEnabled(True)
+        for dialog in self._hidden_dialogs:
+            dialog.show()
+        self._hidden_dialogs = []
+        self.idle.reset()
+
+    def _try_unlock(self, password: str) -> None:
+        (
+            self._controller.check_password(password)
+            .owned_by(self)
+            .success(self._unlock_checked)
+            .failure(self._unlock_failed)
+            .run()
+        )
+
+    def _unlock_checked(self, ok: bool) -> None:
+        if ok:
+            self.unlock()
+        else:
+            self.lock_screen.set_busy(False)
+            self.lock_screen.show_error("That is not the password of this account.")
+
+    def _unlock_failed(self, error: BaseException) -> None:
+        self.lock_screen.set_busy(False)
+        message = getattr(error, "user_message", "The password could not be checked.")
+        self.lock_screen.show_error(f"{message} You can also sign out.")
 
     # ---- outbox failures
 

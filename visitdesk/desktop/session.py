@@ -10,9 +10,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+
 from visitdesk.desktop.models.store import LocalStore, store_path_for
 from visitdesk.desktop.settings import Settings
-from visitdesk.sync.client import PortalClient
+from visitdesk.sync.client import PortalClient, SignInFailed
 from visitdesk.sync.credentials import TokenStore, open_token_store
 from visitdesk.sync.errors import PortalOffline
 from visitdesk.sync.wire import PracticeInfo, StaffInfo
@@ -34,6 +37,27 @@ class OpenSession:
     username: str
     ca_file: Path | None
     keyring_warning: str | None
+    #: An argon2 hash of the password typed at sign-in, kept in memory only, so the lock screen
+    #: can check the password without the portal. None after a resume from the keyring.
+    password_check: str | None = None
+
+    def unlock(self, password: str) -> bool:
+        """Whether `password` is the signed-in staff member's; asks the portal when it must.
+
+        Raises PortalError (offline, untrusted...) when the portal has to be asked and cannot be.
+        """
+        hasher = PasswordHasher()
+        if self.password_check is not None:
+            try:
+                return hasher.verify(self.password_check, password)
+            except (VerifyMismatchError, InvalidHashError):
+                return False
+        try:
+            self.client.sign_in(self.practice.code, self.username, password)
+        except SignInFailed:
+            return False
+        self.password_check = hasher.hash(password)
+        return True
 
 
 def token_account(portal_url: str, practice: str, username: str) -> str:
@@ -78,7 +102,9 @@ def sign_in(
     tokens = token_store
     client = PortalClient(portal_url, ca_file=ca_file, token_store=tokens)
     client.sign_in(practice, username, password)
-    return _open(client, data_dir, portal_url, username, ca_file, warning)
+    opened = _open(client, data_dir, portal_url, username, ca_file, warning)
+    opened.password_check = PasswordHasher().hash(password)
+    return opened
 
 
 def resume(data_dir: Path, settings: Settings) -> OpenSession | None:
