@@ -180,7 +180,9 @@ class CheckInStatusUpdate(Wire):
 
 # --------------------------------------------------------------------------- change feed
 
-ChangeKind = Literal["patient", "appointment", "checkin"]
+#: Kinds of feed items known today. `ChangeItem.kind` is a plain string so that a desk older than
+#: its portal can skip kinds it does not know instead of failing to read the page.
+KNOWN_CHANGE_KINDS = ("patient", "appointment", "checkin")
 ChangeOp = Literal["upsert", "delete"]
 
 
@@ -188,7 +190,7 @@ class ChangeItem(Wire):
     """One entry of a practice's change feed. `data` is the kind's *Out model, dumped as JSON."""
 
     seq: int
-    kind: ChangeKind
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     op: ChangeOp
     id: str
     data: dict[str, Any]

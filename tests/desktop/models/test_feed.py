@@ -234,3 +234,11 @@ def test_checkins_in_a_page_keep_arrival_times(store: LocalStore) -> None:
     )
     rows = store.checkins_for_day(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
     assert [r.id for r in rows] == ["C2", "C1"]
+
+
+def test_kinds_from_a_newer_portal_are_skipped_and_the_position_advances(store: LocalStore) -> None:
+    unknown = ChangeItem(seq=1, kind="telehealth_room", op="upsert", id="r1", data={"x": 1})
+    known = patient_item(2, "P1", "M1")
+    assert store.apply_changes([unknown, known], 2) == {"patient"}
+    assert store.last_seq() == 2
+    assert _patients(store) == [("P1", "M1", "Ann")]

@@ -14,7 +14,7 @@ belonged to comes back with its own, later, feed item.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, select, update
@@ -58,14 +58,26 @@ def apply_changes(session: Session, items: Sequence[ChangeItem]) -> set[str]:
     final: dict[tuple[str, str], ChangeItem] = {}
     for item in sorted(items, key=lambda i: i.seq):
         final[(item.kind, item.id)] = item
-    by_kind: dict[str, list[ChangeItem]] = {"patient": [], "appointment": [], "checkin": []}
+    by_kind: dict[str, list[ChangeItem]] = {kind: [] for kind in APPLIERS}
     for item in final.values():
-        by_kind[item.kind].append(item)
+        if item.kind in by_kind:
+            by_kind[item.kind].append(item)
+        # A kind this version does not know comes from a newer portal: it is skipped, and the
+        # feed position still advances, so the desk keeps working until it is updated.
+    for kind, apply in APPLIERS.items():
+        if by_kind[kind]:
+            apply(session, by_kind[kind])
+    return {item.kind for item in items if item.kind in APPLIERS}
 
-    _apply_patients(session, by_kind["patient"])
-    _apply_appointments(session, by_kind["appointment"])
-    _apply_checkins(session, by_kind["checkin"])
-    return {item.kind for item in items}
+
+Applier = Callable[[Session, list[ChangeItem]], None]
+#: How each kind of feed item is written, in the order kinds are applied within a page (records
+#: that others refer to first). Features register their kinds with `register_applier`.
+APPLIERS: dict[str, Applier] = {}
+
+
+def register_applier(kind: str, apply: Applier) -> None:
+    APPLIERS[kind] = apply
 
 
 def _split(items: Iterable[ChangeItem]) -> tuple[list[ChangeItem], list[str]]:
@@ -221,3 +233,8 @@ def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:
     base = ("patient_id", "appointment_id", "arrived_at")
     for batch, fields in ((rows, (*base, *CHECKIN_STATUS_FIELDS)), (keep_status, base)):
         bulk_insert(session, table, batch, conflict="id", update=fields)
+
+
+register_applier("patient", _apply_patients)
+register_applier("appointment", _apply_appointments)
+register_applier("checkin", _apply_checkins)

@@ -26,14 +26,20 @@ def alembic_config() -> Config:
     return config
 
 
+def head_revisions() -> frozenset[str]:
+    """The newest revision of every branch (features may add their tables on parallel branches)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The single newest revision, joined with "+" when several branches are open."""
+    return "+".join(sorted(head_revisions()))
 
 
 def current_revision(path: Path) -> str | None:
-    """The revision stamped in the file at `path`; None for a missing or empty database."""
+    """The revision(s) stamped in the file at `path`, joined with "+" like `head_revision`.
+
+    None for a missing or empty database."""
     if not path.exists() or path.stat().st_size == 0:
         return None
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -47,8 +53,8 @@ def current_revision(path: Path) -> str | None:
                     f"{path} is not a VisitDesk database (it has tables but no schema version)."
                 )
             return None
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        return None if row is None else str(row[0])
+        rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+        return "+".join(sorted(str(row[0]) for row in rows)) or None
     except sqlite3.DatabaseError as exc:
         raise StoreUnavailableError(f"Cannot read the local database {path}: {exc}") from exc
     finally:
@@ -79,14 +85,14 @@ def upgrade(engine: Engine, path: Path) -> Path | None:
     """
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
-    head = script.get_current_head()
+    head = head_revision()
     current = current_revision(path)
     if current == head:
         return None
     backup_path = None
     if current is not None:
         known = {rev.revision for rev in script.walk_revisions()}
-        if current not in known:
+        if not set(current.split("+")) <= known:
             raise StoreUnavailableError(
                 f"The local database {path} was written by a newer version of VisitDesk "
                 f"(schema {current}). Update VisitDesk on this workstation."
@@ -95,5 +101,5 @@ def upgrade(engine: Engine, path: Path) -> Path | None:
         log.info("Backed up the local database before migrating from %s to %s", current, head)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
     return backup_path
