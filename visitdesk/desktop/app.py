@@ -11,7 +11,9 @@ import asyncio
 import gc
 import logging
 import logging.handlers
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -291,8 +293,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     data_dir: Path = args.data_dir or default_data_dir()
-    if args.demo and args.data_dir is None:
-        data_dir = data_dir / "demo"
+    throwaway = args.demo and args.data_dir is None
+    if throwaway:
+        # Each demo run has a new portal, so its local database is of no use afterwards.
+        data_dir = Path(tempfile.mkdtemp(prefix="visitdesk-demo-desk-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(data_dir)
 
@@ -312,6 +316,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with loop:
         loop.run_until_complete(desk.finished)
     runner.shutdown(wait=False)
+    logging.shutdown()
+    if throwaway:
+        shutil.rmtree(data_dir, ignore_errors=True)
     return 0
 
 

@@ -182,7 +182,7 @@ class CheckInStatusUpdate(Wire):
 
 #: Kinds of feed items known today. `ChangeItem.kind` is a plain string so that a desk older than
 #: its portal can skip kinds it does not know instead of failing to read the page.
-KNOWN_CHANGE_KINDS = ("patient", "appointment", "checkin")
+KNOWN_CHANGE_KINDS = ("patient", "appointment", "checkin", "security_code", "registration")
 ChangeOp = Literal["upsert", "delete"]
 
 
