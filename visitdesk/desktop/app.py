@@ -12,6 +12,7 @@ import gc
 import logging
 import logging.handlers
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from visitdesk.desktop import session as sessions
@@ -312,6 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     desk = VisitDeskApp(data_dir, runner, demo=args.demo, demo_patients=args.demo_patients)
     desk.finished = loop.create_future()
     app.aboutToQuit.connect(desk.quit)
+    # Ctrl+C or SIGTERM closes the desk (and the demo's portal) cleanly. Python runs signal
+    # handlers only between bytecodes, so a slow timer gives it the chance while Qt waits.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: QTimer.singleShot(0, desk.quit))
+    wake = QTimer()
+    wake.start(300)
+    wake.timeout.connect(lambda: None)
     desk.start()
     with loop:
         loop.run_until_complete(desk.finished)

@@ -6,9 +6,11 @@ for the interpreter lock. Everything lives in a temporary directory removed when
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,6 +67,24 @@ class DemoEnvironment:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, ask the kernel to end it if the desk dies.
+
+    The kernel sends the signal when the *thread* that started the child ends; the demo starts its
+    children from the task runner's pool, whose threads live until the application exits.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _child_options() -> dict[str, Any]:
+    return {"preexec_fn": _die_with_parent} if sys.platform.startswith("linux") else {}
+
+
 def _portal_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "visitdesk.portal", *args]
 
@@ -110,6 +130,7 @@ def start_demo(
                 ),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
+                **_child_options(),
             )
         )
         info = _wait_for_ready(ready, env.processes[0])
@@ -131,6 +152,7 @@ def start_demo(
                     ),
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
+                    **_child_options(),
                 )
             )
         return env
