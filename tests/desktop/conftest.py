@@ -61,7 +61,13 @@ def make_desk(qtbot, tmp_path: Path) -> Iterator[Callable[..., Desk]]:
         engine = SyncEngine(opened.client, opened.store, wait_seconds=1, listener=bridge)
         runner = TaskRunner()
         controller = DeskController(
-            runner, opened.store, engine, opened.staff, opened.practice, opened.unlock
+            runner,
+            opened.store,
+            engine,
+            opened.staff,
+            opened.practice,
+            opened.unlock,
+            client=opened.client,
         )
         window = MainWindow(controller, bridge)
         qtbot.addWidget(window)

@@ -86,3 +86,12 @@ def _alive(obj: QObject) -> bool:
     import shiboken6
 
     return shiboken6.isValid(obj)
+
+
+def test_work_asked_for_after_shutdown_is_dropped(qtbot):
+    runner = TaskRunner()
+    runner.shutdown()
+    called: list[object] = []
+    future = runner.op(lambda: 1).success(called.append).run()
+    assert future.cancelled()
+    assert called == []

@@ -40,7 +40,19 @@ def test_seed_demo_json(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"practice_id", "practice_code", "practice_name", "staff", "patients"}
+    assert set(data) == {
+        "practice_id",
+        "practice_code",
+        "practice_name",
+        "staff",
+        "patients",
+        "demo_codes",
+        "demo_people",
+        "mail_drop_dir",
+        "text_drop_dir",
+    }
+    assert data["demo_codes"] and all(len(c["code"]) == 14 for c in data["demo_codes"])
+    assert data["mail_drop_dir"] == str(tmp_path.resolve() / "outbox-mail")
     assert data["practice_code"] == "demo"
     assert data["practice_name"] == "Maple Grove Family Medicine"
     assert sorted(s["role"] for s in data["staff"]) == ["billing", "front_desk", "manager"]
@@ -70,7 +82,13 @@ def test_seed_demo_is_deterministic(tmp_path: Path) -> None:
         for name in ("a", "b")
     ]
     assert outputs[0].returncode == outputs[1].returncode == 0
-    assert json.loads(outputs[0].stdout) == json.loads(outputs[1].stdout)
+    seeded = [json.loads(output.stdout) for output in outputs]
+    for data in seeded:
+        # Security codes come from `secrets` even in the demo; the drops follow the data dir.
+        for demo_code in data["demo_codes"]:
+            assert len(demo_code.pop("code")) == 14
+        del data["mail_drop_dir"], data["text_drop_dir"]
+    assert seeded[0] == seeded[1]
 
 
 def test_serve_with_ephemeral_port_and_ready_file(tmp_path: Path) -> None:

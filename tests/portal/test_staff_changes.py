@@ -36,7 +36,7 @@ def test_feed_is_ordered_and_pages_with_more(
     assert seqs == list(range(1, len(items) + 1))
     assert everything["last_seq"] == seqs[-1]
     kinds = {item["kind"] for item in items}
-    assert kinds == {"patient", "appointment"}
+    assert kinds == {"patient", "appointment", "ledger_line"}
     assert sum(1 for item in items if item["kind"] == "patient") == len(practice.patient_ids)
 
     collected: list[int] = []

@@ -220,7 +220,13 @@ class VisitDeskApp(QObject):
             listener=bridge,
         )
         controller = DeskController(
-            self.runner, opened.store, engine, opened.staff, opened.practice, opened.unlock
+            self.runner,
+            opened.store,
+            engine,
+            opened.staff,
+            opened.practice,
+            opened.unlock,
+            client=opened.client,
         )
         window = MainWindow(controller, bridge, idle_lock_minutes=self.settings.idle_lock_minutes)
         window.sign_out_requested.connect(self.sign_out)

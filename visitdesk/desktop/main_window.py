@@ -22,15 +22,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.controller import IMPORT_ROLES, DeskController
+from visitdesk.desktop.billing_service import BILLING_ROLES, BillingService
+from visitdesk.desktop.controller import (
+    CODE_ROLES,
+    IMPORT_ROLES,
+    REGISTRATION_ROLES,
+    DeskController,
+)
 from visitdesk.desktop.idle import IdleWatcher
 from visitdesk.desktop.models import csv_import
+from visitdesk.desktop.models.ledger_import import import_ledger_csv
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.views.checkins import CheckInsView, plain_label
 from visitdesk.desktop.views.checkins_model import format_time
 from visitdesk.desktop.views.import_dialog import ImportDialog
 from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
+from visitdesk.desktop.views.registrations import RegistrationsView
+from visitdesk.desktop.views.security_codes import SecurityCodesView
+from visitdesk.desktop.views.statements import StatementsView
 
 ROLE_NAMES = {"front_desk": "Front desk", "billing": "Billing", "manager": "Office manager"}
 
@@ -68,6 +78,24 @@ class MainWindow(QMainWindow):
         self.checkins.waiting_changed.connect(self._on_waiting_changed)
         self.checkins.message.connect(self.show_message)
         bridge.changed.connect(self.checkins.on_sync_changed)
+        self.security_codes: SecurityCodesView | None = None
+        if controller.can(CODE_ROLES):
+            self.security_codes = SecurityCodesView(controller)
+            self._add_screen(self.security_codes, "Security codes")
+            self.security_codes.message.connect(self.show_message)
+            bridge.changed.connect(self.security_codes.on_sync_changed)
+        self.registrations: RegistrationsView | None = None
+        if controller.can(REGISTRATION_ROLES):
+            self.registrations = RegistrationsView(controller)
+            self._add_screen(self.registrations, "Registrations")
+            self.registrations.count_changed.connect(self._on_registrations_changed)
+            self.registrations.message.connect(self.show_message)
+            bridge.changed.connect(self.registrations.on_sync_changed)
+        self.statements: StatementsView | None = None
+        if controller.can(BILLING_ROLES):
+            self.statements = StatementsView(BillingService(controller))
+            self._add_screen(self.statements, "Statements")
+            self.statements.message.connect(self.show_message)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.sidebar.setCurrentRow(0)
 
@@ -159,6 +187,11 @@ class MainWindow(QMainWindow):
             file_menu.addAction(patients)
             file_menu.addAction(appointments)
             file_menu.addSeparator()
+        if self._controller.can(BILLING_ROLES):
+            ledger = QAction("Import &ledger from CSV\u2026", self)
+            ledger.triggered.connect(lambda: self._choose_import("ledger lines"))
+            file_menu.addAction(ledger)
+            file_menu.addSeparator()
         sign_out = QAction("Sign &out", self)
         sign_out.triggered.connect(self.sign_out_requested.emit)
         file_menu.addAction(sign_out)
@@ -210,6 +243,12 @@ class MainWindow(QMainWindow):
         item = self.sidebar.item(0)
         if item is not None:
             item.setText("Check-ins" if waiting == 0 else f"Check-ins  ({waiting} waiting)")
+
+    def _on_registrations_changed(self, waiting: int) -> None:
+        for row in range(self.sidebar.count()):
+            item = self.sidebar.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == "Registrations":
+                item.setText("Registrations" if waiting == 0 else f"Registrations  ({waiting})")
 
     # ---- locking
 
@@ -280,6 +319,7 @@ class MainWindow(QMainWindow):
     def show_outbox(self) -> OutboxDialog:
         dialog = OutboxDialog(self._controller, self)
         dialog.outbox_touched.connect(self._refresh_failures)
+        self._bridge.outbox_failed.connect(dialog.reload)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
@@ -294,11 +334,11 @@ class MainWindow(QMainWindow):
             self.start_import(what, Path(path))
 
     def start_import(self, what: str, path: Path) -> ImportDialog:
-        importer = (
-            csv_import.import_patients_csv
-            if what == "patients"
-            else csv_import.import_appointments_csv
-        )
+        importer = {
+            "patients": csv_import.import_patients_csv,
+            "appointments": csv_import.import_appointments_csv,
+            "ledger lines": import_ledger_csv,
+        }[what]
         dialog = ImportDialog(self._controller, importer, what, path, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,10 @@ class TaskRunner(QObject):
         self._pool = ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="visitdesk-task"
         )
-        self._deliver.connect(self._on_deliver)
+        # Always queued, even when posted from the GUI thread itself (a task that finished before
+        # `run()` attached its callback): callbacks then never run inside the caller's `run()`,
+        # and arrive in the order they were posted, after any progress reports.
+        self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
         self._active = 0
         self._lock = threading.Lock()
         self._closed = False
@@ -53,10 +56,21 @@ class TaskRunner(QObject):
         return Op(self, fn, args, kwargs)
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
-        """Run `fn` on a worker thread and return its future (await it with `wrap_future`)."""
+        """Run `fn` on a worker thread and return its future (await it with `wrap_future`).
+
+        After `shutdown` (the session is closing) nothing new starts: the future comes back
+        cancelled, so a late refresh request from a closing view is simply dropped.
+        """
         if self._closed:
-            raise RuntimeError("the task runner has been shut down")
-        return self._pool.submit(self._tracked, fn, *args, **kwargs)
+            dropped: Future[T] = Future()
+            dropped.cancel()
+            return dropped
+        try:
+            return self._pool.submit(self._tracked, fn, *args, **kwargs)
+        except RuntimeError:  # shut down by another thread between the check and the submit
+            dropped = Future()
+            dropped.cancel()
+            return dropped
 
     async def run_async(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Await `fn(*args)` from a coroutine on the qasync loop."""

@@ -13,16 +13,24 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from visitdesk.portal import idempotency, throttle
+from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database
 from visitdesk.portal.deps import PortalState
 from visitdesk.portal.errors import PortalError
 from visitdesk.portal.feed import ChangeNotifier
+from visitdesk.portal.notify import build_messenger
+from visitdesk.portal.payments import TestGateway
 from visitdesk.portal.routes import (
     patient,
+    patient_billing,
+    patient_registration,
+    staff_billing,
     staff_changes,
     staff_checkins,
+    staff_codes,
     staff_records,
+    staff_registrations,
     staff_sessions,
 )
 from visitdesk.portal.security import Passwords, Security, TokenSigner, make_password_hasher
@@ -47,7 +55,14 @@ def create_app(config: PortalConfig) -> FastAPI:
         passwords=Passwords(make_password_hasher(config)),
         tokens=TokenSigner(config.resolved_secret_key()),
     )
-    state = PortalState(config=config, db=db, security=security, notifier=notifier)
+    state = PortalState(
+        config=config,
+        db=db,
+        security=security,
+        notifier=notifier,
+        codes=CodeHasher(config.resolved_secret_key()),
+        messenger=build_messenger(config),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +86,13 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(staff_changes.router, prefix=STAFF_PREFIX)
     app.include_router(staff_checkins.router, prefix=STAFF_PREFIX)
     app.include_router(patient.router, prefix=PATIENT_PREFIX)
+    app.include_router(staff_codes.router, prefix=STAFF_PREFIX)
+    app.include_router(patient_registration.router, prefix=PATIENT_PREFIX)
+    app.include_router(staff_billing.router, prefix=STAFF_PREFIX)
+    app.include_router(patient_billing.router, prefix=PATIENT_PREFIX)
+    app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
+    # The card processor; only the test gateway exists until a real processor is contracted.
+    app.state.payment_gateway = TestGateway()
 
     @app.exception_handler(PortalError)
     async def portal_error(_request: Request, exc: PortalError) -> JSONResponse:

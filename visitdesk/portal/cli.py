@@ -8,6 +8,7 @@ afresh).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from visitdesk.portal.app import ENV_DATA_DIR, ENV_DATABASE_URL, create_app
+from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database
 from visitdesk.portal.logs import configure_logging, logging_config
@@ -185,7 +187,17 @@ def _seed_demo(args: argparse.Namespace) -> int:
     try:
         db.create_schema()
         seed: int | str = int(args.seed) if args.seed.lstrip("-").isdigit() else args.seed
-        credentials = seed_demo(db, patients=args.patients, seed=seed)
+        credentials = seed_demo(
+            db,
+            patients=args.patients,
+            seed=seed,
+            code_hasher=CodeHasher(config.resolved_secret_key()),
+        )
+        credentials = dataclasses.replace(
+            credentials,
+            mail_drop_dir=str(config.resolved_mail_drop_dir),
+            text_drop_dir=str(config.resolved_text_drop_dir),
+        )
     except PracticeExists:
         print(
             "The demo practice already exists in this database; nothing was changed. "
@@ -210,6 +222,11 @@ def _print_credentials(credentials: DemoCredentials) -> None:
     print("Patient sign-ins:")
     for patient in credentials.patients:
         print(f"  {patient.login:<48} {patient.password}")
+    if credentials.demo_codes:
+        print("Security codes issued for the demo (each works once):")
+        for demo in credentials.demo_codes:
+            who = f"{demo.first_name} {demo.last_name}"
+            print(f"  {demo.code}  {demo.purpose:<8} {demo.relationship:<6} {who}")
 
 
 # --------------------------------------------------------------------------- simulate

@@ -121,7 +121,11 @@ class Database:
         return self.engine.dialect.name
 
     def create_schema(self) -> None:
-        from visitdesk.portal import models  # noqa: F401  (registers the tables)
+        from visitdesk.portal import (  # noqa: F401  (registers the tables)
+            models,
+            models_billing,
+            models_registration,
+        )
 
         Base.metadata.create_all(self.engine, checkfirst=True)
 

@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import idempotency
+from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database
 from visitdesk.portal.errors import Forbidden, Unauthorized
 from visitdesk.portal.feed import ChangeNotifier
 from visitdesk.portal.idempotency import IdempotentCall, Outcome
 from visitdesk.portal.models import PatientAccount, StaffSession, StaffUser
+from visitdesk.portal.notify import Messenger
 from visitdesk.portal.patient_side import PATIENT_TOKEN, display_name
 from visitdesk.portal.security import Security, TokenError
 from visitdesk.portal.sessions import STAFF_TOKEN
@@ -35,6 +37,10 @@ class PortalState:
     db: Database
     security: Security
     notifier: ChangeNotifier
+    #: Keyed hashing of security codes and Safe Health Codes.
+    codes: CodeHasher
+    #: Outgoing email and text messages.
+    messenger: Messenger
 
 
 def get_state(request: Request) -> PortalState:

@@ -48,3 +48,9 @@ class TooManyAttempts(PortalError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, {"Retry-After": str(max(1, retry_after))})
         self.retry_after = retry_after
+
+
+class Unavailable(PortalError):
+    """A service the call depends on (mail server, text gateway) failed; retrying may work."""
+
+    status_code = 503

@@ -35,10 +35,15 @@ _ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a call produced: a status code and a wire model (None for an empty body)."""
+    """What a call produced: a status code and a wire model (None for an empty body).
+
+    ``replay`` is what a repeat of the key answers instead, for a response that carries a secret
+    shown once (a security code): the stored record then never holds the secret.
+    """
 
     status_code: int
     body: BaseModel | None = None
+    replay: Outcome | None = None
 
     def content(self) -> bytes:
         return b"" if self.body is None else self.body.model_dump_json().encode()
@@ -108,8 +113,9 @@ def execute(
                 session.flush()
                 outcome = apply(session)
                 content = outcome.content()
-                record.status_code = outcome.status_code
-                record.response_body = content.decode()
+                stored_outcome = outcome.replay or outcome
+                record.status_code = stored_outcome.status_code
+                record.response_body = stored_outcome.content().decode()
             return _response(outcome.status_code, content)
         except IntegrityError:
             # A concurrent call won a unique constraint (often: the same key). Its transaction has

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert, select
 
 from visitdesk.portal import seed_data as words
 from visitdesk.portal.clock import local_today, zone
+from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.db import Database, utcnow
 from visitdesk.portal.feed import NewChange, append_changes
 from visitdesk.portal.models import (
@@ -31,6 +32,8 @@ from visitdesk.portal.models import (
     StaffUser,
 )
 from visitdesk.portal.security import make_password_hasher
+from visitdesk.portal.seed_billing import add_demo_ledgers
+from visitdesk.portal.seed_registration import DemoCode, DemoPerson, add_demo_registration
 from visitdesk.sync.wire import AppointmentOut, PatientOut
 
 DEMO_CODE = "demo"
@@ -73,6 +76,13 @@ class DemoCredentials:
     practice_name: str
     staff: list[StaffCredential]
     patients: list[PatientCredential]
+    #: Demo only: pre-issued security codes in clear, for the simulator (see seed_registration).
+    demo_codes: list[DemoCode] = field(default_factory=list)
+    #: Demo only: patients with contact on file and no account, for the simulator to connect as.
+    demo_people: list[DemoPerson] = field(default_factory=list)
+    #: Demo only: where the portal drops email and text messages (Safe Health Codes).
+    mail_drop_dir: str = ""
+    text_drop_dir: str = ""
 
     def staff_by_role(self, role: str) -> StaffCredential:
         return next(cred for cred in self.staff if cred.role == role)
@@ -98,6 +108,10 @@ class DemoCredentials:
                 )
                 for item in data.get("patients", [])
             ],
+            demo_codes=[DemoCode(**item) for item in data.get("demo_codes", [])],
+            demo_people=[DemoPerson(**item) for item in data.get("demo_people", [])],
+            mail_drop_dir=str(data.get("mail_drop_dir", "")),
+            text_drop_dir=str(data.get("text_drop_dir", "")),
         )
 
 
@@ -177,6 +191,7 @@ def create_practice(
     phone: str = "",
     timezone: str = DEMO_TIMEZONE,
     hasher: PasswordHasher | None = None,
+    code_hasher: CodeHasher | None = None,
     now: datetime | None = None,
 ) -> DemoCredentials:
     """Create a practice with synthetic patients, appointments, staff and linked patient accounts.
@@ -335,13 +350,32 @@ def create_practice(
             session.execute(insert(AccountLink), link_rows)
         changes = [_patient_change(row) for row in rows]
         changes += [_appointment_change(appt, mrn_of[appt["patient_id"]]) for appt in appointments]
+        changes += add_demo_ledgers(
+            session, gen.rng, gen.uuid, practice_id, rows, link_rows, today, now
+        )
         append_changes(session, practice_id, changes)
+        demo_codes: list[DemoCode] = []
+        demo_people: list[DemoPerson] = []
+        if code_hasher is not None:
+            desk = next(row for row in staff_rows if row["role"] == "front_desk")
+            demo_codes, demo_people = add_demo_registration(
+                session,
+                gen.rng,
+                practice_id,
+                rows,
+                link_rows,
+                desk,
+                code_hasher,
+                today,
+            )
     return DemoCredentials(
         practice_id=practice_id,
         practice_code=code,
         practice_name=name,
         staff=staff_credentials,
         patients=credentials,
+        demo_codes=demo_codes,
+        demo_people=demo_people,
     )
 
 
@@ -352,6 +386,7 @@ def seed_demo(
     seed: int | str = 0,
     accounts: int = 10,
     hasher: PasswordHasher | None = None,
+    code_hasher: CodeHasher | None = None,
     now: datetime | None = None,
 ) -> DemoCredentials:
     """The demo practice, Maple Grove Family Medicine (code ``demo``)."""
@@ -365,6 +400,7 @@ def seed_demo(
         accounts=accounts,
         seed=seed,
         hasher=hasher,
+        code_hasher=code_hasher,
         now=now,
     )
 

@@ -1,4 +1,5 @@
-"""The demo's patient simulator: demo patients tapping "I'm Here" over the patient API.
+"""The demo's patient simulator: demo patients tapping "I'm Here" over the patient API, and now
+and then registering and connecting (see :mod:`visitdesk.portal.simulator_registration`).
 
 It signs in the seeded demo accounts and, every few seconds, checks in one linked patient who has
 a scheduled appointment today and has not checked in yet. It logs ids only (no PHI), rides out the
@@ -18,6 +19,7 @@ from typing import Any
 import requests
 
 from visitdesk.portal.seed import DemoCredentials, PatientCredential
+from visitdesk.portal.simulator_registration import RegistrationFlows
 from visitdesk.sync.wire import PATIENT_PREFIX, CheckInOut, PatientAppointment, PatientSession
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class PatientSimulator:
         credentials: DemoCredentials,
         *,
         seed: int | None = None,
+        registration_share: float = 0.25,
     ) -> None:
         self.base_url = base_url.rstrip("/") + PATIENT_PREFIX
         self.http = requests.Session()
@@ -54,6 +57,9 @@ class PatientSimulator:
         self.http.verify = str(ca_file)
         self.accounts = [_Account(cred) for cred in credentials.patients]
         self.rng = random.Random(seed)
+        #: Share of rounds that also run a registration flow (see simulator_registration).
+        self.registration_share = registration_share
+        self.registrations = RegistrationFlows(credentials, self._send, self.rng)
 
     def close(self) -> None:
         self.http.close()
@@ -94,6 +100,16 @@ class PatientSimulator:
         account.token = PatientSession.model_validate_json(response.content).access_token
 
     # ------------------------------------------------------------------ behaviour
+
+    def registration_step(self) -> str | None:
+        """Run one registration flow; accounts it creates start tapping I'm Here too."""
+        outcome = self.registrations.step()
+        adopted = {account.credential.login for account in self.accounts}
+        for credential in self.registrations.new_accounts:
+            if credential.login not in adopted:
+                self.accounts.append(_Account(credential))
+        log.info("registration flow: %s", outcome)
+        return outcome
 
     def step(self) -> CheckInOut | None:
         """Try one I'm Here tap; returns the new check-in, or None when nobody is left today."""
@@ -141,6 +157,8 @@ class PatientSimulator:
         backoff = min(1.0, interval)
         while not stop.is_set():
             try:
+                if self.rng.random() < self.registration_share:
+                    self.registration_step()
                 checkin = self.step()
             except PortalUnavailable as exc:
                 log.warning("portal unavailable (%s); retrying in %.1f s", exc, backoff)

@@ -8,7 +8,7 @@ concurrency by design: throttling only needs to make guessing slow.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -25,17 +25,27 @@ def throttle_key(kind: str, login: str, client: str) -> str:
     return hash_key(kind, login.strip().casefold(), client)
 
 
-def raise_if_locked(session: Session, key: str, now: datetime | None = None) -> None:
+def raise_if_locked(
+    session: Session, key: str, now: datetime | None = None, what: str = "failed sign-in attempts"
+) -> None:
     row = session.get(LoginThrottle, key)
     now = now or utcnow()
     if row is not None and row.locked_until is not None and row.locked_until > now:
         wait = math.ceil((row.locked_until - now).total_seconds())
-        raise TooManyAttempts(
-            f"Too many failed sign-in attempts. Try again in {wait} seconds.", retry_after=wait
-        )
+        raise TooManyAttempts(f"Too many {what}. Try again in {wait} seconds.", retry_after=wait)
 
 
-def record_failure(db: Database, config: PortalConfig, key: str) -> None:
+def record_failure(
+    db: Database,
+    config: PortalConfig,
+    key: str,
+    *,
+    max_failures: int | None = None,
+    window: timedelta | None = None,
+) -> None:
+    """Count one failure for ``key`` (own transaction); defaults are the sign-in limits."""
+    max_failures = max_failures or config.login_max_failures
+    window = window or config.login_failure_window
     now = utcnow()
     try:
         with db.write() as session:
@@ -43,14 +53,14 @@ def record_failure(db: Database, config: PortalConfig, key: str) -> None:
             if row is None:
                 row = LoginThrottle(key_hash=key, failures=0, window_started_at=now)
                 session.add(row)
-            elif now - row.window_started_at > config.login_failure_window and (
+            elif now - row.window_started_at > window and (
                 row.locked_until is None or row.locked_until <= now
             ):
                 row.failures = 0
                 row.window_started_at = now
                 row.locked_until = None
             row.failures += 1
-            over = row.failures - config.login_max_failures
+            over = row.failures - max_failures
             if over >= 0:
                 lockout = min(config.login_lockout * (2 ** min(over, 16)), config.login_lockout_max)
                 row.locked_until = now + lockout

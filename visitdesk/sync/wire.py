@@ -182,7 +182,15 @@ class CheckInStatusUpdate(Wire):
 
 #: Kinds of feed items known today. `ChangeItem.kind` is a plain string so that a desk older than
 #: its portal can skip kinds it does not know instead of failing to read the page.
-KNOWN_CHANGE_KINDS = ("patient", "appointment", "checkin", "security_code", "registration")
+KNOWN_CHANGE_KINDS = (
+    "patient",
+    "appointment",
+    "checkin",
+    "security_code",
+    "registration",
+    "ledger_line",
+    "payment",
+)
 ChangeOp = Literal["upsert", "delete"]
 
 

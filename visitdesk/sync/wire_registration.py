@@ -107,6 +107,17 @@ class SecurityCodeIssued(Wire):
     security_code: SecurityCodeOut
 
 
+class CodeAlreadyIssued(Wire):
+    """409 answer to a repeat of an issue/reissue call's Idempotency-Key.
+
+    The portal does not keep the full code, so it cannot replay the first answer: the code was
+    issued (see ``security_code_id``); reissue it to get a new code to hand over.
+    """
+
+    detail: str
+    security_code_id: str
+
+
 # --------------------------------------------------------------------------- staff: registration queue
 
 
@@ -148,7 +159,13 @@ class RegistrationAccepted(Wire):
 EmailChoice = Literal["add", "proceed_without"]
 
 
+PracticeCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
 class UsernameRegistration(Wire):
+    practice_code: PracticeCode = Field(
+        description="The practice whose office issued the security code (printed on the slip)."
+    )
     username: Username
     password: Password
     first_name: Name
@@ -207,9 +224,7 @@ Channel = Literal["email", "text"]
 
 
 class ConnectRequest(Wire):
-    practice_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-    ]
+    practice_code: PracticeCode
     first_name: Name
     last_name: Name
     date_of_birth: date
@@ -226,6 +241,11 @@ ConnectOutcome = Literal["code_sent", "queued", "already_connected"]
 
 class ConnectStarted(Wire):
     outcome: ConnectOutcome
+    channel: Channel | None = Field(
+        default=None,
+        description="Where the code went: the chosen channel, or the other one when the record "
+        "has no contact for the chosen channel.",
+    )
     connect_id: str | None = Field(
         default=None, description="Pass to the verify call when outcome is 'code_sent'."
     )
@@ -245,6 +265,7 @@ class SafeHealthCodeEntry(Wire):
 
 
 class LinkRequest(Wire):
+    practice_code: PracticeCode
     security_code: EnteredCode
 
 
@@ -261,6 +282,62 @@ class PatientRegistration(Wire):
     reason: str = ""
 
 
-class PatientBalance(Wire):
-    patient_id: str
-    balance_cents: int
+# --------------------------------------------------------------------------- staff: queue decisions (issue 4)
+
+RejectReasonCode = Literal[
+    "no_record", "details_differ", "already_connected", "call_office", "duplicate_request"
+]
+
+#: What the patient is told for each rejection reason, in plain words (the desk offers these as
+#: templates; the staff member may add a sentence of their own).
+REJECT_REASONS: dict[str, str] = {
+    "no_record": (
+        "We could not find a patient record for you at this practice. If you are a new patient, "
+        "please call the office to register first."
+    ),
+    "details_differ": (
+        "The details you entered do not match our records. Please call the office so we can "
+        "check them with you."
+    ),
+    "already_connected": (
+        "This patient is already connected to another portal account. Please call the office."
+    ),
+    "call_office": "We need to confirm a few details with you. Please call the office.",
+    "duplicate_request": (
+        "This request duplicates another one we received from you; we will handle that one."
+    ),
+}
+
+#: Short labels of the rejection templates, for the desk's list.
+REJECT_REASON_LABELS: dict[str, str] = {
+    "no_record": "Not a patient here (no record)",
+    "details_differ": "Details do not match our records",
+    "already_connected": "Patient already connected to another account",
+    "call_office": "Needs a call to confirm details",
+    "duplicate_request": "Duplicate of another request",
+}
+
+ReasonText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+
+
+class RegistrationMatch(Wire):
+    patient_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    score: float = Field(
+        description="The matching score the desk showed for this record (kept in the audit trail)."
+    )
+    note: Note = ""
+
+
+class RegistrationReject(Wire):
+    reason_code: RejectReasonCode
+    text: ReasonText = Field(
+        default="", description="Optional words added to the template, shown to the patient."
+    )
+
+
+def rejection_text(reason_code: str, text: str = "") -> str:
+    """What the patient reads: the template, then the staff member's own words if any."""
+    base = REJECT_REASONS[reason_code]
+    extra = text.strip()
+    return f"{base} {extra}" if extra else base

@@ -59,7 +59,8 @@ def _scripts_with_second_revision(tmp_path: Path) -> Path:
     (scripts / "versions" / "0002_test.py").write_text(
         '"""test revision"""\n'
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        f'revision = "0002"\ndown_revision = {tuple(sorted(migrate.head_revisions()))!r}\n'
+        "branch_labels = None\ndepends_on = None\n\n\n"
         "def upgrade():\n"
         '    with op.batch_alter_table("patients") as batch:\n'
         '        batch.add_column(sa.Column("nickname", sa.String(50), nullable=True))\n\n\n'
@@ -77,6 +78,7 @@ def test_older_database_is_backed_up_before_migrating(
     store = LocalStore.open(path)
     store.set_state("marker", "before")
     store.close()
+    before = migrate.head_revision()  # "0001", or "0001+..." heads while features branch
 
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", _scripts_with_second_revision(tmp_path))
     store = LocalStore.open(path)
@@ -85,10 +87,11 @@ def test_older_database_is_backed_up_before_migrating(
     finally:
         store.close()
     assert migrate.current_revision(path) == "0002"
-    backups = sorted(tmp_path.glob("s.sqlite3.0001.*.bak"))
+    backups = sorted(tmp_path.glob(f"s.sqlite3.{before}.*.bak"))
     assert len(backups) == 1
     with closing(sqlite3.connect(backups[0])) as conn, conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        stamped = sorted(row[0] for row in conn.execute("SELECT version_num FROM alembic_version"))
+        assert "+".join(stamped) == before
         assert conn.execute("SELECT value FROM sync_state WHERE key='marker'").fetchone() == (
             "before",
         )
@@ -100,7 +103,8 @@ def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     LocalStore.open(path).close()
     with closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+        conn.execute("DELETE FROM alembic_version")  # one row per open branch
+        conn.execute("INSERT INTO alembic_version (version_num) VALUES ('9999')")
     with pytest.raises(StoreUnavailableError, match="newer version"):
         LocalStore.open(path)
 
@@ -134,7 +138,7 @@ def test_engine_for_autogenerate_has_no_pending_changes(tmp_path: Path) -> None:
 
     config = migrate.alembic_config()
     config.set_main_option("sqlalchemy.url", f"sqlite:///{tmp_path / 'dev.sqlite3'}")
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
     engine = create_engine(f"sqlite:///{tmp_path / 'dev.sqlite3'}")
     try:
         with engine.connect() as conn:

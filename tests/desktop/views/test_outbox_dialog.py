@@ -23,8 +23,10 @@ def test_refused_change_shows_a_banner_and_can_be_discarded(qtbot, practice, mak
     assert dialog.table.item(0, 0).text() == "Acknowledge check-in"
     assert dialog.table.item(0, 2).text()  # the portal's reason, in words
 
-    dialog.retry_button.click()  # refused again: still listed
+    with qtbot.waitSignal(desk.bridge.outbox_failed, timeout=10_000):
+        dialog.retry_button.click()  # sent again, refused again: still listed
     qtbot.waitUntil(lambda: desk.store.failed_outbox_items() != [], timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=5_000)
 
     dialog.discard_button.click()
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 0, timeout=5_000)

@@ -135,3 +135,12 @@ class OutboxEntry(Base):
 def table_of(entity: type[Base]) -> Table:
     """The Core table of a mapped class, for bulk statements (typed, unlike `__table__`)."""
     return cast(Table, entity.__table__)
+
+
+# Feature tables live in their own modules; importing them here completes `Base.metadata`.
+from visitdesk.desktop.models import (  # noqa: E402, F401  (security codes)
+    billing,
+    codes,
+    patient_search,
+    registrations,
+)

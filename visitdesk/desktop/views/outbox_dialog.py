@@ -63,7 +63,7 @@ class OutboxDialog(QDialog):
         layout.addLayout(row)
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, *_: object) -> None:
         self._controller.failed_outbox().owned_by(self).success(self._show).run()
 
     def _show(self, items: list[Any]) -> None:

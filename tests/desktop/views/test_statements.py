@@ -1,0 +1,118 @@
+"""The Statements screen and portal payments, against the real portal over TLS (offscreen)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from tests.billing_api import patient_http, pay
+from visitdesk.desktop.models import billing
+from visitdesk.reports import statement_run
+
+
+def ledger_count(desk) -> int:
+    with desk.store.read() as session:
+        return session.scalar(select(func.count()).select_from(billing.LedgerLine)) or 0
+
+
+def test_a_portal_payment_reaches_the_desk_ledger(qtbot, practice, make_desk):
+    desk = make_desk(practice, role="billing")
+    qtbot.waitUntil(lambda: ledger_count(desk) > 0, timeout=15_000)
+    patient_id = practice.patients[0].patient_ids[0]
+    with desk.store.read() as session:
+        mrn = session.scalar(
+            select(billing.LedgerLine.patient_mrn)
+            .join(billing.Patient, billing.Patient.mrn == billing.LedgerLine.patient_mrn)
+            .where(billing.Patient.portal_id == patient_id)
+            .limit(1)
+        )
+        guarantor = billing.guarantor_of(session, mrn)
+        before = billing.account_aging(session, guarantor, date.today()).balance_cents
+    response = pay(practice, patient_http(practice), patient_id, 2000)
+    assert response.status_code == 201, response.text
+    payment = response.json()
+
+    def arrived() -> bool:
+        with desk.store.read() as session:
+            return session.get(billing.PortalPayment, payment["id"]) is not None
+
+    qtbot.waitUntil(arrived, timeout=10_000)
+    with desk.store.read() as session:
+        line = session.scalar(
+            select(billing.LedgerLine).where(
+                billing.LedgerLine.portal_id == payment["ledger_line_id"]
+            )
+        )
+        after = billing.account_aging(session, guarantor, date.today()).balance_cents
+    assert (line.source, line.kind, line.amount_cents) == ("portal", "payment", -2000)
+    assert "Visa ending 4242" in line.description
+    assert after == before - 2000
+
+
+def test_statements_screen_previews_generates_and_keeps_history(
+    qtbot, qtmodeltester, practice, make_desk, tmp_path
+):
+    desk = make_desk(practice, role="billing")
+    view = desk.window.statements
+    assert view is not None
+    assert [desk.window.sidebar.item(n).text() for n in range(desk.window.sidebar.count())][-1] == (
+        "Statements"
+    )
+    qtbot.waitUntil(lambda: ledger_count(desk) > 0, timeout=15_000)
+    qtbot.waitUntil(lambda: view.settings is not None, timeout=5_000)
+    assert not view.banner.isHidden()  # no remit-to address yet
+
+    dialog = view.edit_settings()
+    dialog.remit_to.setPlainText("Test Practice Billing\nPO Box 12\nSpringfield, MA 01101")
+    dialog.billing_phone.setText("(413) 555-0199")
+    dialog.messages["over_120"].setPlainText("Pay {nope}")
+    dialog.save()
+    assert "Unknown placeholder" in dialog.error.text()
+    dialog.messages["over_120"].setPlainText("FINAL NOTICE: pay {amount_due} by {due_date}.")
+    dialog.save()
+    qtbot.waitUntil(lambda: view.settings is not None and view.settings.ready, timeout=5_000)
+    assert view.banner.isHidden()
+
+    view.use_days.setChecked(False)
+    view.min_balance.setValue(0.01)
+    view.run_preview()
+    qtbot.waitUntil(lambda: view.preview_result is not None, timeout=5_000)
+    preview = view.preview_result
+    assert preview.count > 0
+    assert f"{preview.count:,} statement" in view.preview_label.text()
+    assert view.generate_button.isEnabled()
+
+    view.generate()
+    qtbot.waitUntil(lambda: view.last_result is not None, timeout=30_000)
+    result = view.last_result
+    assert (result.statement_count, result.total_cents) == (preview.count, preview.total_cents)
+    qtbot.waitUntil(lambda: view.runs_model.rowCount() == 1, timeout=5_000)
+    qtbot.waitUntil(lambda: view.statements_model.rowCount() == preview.count, timeout=5_000)
+    run = view.runs_model.row_at(0)
+    assert run.created_by == practice.staff["billing"].name
+    assert view.runs_model.data(view.runs_model.index(0, 5)) == f"{preview.count:,}"
+    qtmodeltester.check(view.runs_model)
+    qtmodeltester.check(view.statements_model)
+    view.grab().save(str(tmp_path / "statements.png"))
+
+    first = view.statements_model.row_at(0)
+    sent = statement_run.reprint(desk.store, first.id)
+    fetched: list[bytes] = []
+    view.service.reprint(first.id).success(fetched.append).run()
+    qtbot.waitUntil(lambda: bool(fetched), timeout=5_000)
+    assert fetched[0] == sent
+
+    # Everyone was just billed: the default filters now select nobody.
+    view.use_days.setChecked(True)
+    view.run_preview()
+    qtbot.waitUntil(lambda: view.preview_result is not None, timeout=5_000)
+    assert view.preview_result.count == 0
+    assert not view.generate_button.isEnabled()
+
+
+def test_front_desk_has_no_statements_screen(qtbot, practice, make_desk):
+    desk = make_desk(practice, role="front_desk")
+    assert desk.window.statements is None
+    titles = [desk.window.sidebar.item(n).text() for n in range(desk.window.sidebar.count())]
+    assert "Statements" not in titles

@@ -1,0 +1,125 @@
+"""Item models of the Statements screen: the history of runs and the statements of one run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import tzinfo
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from visitdesk.desktop.models.billing import RunSummary, StatementSummary
+from visitdesk.reports.statement import money, us_date
+
+Index = QModelIndex | QPersistentModelIndex
+T = TypeVar("T")
+
+
+def describe_filters(filters: dict[str, Any]) -> str:
+    parts = []
+    if filters.get("min_balance_cents"):
+        parts.append(f"balance \u2265 {money(int(filters['min_balance_cents']))}")
+    if filters.get("min_days_since_last") is not None:
+        parts.append(f"not billed for {filters['min_days_since_last']} days")
+    skipped = [
+        label
+        for key, label in (
+            ("exclude_zero", "zero"),
+            ("exclude_credit", "credit"),
+            ("exclude_holds", "on hold"),
+        )
+        if filters.get(key)
+    ]
+    if skipped:
+        parts.append("skip " + ", ".join(skipped))
+    return "; ".join(parts) or "all accounts"
+
+
+class _RowsModel(QAbstractTableModel, Generic[T]):
+    columns: tuple[str, ...] = ()
+    right_aligned: frozenset[int] = frozenset()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[T] = []
+
+    def set_rows(self, rows: Sequence[T]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> T | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.columns)
+        ):
+            return self.columns[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display(row, index.column())
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in self.right_aligned:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.UserRole:
+            return getattr(row, "id", None)
+        return None
+
+    def display(self, row: T, column: int) -> str:
+        raise NotImplementedError
+
+
+class RunsModel(_RowsModel[RunSummary]):
+    """Every statement run, newest first."""
+
+    columns = ("Run", "When", "By", "Statement date", "Filters", "Statements", "Total")
+    right_aligned = frozenset({5, 6})
+
+    def __init__(self, zone: tzinfo, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._zone = zone
+
+    def display(self, row: RunSummary, column: int) -> str:
+        values: tuple[Callable[[], str], ...] = (
+            lambda: f"#{row.id}",
+            lambda: f"{row.created_at.astimezone(self._zone):%m/%d/%Y %I:%M %p}",
+            lambda: row.created_by,
+            lambda: us_date(row.statement_date),
+            lambda: describe_filters(row.filters),
+            lambda: f"{row.statement_count:,}",
+            lambda: money(row.total_cents),
+        )
+        return values[column]()
+
+
+class StatementsModel(_RowsModel[StatementSummary]):
+    """The statements of one run (or the latest statements made on demand)."""
+
+    columns = ("Account", "Account holder", "Statement date", "Amount due", "Pages", "Made by")
+    right_aligned = frozenset({3, 4})
+
+    def display(self, row: StatementSummary, column: int) -> str:
+        values = (
+            row.guarantor_mrn,
+            row.guarantor_name,
+            us_date(row.statement_date),
+            money(row.amount_due_cents),
+            str(row.page_count),
+            row.created_by,
+        )
+        return values[column]

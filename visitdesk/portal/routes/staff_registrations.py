@@ -1,0 +1,90 @@
+"""The desk's registration queue: match a pending registration to a record, or reject it.
+
+Front desk and managers. Ids are checked against the caller's practice (404); a registration
+already decided or cancelled answers 409. The patient is told once, after the decision commits
+(a repeat of the same Idempotency-Key replays the answer without telling them again).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from visitdesk.portal import audit, registration_queue
+from visitdesk.portal.deps import StaffWriter, State, staff_writer
+from visitdesk.portal.idempotency import Outcome
+from visitdesk.sync.wire import ErrorBody, Role
+from visitdesk.sync.wire_registration import (
+    RegistrationMatch,
+    RegistrationOut,
+    RegistrationReject,
+)
+
+router = APIRouter(tags=["staff registration queue"])
+
+Desk = Annotated[StaffWriter, Depends(staff_writer(Role.FRONT_DESK, Role.MANAGER))]
+RegistrationId = Annotated[str, Path(max_length=64)]
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody},
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
+
+
+def _actor(writer: StaffWriter) -> audit.Actor:
+    return audit.Actor("staff", writer.staff.staff_id, writer.staff.name)
+
+
+@router.post(
+    "/registrations/{registration_id}/match",
+    response_model=RegistrationOut,
+    responses=_ERRORS,
+)
+def match_registration(
+    registration_id: RegistrationId, body: RegistrationMatch, writer: Desk, state: State
+) -> Response:
+    """Connect the registering account to this patient record (relationship "self")."""
+    notices: list[registration_queue.Notice | None] = []
+
+    def apply(session: Session) -> Outcome:
+        out, notice = registration_queue.match(
+            session, writer.staff.practice_id, _actor(writer), registration_id, body
+        )
+        notices.append(notice)
+        return Outcome(200, out)
+
+    response = writer.run(body, apply)
+    for notice in notices:
+        registration_queue.send_notice(state.messenger, notice)
+    return response
+
+
+@router.post(
+    "/registrations/{registration_id}/reject",
+    response_model=RegistrationOut,
+    responses=_ERRORS,
+)
+def reject_registration(
+    registration_id: RegistrationId, body: RegistrationReject, writer: Desk, state: State
+) -> Response:
+    """Turn the registration down; the patient is told the reason in plain words."""
+    notices: list[registration_queue.Notice | None] = []
+
+    def apply(session: Session) -> Outcome:
+        out, notice = registration_queue.reject(
+            session, writer.staff.practice_id, _actor(writer), registration_id, body
+        )
+        notices.append(notice)
+        return Outcome(200, out)
+
+    response = writer.run(body, apply)
+    for notice in notices:
+        registration_queue.send_notice(state.messenger, notice)
+    return response
