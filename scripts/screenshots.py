@@ -66,6 +66,51 @@ async def shoot(desk: VisitDeskApp, out: Path) -> None:
     importing.close()
     bad.unlink()
 
+    window = running.window
+    titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
+
+    def show(prefix: str) -> None:
+        window.sidebar.setCurrentRow(next(i for i, t in enumerate(titles) if t.startswith(prefix)))
+
+    # Security codes: find a patient, issue a code; the panel shows it once.
+    show("Security codes")
+    codes = window.security_codes
+    codes.search.field.setText("sm")
+    while codes.search.model.rowCount() == 0:
+        await asyncio.sleep(0.2)
+    codes.search.select_row(0)
+    await asyncio.sleep(0.5)
+    codes.issue()
+    await asyncio.sleep(3)
+    window.grab().save(str(out / "security-codes.png"))
+
+    # Registrations: the simulator sends some that match no single record.
+    show("Registrations")
+    for _ in range(120):
+        if window.registrations.queue_model.rowCount() > 0:
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(3)
+    window.grab().save(str(out / "registrations.png"))
+
+    # Statements: preview a run.
+    show("Statements")
+    statements = window.statements
+    statements.reload()
+    await asyncio.sleep(1)
+    statements.run_preview()
+    await asyncio.sleep(3)
+    statements.generate()
+    await asyncio.sleep(1)
+    while statements.running:
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1)
+    window.grab().save(str(out / "statements.png"))
+    result = statements.last_result
+    if result is not None:
+        # The first statement of the run, for a look as a PNG (pdftoppm).
+        (out / "statement-run.pdf").write_bytes(result.combined_path.read_bytes())
+
     dialog = SignInDialog(
         desk.runner,
         lambda request: None,
@@ -86,7 +131,9 @@ def main() -> int:
     asyncio.set_event_loop(loop)
     runner = TaskRunner()
     data_dir = Path(tempfile.mkdtemp(prefix="visitdesk-shots-"))
-    desk = VisitDeskApp(data_dir, runner, demo=True, demo_patients=2000, demo_interval=1.0)
+    desk = VisitDeskApp(
+        data_dir, runner, demo=True, demo_patients=2000, demo_interval=1.0, demo_role="manager"
+    )
     desk.finished = loop.create_future()
     desk.start()
     with loop:

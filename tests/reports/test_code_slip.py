@@ -83,3 +83,15 @@ def test_slip_renders_to_an_image(tmp_path) -> None:
     path.write_bytes(render_code_slip(slip()))
     subprocess.run(["pdftoppm", "-png", "-r", "40", str(path), str(tmp_path / "page")], check=True)
     assert (tmp_path / "page-1.png").stat().st_size > 5_000
+
+
+def test_both_slips_give_the_practice_code_the_portal_asks_for() -> None:
+    for purpose, relationship in (("register", "self"), ("link", "child")):
+        text = " ".join(
+            text_of(
+                render_code_slip(
+                    slip(purpose=purpose, relationship=relationship, practice_code="riverside")
+                )
+            ).split()
+        )
+        assert "practice code, enter riverside" in text

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from visitdesk.desktop import session as sessions
 from visitdesk.desktop.controller import DeskController
-from visitdesk.desktop.demo import DemoEnvironment, start_demo
+from visitdesk.desktop.demo import DemoEnvironment, prepare_demo_desk, start_demo
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models.store import default_data_dir
 from visitdesk.desktop.settings import Settings
@@ -94,6 +94,7 @@ class VisitDeskApp(QObject):
         demo: bool = False,
         demo_patients: int = 5000,
         demo_interval: float = 8.0,
+        demo_role: str = "front_desk",
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
@@ -102,6 +103,7 @@ class VisitDeskApp(QObject):
         self.demo_wanted = demo
         self.demo_patients = demo_patients
         self.demo_interval = demo_interval
+        self.demo_role = demo_role
         self.demo: DemoEnvironment | None = None
         self.running: Running | None = None
         self.sign_in_dialog: SignInDialog | None = None
@@ -144,8 +146,8 @@ class VisitDeskApp(QObject):
 
     def _demo_started(self, demo: DemoEnvironment) -> None:
         self.demo = demo
-        username, password = demo.staff_login("front_desk")
-        self._show_splash("Signing in as the demo front desk\u2026")
+        username, password = demo.staff_login(self.demo_role)
+        self._show_splash("Signing in to the demo practice\u2026")
         (
             self.runner.op(
                 sessions.sign_in,
@@ -232,6 +234,14 @@ class VisitDeskApp(QObject):
         window.sign_out_requested.connect(self.sign_out)
         window.closed.connect(self.quit)
         self.running = Running(opened, engine, bridge, controller, window)
+        if self.demo is not None:
+            self.runner.op(
+                prepare_demo_desk,
+                opened.store,
+                opened.practice.name,
+                opened.practice.phone,
+                opened.portal_url,
+            ).run()
         engine.start()
         window.show()
         settle_garbage_collector()
@@ -292,6 +302,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--data-dir", type=Path, help="where settings, logs and the local database live"
     )
     parser.add_argument(
+        "--demo-role",
+        choices=("front_desk", "billing", "manager"),
+        default="front_desk",
+        help="which demo staff member signs in",
+    )
+    parser.add_argument(
         "--demo-patients", type=int, default=5000, help="patients seeded in the demo"
     )
     return parser.parse_args(argv)
@@ -316,7 +332,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
 
     runner = TaskRunner()
-    desk = VisitDeskApp(data_dir, runner, demo=args.demo, demo_patients=args.demo_patients)
+    desk = VisitDeskApp(
+        data_dir,
+        runner,
+        demo=args.demo,
+        demo_patients=args.demo_patients,
+        demo_role=args.demo_role,
+    )
     desk.finished = loop.create_future()
     app.aboutToQuit.connect(desk.quit)
     # Ctrl+C or SIGTERM closes the desk (and the demo's portal) cleanly. Python runs signal

@@ -172,3 +172,22 @@ def _wait_for_ready(ready: Path, process: subprocess.Popen[bytes]) -> dict[str, 
             raise DemoError("The demo portal stopped while starting. See the log for details.")
         pause.wait(0.1)
     raise DemoError("The demo portal did not start within 90 seconds.")
+
+
+def prepare_demo_desk(store: Any, practice_name: str, practice_phone: str, portal_url: str) -> None:
+    """Fill in what an office would set up on day one, so every demo screen works at once.
+
+    A real practice enters its remit-to address in Statement settings before its first run; the
+    demo practice gets a made-up one.
+    """
+    from visitdesk.desktop.models import billing
+
+    with store.write() as uow:
+        settings = billing.load_settings(uow.session, practice_name, portal_url)
+        if settings.ready:
+            return
+        settings.practice_address = ["1200 Orchard Lane, Suite 4", "Springfield, MA 01109"]
+        settings.practice_phone = practice_phone
+        settings.billing_phone = practice_phone
+        settings.remit_to = [practice_name, "PO Box 4410", "Springfield, MA 01101-4410"]
+        billing.save_settings(uow.session, settings)

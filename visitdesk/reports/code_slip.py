@@ -61,6 +61,8 @@ class CodeSlip:
     account_login: str | None = None
     #: Where patients open the portal in a browser; the steps leave it out when empty.
     portal_address: str = ""
+    #: The practice code the portal asks for beside the security code (it names the practice).
+    practice_code: str = ""
 
     @property
     def patient_name(self) -> str:
@@ -90,6 +92,12 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+def practice_step(slip: CodeSlip) -> str:
+    if not slip.practice_code:
+        return ""
+    return f"When asked for the practice code, enter <b>{escape(slip.practice_code)}</b>. "
+
+
 def steps(slip: CodeSlip) -> list[str]:
     """The numbered instructions, as Paragraph markup (patient text already escaped)."""
     where = (
@@ -107,7 +115,8 @@ def steps(slip: CodeSlip) -> list[str]:
             "Choose a username and a password.",
             "Enter your first and last name <b>exactly as they appear on your insurance card</b>: "
             f"<b>{name}</b>.",
-            "Enter the security code printed above. Capital or small letters both work, and you "
+            practice_step(slip)
+            + "Enter the security code printed above. Capital or small letters both work, and you "
             "can leave out the dashes.",
             "Add your email address so you can reset your password, or choose to continue "
             "without one.",
@@ -130,7 +139,7 @@ def steps(slip: CodeSlip) -> list[str]:
     return [
         signed_in,
         "Open <b>myAccount</b> and choose <b>Link family member</b>.",
-        f"Enter the security code printed above.{account}",
+        f"{practice_step(slip)}Enter the security code printed above.{account}",
         f"<b>{name}</b> is added to your account as your {relation}. You can now see their "
         "appointments and balance and message the office for them.",
     ]

@@ -101,7 +101,7 @@ class RegistrationsView(QWidget):
         top.addWidget(self._summary)
 
         self.queue_table = _table(self.queue_model)
-        self.queue_table.setMinimumWidth(330)
+        self.queue_table.setMinimumWidth(340)
         header = self.queue_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -126,8 +126,11 @@ class RegistrationsView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         # Long emails must not push the reason, the most useful column, off the screen.
-        header.setMaximumSectionSize(175)
+        header.setMaximumSectionSize(150)
         self.comparison_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # The reason is the point of the table: it wraps rather than being cut short.
+        self.comparison_table.setWordWrap(True)
+        self.comparison_model.modelReset.connect(self.comparison_table.resizeRowsToContents)
 
         self.confirm_button = QPushButton("Confirm match (Enter)")
         self.reject_button = QPushButton("Reject\u2026 (R)")
@@ -161,7 +164,7 @@ class RegistrationsView(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 5)
-        splitter.setSizes([330, 830])
+        splitter.setSizes([340, 830])
 
         self._empty = plain_label(
             "No registrations are waiting.\n"

@@ -456,6 +456,7 @@ class SecurityCodesView(QWidget):
             zone=self._zone,
             relationship=code.relationship,
             account_login=login,
+            practice_code=self._controller.practice.code,
         )
         (
             self._controller.code_slip(slip)

@@ -148,6 +148,7 @@ class StatementsView(QWidget):
             box.toggled.connect(self._filters_changed)
 
         self.preview_label = plain_label("", "screenSummary")
+        self.preview_label.setWordWrap(True)
         self.preview_button = QPushButton("Preview")
         self.preview_button.setObjectName("secondary")
         self.preview_button.clicked.connect(self.run_preview)
