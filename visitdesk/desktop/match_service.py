@@ -11,6 +11,7 @@ Every method may be called from any worker thread; one lock guards the index.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from datetime import datetime
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from visitdesk.desktop.models import registrations
 from visitdesk.desktop.models.errors import NotFoundError
@@ -177,6 +178,9 @@ class MatchService:
                     newest = row.updated_at
         self._watermark = newest
         log.info("Candidate index built (%d records)", len(index))
+        # The index lives as long as the session: keep the collector from walking its million
+        # small objects on every full collection (each walk would stall the GUI thread too).
+        gc.freeze()
         return index
 
     def _ensure(self) -> CandidateIndex:
@@ -208,6 +212,14 @@ class MatchService:
                     if self._watermark is None or row.updated_at > self._watermark:
                         self._watermark = row.updated_at
                 # Portal ids that appeared (an imported record the portal now knows) or vanished.
+                # Counting first keeps the common case cheap: during a large first sync this
+                # runs once per page of the feed, and a full comparison each time would be
+                # quadratic work for the whole sync.
+                known = session.scalar(
+                    select(func.count()).select_from(Patient).where(Patient.portal_id.is_not(None))
+                )
+                if known == len(index):
+                    return touched
                 present = set(
                     session.scalars(select(Patient.portal_id).where(Patient.portal_id.is_not(None)))
                 )

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -198,21 +198,58 @@ class RegistrationsView(QWidget):
         self._timer.start()
         self._update_buttons()
         self.reload()
-        controller.refresh_match_index().owned_by(self).failure(self._index_failed).run()
+        self._indexing = False
+        self._index_again = False
+        self._index_stale = True
 
     # ---- loading
 
     def on_sync_changed(self, kinds: set[str]) -> None:
         if "patient" in kinds:
-            (
-                self._controller.refresh_match_index()
-                .owned_by(self)
-                .success(lambda _n: self._review_current())
-                .failure(self._index_failed)
-                .run()
-            )
+            self._refresh_index()
         if "registration" in kinds:
             self.reload()
+
+    def _refresh_index(self) -> None:
+        """Catch the candidate index up with patient changes, one refresh at a time.
+
+        A large sync brings a page of patients every few milliseconds; notices that arrive while
+        a refresh runs are folded into a single follow-up refresh.
+        """
+        if not self.isVisible():
+            # Nobody is looking: catch up when the screen is next shown. Keeping a large first
+            # sync free of index work keeps the rest of the desk responsive.
+            self._index_stale = True
+            return
+        if self._indexing:
+            self._index_again = True
+            return
+        self._index_stale = False
+        self._indexing = True
+        (
+            self._controller.refresh_match_index()
+            .owned_by(self)
+            .success(self._index_refreshed)
+            .failure(self._index_refresh_failed)
+            .run()
+        )
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._index_stale:
+            self._refresh_index()
+
+    def _index_refreshed(self, _count: int) -> None:
+        self._indexing = False
+        if self._index_again:
+            self._index_again = False
+            self._refresh_index()
+        else:
+            self._review_current()
+
+    def _index_refresh_failed(self, error: BaseException) -> None:
+        self._indexing = False
+        self._index_failed(error)
 
     def reload(self) -> None:
         if self._loading:
