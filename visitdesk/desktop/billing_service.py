@@ -106,3 +106,49 @@ class BillingService:
 
     def import_ledger(self, path: Path, cancel: threading.Event) -> Op[Any]:
         return self.controller.import_csv(import_ledger_csv, path, cancel)
+
+    # ---- account holds (local to this desk's store: they only steer statement runs)
+
+    def holds(self) -> Op[list[billing.HoldRow]]:
+        def run() -> list[billing.HoldRow]:
+            with self.store.read() as session:
+                return billing.holds(session)
+
+        return self.controller.runner.op(run)
+
+    def hold_target(self, patient_mrn: str) -> Op[billing.HoldTarget]:
+        day = self.today()
+
+        def run() -> billing.HoldTarget:
+            with self.store.read() as session:
+                return billing.hold_target(session, patient_mrn, day)
+
+        return self.controller.runner.op(run)
+
+    def place_hold(self, guarantor_mrn: str, reason: str) -> Op[None]:
+        reason = reason.strip()
+        if not reason:
+            raise ValueError("A hold needs a reason.")
+        name = self.controller.staff.name
+
+        def run() -> None:
+            with self.store.write() as uow:
+                billing.place_hold(uow.session, guarantor_mrn, reason, name)
+
+        return self.controller.runner.op(run)
+
+    def release_hold(self, guarantor_mrn: str) -> Op[None]:
+        def run() -> None:
+            with self.store.write() as uow:
+                billing.release_hold(uow.session, guarantor_mrn)
+
+        return self.controller.runner.op(run)
+
+    # ---- portal payments
+
+    def portal_payments(self, limit: int = 500) -> Op[list[billing.PaymentRow]]:
+        def run() -> list[billing.PaymentRow]:
+            with self.store.read() as session:
+                return billing.portal_payment_rows(session, limit)
+
+        return self.controller.runner.op(run)

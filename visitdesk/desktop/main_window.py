@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
             self.statements = StatementsView(BillingService(controller))
             self._add_screen(self.statements, "Statements")
             self.statements.message.connect(self.show_message)
+            bridge.changed.connect(self.statements.on_sync_changed)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.sidebar.setCurrentRow(0)
 

@@ -152,6 +152,16 @@ def build_statement(
     return _statement_from(account, rows, guarantor, settings, header, statement_date)
 
 
+def _release(items: list[Any]) -> None:
+    """Free a large list a slice at a time.
+
+    Dropping ten thousand statements' worth of objects in one go is one long C call that keeps
+    the interpreter lock, and the desk's window would freeze for it; slices let it breathe.
+    """
+    while items:
+        del items[-500:]
+
+
 def _render_chunk(chunk: list[StatementData]) -> list[tuple[bytes, int]]:
     return [(render_statement(data), page_count(data)) for data in chunk]
 
@@ -297,7 +307,11 @@ def generate_run(
             run_id = run.id
         aborted = False
         log.info("statement run %s recorded: %d statements", run_id, len(records))
-        return RunResult(run_id, len(records), total, combined_path, combined.page_count)
+        result = RunResult(run_id, len(records), total, combined_path, combined.page_count)
+        data_stream.close()
+        _release(records)
+        _release(accounts)
+        return result
     finally:
         renderer.close(abort=aborted)
         if aborted and combined is not None:

@@ -9,7 +9,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLineEdit,
     QPlainTextEdit,
@@ -26,7 +24,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -42,6 +39,8 @@ from visitdesk.desktop.models.billing import (
 )
 from visitdesk.desktop.printing import PdfFilePrintJob, PdfPreviewJob, choose_pdf_path
 from visitdesk.desktop.views.checkins import plain_label
+from visitdesk.desktop.views.statements_accounts import HoldsPanel, PortalPaymentsPanel
+from visitdesk.desktop.views.statements_accounts import rows_table as _table
 from visitdesk.desktop.views.statements_model import RunsModel, StatementsModel
 from visitdesk.reports.statement import money
 from visitdesk.reports.statement_run import RunCancelled, RunResult, SettingsIncomplete
@@ -56,21 +55,6 @@ MESSAGE_TITLES = {
     "over_120": "Oldest charge over 120 days",
     "credit": "Credit balance",
 }
-
-
-def _table(model: Any) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.verticalHeader().setVisible(False)
-    table.setWordWrap(False)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return table
 
 
 class StatementsView(QWidget):
@@ -208,8 +192,15 @@ class StatementsView(QWidget):
         history = QSplitter(Qt.Orientation.Vertical)
         history.addWidget(runs_box)
         history.addWidget(statements_box)
-        tabs = QTabWidget()
+        self.holds = HoldsPanel(service)
+        self.holds.message.connect(self.message)
+        self.holds.holds_changed.connect(self._holds_changed)
+        self.payments = PortalPaymentsPanel(service)
+        self.payments.message.connect(self.message)
+        self.tabs = tabs = QTabWidget()
         tabs.addTab(history, "History of runs")
+        tabs.addTab(self.holds, "Accounts on hold")
+        tabs.addTab(self.payments, "Portal payments")
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -237,6 +228,18 @@ class StatementsView(QWidget):
         self.preview_result = None
         self.preview_label.setText("Preview to see how many statements these filters give.")
         self.generate_button.setEnabled(False)
+
+    def _holds_changed(self) -> None:
+        # A shown preview counted the old holds: count again (unless a run is going).
+        if self.preview_result is not None and not self.running:
+            self.run_preview()
+        elif not self.running:
+            self._filters_changed()
+
+    def on_sync_changed(self, kinds: set[str]) -> None:
+        self.payments.on_sync_changed(kinds)
+        if kinds & {"patient"}:
+            self.holds.reload()
 
     def run_preview(self) -> None:
         self.preview_button.setEnabled(False)

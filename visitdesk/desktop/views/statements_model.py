@@ -1,4 +1,4 @@
-"""Item models of the Statements screen: the history of runs and the statements of one run."""
+"""Item models of the Statements screen: runs, their statements, accounts on hold, portal payments."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from visitdesk.desktop.models.billing import RunSummary, StatementSummary
+from visitdesk.desktop.models.billing import HoldRow, PaymentRow, RunSummary, StatementSummary
 from visitdesk.reports.statement import money, us_date
 
 Index = QModelIndex | QPersistentModelIndex
@@ -123,3 +123,59 @@ class StatementsModel(_RowsModel[StatementSummary]):
             row.created_by,
         )
         return values[column]
+
+
+def _person(name: str, mrn: str) -> str:
+    return name or f"(not in the patient list) MRN {mrn}"
+
+
+class HoldsModel(_RowsModel[HoldRow]):
+    """Accounts on hold: left out of statement runs that skip accounts on hold."""
+
+    columns = ("Account holder", "Account", "On hold since", "Reason", "Placed by")
+
+    def __init__(self, zone: tzinfo, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._zone = zone
+
+    def display(self, row: HoldRow, column: int) -> str:
+        values: tuple[Callable[[], str], ...] = (
+            lambda: _person(row.guarantor_name, row.guarantor_mrn),
+            lambda: row.guarantor_mrn,
+            lambda: f"{row.created_at.astimezone(self._zone):%m/%d/%Y %I:%M %p}",
+            lambda: " ".join(row.reason.split()),
+            lambda: row.created_by,
+        )
+        return values[column]()
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.UserRole:
+            row = self.row_at(index.row()) if index.isValid() else None
+            return row.guarantor_mrn if row is not None else None
+        return super().data(index, role)
+
+
+class PaymentsModel(_RowsModel[PaymentRow]):
+    """Card payments patients made on the portal, newest first."""
+
+    columns = ("Paid at", "Patient", "Account holder", "Amount", "Card", "Status")
+    right_aligned = frozenset({3})
+
+    def __init__(self, zone: tzinfo, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._zone = zone
+
+    def display(self, row: PaymentRow, column: int) -> str:
+        values: tuple[Callable[[], str], ...] = (
+            lambda: f"{row.created_at.astimezone(self._zone):%m/%d/%Y %I:%M %p}",
+            lambda: f"{_person(row.patient_name, row.patient_mrn)} ({row.patient_mrn})",
+            lambda: (
+                f"{_person(row.guarantor_name, row.guarantor_mrn)} ({row.guarantor_mrn})"
+                if row.guarantor_mrn
+                else "\u2014"
+            ),
+            lambda: money(row.amount_cents),
+            lambda: f"{row.card_brand or 'Card'} ending {row.card_last4}",
+            lambda: "Approved, in the ledger" if row.posted else "Approved, ledger line on its way",
+        )
+        return values[column]()
