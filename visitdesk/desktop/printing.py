@@ -88,8 +88,8 @@ def letter_printer() -> QPrinter:
     return printer
 
 
-class PdfPrintJob(QObject):
-    """Print `pdf`: render its pages off the GUI thread, then offer the print dialog.
+class _PdfJob(QObject):
+    """A PDF on its way to the printer: its pages are rendered off the GUI thread first.
 
     `finished(message)` reports the outcome in plain words (printed, cancelled, failed).
     """
@@ -110,8 +110,16 @@ class PdfPrintJob(QObject):
         self._finished = finished
         self.printer = letter_printer()
         self.printer.setDocName(title)
-        self.dialog: QPrintDialog | None = None
         self.images: list[QImage] = []
+
+
+class PdfPrintJob(_PdfJob):
+    """Print `pdf`: render its pages off the GUI thread, then offer the print dialog.
+
+    `finished(message)` reports the outcome in plain words (printed, cancelled, failed).
+    """
+
+    dialog: QPrintDialog | None = None
 
     def start(self) -> None:
         (
@@ -195,30 +203,13 @@ def render_page(path: Path, index: int, dpi: int = PRINT_DPI) -> QImage:
             document.close()
 
 
-class PdfPreviewJob(QObject):
+class PdfPreviewJob(_PdfJob):
     """Print a short PDF (a statement, a reprint) through Qt's print preview dialog.
 
     The pages are rendered off the GUI thread first; the preview then only paints them.
     """
 
-    def __init__(
-        self,
-        runner: TaskRunner,
-        pdf: bytes,
-        title: str,
-        parent: QWidget,
-        finished: Callable[[str], None],
-    ) -> None:
-        super().__init__(parent)
-        self._runner = runner
-        self._pdf = pdf
-        self._title = title
-        self._parent = parent
-        self._finished = finished
-        self.printer = letter_printer()
-        self.printer.setDocName(title)
-        self.dialog: Any = None
-        self.images: list[QImage] = []
+    dialog: Any = None
 
     def start(self) -> None:
         (

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Protocol
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
+from visitdesk.desktop.views.rows_model import RowsModel
 from visitdesk.sync.wire import CheckInStatus
-
-Index = QModelIndex | QPersistentModelIndex
 
 
 class BoardRow(Protocol):
@@ -85,23 +84,17 @@ def minutes_waiting(row: BoardRow, now: datetime) -> int:
     return max(0, int((end - row.arrived_at).total_seconds() // 60))
 
 
-class CheckInsModel(QAbstractTableModel):
+class CheckInsModel(RowsModel[BoardRow]):
     """Today's check-ins in arrival order. Rows are replaced wholesale from the store."""
+
+    columns = COLUMNS
 
     def __init__(
         self, zone: tzinfo, now: Callable[[], datetime] | None = None, parent: Any = None
     ) -> None:
         super().__init__(parent)
-        self._rows: list[BoardRow] = []
         self._zone = zone
         self._now = now or (lambda: datetime.now(UTC))
-
-    # ---- data in
-
-    def set_rows(self, rows: Sequence[BoardRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
 
     def tick(self) -> None:
         """The clock moved: refresh the waiting column."""
@@ -110,40 +103,11 @@ class CheckInsModel(QAbstractTableModel):
             bottom = self.index(len(self._rows) - 1, STATUS_COLUMN)
             self.dataChanged.emit(top, bottom, [Qt.ItemDataRole.DisplayRole])
 
-    def row_at(self, row: int) -> BoardRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def row_of(self, checkin_id: str) -> int:
-        for number, row in enumerate(self._rows):
-            if row.id == checkin_id:
-                return number
-        return -1
-
     def waiting_count(self) -> int:
         active = (CheckInStatus.ARRIVED, CheckInStatus.ACKNOWLEDGED)
         return sum(1 for row in self._rows if CheckInStatus(row.status) in active)
 
-    # ---- Qt model API
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = index.column()
+    def cell(self, row: BoardRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN:

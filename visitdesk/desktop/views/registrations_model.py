@@ -3,18 +3,16 @@ comparison of the registration with the selected candidate."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from visitdesk.desktop.match_service import CandidateView
 from visitdesk.desktop.models.registrations import QueueRow
+from visitdesk.desktop.views.rows_model import RowsModel
 from visitdesk.matching import Band, Evidence, Field, Level
-
-Index = QModelIndex | QPersistentModelIndex
 
 BAND_LABELS = {Band.STRONG: "Strong", Band.POSSIBLE: "Possible", Band.WEAK: "Weak"}
 _BAND_COLOURS = {
@@ -75,39 +73,9 @@ def _shown(evidence: Evidence, value: str) -> str:
     return value
 
 
-class _Table(QAbstractTableModel):
-    columns: tuple[str, ...] = ()
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[Any] = []
-
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> Any:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.columns):
-            return self.columns[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        return self._data(self._rows[index.row()], index.column(), role)
+class _Table(RowsModel[Any]):
+    def cell(self, row: Any, column: int, role: int) -> Any:
+        return self._data(row, column, role)
 
     def _data(self, row: Any, column: int, role: int) -> Any:
         raise NotImplementedError
@@ -121,12 +89,6 @@ class QueueModel(_Table):
     def __init__(self, zone: tzinfo, parent: Any = None) -> None:
         super().__init__(parent)
         self._zone = zone
-
-    def row_of(self, registration_id: str) -> int:
-        for number, row in enumerate(self._rows):
-            if row.id == registration_id:
-                return number
-        return -1
 
     def _data(self, row: QueueRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from visitdesk.desktop.models.codes import SecurityCodeRow
-
-Index = QModelIndex | QPersistentModelIndex
+from visitdesk.desktop.views.rows_model import RowsModel
 
 COLUMNS = ("Status", "Code", "Patient", "Purpose", "Issued", "Issued by", "Expires")
 STATUS_COLUMN = 0
@@ -53,47 +51,16 @@ def format_moment(moment: datetime | None, zone: tzinfo) -> str:
     return f"{local:%m/%d/%Y} {local:%I:%M %p}".replace(" 0", " ")
 
 
-class SecurityCodesModel(QAbstractTableModel):
+class SecurityCodesModel(RowsModel[SecurityCodeRow]):
     """The codes the list shows; rows are replaced wholesale from the store."""
+
+    columns = COLUMNS
 
     def __init__(self, zone: tzinfo, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[SecurityCodeRow] = []
         self._zone = zone
 
-    def set_rows(self, rows: Sequence[SecurityCodeRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> SecurityCodeRow | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def row_of(self, code_id: str) -> int:
-        for number, row in enumerate(self._rows):
-            if row.id == code_id:
-                return number
-        return -1
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = index.column()
+    def cell(self, row: SecurityCodeRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import tzinfo
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from visitdesk.desktop.models.billing import HoldRow, PaymentRow, RunSummary, StatementSummary
+from visitdesk.desktop.views.rows_model import Index, RowsModel
 from visitdesk.reports.statement import money, us_date
 
-Index = QModelIndex | QPersistentModelIndex
 T = TypeVar("T")
 
 
@@ -35,46 +35,13 @@ def describe_filters(filters: dict[str, Any]) -> str:
     return "; ".join(parts) or "all accounts"
 
 
-class _RowsModel(QAbstractTableModel, Generic[T]):
-    columns: tuple[str, ...] = ()
+class _RowsModel(RowsModel[T]):
     right_aligned: frozenset[int] = frozenset()
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[T] = []
-
-    def set_rows(self, rows: Sequence[T]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> T | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.columns)
-        ):
-            return self.columns[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
+    def cell(self, row: T, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.display(row, index.column())
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in self.right_aligned:
+            return self.display(row, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in self.right_aligned:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.UserRole:
             return getattr(row, "id", None)
