@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 import logging.handlers
+import multiprocessing
 import shutil
 import signal
 import sys
@@ -314,6 +315,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Statement runs render on worker processes; a frozen (installer) build needs this first.
+    multiprocessing.freeze_support()
     args = parse_args(argv)
     data_dir: Path = args.data_dir or default_data_dir()
     throwaway = args.demo and args.data_dir is None
