@@ -242,3 +242,26 @@ def test_billing_does_not_see_the_screen(qtbot, practice, make_desk, role):
     titles = [desk.window.sidebar.item(i).text() for i in range(desk.window.sidebar.count())]
     assert "Security codes" not in titles
     assert desk.window.security_codes is None
+
+
+def test_search_results_model_passes_the_tester_with_unsynced_patients(qtmodeltester):
+    from datetime import date
+
+    from visitdesk.desktop.models.patient_search import PatientHit
+    from visitdesk.desktop.views.patient_search_model import PatientResultsModel
+
+    model = PatientResultsModel()
+    # An imported patient the portal has not reported yet is drawn greyed out.
+    unsynced = PatientHit(
+        id=1,
+        portal_id=None,
+        mrn="M1",
+        first_name="Ann",
+        middle_name="",
+        last_name="Lee",
+        date_of_birth=date(1990, 1, 2),
+        phone="(413) 555-0100",
+        email="",
+    )
+    model.set_rows([unsynced])
+    qtmodeltester.check(model)

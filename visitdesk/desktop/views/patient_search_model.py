@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 
 from visitdesk.desktop.models.patient_search import PatientHit
 from visitdesk.desktop.views.rows_model import RowsModel
@@ -36,7 +37,8 @@ class PatientResultsModel(RowsModel[PatientHit]):
         if role == Qt.ItemDataRole.ToolTipRole and column == 0 and hit.portal_id is None:
             return "Not yet on the portal: codes can be issued once the import is synced."
         if role == Qt.ItemDataRole.ForegroundRole and hit.portal_id is None:
-            return Qt.GlobalColor.gray
+            # A QBrush, not a Qt.GlobalColor: views (and Qt's model tester) expect a brush or colour.
+            return QBrush(QColor("#7b8794"))
         if role == Qt.ItemDataRole.UserRole:
             return hit.id
         return None
