@@ -189,13 +189,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--taps", type=int, default=40)
+    parser.add_argument(
+        "--ledger-lines",
+        type=int,
+        default=0,
+        help="also import, push and pull about this many ledger lines (DESIGN: 1,000,000)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     root = Path(tempfile.mkdtemp(prefix="visitdesk-bench-"))
     print(f"machine: {machine()}")
     proc, info, creds = start_portal(root)
     try:
-        run(root, info, creds, args.patients, args.taps)
+        run(root, info, creds, args.patients, args.taps, args.ledger_lines)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -203,9 +209,9 @@ def main() -> int:
 
 
 def open_desk(
-    root: Path, name: str, info: dict[str, Any], creds: dict[str, Any]
+    root: Path, name: str, info: dict[str, Any], creds: dict[str, Any], role: str = "front_desk"
 ) -> sessions.OpenSession:
-    staff = next(s for s in creds["staff"] if s["role"] == "front_desk")
+    staff = next(s for s in creds["staff"] if s["role"] == role)
     return sessions.sign_in(
         root / name,
         info["url"],
@@ -217,13 +223,47 @@ def open_desk(
     )
 
 
-def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, taps: int) -> None:
+def ledger_count(store: Any) -> int:
+    from sqlalchemy import func, select
+
+    from visitdesk.desktop.models.billing import LedgerLine
+
+    with store.read() as session:
+        return int(session.scalar(select(func.count()).select_from(LedgerLine)) or 0)
+
+
+def import_and_push_ledger(root: Path, first: sessions.OpenSession, count: int, lines: int) -> int:
+    """Ledgers for enough of the imported patients to make about `lines` lines; returns the count."""
+    from datetime import date
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo's test data
+    from tests.billing_data import ledger_rows, write_ledger_csv
+    from visitdesk.desktop.models.ledger_import import import_ledger_csv
+
+    # The generator writes about 18 lines per account; one call keeps line ids unique.
+    accounts = min(count, lines // 18 + 1)
+    rows = ledger_rows([f"B{n:07d}" for n in range(accounts)], date.today())
+    path = write_ledger_csv(root / "ledger.csv", rows)
+    started = time.perf_counter()
+    report = import_ledger_csv(first.store, path)
+    took = time.perf_counter() - started
+    assert report.ok, report.errors[:3]
+    print(
+        f"import {len(rows):,} ledger lines from CSV: {took:.2f} s ({len(rows) / took:,.0f} lines/s)"
+    )
+    return len(rows)
+
+
+def run(
+    root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, taps: int, lines: int = 0
+) -> None:
     app = QApplication([])
     csv_path = root / "patients.csv"
     write_patients_csv(csv_path, count)
 
     # 1. import
-    first = open_desk(root, "ws1", info, creds)
+    # The office manager may import both patients and ledgers.
+    first = open_desk(root, "ws1", info, creds, role="manager")
     started = time.perf_counter()
     report = import_patients_csv(first.store, csv_path)
     imported = time.perf_counter() - started
@@ -241,6 +281,24 @@ def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, tap
         f"push {count:,} patients to the portal (outbox, {report.outbox_items} batches): "
         f"{pushed:.2f} s ({count / pushed:,.0f} records/s)"
     )
+
+    total_lines = 0
+    if lines:
+        # Ledger lines of the billing staff take the same outbox and feed as patients do.
+        engine1.stop()
+        total_lines = import_and_push_ledger(root, first, count, lines)
+        engine1 = SyncEngine(first.client, first.store, wait_seconds=5)
+        started = time.perf_counter()
+        engine1.start()
+        while first.store.outbox_pending_count():
+            threading.Event().wait(0.05)
+        pushed = time.perf_counter() - started
+        print(
+            f"push {total_lines:,} ledger lines to the portal (outbox): {pushed:.2f} s "
+            f"({total_lines / pushed:,.0f} lines/s)"
+        )
+        engine1.sync_until_idle(300)
+        total_lines = ledger_count(first.store)  # with the demo practice's own ledgers
 
     # 3. a fresh workstation pulls everything while its window is open on this thread
     second = open_desk(root, "ws2", info, creds)
@@ -274,7 +332,10 @@ def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, tap
     done = {"pull": 0.0}
 
     def check_pulled() -> None:
-        if second.store.patient_count() >= total and not done["pull"]:
+        caught_up = second.store.patient_count() >= total and (
+            not lines or ledger_count(second.store) >= total_lines
+        )
+        if caught_up and not done["pull"]:
             done["pull"] = time.perf_counter() - started
             waiter.stop()
             app.quit()
@@ -282,9 +343,11 @@ def run(root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, tap
     waiter.timeout.connect(check_pulled)
     waiter.start()
     app.exec()
+    items = total + total_lines
+    what = f"{total:,} patients" + (f" and {total_lines:,} ledger lines" if lines else "")
     print(
-        f"pull {total:,} patients into an empty workstation (change feed over TLS): "
-        f"{done['pull']:.2f} s ({total / done['pull']:,.0f} records/s)"
+        f"pull {what} into an empty workstation (change feed over TLS): "
+        f"{done['pull']:.2f} s ({items / done['pull']:,.0f} records/s)"
     )
     print(
         f"longest GUI event-loop stall during the pull: {stall['max']:.0f} ms "
