@@ -107,7 +107,9 @@ def test_an_account_cannot_read_another_accounts_patient(flows: Flows) -> None:
     mine = flows.sign_in(flows.practice.patients[0].login, flows.practice.patients[0].password)
     theirs = flows.practice.patients[1].patient_ids[0]
     assert flows.get(f"/patients/{theirs}", mine).status_code == 404
-    unlinked = flows.practice.patient_ids[-1]
+    linked = {pid for cred in flows.practice.patients for pid in cred.patient_ids}
+    # The seed links random patients to the accounts: pick one that no account has.
+    unlinked = next(pid for pid in reversed(flows.practice.patient_ids) if pid not in linked)
     assert flows.get(f"/patients/{unlinked}", mine).status_code == 404
     assert flows.get("/patients/not-an-id", mine).status_code == 404
     own = flows.practice.patients[0].patient_ids[0]

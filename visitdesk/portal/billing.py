@@ -17,7 +17,7 @@ from visitdesk.portal.errors import Unprocessable
 from visitdesk.portal.feed import NewChange, append_changes
 from visitdesk.portal.models import AccountLink, Patient, Practice, PracticeSetting, new_id
 from visitdesk.portal.models_billing import LedgerLine, Payment
-from visitdesk.portal.records import _chunks, _reject_duplicates
+from visitdesk.portal.records import _reject_duplicates, patient_ids_by_mrn, rows_by_external_id
 from visitdesk.sync.wire import UpsertResult
 from visitdesk.sync.wire_billing import (
     AgingBuckets,
@@ -74,15 +74,9 @@ def upsert_ledger(
     """Create or update ledger lines by the practice system's line id; real changes are fed."""
     external_ids = [record.external_id for record in records]
     _reject_duplicates(external_ids, "external_id", "lines")
-    wanted = sorted({r.mrn for r in records} | {r.guarantor_mrn for r in records})
-    patient_ids: dict[str, str] = {}
-    for chunk in _chunks(wanted):
-        for mrn, patient_id in session.execute(
-            select(Patient.mrn, Patient.id).where(
-                Patient.practice_id == practice_id, Patient.mrn.in_(chunk)
-            )
-        ):
-            patient_ids[mrn] = patient_id
+    patient_ids = patient_ids_by_mrn(
+        session, practice_id, [m for r in records for m in (r.mrn, r.guarantor_mrn)]
+    )
     missing: dict[str, list[int]] = defaultdict(list)
     for index, record in enumerate(records):
         for mrn in (record.mrn, record.guarantor_mrn):
@@ -94,14 +88,9 @@ def upsert_ledger(
             f"lines[{index}]: no patient with MRN {mrn!r} in this practice; send the patient first."
         )
 
-    existing: dict[str, LedgerLine] = {}
-    for chunk in _chunks(external_ids):
-        for row in session.scalars(
-            select(LedgerLine).where(
-                LedgerLine.practice_id == practice_id, LedgerLine.external_id.in_(chunk)
-            )
-        ):
-            existing[row.external_id] = row
+    existing: dict[str, LedgerLine] = rows_by_external_id(
+        session, LedgerLine, practice_id, external_ids
+    )
 
     now = utcnow()
     inserts: list[dict[str, Any]] = []

@@ -43,6 +43,32 @@ def _reject_duplicates(keys: Sequence[str], what: str, collection: str) -> None:
         seen[key] = index
 
 
+def patient_ids_by_mrn(session: Session, practice_id: str, mrns: Iterable[str]) -> dict[str, str]:
+    """Portal ids of the practice's patients with these MRNs (unknown MRNs are left out)."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(mrns))):
+        for mrn, patient_id in session.execute(
+            select(Patient.mrn, Patient.id).where(
+                Patient.practice_id == practice_id, Patient.mrn.in_(chunk)
+            )
+        ):
+            found[mrn] = patient_id
+    return found
+
+
+def rows_by_external_id(
+    session: Session, model: Any, practice_id: str, external_ids: Sequence[str]
+) -> dict[str, Any]:
+    """The practice's rows of `model` whose practice-system id is one of `external_ids`."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(external_ids):
+        for row in session.scalars(
+            select(model).where(model.practice_id == practice_id, model.external_id.in_(chunk))
+        ):
+            found[row.external_id] = row
+    return found
+
+
 def upsert_patients(
     session: Session, practice_id: str, records: Sequence[PatientRecord]
 ) -> UpsertResult:
@@ -98,15 +124,7 @@ def upsert_appointments(
     external_ids = [record.external_id for record in records]
     _reject_duplicates(external_ids, "external_id", "appointments")
 
-    wanted_mrns = sorted({record.mrn for record in records})
-    patient_ids: dict[str, str] = {}
-    for chunk in _chunks(wanted_mrns):
-        for mrn, patient_id in session.execute(
-            select(Patient.mrn, Patient.id).where(
-                Patient.practice_id == practice_id, Patient.mrn.in_(chunk)
-            )
-        ):
-            patient_ids[mrn] = patient_id
+    patient_ids = patient_ids_by_mrn(session, practice_id, (r.mrn for r in records))
     missing: dict[str, list[int]] = defaultdict(list)
     for index, record in enumerate(records):
         if record.mrn not in patient_ids:
@@ -120,14 +138,9 @@ def upsert_appointments(
             f"send the patient first{tail}."
         )
 
-    existing: dict[str, Appointment] = {}
-    for chunk in _chunks(external_ids):
-        for row in session.scalars(
-            select(Appointment).where(
-                Appointment.practice_id == practice_id, Appointment.external_id.in_(chunk)
-            )
-        ):
-            existing[row.external_id] = row
+    existing: dict[str, Appointment] = rows_by_external_id(
+        session, Appointment, practice_id, external_ids
+    )
 
     now = utcnow()
     inserts: list[dict[str, Any]] = []
