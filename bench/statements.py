@@ -37,6 +37,7 @@ from tests.billing_data import (
     write_ledger_csv,
 )
 from visitdesk.desktop.app import settle_garbage_collector
+from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.models import billing
 from visitdesk.desktop.models.ledger_import import import_ledger_csv
 from visitdesk.desktop.models.store import LocalStore
@@ -93,6 +94,8 @@ def main() -> int:
     window.resize(600, 200)
     window.show()
     settle_garbage_collector()
+    collector = GuiThreadCollector()  # as the app: cyclic garbage on the GUI thread only
+    collector.start()
     stall = {"max": 0.0, "last": 0}
     clock = QElapsedTimer()
     clock.start()

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import QApplication
 
 from visitdesk.desktop import session as sessions
 from visitdesk.desktop.app import settle_garbage_collector
+from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models.csv_import import import_patients_csv
@@ -309,6 +310,8 @@ def run(
     window = MainWindow(controller, bridge)
     window.show()
     settle_garbage_collector()  # as the app does once the session is open
+    collector = GuiThreadCollector()  # as the app: cyclic garbage on the GUI thread only
+    collector.start()
     stall = {"max": 0.0, "last": 0}
     clock = QElapsedTimer()
     clock.start()

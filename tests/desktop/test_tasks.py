@@ -95,3 +95,49 @@ def test_work_asked_for_after_shutdown_is_dropped(qtbot):
     future = runner.op(lambda: 1).success(called.append).run()
     assert future.cancelled()
     assert called == []
+
+
+def test_the_worker_side_holds_no_reference_to_the_callbacks(qtbot):
+    # Callbacks close over widgets; if a worker thread dropped the last reference, the Qt object
+    # would be destroyed on the wrong thread. The future (held by the worker's pool) keeps nothing.
+    runner = TaskRunner()
+    freed_on: list[str] = []
+
+    class Marker:
+        def __del__(self) -> None:
+            freed_on.append(threading.current_thread().name)
+
+    marker = Marker()
+    delivered: list[object] = []
+    release = threading.Event()
+
+    def work(progress) -> bool:
+        progress(1, 1)
+        return release.wait(5)
+
+    future = (
+        runner.op(work)
+        .success(lambda ok, m=marker: delivered.append(ok))
+        .with_progress(lambda d, t, m=marker: None)
+        .run()
+    )
+    del marker
+    release.set()
+    qtbot.waitUntil(lambda: bool(delivered), timeout=5_000)
+    qtbot.waitUntil(lambda: bool(freed_on), timeout=5_000)
+    assert future.done()  # still referenced here, yet the callbacks are gone
+    assert freed_on == [threading.main_thread().name]
+    assert runner.waiting == 0
+    runner.shutdown()
+
+
+def test_a_dropped_op_releases_its_callbacks(qtbot):
+    runner = TaskRunner(max_workers=1)
+    release = threading.Event()
+    runner.op(release.wait, 5).run()
+    queued = runner.op(lambda: None).success(lambda _r: None).run()
+    assert runner.waiting == 2
+    runner.shutdown(wait=False)
+    release.set()
+    assert queued.cancelled()
+    qtbot.waitUntil(lambda: runner.waiting == 0, timeout=5_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import threading
 from collections.abc import Iterator
@@ -220,6 +221,22 @@ def test_stop_drops_a_page_that_arrives_afterwards(
     assert wait_for(lambda: not any(t.is_alive() for t in engine._threads), timeout=3)
     assert store.calls_after_close == []
     assert not store.has("checkin", "late")
+
+
+def test_a_pull_outliving_stop_holds_no_listener(
+    engine: SyncEngine, portal: FakePortal, listener: RecordingListener
+) -> None:
+    # The desktop's listener is a Qt object: the worker still in its long-poll must not be the
+    # one to release it.
+    gate = threading.Event()
+    portal.pull_gate = gate
+    engine.start()
+    assert wait_for(lambda: portal.pull_calls == 1)
+    engine.stop(timeout=0.1)
+    assert any(t.is_alive() for t in engine._threads)
+    assert listener not in gc.get_referents(engine.__dict__)
+    gate.set()
+    assert wait_for(lambda: not any(t.is_alive() for t in engine._threads), timeout=3)
 
 
 def test_stop_while_push_is_sending_does_not_record_the_result(

@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from visitdesk.desktop import session as sessions
+from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.demo import DemoEnvironment, prepare_demo_desk, start_demo
 from visitdesk.desktop.main_window import MainWindow
@@ -333,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setStyleSheet(load_stylesheet())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    collector = GuiThreadCollector()
+    collector.start()
 
     runner = TaskRunner()
     desk = VisitDeskApp(
@@ -355,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with loop:
         loop.run_until_complete(desk.finished)
     runner.shutdown(wait=False)
+    collector.stop()
     logging.shutdown()
     if throwaway:
         shutil.rmtree(data_dir, ignore_errors=True)

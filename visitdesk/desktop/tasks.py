@@ -9,6 +9,8 @@ result arrives, the callbacks are dropped rather than called on a deleted object
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import logging
 import threading
 import traceback
@@ -33,10 +35,27 @@ class _Delivery:
     owner: QObject | None
 
 
+@dataclass
+class _Callbacks:
+    """What one running `Op` calls back on the GUI thread; kept by the runner, never by a worker."""
+
+    success: Callable[[Any], None] | None
+    failure: Callable[[BaseException], None] | None
+    progress: Callable[[int, int], None] | None
+    owner: QObject | None
+
+
 class TaskRunner(QObject):
-    """Runs blocking callables on a small thread pool and calls back on the GUI thread."""
+    """Runs blocking callables on a small thread pool and calls back on the GUI thread.
+
+    Worker threads never hold a reference to the callbacks of an `Op` (they usually close over a
+    widget): the runner keeps them on the GUI thread under a number, and the worker only posts the
+    number with its result. So the last reference to a widget is never dropped on a worker thread,
+    which would destroy the Qt object on the wrong thread.
+    """
 
     _deliver = Signal(object)
+    _report = Signal(int, str, object)  # op number, "success" / "failure" / "progress" / "dropped"
 
     def __init__(self, max_workers: int = 4, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -47,9 +66,12 @@ class TaskRunner(QObject):
         # `run()` attached its callback): callbacks then never run inside the caller's `run()`,
         # and arrive in the order they were posted, after any progress reports.
         self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
+        self._report.connect(self._on_report, Qt.ConnectionType.QueuedConnection)
         self._active = 0
         self._lock = threading.Lock()
         self._closed = False
+        self._numbers = itertools.count(1)
+        self._waiting: dict[int, _Callbacks] = {}
 
     def op(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Op[T]:
         """Prepare `fn(*args, **kwargs)` to run off the GUI thread; call `.run()` to start it."""
@@ -81,6 +103,11 @@ class TaskRunner(QObject):
         with self._lock:
             return self._active
 
+    @property
+    def waiting(self) -> int:
+        """Ops whose callbacks have not been delivered (or dropped) yet."""
+        return len(self._waiting)
+
     def shutdown(self, wait: bool = True) -> None:
         self._closed = True
         self._pool.shutdown(wait=wait, cancel_futures=True)
@@ -103,6 +130,53 @@ class TaskRunner(QObject):
         if delivery.owner is not None and not shiboken6.isValid(delivery.owner):
             return
         delivery.callback(*delivery.args)
+
+    # ---- the ops' callbacks, by number
+
+    def _start(self, op: Op[T]) -> Future[T]:
+        number = next(self._numbers)
+        self._waiting[number] = _Callbacks(op._success, op._failure, op._progress, op._owner)
+        kwargs = dict(op.kwargs)
+        if op._progress is not None:
+            kwargs["progress"] = functools.partial(self._progress_from_worker, number)
+        future = self.submit(op.fn, *op.args, **kwargs)
+        future.add_done_callback(functools.partial(self._finished, number))
+        return future
+
+    def _progress_from_worker(self, number: int, done: int, total: int) -> None:
+        self._report.emit(number, "progress", (done, total))
+
+    def _finished(self, number: int, future: Future[Any]) -> None:
+        if future.cancelled():
+            self._report.emit(number, "dropped", None)
+            return
+        error = future.exception()
+        if error is None:
+            self._report.emit(number, "success", future.result())
+        else:
+            self._report.emit(number, "failure", error)
+
+    @Slot(int, str, object)
+    def _on_report(self, number: int, what: str, payload: Any) -> None:
+        if what == "progress":
+            callbacks = self._waiting.get(number)
+        else:
+            callbacks = self._waiting.pop(number, None)
+        if callbacks is None or what == "dropped":
+            return
+        if callbacks.owner is not None and not shiboken6.isValid(callbacks.owner):
+            self._waiting.pop(number, None)
+            return
+        if what == "progress":
+            if callbacks.progress is not None:
+                callbacks.progress(*payload)
+        elif what == "success":
+            if callbacks.success is not None:
+                callbacks.success(payload)
+        elif callbacks.failure is not None:
+            callbacks.failure(payload)
+        else:
+            log.error("Background task failed: %s", describe_error(payload))
 
 
 @dataclass
@@ -137,30 +211,10 @@ class Op(Generic[T]):
         return self
 
     def run(self) -> Future[T]:
-        kwargs = dict(self.kwargs)
-        if self._progress is not None:
-            gui_progress = self._progress
-
-            def progress(done: int, total: int) -> None:
-                self.runner.post(gui_progress, done, total, owner=self._owner)
-
-            kwargs["progress"] = progress
-        future = self.runner.submit(self.fn, *self.args, **kwargs)
-        future.add_done_callback(self._done)
+        """Start the call (from the GUI thread). The callbacks stay with the runner."""
+        future = self.runner._start(self)
+        self._success = self._failure = self._owner = self._progress = None
         return future
-
-    def _done(self, future: Future[T]) -> None:
-        if future.cancelled():
-            return
-        error = future.exception()
-        if error is None:
-            if self._success is not None:
-                self.runner.post(self._success, future.result(), owner=self._owner)
-            return
-        if self._failure is not None:
-            self.runner.post(self._failure, error, owner=self._owner)
-        else:
-            log.error("Background task failed: %s", describe_error(error))
 
 
 def describe_error(error: BaseException) -> str:

@@ -145,6 +145,10 @@ class SyncEngine:
         """
         with self._guard:  # waits for a page being applied or an outbox update to finish
             self._stopped = True
+            # A pull worker still in its long-poll outlives this call; it must not be the one
+            # to drop the last reference to the listener (a Qt object on the desktop, which may
+            # only be destroyed on its own thread).
+            self._listener = None
         self._stop_event.set()
         self._push_wake.set()
         self._retry_now.set()
