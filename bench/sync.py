@@ -170,15 +170,19 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.longest = 0.0
+        self.generation = -1
+        self.full = 0  # full (generation 2) collections
         self._started = 0.0
         gc.callbacks.append(self._callback)
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
-        else:
-            took = (time.perf_counter() - self._started) * 1000
-            self.longest = max(self.longest, took)
+            return
+        took = (time.perf_counter() - self._started) * 1000
+        self.full += info["generation"] == 2
+        if took > self.longest:
+            self.longest, self.generation = took, info["generation"]
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -354,7 +358,8 @@ def run(
     )
     print(
         f"longest GUI event-loop stall during the pull: {stall['max']:.0f} ms "
-        f"(longest garbage-collector pause {gc_pauses.longest:.0f} ms)"
+        f"(longest garbage-collector pause {gc_pauses.longest:.0f} ms, generation "
+        f"{gc_pauses.generation}; {gc_pauses.full} full collections)"
     )
 
     # 4. I'm Here latency to the second workstation's board

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from visitdesk.desktop.collector import GuiThreadCollector, collect_if_due
+from visitdesk.desktop.collector import GuiThreadCollector, _LongLived, collect_if_due
 
 
 class _Node:
@@ -25,6 +25,27 @@ def test_collect_if_due_follows_the_thresholds():
         assert collect_if_due() == 0
     finally:
         gc.set_threshold(*saved)
+
+
+def test_a_full_collection_waits_until_enough_has_been_promoted():
+    saved = gc.get_threshold()
+    saved_total, saved_pending = _LongLived.total, _LongLived.pending
+    keep = [_Node() for _ in range(100)]
+    try:
+        gc.set_threshold(1, 0, 0)  # every generation is due at once
+        _LongLived.total, _LongLived.pending = 10**9, 0
+        assert collect_if_due() == 1  # too little promoted for a walk of the whole heap
+        assert _LongLived.pending > 0
+        gc.collect(0)  # one young collection since: the middle generation is due again
+        keep += [_Node() for _ in range(100)]
+        _LongLived.total = 0
+        assert collect_if_due() == 2
+        assert _LongLived.pending == 0
+        assert _LongLived.total > 0
+    finally:
+        gc.set_threshold(*saved)
+        _LongLived.total, _LongLived.pending = saved_total, saved_pending
+    assert len(keep) == 200
 
 
 def test_cycles_made_on_a_worker_are_freed_on_the_gui_thread(qtbot):

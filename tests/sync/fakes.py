@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -164,12 +164,24 @@ class FakeStore:
             return self.seq
 
     def apply_changes(self, items: Sequence[ChangeItem], last_seq: int) -> set[str]:
+        return self.apply_pages([(items, last_seq)])
+
+    def apply_pages(self, pages: Iterable[tuple[Sequence[ChangeItem], int]]) -> set[str]:
+        # Like a transaction: pages are produced (maybe failing) first, then written together.
+        written: list[tuple[Sequence[ChangeItem], int]] = []
+        for page in pages:
+            written.append(page)
+            with self.lock:
+                self._check("apply_pages")
         with self.lock:
-            self._check("apply_changes")
-            for item in items:
-                self.records[(item.kind, item.id)] = item.data
-            self.seq = last_seq
-            return {item.kind for item in items}
+            self._check("apply_pages")
+            kinds: set[str] = set()
+            for items, last_seq in written:
+                for item in items:
+                    self.records[(item.kind, item.id)] = item.data
+                kinds |= {item.kind for item in items}
+                self.seq = last_seq
+            return kinds
 
     def next_outbox_item(self) -> OutboxItem | None:
         with self.lock:
@@ -268,9 +280,9 @@ class ProbeLocalStore(LocalStore):
         self._check("last_seq")
         return super().last_seq()
 
-    def apply_changes(self, items: Sequence[ChangeItem], last_seq: int) -> set[str]:
-        self._check("apply_changes")
-        return super().apply_changes(items, last_seq)
+    def apply_pages(self, pages: Iterable[tuple[Sequence[ChangeItem], int]]) -> set[str]:
+        self._check("apply_pages")
+        return super().apply_pages(pages)
 
     def next_outbox_item(self) -> OutboxItem | None:
         self._check("next_outbox_item")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,100 @@ def test_pull_once_applies_every_page(
     assert set().union(*listener.changes) == {"patient", "checkin"}
     assert engine.status.online is True
     assert engine.status.last_sync_at is not None
+
+
+def test_the_next_page_is_fetched_while_the_current_one_is_written(
+    engine: SyncEngine, portal: FakePortal, store: FakeStore
+) -> None:
+    for n in range(7):
+        portal.add_change("patient", f"r{n}")
+    writing = threading.Event()
+    release = threading.Event()
+    real_apply = store.apply_pages
+
+    def slow_apply(pages):  # type: ignore[no-untyped-def]
+        writing.set()
+        assert release.wait(5)
+        return real_apply(pages)
+
+    store.apply_pages = slow_apply  # type: ignore[method-assign]
+    engine.start()
+    assert writing.wait(2)
+    # The first page is being written; the second is already asked for.
+    assert wait_for(lambda: portal.pull_calls >= 2, timeout=2)
+    release.set()
+    assert wait_for(lambda: store.seq == 7, timeout=3)
+    assert all(store.has("patient", f"r{n}") for n in range(7))
+
+
+def test_catching_up_writes_several_pages_per_transaction(
+    engine: SyncEngine, portal: FakePortal, store: FakeStore
+) -> None:
+    engine.catch_up_batch = 7
+    for n in range(20):
+        portal.add_change("patient", f"r{n}")
+    batches: list[int] = []
+    real_apply = store.apply_pages
+
+    def counting_apply(pages):  # type: ignore[no-untyped-def]
+        pages = list(pages)
+        batches.append(sum(len(items) for items, _ in pages))
+        return real_apply(pages)
+
+    store.apply_pages = counting_apply  # type: ignore[method-assign]
+    engine.pull_once()
+    assert store.seq == 20
+    assert all(store.has("patient", f"r{n}") for n in range(20))
+    # Pages of 3, gathered until a transaction holds at least 7 items.
+    assert batches == [9, 9, 2]
+
+
+def test_stop_ends_a_batch_waiting_for_its_next_page_without_writing_it(
+    engine: SyncEngine, portal: FakePortal, store: FakeStore
+) -> None:
+    for n in range(7):
+        portal.add_change("patient", f"r{n}")
+    real_get = portal.get_changes
+    hold = threading.Event()
+    asked = threading.Event()
+
+    def slow_second(after: int, limit: int, wait: float):  # type: ignore[no-untyped-def]
+        if after > 0:
+            asked.set()
+            hold.wait(5)
+        return real_get(after, limit, wait)
+
+    portal.get_changes = slow_second  # type: ignore[method-assign]
+    engine.start()
+    assert asked.wait(2)
+    started = time.monotonic()
+    engine.stop(timeout=1)
+    assert time.monotonic() - started < 1.5
+    hold.set()
+    # The transaction holding the first page was given up: the store is where it was.
+    assert store.seq == 0
+    assert not store.has("patient", "r0")
+
+
+def test_a_page_fetched_ahead_that_failed_is_asked_for_again(
+    engine: SyncEngine, portal: FakePortal, store: FakeStore
+) -> None:
+    for n in range(7):
+        portal.add_change("patient", f"r{n}")
+    real_get = portal.get_changes
+    calls: list[int] = []
+
+    def flaky_get(after: int, limit: int, wait: float):  # type: ignore[no-untyped-def]
+        calls.append(after)
+        if len(calls) == 2:  # the fetch ahead of the second page
+            raise ServerError()
+        return real_get(after, limit, wait)
+
+    portal.get_changes = flaky_get  # type: ignore[method-assign]
+    engine.start()
+    assert wait_for(lambda: store.seq == 7, timeout=3)
+    assert all(store.has("patient", f"r{n}") for n in range(7))
+    assert calls[:3] == [0, 3, 3]  # page two again after the failure, from the stored position
 
 
 def test_pull_worker_delivers_new_changes_promptly(

@@ -19,6 +19,19 @@ from PySide6.QtCore import QObject, QTimer
 INTERVAL_MS = 200
 
 
+class _LongLived:
+    """The interpreter's guard against quadratic full collections, kept by hand.
+
+    Automatic collection runs a full (generation 2) collection only once the objects promoted
+    into the oldest generation since the last one exceed a quarter of those that survived it;
+    an explicit `gc.collect(2)` has no such guard. Without it a large sync, which promotes many
+    objects, would walk the whole heap again and again.
+    """
+
+    total = 0  # objects in the oldest generation after the last full collection
+    pending = 0  # objects promoted into it since (at most)
+
+
 def collect_if_due() -> int:
     """Collect the generation the interpreter would have collected by now, if any.
 
@@ -32,9 +45,15 @@ def collect_if_due() -> int:
     generation = 0
     if counts[1] > thresholds[1]:
         generation = 1
-        if counts[2] > thresholds[2]:
+        if counts[2] > thresholds[2] and _LongLived.pending > _LongLived.total // 4:
             generation = 2
+    if generation == 1:
+        # What survives this collection moves to the oldest generation.
+        _LongLived.pending += len(gc.get_objects(0)) + len(gc.get_objects(1))
     gc.collect(generation)
+    if generation == 2:
+        _LongLived.total = len(gc.get_objects(2))
+        _LongLived.pending = 0
     return generation
 
 

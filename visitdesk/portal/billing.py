@@ -132,7 +132,7 @@ def upsert_ledger(
         )
         changes.append(NewChange.of("ledger_line", out, line_id))
     if inserts:
-        session.execute(insert(LedgerLine), inserts)
+        session.execute(insert(LedgerLine.__table__), inserts)
     if updates:
         session.execute(update(LedgerLine), updates)
     append_changes(session, practice_id, changes)

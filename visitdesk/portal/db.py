@@ -87,6 +87,9 @@ def _configure_sqlite(engine: Engine) -> None:
             if engine.url.database not in (None, "", ":memory:"):
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                # 64 MiB of pages (the default is 2 MiB): bulk upserts into large tables touch
+                # index pages all over them, and cached pages are written once per transaction.
+                cursor.execute("PRAGMA cache_size=-65536")
         finally:
             cursor.close()
 

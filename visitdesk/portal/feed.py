@@ -64,7 +64,7 @@ def append_changes(session: Session, practice_id: str, changes: Sequence[NewChan
         }
         for offset, change in enumerate(changes)
     ]
-    session.execute(insert(Change), rows)
+    session.execute(insert(Change.__table__), rows)
     session.info.setdefault(CHANGED_PRACTICES, set()).add(practice_id)
 
 

@@ -110,7 +110,7 @@ def upsert_patients(
         out = PatientOut(id=patient_id, updated_at=now, **values)
         changes.append(NewChange.of("patient", out, patient_id))
     if inserts:
-        session.execute(insert(Patient), inserts)
+        session.execute(insert(Patient.__table__), inserts)
     if updates:
         session.execute(update(Patient), updates)
     append_changes(session, practice_id, changes)
@@ -176,7 +176,7 @@ def upsert_appointments(
         out = AppointmentOut(id=appointment_id, patient_id=patient_id, mrn=record.mrn, **values)
         changes.append(NewChange.of("appointment", out, appointment_id))
     if inserts:
-        session.execute(insert(Appointment), inserts)
+        session.execute(insert(Appointment.__table__), inserts)
     if updates:
         session.execute(update(Appointment), updates)
     append_changes(session, practice_id, changes)

@@ -14,19 +14,29 @@ After `stop()` returns the engine never touches the store or the listener again.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from visitdesk.sync.errors import AuthExpired, PortalError, RateLimited, is_transient
 from visitdesk.sync.store import OutboxItem, SyncStore
-from visitdesk.sync.wire import ChangesPage
+from visitdesk.sync.wire import ChangeItem, ChangesPage
 
 log = logging.getLogger(__name__)
+
+#: Feed items written in one transaction while catching up (a workstation's first sync). SQLite
+#: rewrites every index page a transaction touches, and a large ledger's keys land on pages all
+#: over its indexes: a few large transactions write several times less than many small ones.
+CATCH_UP_BATCH = 20_000
+#: ... and for at most this long, since other writers of the local database wait meanwhile.
+CATCH_UP_SECONDS = 2.0
+#: Pages fetched ahead of the one being written.
+PAGES_AHEAD = 2
 
 T = TypeVar("T")
 
@@ -80,6 +90,8 @@ class SyncEngine:
         *,
         wait_seconds: float = 20,
         page_limit: int = 1000,
+        catch_up_batch: int = CATCH_UP_BATCH,
+        catch_up_seconds: float = CATCH_UP_SECONDS,
         backoff_base: float = 0.5,
         backoff_max: float = 60,
         listener: SyncListener | None = None,
@@ -89,6 +101,8 @@ class SyncEngine:
         self._store = store
         self.wait_seconds = wait_seconds
         self.page_limit = page_limit
+        self.catch_up_batch = catch_up_batch
+        self.catch_up_seconds = catch_up_seconds
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self._listener = listener
@@ -111,6 +125,8 @@ class SyncEngine:
         self._pull_cycles = 0  # completed pulls that reached the end of the feed
 
         self._threads: list[threading.Thread] = []
+        # While catching up, the pages still to write, fetched ahead (pull worker only).
+        self._stream: _PageStream | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -143,13 +159,13 @@ class SyncEngine:
         The pull worker may still be waiting in a long-poll; it is a daemon thread and is not
         waited for beyond a short grace period, and it drops whatever that request returns.
         """
-        with self._guard:  # waits for a page being applied or an outbox update to finish
+        self._stop_event.set()  # a batch being written gives up at its next page
+        with self._guard:  # waits for a batch being written or an outbox update to finish
             self._stopped = True
             # A pull worker still in its long-poll outlives this call; it must not be the one
             # to drop the last reference to the listener (a Qt object on the desktop, which may
             # only be destroyed on its own thread).
             self._listener = None
-        self._stop_event.set()
         self._push_wake.set()
         self._retry_now.set()
         self._auth_event.set()
@@ -183,9 +199,9 @@ class SyncEngine:
         self._require_idle()
         kinds: set[str] = set()
         while True:
-            page, changed = self._pull_page(wait)
+            more, changed = self._pull_page(wait)
             kinds |= changed
-            if not page.more:
+            if not more:
                 return kinds
 
     def push_once(self) -> int:
@@ -244,7 +260,7 @@ class SyncEngine:
                 self._auth_event.wait()
                 continue
             try:
-                page, _ = self._pull_page(self.wait_seconds)
+                more, _ = self._pull_page(self.wait_seconds)
             except EngineStopped:
                 return
             except AuthExpired:
@@ -265,25 +281,47 @@ class SyncEngine:
                 self._stop_event.wait(delay)
                 continue
             attempt = 0
-            if not page.more:
+            if not more:
                 with self._status_lock:
                     self._pull_cycles += 1
                     self._status_lock.notify_all()
 
-    def _pull_page(self, wait: float) -> tuple[ChangesPage, set[str]]:
+    def _pull_page(self, wait: float) -> tuple[bool, set[str]]:
+        """Fetch and write one batch of the feed; returns (more waiting, kinds written)."""
         after = self._guarded(self._store.last_seq)
-        page = self._client.get_changes(after, self.page_limit, wait)
-        kinds: set[str] = set()
-        with self._guard:
-            if self._stopped:
-                raise EngineStopped()
-            if page.items or page.last_seq != after:
-                kinds = self._store.apply_changes(page.items, page.last_seq)
-                log.debug("Applied %d changes up to seq %d", len(page.items), page.last_seq)
-            if kinds and self._listener is not None:
-                self._notify(self._listener.on_changes, set(kinds))
+        stream, self._stream = self._stream, None
+        if stream is not None and stream.position != after:
+            stream.close()  # the batch before was not written: start again from the store's seq
+            stream = None
+        if stream is None:
+            first = self._client.get_changes(after, self.page_limit, wait)
+            if not first.items and not first.more and first.last_seq == after:
+                self._guarded(lambda: None)  # stopped meanwhile: EngineStopped
+                self._came_online()
+                return False, set()  # a long-poll that ended with no news: nothing to write
+            stream = _PageStream(first, self._client, self.page_limit, self._stop_event)
+        batch = _Batch(stream, self.catch_up_batch, self.catch_up_seconds, self._stop_event)
+        try:
+            with self._guard:
+                if self._stopped:
+                    raise EngineStopped()
+                kinds = self._store.apply_pages(batch.pages())
+                if batch.pages_written:
+                    log.debug("Applied %d changes up to seq %d", batch.items, stream.position)
+                if kinds and self._listener is not None:
+                    self._notify(self._listener.on_changes, set(kinds))
+        except BaseException:
+            stream.close()
+            raise
+        if batch.error is not None:
+            stream.close()
+            raise batch.error  # after writing what arrived before it
+        if stream.more:
+            self._stream = stream  # the next batch continues where this one ended
+        else:
+            stream.close()
         self._came_online()
-        return page, kinds
+        return stream.more, kinds
 
     # ------------------------------------------------------------------ push worker
 
@@ -429,3 +467,108 @@ class SyncEngine:
 def _deadline(timeout: float) -> Callable[[], float]:
     end = time.monotonic() + timeout
     return lambda: end - time.monotonic()
+
+
+class _PageStream:
+    """The pages of the feed from a first page on, the following ones fetched ahead on a helper.
+
+    The helper holds only the client and this stream, never the engine (nor through it the store
+    or the listener), and stops at the end of the feed, on an error (handed on in order), or
+    when the stream is closed.
+    """
+
+    def __init__(
+        self, first: ChangesPage, client: SyncClient, limit: int, stop: threading.Event
+    ) -> None:
+        self.position = -1  # last_seq of the last page handed out
+        self.more = first.more
+        self._first: ChangesPage | None = first
+        self._stop = stop
+        self._closed = threading.Event()
+        self._queue: queue.Queue[ChangesPage | BaseException] = queue.Queue(maxsize=PAGES_AHEAD)
+        if first.more:
+            threading.Thread(
+                target=self._fetch,
+                args=(client, first.last_seq, limit),
+                name="visitdesk-sync-prefetch",
+                daemon=True,
+            ).start()
+
+    def next_page(self) -> ChangesPage:
+        """The next page; raises what fetching it raised, or EngineStopped once stop is asked."""
+        if self._first is not None:
+            page, self._first = self._first, None
+        else:
+            while True:
+                if self._stop.is_set():
+                    raise EngineStopped()
+                try:
+                    got = self._queue.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if isinstance(got, BaseException):
+                    raise got
+                page = got
+                break
+        self.position, self.more = page.last_seq, page.more
+        return page
+
+    def close(self) -> None:
+        self._closed.set()
+
+    def _fetch(self, client: SyncClient, after: int, limit: int) -> None:
+        position = after
+        while not (self._closed.is_set() or self._stop.is_set()):
+            try:
+                got: ChangesPage | BaseException = client.get_changes(position, limit, 0)
+            except BaseException as exc:
+                got = exc
+            while not (self._closed.is_set() or self._stop.is_set()):
+                try:
+                    self._queue.put(got, timeout=0.05)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(got, BaseException) or not got.more:
+                return
+            position = got.last_seq
+
+
+class _Batch:
+    """The pages one transaction writes: up to a number of items or seconds, or an error."""
+
+    def __init__(
+        self, stream: _PageStream, max_items: int, max_seconds: float, stop: threading.Event
+    ) -> None:
+        self.items = 0
+        self.pages_written = 0
+        #: A fetch that failed after some pages of the batch arrived; raised once they are written.
+        self.error: BaseException | None = None
+        self._stream = stream
+        self._max_items = max_items
+        self._max_seconds = max_seconds
+        self._stop = stop
+
+    def pages(self) -> Iterator[tuple[Sequence[ChangeItem], int]]:
+        started = time.monotonic()
+        while True:
+            if self._stop.is_set():
+                raise EngineStopped()
+            try:
+                page = self._stream.next_page()
+            except EngineStopped:
+                raise
+            except Exception as exc:
+                if not self.pages_written:
+                    raise
+                self.error = exc
+                return
+            self.items += len(page.items)
+            self.pages_written += 1
+            yield page.items, page.last_seq
+            if (
+                not self._stream.more
+                or self.items >= self._max_items
+                or time.monotonic() - started >= self._max_seconds
+            ):
+                return

@@ -6,7 +6,7 @@ so `sync/` stays free of the desktop and of Qt.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -39,10 +39,13 @@ class SyncStore(Protocol):
     def last_seq(self) -> int:
         """The `last_seq` of the last applied page of the change feed (0 when none)."""
 
-    def apply_changes(self, items: Sequence[ChangeItem], last_seq: int) -> set[str]:
-        """Apply one page of the feed and store `last_seq`, in one transaction.
+    def apply_pages(self, pages: Iterable[tuple[Sequence[ChangeItem], int]]) -> set[str]:
+        """Apply pages of the feed, each `(items, last_seq)` in order, in one transaction.
 
-        Applying an item twice leaves the same state as applying it once. Returns the kinds touched.
+        The `last_seq` of the last page is stored with them. The pages may be produced while this
+        runs (a page is only needed once the one before is written); if producing one raises,
+        nothing is stored and the error propagates. Applying an item twice leaves the same state
+        as applying it once. Returns the kinds touched.
         """
 
     def next_outbox_item(self) -> OutboxItem | None:

@@ -10,7 +10,11 @@ from sqlalchemy import func, select
 
 from tests.billing_data import add_patients, ledger_rows, write_ledger_csv
 from visitdesk.desktop.models import LocalStore, billing
-from visitdesk.desktop.models.ledger_import import import_ledger_csv, parse_amount
+from visitdesk.desktop.models.ledger_import import (
+    LEDGER_UPLOAD_BATCH,
+    import_ledger_csv,
+    parse_amount,
+)
 from visitdesk.sync.wire_billing import AgingBuckets
 
 HEADER = (
@@ -32,7 +36,9 @@ def test_good_file_imports_and_queues_uploads_and_reimport_changes_nothing(
     seen: list[tuple[int, int]] = []
     report = import_ledger_csv(store, path, progress=lambda d, t: seen.append((d, t)))
     assert (
-        report.ok and report.created == len(rows) and report.outbox_items == -(-len(rows) // 1000)
+        report.ok
+        and report.created == len(rows)
+        and report.outbox_items == -(-len(rows) // LEDGER_UPLOAD_BATCH)
     )
     assert seen and seen[-1][0] == seen[-1][1] == 2 * len(rows)
     assert line_count(store) == len(rows)

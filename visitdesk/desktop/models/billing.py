@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from visitdesk.desktop.models.bulk import bulk_insert
+from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.feed import register_applier
 from visitdesk.desktop.models.schema import Base, Patient, table_of
@@ -284,8 +284,7 @@ def line_row(record: Any, now: datetime) -> dict[str, Any]:
 def _apply_ledger_lines(session: Session, items: list[ChangeItem]) -> None:
     table = table_of(LedgerLine)
     deletes = [item.id for item in items if item.op == "delete"]
-    if deletes:
-        session.execute(delete(table).where(table.c.portal_id.in_(deletes)))
+    delete_where_in(session, table, "portal_id", deletes)
     rows = []
     for item in items:
         if item.op != "upsert":

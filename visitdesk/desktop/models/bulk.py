@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
 #: Bound parameters per `IN (...)` list; well under SQLite's limit of 32766.
@@ -23,6 +23,12 @@ T = TypeVar("T")
 def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def delete_where_in(session: Session, table: Table, column: str, values: Sequence[Any]) -> None:
+    """Delete the rows whose `column` is one of `values`, a bounded `IN (...)` list at a time."""
+    for part in chunks(values):
+        session.execute(delete(table).where(table.c[column].in_(part)))
 
 
 def bulk_insert(

@@ -24,6 +24,7 @@ from sqlalchemy import Index, Integer, Select, String, case, literal, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from visitdesk.desktop.models.bulk import delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.feed import register_applier
 from visitdesk.desktop.models.schema import Base, Patient, table_of
@@ -148,8 +149,7 @@ def upsert_codes(session: Session, records: Sequence[SecurityCodeOut]) -> None:
 def _apply_security_codes(session: Session, items: list[ChangeItem]) -> None:
     upserts = [SecurityCodeOut.model_validate(i.data) for i in items if i.op == "upsert"]
     deletes = [i.id for i in items if i.op == "delete"]
-    if deletes:
-        session.execute(table_of(SecurityCode).delete().where(SecurityCode.id.in_(deletes)))
+    delete_where_in(session, table_of(SecurityCode), "id", deletes)
     upsert_codes(session, upserts)
 
 

@@ -17,10 +17,10 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from visitdesk.desktop.models.bulk import bulk_insert, chunks
+from visitdesk.desktop.models.bulk import bulk_insert, chunks, delete_where_in
 from visitdesk.desktop.models.schema import Appointment, CheckIn, OutboxEntry, Patient, table_of
 from visitdesk.sync.wire import STAFF_PREFIX, AppointmentOut, ChangeItem, CheckInOut, PatientOut
 
@@ -86,11 +86,6 @@ def _split(items: Iterable[ChangeItem]) -> tuple[list[ChangeItem], list[str]]:
     return upserts, deletes
 
 
-def _delete_where_in(session: Session, table: Table, column: str, values: Sequence[Any]) -> None:
-    for part in chunks(values):
-        session.execute(delete(table).where(table.c[column].in_(part)))
-
-
 def _resolve_holders(
     session: Session,
     table: Table,
@@ -127,7 +122,7 @@ def _resolve_holders(
             adopt.append({"b_id": row_id, "b_pid": pid})
         else:
             stale.append(row_id)
-    _delete_where_in(session, table, "id", stale)
+    delete_where_in(session, table, "id", stale)
     if adopt:
         session.execute(
             update(table)
@@ -174,7 +169,7 @@ def _apply_patients(session: Session, items: list[ChangeItem]) -> None:
         row["updated_at"] = record.updated_at
         parsed.append((item.seq, item.id, record.mrn, row))
     incoming, rows, losers = _winners(parsed)
-    _delete_where_in(session, table, "portal_id", deletes + losers)
+    delete_where_in(session, table, "portal_id", deletes + losers)
     _resolve_holders(session, table, "mrn", incoming)
     _upsert(session, table, rows, (*PATIENT_FIELDS, "updated_at"))
 
@@ -191,7 +186,7 @@ def _apply_appointments(session: Session, items: list[ChangeItem]) -> None:
         row["patient_portal_id"] = record.patient_id
         parsed.append((item.seq, item.id, record.external_id, row))
     incoming, rows, losers = _winners(parsed)
-    _delete_where_in(session, table, "portal_id", deletes + losers)
+    delete_where_in(session, table, "portal_id", deletes + losers)
     _resolve_holders(session, table, "external_id", incoming)
     _upsert(session, table, rows, (*APPOINTMENT_FIELDS, "patient_mrn", "patient_portal_id"))
 
@@ -210,7 +205,7 @@ def pending_checkin_status_ids(session: Session) -> set[str]:
 def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:
     table = table_of(CheckIn)
     upserts, deletes = _split(items)
-    _delete_where_in(session, table, "id", deletes)
+    delete_where_in(session, table, "id", deletes)
     if not upserts:
         return
     # The desk's own, not yet delivered, status change wins over an older status from the feed;

@@ -17,7 +17,7 @@ saved, all or nothing, re-importing the same file changes nothing, progress and 
 - responsibility: patient or insurance (also "pt", "ins"); empty means patient.
 - description: 1-200 characters; code up to 20; provider up to 200.
 
-Saved lines are queued for the portal (`PUT /ledger`, batches of 1000) so patients see their
+Saved lines are queued for the portal (`PUT /ledger`, batches of 5000) so patients see their
 balance there. Lines of payments made on the portal ("PORTAL-..." ids) cannot be changed by a file.
 """
 
@@ -39,7 +39,6 @@ from visitdesk.desktop.models.bulk import bulk_insert, chunks
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.csv_import import (
     EARLIEST_DATE,
-    UPLOAD_BATCH,
     ImportReport,
     Progress,
     _begin,
@@ -52,8 +51,12 @@ from visitdesk.desktop.models.csv_import import (
 from visitdesk.desktop.models.csv_read import parse_date
 from visitdesk.desktop.models.schema import OutboxEntry, table_of
 from visitdesk.desktop.models.store import LocalStore
-from visitdesk.sync.wire import STAFF_PREFIX
+from visitdesk.sync.wire import MAX_UPSERT_BATCH, STAFF_PREFIX
 from visitdesk.sync.wire_billing import MAX_LINE_CENTS, LedgerLineRecord
+
+#: Lines per outbox item (one PUT to the portal): the portal's largest batch, since the portal
+#: writes a large ledger faster in fewer, larger transactions.
+LEDGER_UPLOAD_BATCH = MAX_UPSERT_BATCH
 
 LEDGER_REQUIRED = ("line_id", "mrn", "type", "posted_date", "description", "amount")
 LEDGER_OPTIONAL = ("guarantor_mrn", "service_date", "code", "provider", "responsibility")
@@ -254,7 +257,7 @@ def _write_lines(
         rows.append(row)
     fields = (*_COMPARED, "updated_at")
     bulk_insert(session, table, rows, conflict="external_id", update=fields)
-    batches = list(chunks(changed, UPLOAD_BATCH))
+    batches = list(chunks(changed, LEDGER_UPLOAD_BATCH))
     entries = [
         outbox.new_entry(
             "PUT",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Index, Integer, String, and_, exists, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from visitdesk.desktop.models.bulk import bulk_insert
+from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.feed import register_applier
@@ -117,8 +117,7 @@ class QueueRow:
 def _apply_registrations(session: Session, items: list[ChangeItem]) -> None:
     table = table_of(Registration)
     deletes = [i.id for i in items if i.op == "delete"]
-    if deletes:
-        session.execute(table.delete().where(table.c.id.in_(deletes)))
+    delete_where_in(session, table, "id", deletes)
     rows: list[dict[str, Any]] = []
     for item in items:
         if item.op != "upsert":
