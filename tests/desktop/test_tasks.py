@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+import weakref
 
 from PySide6.QtCore import QObject, QThread
 
@@ -141,3 +143,19 @@ def test_a_dropped_op_releases_its_callbacks(qtbot):
     release.set()
     assert queued.cancelled()
     qtbot.waitUntil(lambda: runner.waiting == 0, timeout=5_000)
+
+
+def test_a_running_worker_holds_no_reference_to_the_runner(qtbot):
+    # The runner is a Qt object: a worker that finishes after the session closed must not be the
+    # one to release it.
+    runner = TaskRunner(max_workers=1)
+    release = threading.Event()
+    future = runner.op(release.wait, 5).success(lambda _r: None).run()
+    alive = weakref.ref(runner)
+    runner.shutdown(wait=False)
+    del runner
+    gc.collect()
+    assert alive() is None
+    release.set()
+    assert future.result(5) is True
+    qtbot.wait(50)  # the report for the runner that is gone is dropped quietly

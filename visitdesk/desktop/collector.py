@@ -16,7 +16,7 @@ import gc
 from PySide6.QtCore import QObject, QTimer
 
 #: How often the GUI thread looks whether a collection is due.
-INTERVAL_MS = 200
+INTERVAL_MS = 100
 
 
 class _LongLived:

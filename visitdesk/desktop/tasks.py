@@ -14,6 +14,7 @@ import itertools
 import logging
 import threading
 import traceback
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,6 +46,76 @@ class _Callbacks:
     owner: QObject | None
 
 
+class _Courier(QObject):
+    """Carries reports from worker threads to the runner that asked, on the GUI thread.
+
+    Made once, on the GUI thread, and kept for the life of the process: workers hold only it and a
+    weak reference to their runner, so no worker ever drops the last reference to a Qt object.
+    """
+
+    report = Signal(object, int, str, object)  # weakref to the runner, op number, what, payload
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.report.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object, int, str, object)
+    def _deliver(
+        self, runner_ref: weakref.ref[TaskRunner], number: int, what: str, payload: Any
+    ) -> None:
+        runner = runner_ref()
+        if runner is not None and shiboken6.isValid(runner):
+            runner._on_report(number, what, payload)
+
+
+_courier: _Courier | None = None
+
+
+def _gui_courier() -> _Courier:
+    global _courier
+    if _courier is None:
+        _courier = _Courier()
+    return _courier
+
+
+def _report(runner_ref: weakref.ref[TaskRunner], number: int, what: str, payload: Any) -> None:
+    _gui_courier().report.emit(runner_ref, number, what, payload)
+
+
+def _report_progress(
+    runner_ref: weakref.ref[TaskRunner], number: int, done: int, total: int
+) -> None:
+    _report(runner_ref, number, "progress", (done, total))
+
+
+def _report_finished(runner_ref: weakref.ref[TaskRunner], number: int, future: Future[Any]) -> None:
+    if future.cancelled():
+        _report(runner_ref, number, "dropped", None)
+        return
+    error = future.exception()
+    if error is None:
+        _report(runner_ref, number, "success", future.result())
+    else:
+        _report(runner_ref, number, "failure", error)
+
+
+class _Activity:
+    """Counts the calls running on the workers (kept apart from the runner, a Qt object)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = 0
+
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.lock:
+            self.active += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
 class TaskRunner(QObject):
     """Runs blocking callables on a small thread pool and calls back on the GUI thread.
 
@@ -55,7 +126,6 @@ class TaskRunner(QObject):
     """
 
     _deliver = Signal(object)
-    _report = Signal(int, str, object)  # op number, "success" / "failure" / "progress" / "dropped"
 
     def __init__(self, max_workers: int = 4, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,9 +136,8 @@ class TaskRunner(QObject):
         # `run()` attached its callback): callbacks then never run inside the caller's `run()`,
         # and arrive in the order they were posted, after any progress reports.
         self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
-        self._report.connect(self._on_report, Qt.ConnectionType.QueuedConnection)
-        self._active = 0
-        self._lock = threading.Lock()
+        _gui_courier()  # made here, on the GUI thread
+        self._activity = _Activity()
         self._closed = False
         self._numbers = itertools.count(1)
         self._waiting: dict[int, _Callbacks] = {}
@@ -88,7 +157,7 @@ class TaskRunner(QObject):
             dropped.cancel()
             return dropped
         try:
-            return self._pool.submit(self._tracked, fn, *args, **kwargs)
+            return self._pool.submit(self._activity.run, fn, *args, **kwargs)
         except RuntimeError:  # shut down by another thread between the check and the submit
             dropped = Future()
             dropped.cancel()
@@ -100,8 +169,8 @@ class TaskRunner(QObject):
 
     @property
     def active(self) -> int:
-        with self._lock:
-            return self._active
+        with self._activity.lock:
+            return self._activity.active
 
     @property
     def waiting(self) -> int:
@@ -116,15 +185,6 @@ class TaskRunner(QObject):
         """Call `callback(*args)` on the GUI thread; safe to call from any thread."""
         self._deliver.emit(_Delivery(callback, args, owner))
 
-    def _tracked(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self._lock:
-            self._active += 1
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            with self._lock:
-                self._active -= 1
-
     @Slot(object)
     def _on_deliver(self, delivery: _Delivery) -> None:
         if delivery.owner is not None and not shiboken6.isValid(delivery.owner):
@@ -137,26 +197,13 @@ class TaskRunner(QObject):
         number = next(self._numbers)
         self._waiting[number] = _Callbacks(op._success, op._failure, op._progress, op._owner)
         kwargs = dict(op.kwargs)
+        me = weakref.ref(self)
         if op._progress is not None:
-            kwargs["progress"] = functools.partial(self._progress_from_worker, number)
+            kwargs["progress"] = functools.partial(_report_progress, me, number)
         future = self.submit(op.fn, *op.args, **kwargs)
-        future.add_done_callback(functools.partial(self._finished, number))
+        future.add_done_callback(functools.partial(_report_finished, me, number))
         return future
 
-    def _progress_from_worker(self, number: int, done: int, total: int) -> None:
-        self._report.emit(number, "progress", (done, total))
-
-    def _finished(self, number: int, future: Future[Any]) -> None:
-        if future.cancelled():
-            self._report.emit(number, "dropped", None)
-            return
-        error = future.exception()
-        if error is None:
-            self._report.emit(number, "success", future.result())
-        else:
-            self._report.emit(number, "failure", error)
-
-    @Slot(int, str, object)
     def _on_report(self, number: int, what: str, payload: Any) -> None:
         if what == "progress":
             callbacks = self._waiting.get(number)
