@@ -66,6 +66,7 @@ class FakePortal:
         self.send_errors: list[BaseException] = []  # raised, in order, by the next send calls
         self.pull_errors: list[BaseException] = []
         self.pull_gate: threading.Event | None = None  # when set: get_changes blocks on it
+        self.before_pull: Callable[[int], None] | None = None
         self.pull_calls = 0
 
     def add_change(self, kind: str, record_id: str) -> None:
@@ -79,6 +80,8 @@ class FakePortal:
             self.cond.notify_all()
 
     def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage:
+        if self.before_pull is not None:
+            self.before_pull(after)  # may block, or raise as the portal would
         with self.cond:
             self.pull_calls += 1
             if self.pull_errors:
