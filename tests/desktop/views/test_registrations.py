@@ -12,9 +12,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from tests import patient_flows
+from tests.desktop.typing import type_text
 from tests.patient_flows import Flows, body_of
 from visitdesk.desktop.app import load_stylesheet
-from visitdesk.desktop.views.registration_dialogs import ConfirmMatchDialog, RejectDialog
+from visitdesk.desktop.views.registration_dialogs import (
+    ConfirmMatchDialog,
+    FindRecordDialog,
+    RejectDialog,
+)
 from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.sync.wire_registration import REJECT_REASONS
 
@@ -165,6 +170,72 @@ def test_queue_confirm_and_reject_by_keyboard(
         lambda: "Registrations" in [window.sidebar.item(i).text() for i in range(len(titles))]
     )
     _shot(window, "registrations-empty")
+
+
+def test_find_the_record_by_hand_when_no_candidate_is_right(flows: Flows, make_desk, qtbot) -> None:
+    # Married and moved: nothing on the registration leads to her record, so the desk looks.
+    margaret = flows.add_patient("Margaret", "Okafor", "1975-03-04", phone="413-555-0177")
+    _mail, meg = _queued(flows, "Meg", "Brown", "1976-11-20")
+
+    desk = make_desk(flows.practice)
+    window = desk.window
+    view = window.registrations
+    assert isinstance(view, RegistrationsView)
+    titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
+    window.sidebar.setCurrentRow(next(i for i, t in enumerate(titles) if "Registrations" in t))
+    qtbot.waitUntil(lambda: view.queue_model.rowCount() == 1, timeout=15_000)
+    qtbot.waitUntil(lambda: view.find_button.isEnabled(), timeout=15_000)
+    assert all(
+        view.candidates_model.row_at(r).record.portal_id != margaret
+        for r in range(view.candidates_model.rowCount())
+    )
+
+    # F: a search over the local records, started from the registration's name.
+    view.candidates_table.setFocus()
+    qtbot.waitUntil(view.candidates_table.hasFocus)
+    qtbot.keyClick(view.candidates_table, Qt.Key.Key_F)
+    qtbot.waitUntil(lambda: _dialog(FindRecordDialog) is not None)
+    finder = _dialog(FindRecordDialog)
+    assert finder.search.field.text() == "Brown, Meg"
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is finder)
+    finder.search.field.selectAll()
+    type_text(qtbot, finder.search.field, "Okafor, Marg")
+    qtbot.waitUntil(
+        lambda: (
+            finder.search.model.rowCount() == 1
+            and finder.search.model.hit_at(0).portal_id == margaret
+        ),
+        timeout=5_000,
+    )
+    # Down to the list, Enter takes it: she is compared field by field, last in the list.
+    qtbot.keyClick(finder.search.field, Qt.Key.Key_Down)
+    assert finder.chosen is not None and finder.chosen.portal_id == margaret
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: _dialog(FindRecordDialog) is None)
+    qtbot.waitUntil(
+        lambda: (
+            view.selected_candidate() is not None
+            and view.selected_candidate().record.portal_id == margaret
+        ),
+        timeout=10_000,
+    )
+    assert view.comparison_model.rowCount() > 0
+
+    # Enter, Enter: confirmed; the portal connects her account to the record.
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    view.candidates_table.setFocus()
+    qtbot.keyClick(view.candidates_table, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: _dialog(ConfirmMatchDialog) is not None)
+    confirm = _dialog(ConfirmMatchDialog)
+    assert "does not agree" in confirm.doubts.text()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is confirm)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: [p["patient_id"] for p in flows.get("/patients", meg).json()] == [margaret],
+        timeout=15_000,
+    )
+    qtbot.waitUntil(lambda: view.queue_model.rowCount() == 0, timeout=15_000)
 
 
 def test_billing_does_not_see_the_screen(flows: Flows, make_desk) -> None:
