@@ -9,8 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
 from tests.fixtures_portal import PortalPractice
+from visitdesk.portal.db import Base, Database
 
 
 def idem() -> dict[str, str]:
@@ -76,3 +79,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         pause.wait(0.02)
     return predicate()
+
+
+def schema_drift(db: Database) -> list[object]:
+    """What the migrated database lacks or has beyond the models (empty when they agree)."""
+    with db.engine.connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.fixtures_portal import PortalFactory, http_session, make_practice
-from tests.portal.helpers import idem, patient_headers, staff_headers
+from tests.portal.helpers import idem, patient_headers, schema_drift, staff_headers
 from visitdesk.portal.db import Database
 
 POSTGRES_URL = os.environ.get("VISITDESK_TEST_POSTGRES_URL", "")
@@ -27,6 +27,7 @@ def test_flows_on_postgres(portal_factory: PortalFactory) -> None:
     portal = portal_factory.start(database_url=POSTGRES_URL)
     db = Database.from_url(POSTGRES_URL)
     try:
+        assert schema_drift(db) == []  # the migrations made exactly the models' schema
         practice = make_practice(db, portal, patients=30, accounts=2)
     finally:
         db.dispose()

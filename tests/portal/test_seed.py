@@ -20,7 +20,7 @@ from visitdesk.portal.seed import PracticeExists, create_practice, seed_demo
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database.from_url(f"sqlite:///{tmp_path / 'seed.sqlite3'}")
-    database.create_schema()
+    database.migrate_schema()
     yield database
     database.dispose()
 

@@ -48,7 +48,7 @@ def create_app(config: PortalConfig) -> FastAPI:
     notifier = ChangeNotifier()
     db = Database.from_url(config.resolved_database_url)
     db.on_practice_changed = notifier.notify
-    db.create_schema()
+    db.migrate_schema()
     idempotency.prune(db, config.idempotency_retention)
     throttle.prune(db, config)
     security = Security(

@@ -26,6 +26,7 @@ from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database
 from visitdesk.portal.logs import configure_logging, logging_config
+from visitdesk.portal.migrate import SchemaTooNew
 from visitdesk.portal.seed import DemoCredentials, PracticeExists, seed_demo
 from visitdesk.portal.server import PortalServer, bind_socket, url_host, uvicorn_config
 from visitdesk.portal.tls import TlsFiles, ensure_tls
@@ -106,8 +107,14 @@ def _serve(args: argparse.Namespace) -> int:
     tls = ensure_tls(data_dir / "tls", args.host)
     print(f"VisitDesk portal CA certificate: {tls.ca_file}", flush=True)
     db = Database.from_url(config.resolved_database_url)
-    db.create_schema()
-    db.dispose()
+    try:
+        if db.migrate_schema():
+            print("VisitDesk portal database: schema created or upgraded.", flush=True)
+    except SchemaTooNew as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
 
     sock = bind_socket(args.host, args.port)
     port = int(sock.getsockname()[1])
@@ -185,7 +192,7 @@ def _seed_demo(args: argparse.Namespace) -> int:
     config = PortalConfig(data_dir=data_dir, database_url=args.database_url)
     db = Database.from_url(config.resolved_database_url)
     try:
-        db.create_schema()
+        db.migrate_schema()
         seed: int | str = int(args.seed) if args.seed.lstrip("-").isdigit() else args.seed
         credentials = seed_demo(
             db,

@@ -123,14 +123,12 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def create_schema(self) -> None:
-        from visitdesk.portal import (  # noqa: F401  (registers the tables)
-            models,
-            models_billing,
-            models_registration,
-        )
+    def migrate_schema(self) -> bool:
+        """Create or upgrade the schema with the shipped migrations; True if anything changed."""
+        from visitdesk.portal import migrate
 
-        Base.metadata.create_all(self.engine, checkfirst=True)
+        with self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as connection:
+            return migrate.upgrade(connection)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -61,6 +61,14 @@ def _dialog(kind: type) -> object | None:
     return None
 
 
+def _open_screen(window) -> RegistrationsView:
+    view = window.registrations
+    assert isinstance(view, RegistrationsView)
+    titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
+    window.sidebar.setCurrentRow(next(i for i, t in enumerate(titles) if "Registrations" in t))
+    return view
+
+
 def test_queue_confirm_and_reject_by_keyboard(
     flows: Flows, make_desk, qtbot, qtmodeltester, styled
 ) -> None:
@@ -73,10 +81,8 @@ def test_queue_confirm_and_reject_by_keyboard(
 
     desk = make_desk(flows.practice)
     window = desk.window
-    view = window.registrations
-    assert isinstance(view, RegistrationsView)
+    view = _open_screen(window)
     titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
-    window.sidebar.setCurrentRow(next(i for i, t in enumerate(titles) if "Registrations" in t))
     window.resize(1280, 800)
 
     # The queue arrives through the real feed, oldest first, with its count in the sidebar.
@@ -179,10 +185,7 @@ def test_find_the_record_by_hand_when_no_candidate_is_right(flows: Flows, make_d
 
     desk = make_desk(flows.practice)
     window = desk.window
-    view = window.registrations
-    assert isinstance(view, RegistrationsView)
-    titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
-    window.sidebar.setCurrentRow(next(i for i, t in enumerate(titles) if "Registrations" in t))
+    view = _open_screen(window)
     qtbot.waitUntil(lambda: view.queue_model.rowCount() == 1, timeout=15_000)
     qtbot.waitUntil(lambda: view.find_button.isEnabled(), timeout=15_000)
     assert all(
