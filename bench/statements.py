@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QLabel
 
-from bench.sync import GcPauses, machine
+from bench.sync import GcPauses, StallMeter, machine, settle_like_the_app
 from tests.billing_data import (
     PRACTICE,
     add_patients,
@@ -36,8 +36,6 @@ from tests.billing_data import (
     ready_settings,
     write_ledger_csv,
 )
-from visitdesk.desktop.app import settle_garbage_collector
-from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.models import billing
 from visitdesk.desktop.models.ledger_import import import_ledger_csv
 from visitdesk.desktop.models.store import LocalStore
@@ -93,23 +91,8 @@ def main() -> int:
     window = QLabel("Statement run in progress")
     window.resize(600, 200)
     window.show()
-    settle_garbage_collector()
-    collector = GuiThreadCollector()  # as the app: cyclic garbage on the GUI thread only
-    collector.start()
-    stall = {"max": 0.0, "last": 0}
-    clock = QElapsedTimer()
-    clock.start()
-
-    def beat() -> None:
-        now = clock.elapsed()
-        if stall["last"]:
-            stall["max"] = max(stall["max"], now - stall["last"] - 5)
-        stall["last"] = now
-
-    heartbeat = QTimer()
-    heartbeat.setInterval(5)
-    heartbeat.timeout.connect(beat)
-    heartbeat.start()
+    collector = settle_like_the_app()
+    stall = StallMeter()
     gc_pauses = GcPauses()
     samples: list[tuple[int, float, float]] = []
     start_rss = rss_mb()
@@ -144,7 +127,8 @@ def main() -> int:
     waiter.timeout.connect(lambda: None if worker.is_alive() or not outcome else app.quit())
     waiter.start()
     app.exec()
-    heartbeat.stop()
+    stall.stop()
+    collector.stop()
     if "error" in outcome:
         raise SystemExit(f"the run failed: {outcome['error']!r}")
     result = outcome["result"]
@@ -168,7 +152,7 @@ def main() -> int:
         along = ", ".join(f"{done:,}: {mb:,.0f}/{child:,.0f} MB" for done, mb, child in marks)
         print(f"RSS along the run (statements done: main/render process): {along}")
     print(
-        f"longest GUI event-loop stall during the run: {stall['max']:.0f} ms "
+        f"longest GUI event-loop stall during the run: {stall.longest:.0f} ms "
         f"(longest garbage-collector pause {gc_pauses.longest:.0f} ms)"
     )
     store.close()

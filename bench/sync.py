@@ -185,6 +185,50 @@ class GcPauses:
             self.longest, self.generation = took, info["generation"]
 
 
+class StallMeter:
+    """The longest gap between beats of a 5 ms timer on the GUI thread, less the 5 ms."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._last = 0
+        self._clock = QElapsedTimer()
+        self._clock.start()
+        self._timer = QTimer()
+        self._timer.setInterval(5)
+        self._timer.timeout.connect(self._beat)
+        self._timer.start()
+
+    def _beat(self) -> None:
+        now = self._clock.elapsed()
+        if self._last:
+            self.longest = max(self.longest, now - self._last - 5)
+        self._last = now
+
+    def reset(self) -> None:
+        self.longest, self._last = 0.0, 0
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+
+def settle_like_the_app() -> GuiThreadCollector:
+    """The garbage-collector set-up the desk makes once a session is open."""
+    settle_garbage_collector()
+    collector = GuiThreadCollector()  # cyclic garbage on the GUI thread only
+    collector.start()
+    return collector
+
+
+def push_outbox(desk: Any) -> tuple[SyncEngine, float]:
+    """Start a sync engine for `desk` and time it until its outbox is empty."""
+    engine = SyncEngine(desk.client, desk.store, wait_seconds=5)
+    started = time.perf_counter()
+    engine.start()
+    while desk.store.outbox_pending_count():
+        threading.Event().wait(0.05)
+    return engine, time.perf_counter() - started
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
@@ -276,12 +320,7 @@ def run(
     print(f"import {count:,} patients from CSV: {imported:.2f} s ({count / imported:,.0f} rows/s)")
 
     # 2. push through the outbox
-    engine1 = SyncEngine(first.client, first.store, wait_seconds=5)
-    started = time.perf_counter()
-    engine1.start()
-    while first.store.outbox_pending_count():
-        threading.Event().wait(0.05)
-    pushed = time.perf_counter() - started
+    engine1, pushed = push_outbox(first)
     print(
         f"push {count:,} patients to the portal (outbox, {report.outbox_items} batches): "
         f"{pushed:.2f} s ({count / pushed:,.0f} records/s)"
@@ -292,12 +331,7 @@ def run(
         # Ledger lines of the billing staff take the same outbox and feed as patients do.
         engine1.stop()
         total_lines = import_and_push_ledger(root, first, count, lines)
-        engine1 = SyncEngine(first.client, first.store, wait_seconds=5)
-        started = time.perf_counter()
-        engine1.start()
-        while first.store.outbox_pending_count():
-            threading.Event().wait(0.05)
-        pushed = time.perf_counter() - started
+        engine1, pushed = push_outbox(first)
         print(
             f"push {total_lines:,} ledger lines to the portal (outbox): {pushed:.2f} s "
             f"({total_lines / pushed:,.0f} lines/s)"
@@ -313,23 +347,8 @@ def run(
     controller = DeskController(runner, second.store, engine2, second.staff, second.practice)
     window = MainWindow(controller, bridge)
     window.show()
-    settle_garbage_collector()  # as the app does once the session is open
-    collector = GuiThreadCollector()  # as the app: cyclic garbage on the GUI thread only
-    collector.start()
-    stall = {"max": 0.0, "last": 0}
-    clock = QElapsedTimer()
-    clock.start()
-
-    def beat() -> None:
-        now = clock.elapsed()
-        if stall["last"]:
-            stall["max"] = max(stall["max"], now - stall["last"] - 5)
-        stall["last"] = now
-
-    heartbeat = QTimer()
-    heartbeat.setInterval(5)
-    heartbeat.timeout.connect(beat)
-    heartbeat.start()
+    collector = settle_like_the_app()
+    stall = StallMeter()
     total = count + 20
     gc_pauses = GcPauses()
     started = time.perf_counter()
@@ -369,7 +388,7 @@ def run(
         f"{done['pull']:.2f} s ({items / done['pull']:,.0f} records/s)"
     )
     print(
-        f"longest GUI event-loop stall during the pull: {stall['max']:.0f} ms "
+        f"longest GUI event-loop stall during the pull: {stall.longest:.0f} ms "
         f"(longest garbage-collector pause {gc_pauses.longest:.0f} ms, generation "
         f"{gc_pauses.generation}; {gc_pauses.full} full collections)"
     )
@@ -390,8 +409,7 @@ def run(
         )
         tokens[login] = response.json()["access_token"]
     tapped: dict[str, float] = {}
-    stall["max"] = 0.0
-    stall["last"] = 0
+    stall.reset()
 
     def on_board() -> None:
         for row_number in range(board.model.rowCount()):
@@ -439,9 +457,10 @@ def run(
         f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {percentile(latencies, 95) * 1000:.0f} ms, "
         f"max {max(latencies) * 1000:.0f} ms"
     )
-    print(f"longest GUI event-loop stall while taps arrived: {stall['max']:.0f} ms")
+    print(f"longest GUI event-loop stall while taps arrived: {stall.longest:.0f} ms")
 
-    heartbeat.stop()
+    stall.stop()
+    collector.stop()
     engine1.stop()
     engine2.stop()
     runner.shutdown()

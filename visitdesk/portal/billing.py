@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -17,7 +16,12 @@ from visitdesk.portal.errors import Unprocessable
 from visitdesk.portal.feed import NewChange, append_changes
 from visitdesk.portal.models import AccountLink, Patient, Practice, PracticeSetting, new_id
 from visitdesk.portal.models_billing import LedgerLine, Payment
-from visitdesk.portal.records import _reject_duplicates, patient_ids_by_mrn, rows_by_external_id
+from visitdesk.portal.records import (
+    _reject_duplicates,
+    patient_ids_by_mrn,
+    require_patients,
+    rows_by_external_id,
+)
 from visitdesk.sync.wire import UpsertResult
 from visitdesk.sync.wire_billing import (
     AgingBuckets,
@@ -77,16 +81,7 @@ def upsert_ledger(
     patient_ids = patient_ids_by_mrn(
         session, practice_id, [m for r in records for m in (r.mrn, r.guarantor_mrn)]
     )
-    missing: dict[str, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        for mrn in (record.mrn, record.guarantor_mrn):
-            if mrn not in patient_ids:
-                missing[mrn].append(index)
-    if missing:
-        index, mrn = min((indexes[0], mrn) for mrn, indexes in missing.items())
-        raise Unprocessable(
-            f"lines[{index}]: no patient with MRN {mrn!r} in this practice; send the patient first."
-        )
+    require_patients(patient_ids, [(r.mrn, r.guarantor_mrn) for r in records], "lines")
 
     existing: dict[str, LedgerLine] = rows_by_external_id(
         session, LedgerLine, practice_id, external_ids

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC
 from typing import Any
@@ -54,6 +53,30 @@ def patient_ids_by_mrn(session: Session, practice_id: str, mrns: Iterable[str]) 
         ):
             found[mrn] = patient_id
     return found
+
+
+def require_patients(
+    patient_ids: dict[str, str], mrns_by_row: Sequence[Sequence[str]], field: str
+) -> None:
+    """Refuse the batch (422) when a row names an MRN with no patient in `patient_ids`.
+
+    The message points at the first such row (``field[index]``) and counts the others.
+    """
+    rows = [
+        (index, mrn)
+        for index, mrns in enumerate(mrns_by_row)
+        for mrn in mrns
+        if mrn not in patient_ids
+    ]
+    if not rows:
+        return
+    index, mrn = rows[0]
+    others = len({i for i, _ in rows}) - 1
+    tail = f" ({others} more rows name unknown MRNs)" if others else ""
+    raise Unprocessable(
+        f"{field}[{index}]: no patient with MRN {mrn!r} in this practice; "
+        f"send the patient first{tail}."
+    )
 
 
 def rows_by_external_id(
@@ -125,18 +148,7 @@ def upsert_appointments(
     _reject_duplicates(external_ids, "external_id", "appointments")
 
     patient_ids = patient_ids_by_mrn(session, practice_id, (r.mrn for r in records))
-    missing: dict[str, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        if record.mrn not in patient_ids:
-            missing[record.mrn].append(index)
-    if missing:
-        index, mrn = min((indexes[0], mrn) for mrn, indexes in missing.items())
-        others = sum(len(v) for v in missing.values()) - 1
-        tail = f" ({others} more rows name unknown MRNs)" if others else ""
-        raise Unprocessable(
-            f"appointments[{index}]: no patient with MRN {mrn!r} in this practice; "
-            f"send the patient first{tail}."
-        )
+    require_patients(patient_ids, [(record.mrn,) for record in records], "appointments")
 
     existing: dict[str, Appointment] = rows_by_external_id(
         session, Appointment, practice_id, external_ids

@@ -7,6 +7,7 @@ already decided or cancelled answers 409. The patient is told once, after the de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import audit, registration_queue
-from visitdesk.portal.deps import StaffWriter, State, staff_writer
+from visitdesk.portal.deps import PortalState, StaffWriter, State, staff_writer
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import ErrorBody, Role
 from visitdesk.sync.wire_registration import (
@@ -51,19 +52,7 @@ def match_registration(
     registration_id: RegistrationId, body: RegistrationMatch, writer: Desk, state: State
 ) -> Response:
     """Connect the registering account to this patient record (relationship "self")."""
-    notices: list[registration_queue.Notice | None] = []
-
-    def apply(session: Session) -> Outcome:
-        out, notice = registration_queue.match(
-            session, writer.staff.practice_id, _actor(writer), registration_id, body
-        )
-        notices.append(notice)
-        return Outcome(200, out)
-
-    response = writer.run(body, apply)
-    for notice in notices:
-        registration_queue.send_notice(state.messenger, notice)
-    return response
+    return _decide(registration_queue.match, registration_id, body, writer, state)
 
 
 @router.post(
@@ -75,10 +64,21 @@ def reject_registration(
     registration_id: RegistrationId, body: RegistrationReject, writer: Desk, state: State
 ) -> Response:
     """Turn the registration down; the patient is told the reason in plain words."""
+    return _decide(registration_queue.reject, registration_id, body, writer, state)
+
+
+def _decide(
+    decide: Callable[..., tuple[RegistrationOut, registration_queue.Notice | None]],
+    registration_id: str,
+    body: RegistrationMatch | RegistrationReject,
+    writer: StaffWriter,
+    state: PortalState,
+) -> Response:
+    """Record the decision (replayed as is for a repeated key); tell the patient after commit."""
     notices: list[registration_queue.Notice | None] = []
 
     def apply(session: Session) -> Outcome:
-        out, notice = registration_queue.reject(
+        out, notice = decide(
             session, writer.staff.practice_id, _actor(writer), registration_id, body
         )
         notices.append(notice)
