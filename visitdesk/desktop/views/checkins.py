@@ -9,19 +9,17 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QStackedLayout,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from visitdesk.desktop.controller import CHECKIN_ROLES, DeskController
 from visitdesk.desktop.views.checkins_model import CheckInsModel
+from visitdesk.desktop.views.tables import rows_table
 from visitdesk.sync.wire import CheckInStatus
 
 log = logging.getLogger(__name__)
@@ -62,18 +60,8 @@ class CheckInsView(QWidget):
         top.addStretch(1)
         top.addWidget(self._summary)
 
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(90)
+        self.table = rows_table(self.model, stretch=0)
+        self.table.horizontalHeader().setMinimumSectionSize(90)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 
         self._empty = plain_label(

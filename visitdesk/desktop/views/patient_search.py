@@ -12,11 +12,8 @@ from typing import Any
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +26,7 @@ from visitdesk.desktop.models.patient_search import (
     SearchResult,
 )
 from visitdesk.desktop.views.patient_search_model import PatientResultsModel
+from visitdesk.desktop.views.tables import rows_table
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +55,7 @@ class PatientSearchBox(QWidget):
         self.field.textChanged.connect(self._typed)
         self.field.installEventFilter(self)
 
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setWordWrap(False)
-        self.table.setTabKeyNavigation(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table = rows_table(self.model, stretch=0)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
         self.status = QLabel(HINT)

@@ -16,7 +16,6 @@ from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QPushButton,
     QSplitter,
     QStackedLayout,
@@ -39,24 +38,12 @@ from visitdesk.desktop.views.registrations_model import (
     ComparisonModel,
     QueueModel,
 )
+from visitdesk.desktop.views.tables import rows_table
 
 log = logging.getLogger(__name__)
 
 #: How often the "waiting" column is redrawn.
 TICK_MS = 60_000
-
-
-def _table(model: Any) -> QTableView:
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.verticalHeader().setVisible(False)
-    table.setWordWrap(False)
-    table.setTabKeyNavigation(False)
-    return table
 
 
 def _select(table: QTableView, row: int) -> None:
@@ -100,31 +87,23 @@ class RegistrationsView(QWidget):
         top.addStretch(1)
         top.addWidget(self._summary)
 
-        self.queue_table = _table(self.queue_model)
+        self.queue_table = rows_table(self.queue_model, stretch=0)
         self.queue_table.setMinimumWidth(340)
-        header = self.queue_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.queue_table.selectionModel().selectionChanged.connect(self._registration_changed)
 
         self.registration_label = plain_label("", "registrationDetails")
         self.registration_label.setWordWrap(True)
-        self.candidates_table = _table(self.candidates_model)
-        header = self.candidates_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.candidates_table = rows_table(self.candidates_model, stretch=2)
         self.candidates_table.selectionModel().selectionChanged.connect(self._candidate_changed)
         self.candidates_note = plain_label("", "screenSubtitle")
         self.candidates_note.setWordWrap(True)
         self.warning_label = plain_label("", "matchWarning")
         self.warning_label.setWordWrap(True)
         self.warning_label.hide()
-        self.comparison_table = _table(self.comparison_model)
+        self.comparison_table = rows_table(self.comparison_model, stretch=3)
         self.comparison_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.comparison_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = self.comparison_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         # Long emails must not push the reason, the most useful column, off the screen.
         header.setMaximumSectionSize(150)
         self.comparison_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)

@@ -17,7 +17,6 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QButtonGroup,
     QCheckBox,
     QComboBox,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -34,7 +32,6 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +48,7 @@ from visitdesk.desktop.views.security_codes_model import (
     format_moment,
     purpose_label,
 )
+from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.code_slip import CodeSlip
 from visitdesk.sync.errors import PortalError, PortalOffline
 from visitdesk.sync.wire_registration import (
@@ -274,18 +272,7 @@ class SecurityCodesView(QWidget):
         list_top.addWidget(self.summary)
         list_top.addWidget(self.only_patient)
         list_top.addWidget(self.status_filter)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setWordWrap(False)
-        self.table.setTabKeyNavigation(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table = rows_table(self.model, stretch=2)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.revoke_button = QPushButton("&Revoke\u2026")
         self.revoke_button.setObjectName("secondary")

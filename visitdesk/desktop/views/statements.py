@@ -40,8 +40,8 @@ from visitdesk.desktop.models.billing import (
 from visitdesk.desktop.printing import PdfFilePrintJob, PdfPreviewJob, choose_pdf_path
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.statements_accounts import HoldsPanel, PortalPaymentsPanel
-from visitdesk.desktop.views.statements_accounts import rows_table as _table
 from visitdesk.desktop.views.statements_model import RunsModel, StatementsModel
+from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.statement import money
 from visitdesk.reports.statement_run import RunCancelled, RunResult, SettingsIncomplete
 
@@ -153,7 +153,7 @@ class StatementsView(QWidget):
         actions.addWidget(self.generate_button)
 
         self.runs_model = RunsModel(service.controller.zone, self)
-        self.runs_table = _table(self.runs_model)
+        self.runs_table = rows_table(self.runs_model)
         self.runs_table.selectionModel().selectionChanged.connect(self._run_selected)
         self.print_run_button = QPushButton("Print run\u2026")
         self.print_run_button.clicked.connect(self.print_selected_run)
@@ -171,7 +171,7 @@ class StatementsView(QWidget):
         runs_layout.addLayout(run_buttons)
 
         self.statements_model = StatementsModel(self)
-        self.statements_table = _table(self.statements_model)
+        self.statements_table = rows_table(self.statements_model)
         self.statements_table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.reprint_button = QPushButton("Reprint statement\u2026")
         self.reprint_button.clicked.connect(lambda: self.reprint_selected(save=False))

@@ -11,14 +11,11 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -28,6 +25,7 @@ from visitdesk.desktop.models.billing import HoldTarget
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.patient_search import PatientSearchBox
 from visitdesk.desktop.views.statements_model import HoldsModel, PaymentsModel
+from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.statement import money
 
 log = logging.getLogger(__name__)
@@ -36,22 +34,6 @@ log = logging.getLogger(__name__)
 PAYMENT_KINDS = frozenset({"payment", "ledger_line", "patient"})
 #: How many payments the tab lists.
 PAYMENT_LIMIT = 500
-
-
-def rows_table(model: Any) -> QTableView:
-    """A read-only table of whole rows, one selectable at a time."""
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.verticalHeader().setVisible(False)
-    table.setWordWrap(False)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setStretchLastSection(True)
-    return table
 
 
 class HoldsPanel(QWidget):
