@@ -13,13 +13,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from visitdesk.api.wire import Role
 from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.models import billing
 from visitdesk.desktop.models.billing import StatementFilters, StatementSettings
 from visitdesk.desktop.models.ledger_import import import_ledger_csv
 from visitdesk.desktop.tasks import Op
 from visitdesk.reports import statement_run
-from visitdesk.sync.wire import Role
 
 #: The roles that work with ledgers and statements (the portal enforces the same for uploads).
 BILLING_ROLES = frozenset({Role.BILLING, Role.MANAGER})

@@ -18,18 +18,22 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from visitdesk.desktop.models import codes
-from visitdesk.sync.errors import Rejected
-from visitdesk.sync.wire import STAFF_PREFIX
-from visitdesk.sync.wire_registration import (
+from visitdesk.api.commands import (
+    ISSUE_SECURITY_CODE,
+    LIST_SECURITY_CODES,
+    REISSUE_SECURITY_CODE,
+    REVOKE_SECURITY_CODE,
+    check_id,
+)
+from visitdesk.api.wire_registration import (
     SecurityCodeCreate,
     SecurityCodeIssued,
     SecurityCodeOut,
 )
+from visitdesk.desktop.models import codes
+from visitdesk.sync.errors import Rejected
 
 log = logging.getLogger(__name__)
-
-CODES_PATH = f"{STAFF_PREFIX}/security-codes"
 
 
 @dataclass
@@ -45,8 +49,8 @@ class SecurityCodeService:
         then answers 409 (it keeps no copy of the code), and the code it issued the first time is
         reissued, so the patient never holds a code nobody has seen."""
         try:
-            answer = self.client.send(
-                "POST", CODES_PATH, request.model_dump(mode="json"), idempotency_key
+            issued: SecurityCodeIssued = self.client.call(
+                ISSUE_SECURITY_CODE, body=request, idempotency_key=idempotency_key
             )
         except Rejected as error:
             if error.status != 409:
@@ -56,26 +60,23 @@ class SecurityCodeService:
                 raise
             log.info("Reissuing a code whose first answer was lost")
             return self.reissue(lost, f"{idempotency_key}.reissue")
-        issued = SecurityCodeIssued.model_validate(answer)
         codes.record_codes(self.store, [issued.security_code])
         log.info("Security code issued (%s)", request.purpose)
         return issued
 
     def revoke(self, code_id: str, idempotency_key: str) -> SecurityCodeOut:
-        answer = self.client.send(
-            "POST", f"{CODES_PATH}/{_segment(code_id)}/revoke", None, idempotency_key
+        revoked: SecurityCodeOut = self.client.call(
+            REVOKE_SECURITY_CODE, {"code_id": code_id}, idempotency_key=idempotency_key
         )
-        revoked = SecurityCodeOut.model_validate(answer)
         codes.record_codes(self.store, [revoked])
         log.info("Security code revoked")
         return revoked
 
     def reissue(self, code_id: str, idempotency_key: str) -> SecurityCodeIssued:
         """Revoke `code_id` and issue a new code for the same patient and purpose."""
-        answer = self.client.send(
-            "POST", f"{CODES_PATH}/{_segment(code_id)}/reissue", None, idempotency_key
+        issued: SecurityCodeIssued = self.client.call(
+            REISSUE_SECURITY_CODE, {"code_id": code_id}, idempotency_key=idempotency_key
         )
-        issued = SecurityCodeIssued.model_validate(answer)
         codes.record_codes(self.store, [issued.security_code])
         codes.record_revoked(self.store, code_id, issued.security_code.issued_at)
         log.info("Security code reissued")
@@ -83,15 +84,13 @@ class SecurityCodeService:
 
     def _lost_code(self, request: SecurityCodeCreate) -> str | None:
         """The code this staff member just issued for the request whose answer was lost."""
-        answer = self.client.send(
-            "GET",
-            f"{CODES_PATH}?patient_id={_segment(request.patient_id)}&status=active",
-            None,
-            None,
+        active: list[SecurityCodeOut] = self.client.call(
+            LIST_SECURITY_CODES,
+            query={"patient_id": check_id(request.patient_id), "status": "active"},
         )
         candidates = [
             code
-            for code in (SecurityCodeOut.model_validate(item) for item in answer or [])
+            for code in active
             if code.issued_by == self.staff_name
             and code.purpose == request.purpose
             and code.relationship == request.relationship
@@ -100,9 +99,3 @@ class SecurityCodeService:
             return None
         return max(candidates, key=lambda c: c.issued_at).id
 
-
-def _segment(value: str) -> str:
-    """An id placed in a URL; refuse anything that could change the path or query."""
-    if not value or any(ch in value for ch in "/?#%&=\\ ") or value in (".", ".."):
-        raise ValueError("Not a valid record id.")
-    return value

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from visitdesk.api.wire import CheckInStatus, PracticeInfo, Role, StaffInfo
 from visitdesk.desktop.code_service import SecurityCodeService
 from visitdesk.desktop.match_service import MatchService
 from visitdesk.desktop.models import codes, patient_search, registrations
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.reports.code_slip import CodeSlip, render_code_slip
 from visitdesk.sync.errors import PortalOffline
-from visitdesk.sync.wire import CheckInStatus, PracticeInfo, Role, StaffInfo
 
 #: The roles that may act on check-ins (the portal enforces the same).
 CHECKIN_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})

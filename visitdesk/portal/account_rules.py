@@ -7,7 +7,7 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
-from visitdesk.sync.wire_registration import SecurityQuestion
+from visitdesk.api.wire_registration import SecurityQuestion
 
 MIN_PASSWORD_LENGTH = 10
 

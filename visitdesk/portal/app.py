@@ -12,6 +12,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from visitdesk.api.wire import PATIENT_PREFIX, STAFF_PREFIX
 from visitdesk.portal import idempotency, throttle
 from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
@@ -34,7 +35,6 @@ from visitdesk.portal.routes import (
     staff_sessions,
 )
 from visitdesk.portal.security import Passwords, Security, TokenSigner, make_password_hasher
-from visitdesk.sync.wire import PATIENT_PREFIX, STAFF_PREFIX
 
 log = logging.getLogger(__name__)
 

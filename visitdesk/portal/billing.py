@@ -10,6 +10,13 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire import UpsertResult
+from visitdesk.api.wire_billing import (
+    AgingBuckets,
+    LedgerLineOut,
+    LedgerLineRecord,
+    PatientBalance,
+)
 from visitdesk.portal.clock import local_today
 from visitdesk.portal.db import Database, utcnow
 from visitdesk.portal.errors import Unprocessable
@@ -21,13 +28,6 @@ from visitdesk.portal.records import (
     patient_ids_by_mrn,
     require_patients,
     rows_by_external_id,
-)
-from visitdesk.sync.wire import UpsertResult
-from visitdesk.sync.wire_billing import (
-    AgingBuckets,
-    LedgerLineOut,
-    LedgerLineRecord,
-    PatientBalance,
 )
 
 #: PracticeSetting key: may patients pay more than they owe (a credit on account)?

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire import CheckInOut, CheckInStatus
 from visitdesk.portal.clock import day_bounds, local_today
 from visitdesk.portal.db import utcnow
 from visitdesk.portal.errors import NotFound, Unprocessable
 from visitdesk.portal.feed import NewChange, append_changes
 from visitdesk.portal.models import AccountLink, Appointment, CheckIn, Patient, Practice
 from visitdesk.portal.out import checkin_out
-from visitdesk.sync.wire import CheckInOut, CheckInStatus
 
 log = logging.getLogger(__name__)
 

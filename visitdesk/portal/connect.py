@@ -14,6 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire import LinkedPatient
+from visitdesk.api.wire_registration import (
+    Channel,
+    ConnectRequest,
+    ConnectStarted,
+    LinkRequest,
+    PatientRegistration,
+    RegistrationOut,
+)
 from visitdesk.matching.normalize import compact
 from visitdesk.portal import audit, security_codes
 from visitdesk.portal.account_rules import mask_email, mask_phone, phone_digits
@@ -33,15 +42,6 @@ from visitdesk.portal.registration import (
     practice_by_code,
 )
 from visitdesk.portal.throttle import raise_if_locked, record_failure, throttle_key
-from visitdesk.sync.wire import LinkedPatient
-from visitdesk.sync.wire_registration import (
-    Channel,
-    ConnectRequest,
-    ConnectStarted,
-    LinkRequest,
-    PatientRegistration,
-    RegistrationOut,
-)
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from visitdesk.api.wire import Role
 from visitdesk.portal import idempotency
 from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
@@ -26,7 +27,6 @@ from visitdesk.portal.notify import Messenger
 from visitdesk.portal.patient_side import PATIENT_TOKEN, display_name
 from visitdesk.portal.security import Security, TokenError
 from visitdesk.portal.sessions import STAFF_TOKEN
-from visitdesk.sync.wire import Role
 
 
 @dataclass(frozen=True)

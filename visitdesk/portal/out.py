@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from visitdesk.api.wire import AppointmentOut, CheckInOut, CheckInStatus, PatientOut
 from visitdesk.portal.models import Appointment, CheckIn, Patient
-from visitdesk.sync.wire import AppointmentOut, CheckInOut, CheckInStatus, PatientOut
 
 PATIENT_FIELDS = (
     "mrn",

@@ -7,6 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from visitdesk.api.wire import (
+    AccountInfo,
+    LinkedPatient,
+    PatientAppointment,
+    PatientSession,
+    PatientSignIn,
+)
 from visitdesk.portal.clock import day_bounds, local_today
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database, utcnow
@@ -14,13 +21,6 @@ from visitdesk.portal.errors import Unauthorized
 from visitdesk.portal.models import AccountLink, Appointment, Patient, PatientAccount, Practice
 from visitdesk.portal.security import Security
 from visitdesk.portal.throttle import clear, raise_if_locked, record_failure, throttle_key
-from visitdesk.sync.wire import (
-    AccountInfo,
-    LinkedPatient,
-    PatientAppointment,
-    PatientSession,
-    PatientSignIn,
-)
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire_billing import PaymentCreate, PaymentOut
 from visitdesk.portal.billing import (
     ALLOW_PREPAYMENT,
     line_out,
@@ -31,7 +32,6 @@ from visitdesk.portal.errors import NotFound, PortalError, Unprocessable
 from visitdesk.portal.feed import NewChange, append_changes
 from visitdesk.portal.models import AccountLink, Patient, Practice, new_id
 from visitdesk.portal.models_billing import LedgerLine, Payment
-from visitdesk.sync.wire_billing import PaymentCreate, PaymentOut
 
 log = logging.getLogger(__name__)
 

@@ -9,18 +9,18 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from visitdesk.portal.db import utcnow
-from visitdesk.portal.errors import Unprocessable
-from visitdesk.portal.feed import NewChange, append_changes
-from visitdesk.portal.models import Appointment, Patient, new_id
-from visitdesk.portal.out import APPOINTMENT_FIELDS, PATIENT_FIELDS
-from visitdesk.sync.wire import (
+from visitdesk.api.wire import (
     AppointmentOut,
     AppointmentRecord,
     PatientOut,
     PatientRecord,
     UpsertResult,
 )
+from visitdesk.portal.db import utcnow
+from visitdesk.portal.errors import Unprocessable
+from visitdesk.portal.feed import NewChange, append_changes
+from visitdesk.portal.models import Appointment, Patient, new_id
+from visitdesk.portal.out import APPOINTMENT_FIELDS, PATIENT_FIELDS
 
 #: Rows per ``IN (...)`` list, well inside every backend's parameter limit.
 _CHUNK = 900

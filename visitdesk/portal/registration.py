@@ -17,6 +17,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire import AccountInfo, PatientSession
+from visitdesk.api.wire_registration import (
+    AccountDetails,
+    EmailRegistration,
+    RegistrationAccepted,
+    SecurityAnswers,
+    SecurityQuestionsStatus,
+    UsernameRegistration,
+)
 from visitdesk.portal import audit, security_codes
 from visitdesk.portal.account_rules import (
     QUESTION_IDS,
@@ -34,15 +43,6 @@ from visitdesk.portal.notify import DeliveryFailed, Email, Messenger
 from visitdesk.portal.patient_side import PATIENT_TOKEN, display_name
 from visitdesk.portal.security import Security
 from visitdesk.portal.throttle import raise_if_locked, record_failure, throttle_key
-from visitdesk.sync.wire import AccountInfo, PatientSession
-from visitdesk.sync.wire_registration import (
-    AccountDetails,
-    EmailRegistration,
-    RegistrationAccepted,
-    SecurityAnswers,
-    SecurityQuestionsStatus,
-    UsernameRegistration,
-)
 
 log = logging.getLogger(__name__)
 

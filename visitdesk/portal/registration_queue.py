@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire_registration import (
+    RegistrationMatch,
+    RegistrationOut,
+    RegistrationReject,
+    rejection_text,
+)
 from visitdesk.portal import audit
 from visitdesk.portal.connect import registration_out
 from visitdesk.portal.db import utcnow
@@ -23,12 +29,6 @@ from visitdesk.portal.feed import NewChange, append_changes
 from visitdesk.portal.models import AccountLink, Patient, PatientAccount, Practice
 from visitdesk.portal.models_registration import Registration
 from visitdesk.portal.notify import DeliveryFailed, Email, Messenger
-from visitdesk.sync.wire_registration import (
-    RegistrationMatch,
-    RegistrationOut,
-    RegistrationReject,
-    rejection_text,
-)
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,14 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from visitdesk.api.wire_registration import (
+    MAX_CODE_DAYS,
+    MIN_CODE_DAYS,
+    SecurityCodeCreate,
+    SecurityCodeIssued,
+    SecurityCodeOut,
+    SecurityCodeStatus,
+)
 from visitdesk.portal import audit
 from visitdesk.portal.codes import (
     CodeHasher,
@@ -27,14 +35,6 @@ from visitdesk.portal.errors import Conflict, NotFound, Unprocessable
 from visitdesk.portal.feed import NewChange, append_changes
 from visitdesk.portal.models import Patient, PatientAccount, PracticeSetting
 from visitdesk.portal.models_registration import SecurityCode
-from visitdesk.sync.wire_registration import (
-    MAX_CODE_DAYS,
-    MIN_CODE_DAYS,
-    SecurityCodeCreate,
-    SecurityCodeIssued,
-    SecurityCodeOut,
-    SecurityCodeStatus,
-)
 
 log = logging.getLogger(__name__)
 

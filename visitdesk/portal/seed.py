@@ -17,6 +17,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, insert, select
 
+from visitdesk.api.wire import AppointmentOut, PatientOut
 from visitdesk.portal import seed_data as words
 from visitdesk.portal.clock import local_today, zone
 from visitdesk.portal.codes import CodeHasher
@@ -34,7 +35,6 @@ from visitdesk.portal.models import (
 from visitdesk.portal.security import make_password_hasher
 from visitdesk.portal.seed_billing import add_demo_ledgers
 from visitdesk.portal.seed_registration import DemoCode, DemoPerson, add_demo_registration
-from visitdesk.sync.wire import AppointmentOut, PatientOut
 
 DEMO_CODE = "demo"
 DEMO_NAME = "Maple Grove Family Medicine"

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire_billing import LedgerLineOut
 from visitdesk.portal import seed_data as words
 from visitdesk.portal.feed import NewChange
 from visitdesk.portal.models_billing import LedgerLine
-from visitdesk.sync.wire_billing import LedgerLineOut
 
 PROCEDURES = (
     ("99213", "Office visit, established patient, low complexity", 18500),

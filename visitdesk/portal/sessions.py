@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire import PracticeInfo, Role, SessionCreate, SessionTokens, StaffInfo
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database, utcnow
 from visitdesk.portal.errors import Unauthorized
@@ -19,7 +20,6 @@ from visitdesk.portal.models import (
 )
 from visitdesk.portal.security import Security, hash_token, new_refresh_token
 from visitdesk.portal.throttle import clear, raise_if_locked, record_failure, throttle_key
-from visitdesk.sync.wire import PracticeInfo, Role, SessionCreate, SessionTokens, StaffInfo
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import requests
 
+from visitdesk.api.wire import PATIENT_PREFIX, CheckInOut, PatientAppointment, PatientSession
 from visitdesk.portal.seed import DemoCredentials, PatientCredential
 from visitdesk.portal.simulator_registration import RegistrationFlows
-from visitdesk.sync.wire import PATIENT_PREFIX, CheckInOut, PatientAppointment, PatientSession
 
 log = logging.getLogger(__name__)
 

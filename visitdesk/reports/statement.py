@@ -50,7 +50,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from visitdesk.sync.wire_billing import BUCKET_LABELS, AgingBuckets
+from visitdesk.api.wire_billing import BUCKET_LABELS, AgingBuckets
 
 # Binary (Flate only) streams: ASCII85 on top costs a third of the rendering time and 25% more
 # bytes, and nothing reads these files as 7-bit text.

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from visitdesk.sync.wire import STAFF_PREFIX
+from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate
 
 
 def test_refused_change_shows_a_banner_and_can_be_discarded(qtbot, practice, make_desk):
     desk = make_desk(practice)
     with desk.store.write() as uow:
         uow.enqueue(
-            "POST",
-            f"{STAFF_PREFIX}/checkins/no-such-checkin/status",
-            {"status": "acknowledged"},
+            SET_CHECKIN_STATUS,
+            {"checkin_id": "no-such-checkin"},
+            CheckInStatusUpdate(status=CheckInStatus.ACKNOWLEDGED),
             "Acknowledge check-in",
         )
     desk.engine.kick()

@@ -7,7 +7,7 @@ number printed on them is the guarantor's MRN.
 
 **Balances and aging** count patient-responsibility lines only (insurance lines are shown as
 pending insurance) and age by posting date, credits paying the oldest charges first; see
-`visitdesk.sync.wire_billing` for why. The queries below do this in SQL for every account at once.
+`visitdesk.api.wire_billing` for why. The queries below do this in SQL for every account at once.
 
 **Statement archive.** A statement's PDF is archived as a file beside the database with its
 SHA-256 in `statements`; a reprint returns those exact bytes after checking the hash. A run's rows
@@ -41,12 +41,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from visitdesk.api.wire import ChangeItem
+from visitdesk.api.wire_billing import BUCKETS, AgingBuckets, LedgerLineOut, PaymentOut
 from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.feed import register_applier
 from visitdesk.desktop.models.schema import Base, Patient, table_of
-from visitdesk.sync.wire import ChangeItem
-from visitdesk.sync.wire_billing import BUCKETS, AgingBuckets, LedgerLineOut, PaymentOut
 
 # --------------------------------------------------------------------------- tables
 

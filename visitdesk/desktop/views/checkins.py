@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop.controller import CHECKIN_ROLES, DeskController
 from visitdesk.desktop.views.checkins_model import CheckInsModel
 from visitdesk.desktop.views.tables import rows_table
-from visitdesk.sync.wire import CheckInStatus
 
 log = logging.getLogger(__name__)
 

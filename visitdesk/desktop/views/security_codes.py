@@ -36,6 +36,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.wire_registration import (
+    MAX_CODE_DAYS,
+    SecurityCodeCreate,
+    SecurityCodeIssued,
+)
 from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.models.codes import SecurityCodeRow
 from visitdesk.desktop.models.patient_search import PatientHit
@@ -51,11 +56,6 @@ from visitdesk.desktop.views.security_codes_model import (
 from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.code_slip import CodeSlip
 from visitdesk.sync.errors import PortalError, PortalOffline
-from visitdesk.sync.wire_registration import (
-    MAX_CODE_DAYS,
-    SecurityCodeCreate,
-    SecurityCodeIssued,
-)
 
 log = logging.getLogger(__name__)
 

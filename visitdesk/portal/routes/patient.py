@@ -8,6 +8,15 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from visitdesk.api.wire import (
+    CheckInOut,
+    ErrorBody,
+    LinkedPatient,
+    PatientAppointment,
+    PatientCheckInCreate,
+    PatientSession,
+    PatientSignIn,
+)
 from visitdesk.portal import checkins, patient_side
 from visitdesk.portal.deps import (
     CurrentPatient,
@@ -17,15 +26,6 @@ from visitdesk.portal.deps import (
     patient_writer,
 )
 from visitdesk.portal.idempotency import Outcome
-from visitdesk.sync.wire import (
-    CheckInOut,
-    ErrorBody,
-    LinkedPatient,
-    PatientAppointment,
-    PatientCheckInCreate,
-    PatientSession,
-    PatientSignIn,
-)
 
 router = APIRouter(tags=["patient"])
 

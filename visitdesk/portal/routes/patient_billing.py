@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from visitdesk.api.wire import ErrorBody
+from visitdesk.api.wire_billing import PatientBalance, PaymentCreate, PaymentOut
 from visitdesk.portal import billing, payments
 from visitdesk.portal.deps import CurrentPatient, PatientWriter, State, patient_writer
 from visitdesk.portal.idempotency import Outcome
-from visitdesk.sync.wire import ErrorBody
-from visitdesk.sync.wire_billing import PatientBalance, PaymentCreate, PaymentOut
 
 router = APIRouter(tags=["patient billing"])
 

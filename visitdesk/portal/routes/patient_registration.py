@@ -16,11 +16,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
-from visitdesk.portal import connect, registration
-from visitdesk.portal.account_rules import SECURITY_QUESTIONS
-from visitdesk.portal.deps import CurrentPatient, State, client_address
-from visitdesk.sync.wire import ErrorBody, LinkedPatient, PatientSession
-from visitdesk.sync.wire_registration import (
+from visitdesk.api.wire import ErrorBody, LinkedPatient, PatientSession
+from visitdesk.api.wire_registration import (
     AccountDetails,
     ConnectRequest,
     ConnectStarted,
@@ -35,6 +32,9 @@ from visitdesk.sync.wire_registration import (
     SecurityQuestionsStatus,
     UsernameRegistration,
 )
+from visitdesk.portal import connect, registration
+from visitdesk.portal.account_rules import SECURITY_QUESTIONS
+from visitdesk.portal.deps import CurrentPatient, State, client_address
 
 router = APIRouter(tags=["patient registration"])
 

@@ -8,20 +8,22 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from visitdesk.api.commands import UPSERT_LEDGER
+from visitdesk.api.wire import ErrorBody, Role
+from visitdesk.api.wire_billing import LedgerUpsert
 from visitdesk.portal import billing
 from visitdesk.portal.deps import StaffWriter, staff_writer
 from visitdesk.portal.idempotency import Outcome
-from visitdesk.sync.wire import ErrorBody, Role, UpsertResult
-from visitdesk.sync.wire_billing import LedgerUpsert
+from visitdesk.portal.routes.commands import staff_route
 
 router = APIRouter(tags=["staff billing"])
 
 Biller = Annotated[StaffWriter, Depends(staff_writer(Role.BILLING, Role.MANAGER))]
 
 
-@router.put(
-    "/ledger",
-    response_model=UpsertResult,
+@staff_route(
+    router,
+    UPSERT_LEDGER,
     responses={
         400: {"model": ErrorBody, "description": "Missing Idempotency-Key"},
         401: {"model": ErrorBody},

@@ -10,10 +10,12 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from visitdesk.api.commands import GET_CHANGES
+from visitdesk.api.wire import MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS, ErrorBody
 from visitdesk.portal.db import Database
 from visitdesk.portal.deps import CurrentStaff, State
 from visitdesk.portal.feed import FeedRow, page_json, read_page
-from visitdesk.sync.wire import MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS, ChangesPage, ErrorBody
+from visitdesk.portal.routes.commands import staff_route
 
 router = APIRouter(tags=["staff changes"])
 
@@ -23,7 +25,7 @@ def _read(db: Database, practice_id: str, after: int, limit: int) -> tuple[list[
         return read_page(session, practice_id, after, limit)
 
 
-@router.get("/changes", response_model=ChangesPage, responses={401: {"model": ErrorBody}})
+@staff_route(router, GET_CHANGES, responses={401: {"model": ErrorBody}})
 async def get_changes(
     request: Request,
     state: State,

@@ -8,19 +8,21 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate, ErrorBody, Role
 from visitdesk.portal import checkins
 from visitdesk.portal.deps import StaffWriter, staff_writer
 from visitdesk.portal.idempotency import Outcome
-from visitdesk.sync.wire import CheckInOut, CheckInStatus, CheckInStatusUpdate, ErrorBody, Role
+from visitdesk.portal.routes.commands import staff_route
 
 router = APIRouter(tags=["staff check-ins"])
 
 Desk = Annotated[StaffWriter, Depends(staff_writer(Role.FRONT_DESK, Role.MANAGER))]
 
 
-@router.post(
-    "/checkins/{checkin_id}/status",
-    response_model=CheckInOut,
+@staff_route(
+    router,
+    SET_CHECKIN_STATUS,
     responses={
         400: {"model": ErrorBody},
         401: {"model": ErrorBody},

@@ -13,19 +13,26 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from visitdesk.portal import audit, security_codes
-from visitdesk.portal.deps import StaffPrincipal, StaffWriter, State, require_roles, staff_writer
-from visitdesk.portal.errors import NotFound
-from visitdesk.portal.idempotency import Outcome
-from visitdesk.portal.models import Patient
-from visitdesk.sync.wire import ErrorBody, Role
-from visitdesk.sync.wire_registration import (
+from visitdesk.api.commands import (
+    ISSUE_SECURITY_CODE,
+    LIST_SECURITY_CODES,
+    REISSUE_SECURITY_CODE,
+    REVOKE_SECURITY_CODE,
+)
+from visitdesk.api.wire import ErrorBody, Role
+from visitdesk.api.wire_registration import (
     CodeAlreadyIssued,
     SecurityCodeCreate,
     SecurityCodeIssued,
     SecurityCodeOut,
     SecurityCodeStatus,
 )
+from visitdesk.portal import audit, security_codes
+from visitdesk.portal.deps import StaffPrincipal, StaffWriter, State, require_roles, staff_writer
+from visitdesk.portal.errors import NotFound
+from visitdesk.portal.idempotency import Outcome
+from visitdesk.portal.models import Patient
+from visitdesk.portal.routes.commands import staff_route
 
 router = APIRouter(tags=["staff security codes"])
 
@@ -64,12 +71,7 @@ def _issued(issued: SecurityCodeIssued) -> Outcome:
     return Outcome(201, issued, replay=Outcome(409, replay))
 
 
-@router.post(
-    "/security-codes",
-    status_code=201,
-    response_model=SecurityCodeIssued,
-    responses=_ISSUE_ERRORS,
-)
+@staff_route(router, ISSUE_SECURITY_CODE, status_code=201, responses=_ISSUE_ERRORS)
 def issue_security_code(body: SecurityCodeCreate, writer: Desk, state: State) -> Response:
     """Issue a code for a patient to register with ("register") or to link to an account ("link").
 
@@ -86,9 +88,9 @@ def issue_security_code(body: SecurityCodeCreate, writer: Desk, state: State) ->
     return writer.run(body, apply)
 
 
-@router.get(
-    "/security-codes",
-    response_model=list[SecurityCodeOut],
+@staff_route(
+    router,
+    LIST_SECURITY_CODES,
     responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 def list_security_codes(
@@ -109,11 +111,7 @@ def list_security_codes(
         )
 
 
-@router.post(
-    "/security-codes/{code_id}/revoke",
-    response_model=SecurityCodeOut,
-    responses={**_ERRORS, 409: {"model": ErrorBody}},
-)
+@staff_route(router, REVOKE_SECURITY_CODE, responses={**_ERRORS, 409: {"model": ErrorBody}})
 def revoke_security_code(code_id: CodeId, writer: Desk) -> Response:
     """Revoke a code so it can no longer be used (a used code cannot be revoked: 409)."""
 
@@ -124,12 +122,7 @@ def revoke_security_code(code_id: CodeId, writer: Desk) -> Response:
     return writer.run(None, apply)
 
 
-@router.post(
-    "/security-codes/{code_id}/reissue",
-    status_code=201,
-    response_model=SecurityCodeIssued,
-    responses=_ISSUE_ERRORS,
-)
+@staff_route(router, REISSUE_SECURITY_CODE, status_code=201, responses=_ISSUE_ERRORS)
 def reissue_security_code(code_id: CodeId, writer: Desk, state: State) -> Response:
     """Revoke a code and issue a new one for the same patient, purpose and relationship."""
 

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from visitdesk.api.commands import UPSERT_APPOINTMENTS, UPSERT_PATIENTS
+from visitdesk.api.wire import AppointmentUpsert, ErrorBody, PatientUpsert, Role
 from visitdesk.portal import records
 from visitdesk.portal.deps import StaffWriter, staff_writer
 from visitdesk.portal.idempotency import Outcome
-from visitdesk.sync.wire import AppointmentUpsert, ErrorBody, PatientUpsert, Role, UpsertResult
+from visitdesk.portal.routes.commands import staff_route
 
 router = APIRouter(tags=["staff records"])
 
@@ -24,7 +26,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.put("/patients", response_model=UpsertResult, responses=_ERRORS)
+@staff_route(router, UPSERT_PATIENTS, responses=_ERRORS)
 def upsert_patients(body: PatientUpsert, writer: Editor) -> Response:
     """Create or update patients by MRN. Only rows that really changed enter the change feed."""
 
@@ -36,7 +38,7 @@ def upsert_patients(body: PatientUpsert, writer: Editor) -> Response:
     return writer.run(body, apply)
 
 
-@router.put("/appointments", response_model=UpsertResult, responses=_ERRORS)
+@staff_route(router, UPSERT_APPOINTMENTS, responses=_ERRORS)
 def upsert_appointments(body: AppointmentUpsert, writer: Editor) -> Response:
     """Create or update appointments by external id; each MRN must already exist here."""
 

@@ -14,15 +14,17 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from visitdesk.portal import audit, registration_queue
-from visitdesk.portal.deps import PortalState, StaffWriter, State, staff_writer
-from visitdesk.portal.idempotency import Outcome
-from visitdesk.sync.wire import ErrorBody, Role
-from visitdesk.sync.wire_registration import (
+from visitdesk.api.commands import MATCH_REGISTRATION, REJECT_REGISTRATION
+from visitdesk.api.wire import ErrorBody, Role
+from visitdesk.api.wire_registration import (
     RegistrationMatch,
     RegistrationOut,
     RegistrationReject,
 )
+from visitdesk.portal import audit, registration_queue
+from visitdesk.portal.deps import PortalState, StaffWriter, State, staff_writer
+from visitdesk.portal.idempotency import Outcome
+from visitdesk.portal.routes.commands import staff_route
 
 router = APIRouter(tags=["staff registration queue"])
 
@@ -43,11 +45,7 @@ def _actor(writer: StaffWriter) -> audit.Actor:
     return audit.Actor("staff", writer.staff.staff_id, writer.staff.name)
 
 
-@router.post(
-    "/registrations/{registration_id}/match",
-    response_model=RegistrationOut,
-    responses=_ERRORS,
-)
+@staff_route(router, MATCH_REGISTRATION, responses=_ERRORS)
 def match_registration(
     registration_id: RegistrationId, body: RegistrationMatch, writer: Desk, state: State
 ) -> Response:
@@ -55,11 +53,7 @@ def match_registration(
     return _decide(registration_queue.match, registration_id, body, writer, state)
 
 
-@router.post(
-    "/registrations/{registration_id}/reject",
-    response_model=RegistrationOut,
-    responses=_ERRORS,
-)
+@staff_route(router, REJECT_REGISTRATION, responses=_ERRORS)
 def reject_registration(
     registration_id: RegistrationId, body: RegistrationReject, writer: Desk, state: State
 ) -> Response:

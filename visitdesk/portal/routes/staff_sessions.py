@@ -8,12 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from visitdesk.api.commands import REFRESH_SESSION, SIGN_IN, SIGN_OUT
+from visitdesk.api.wire import ErrorBody, RefreshRequest, SessionCreate, SessionTokens
 from visitdesk.portal import idempotency, sessions
 from visitdesk.portal.deps import RequiredKey, State, Writer, client_address
 from visitdesk.portal.idempotency import Outcome
-from visitdesk.sync.wire import ErrorBody, RefreshRequest, SessionCreate, SessionTokens
+from visitdesk.portal.routes.commands import staff_route
 
-router = APIRouter(prefix="/sessions", tags=["staff sessions"])
+router = APIRouter(tags=["staff sessions"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Wrong credentials or invalid refresh token"},
@@ -21,13 +23,13 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("", response_model=SessionTokens, responses=_ERRORS)
+@staff_route(router, SIGN_IN, responses=_ERRORS)
 def create_session(body: SessionCreate, request: Request, state: State) -> SessionTokens:
     """Sign in with the practice code, username and password."""
     return sessions.sign_in(state.db, state.security, state.config, body, client_address(request))
 
 
-@router.post("/refresh", response_model=SessionTokens, responses=_ERRORS)
+@staff_route(router, REFRESH_SESSION, responses=_ERRORS)
 def refresh_session(body: RefreshRequest, state: State) -> SessionTokens:
     """Trade a refresh token for new tokens. Each refresh token works once; reuse ends the session."""
     return sessions.refresh(state.db, state.security, state.config, body.refresh_token)
@@ -37,8 +39,9 @@ def _sign_out_key(key: RequiredKey = None) -> str | None:
     return idempotency.check_key(key, required=True)
 
 
-@router.delete(
-    "/current",
+@staff_route(
+    router,
+    SIGN_OUT,
     status_code=204,
     responses={400: {"model": ErrorBody, "description": "Missing Idempotency-Key"}},
 )

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from visitdesk.sync.wire import MAX_UPSERT_BATCH, AwareDatetime, Mrn, ShortText, Wire
+from visitdesk.api.wire import MAX_UPSERT_BATCH, AwareDatetime, Mrn, ShortText, Wire
 
 LedgerKind = Literal["charge", "payment", "adjustment"]
 Responsibility = Literal["insurance", "patient"]

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from visitdesk.sync.wire import AwareDatetime, Name, Wire
+from visitdesk.api.wire import AwareDatetime, Name, Wire
 
 SecurityCodePurpose = Literal["register", "link"]
 SecurityCodeStatus = Literal["active", "used", "expired", "revoked", "locked"]
