@@ -20,7 +20,7 @@ from visitdesk.api.commands import (
     command_named,
 )
 from visitdesk.api.wire import STAFF_PREFIX, CheckInStatus, CheckInStatusUpdate
-from visitdesk.portal.app import create_app
+from visitdesk.portal.web.app import create_app
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """A desk store written by the release before the staff-command catalogue (commit d9b6e98).
 
-`tests/desktop/models/data/store-d9b6e98.sqlite3` was made by that release through its own API:
+`tests/desktop/models/data/store-d9b6e98.sqlite3.gz` (gzipped) was made by that release through its own API:
 a patients, an appointments and a ledger CSV import (one upload each), a check-in acknowledged,
 one registration matched and one rejected, and the rejection parked as refused by the portal. Its
 outbox holds six items as that release wrote them: a method and a hand-built URL each.
@@ -11,6 +11,7 @@ with the same idempotency key, and the pending ones are sent to a real portal.
 
 from __future__ import annotations
 
+import gzip
 import shutil
 import sqlite3
 from contextlib import closing
@@ -26,13 +27,14 @@ from visitdesk.desktop.models import registrations as desk_registrations
 from visitdesk.sync.engine import SyncEngine
 
 RELEASE_STORE = Path(__file__).resolve().parents[1] / "desktop" / "models" / "data"
-RELEASE_STORE = RELEASE_STORE / "store-d9b6e98.sqlite3"
+RELEASE_STORE = RELEASE_STORE / "store-d9b6e98.sqlite3.gz"
 
 
 @pytest.fixture
 def release_store(tmp_path: Path) -> Path:
     path = tmp_path / "visitdesk.sqlite3"
-    shutil.copyfile(RELEASE_STORE, path)
+    with gzip.open(RELEASE_STORE) as packed, path.open("wb") as out:
+        shutil.copyfileobj(packed, out)
     return path
 
 

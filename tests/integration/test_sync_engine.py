@@ -26,8 +26,8 @@ from visitdesk.api.wire import (
 )
 from visitdesk.desktop.models.schema import OutboxEntry
 from visitdesk.desktop.models.store import LocalStore
-from visitdesk.portal.db import Database
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.web.server import RunningPortal
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import SyncEngine

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "visitdesk.portal.cli", *args]
+    return [sys.executable, "-m", "visitdesk.portal.web.cli", *args]
 
 
 def _env() -> dict[str, str]:

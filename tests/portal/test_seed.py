@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.fixtures_portal import fast_hasher
-from visitdesk.portal.db import Database
-from visitdesk.portal.models import AccountLink, Appointment, Change, Patient, Practice
-from visitdesk.portal.seed import PracticeExists, create_practice, seed_demo
+from visitdesk.portal.demo.seed import PracticeExists, create_practice, seed_demo
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models import AccountLink, Appointment, Change, Patient, Practice
 
 
 @pytest.fixture

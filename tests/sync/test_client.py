@@ -18,7 +18,7 @@ from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
 from visitdesk.api.commands import SET_CHECKIN_STATUS
 from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate, PatientRecord, Role
-from visitdesk.portal.db import Database
+from visitdesk.portal.persistence.db import Database
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.credentials import SERVICE, MemoryTokenStore, open_token_store
 from visitdesk.sync.errors import (
