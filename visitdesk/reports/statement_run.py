@@ -22,7 +22,7 @@ import shutil
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -202,11 +202,11 @@ class _Renderer:
         exhausted = False
         while True:
             while not exhausted and len(pending) < limit:
-                chunk = next(chunks, None)
-                if chunk is None:
+                upcoming = next(chunks, None)
+                if upcoming is None:
                     exhausted = True
                     break
-                pending.append(self.pool.apply_async(_render_chunk, (chunk,)))
+                pending.append(self.pool.apply_async(_render_chunk, (upcoming,)))
             if not pending:
                 return
             if cancel is not None and cancel.is_set():
@@ -350,7 +350,7 @@ def _data_stream(
     settings: StatementSettings,
     header: PracticeHeader,
     statement_date: date,
-) -> Iterator[StatementData]:
+) -> Generator[StatementData, None, None]:
     """The accounts' statements, from two sequential reads (accounts and lines both in guarantor
     order) instead of queries per account: a large run spends its time rendering, not asking."""
     with store.read() as session:

@@ -324,7 +324,7 @@ def _enqueue_uploads(session: Session, report: ImportReport, kind: str, records:
         outbox.new_entry(
             command,
             {},
-            wrap(batch),
+            wrap(list(batch)),
             f"Upload {len(batch)} {kind} from {report.path.name}"
             + (f" (part {n} of {len(batches)})" if len(batches) > 1 else ""),
         )

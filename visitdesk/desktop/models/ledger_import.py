@@ -263,7 +263,7 @@ def _write_lines(
         outbox.new_entry(
             UPSERT_LEDGER,
             {},
-            LedgerUpsert(lines=batch),
+            LedgerUpsert(lines=list(batch)),
             f"Upload {len(batch)} ledger lines from {report.path.name}"
             + (f" (part {n} of {len(batches)})" if len(batches) > 1 else ""),
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import UpsertResult
@@ -108,7 +108,7 @@ def upsert_ledger(
                 f"line {record.external_id!r} is a portal payment; the practice system cannot "
                 "change it."
             )
-        keys = {"patient_id": patient_id, "guarantor_patient_id": guarantor_id}
+        keys: dict[str, Any] = {"patient_id": patient_id, "guarantor_patient_id": guarantor_id}
         if current is None:
             line_id = new_id()
             inserts.append(
@@ -133,7 +133,7 @@ def upsert_ledger(
         )
         changes.append(NewChange.of("ledger_line", out, line_id))
     if inserts:
-        session.execute(insert(LedgerLine.__table__), inserts)
+        session.execute(insert(cast(Table, LedgerLine.__table__)), inserts)
     if updates:
         session.execute(update(LedgerLine), updates)
     append_changes(session, practice_id, changes)

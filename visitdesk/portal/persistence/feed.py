@@ -14,9 +14,10 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from visitdesk.portal.persistence.db import CHANGED_PRACTICES
@@ -64,7 +65,7 @@ def append_changes(session: Session, practice_id: str, changes: Sequence[NewChan
         }
         for offset, change in enumerate(changes)
     ]
-    session.execute(insert(Change.__table__), rows)
+    session.execute(insert(cast(Table, Change.__table__)), rows)
     session.info.setdefault(CHANGED_PRACTICES, set()).add(practice_id)
 
 

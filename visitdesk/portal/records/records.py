@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import (
@@ -133,7 +133,7 @@ def upsert_patients(
         out = PatientOut(id=patient_id, updated_at=now, **values)
         changes.append(NewChange.of("patient", out, patient_id))
     if inserts:
-        session.execute(insert(Patient.__table__), inserts)
+        session.execute(insert(cast(Table, Patient.__table__)), inserts)
     if updates:
         session.execute(update(Patient), updates)
     append_changes(session, practice_id, changes)
@@ -188,7 +188,7 @@ def upsert_appointments(
         out = AppointmentOut(id=appointment_id, patient_id=patient_id, mrn=record.mrn, **values)
         changes.append(NewChange.of("appointment", out, appointment_id))
     if inserts:
-        session.execute(insert(Appointment.__table__), inserts)
+        session.execute(insert(cast(Table, Appointment.__table__)), inserts)
     if updates:
         session.execute(update(Appointment), updates)
     append_changes(session, practice_id, changes)
