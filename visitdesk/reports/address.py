@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
@@ -112,5 +113,36 @@ def layout(name: str, address_lines: Sequence[str]) -> AddressLayout:
     return result
 
 
+#: Capitals of the widest letter at the smallest size fit this many to a line of the block, so a
+#: shorter line never needs measuring (most addresses of a large run never do).
+_SAFE_LINE = 30
+
+
 def address_fits(name: str, address_lines: Sequence[str]) -> bool:
+    """Whether the name and address print inside the block at the smallest allowed size or larger."""
+    lines = [line for line in (name, *address_lines) if line.strip()]
+    if len(lines) <= 4 and all(len(line) <= _SAFE_LINE for line in lines):
+        return True
     return layout(name, address_lines).fits
+
+
+def mailing_lines(
+    address_line1: str, address_line2: str, city: str, state: str, postal_code: str
+) -> tuple[str, ...]:
+    """A patient record's address as the lines under the name: street, more street, city line."""
+    city_line = ", ".join(p for p in (city, f"{state} {postal_code}".strip()) if p)
+    return tuple(line for line in (address_line1, address_line2, city_line) if line.strip())
+
+
+def patient_address_fits(patient: Any) -> bool:
+    """`address_fits` for anything with a patient record's name and address attributes."""
+    return address_fits(
+        f"{patient.first_name} {patient.last_name}",
+        mailing_lines(
+            patient.address_line1 or "",
+            patient.address_line2 or "",
+            patient.city or "",
+            patient.state or "",
+            patient.postal_code or "",
+        ),
+    )

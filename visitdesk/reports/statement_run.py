@@ -38,6 +38,7 @@ from visitdesk.desktop.models.billing import AccountRow, StatementFilters, State
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.schema import Patient
 from visitdesk.desktop.models.store import LocalStore
+from visitdesk.reports.address import mailing_lines
 from visitdesk.reports.pdf_concat import PdfConcatenator
 from visitdesk.reports.statement import (
     PracticeHeader,
@@ -117,11 +118,8 @@ def practice_header(settings: StatementSettings) -> PracticeHeader:
 def _address(patient: Any) -> tuple[str, ...]:
     if patient is None:
         return ()
-    city = ", ".join(
-        p for p in (patient.city, f"{patient.state} {patient.postal_code}".strip()) if p
-    )
-    return tuple(
-        line for line in (patient.address_line1, patient.address_line2, city) if line.strip()
+    return mailing_lines(
+        patient.address_line1, patient.address_line2, patient.city, patient.state, patient.postal_code
     )
 
 

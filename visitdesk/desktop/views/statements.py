@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.billing_service import BillingService
 from visitdesk.desktop.models.billing import (
     MESSAGE_KEYS,
@@ -46,6 +47,9 @@ from visitdesk.reports.statement import money
 from visitdesk.reports.statement_run import RunCancelled, RunResult, SettingsIncomplete
 
 log = logging.getLogger(__name__)
+
+#: Accounts named in the preview when addresses do not fit; the rest are counted.
+UNFIT_LISTED = 10
 
 MESSAGE_TITLES = {
     "current": "Current balance",
@@ -145,6 +149,10 @@ class StatementsView(QWidget):
         self.cancel_button.setObjectName("secondary")
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.hide()
+        # Accounts whose address would run out of the envelope window: fix the record first.
+        self.unfit_label = plain_label("", "formError")
+        self.unfit_label.setWordWrap(True)
+        self.unfit_label.hide()
         actions = QHBoxLayout()
         actions.addWidget(self.preview_button)
         actions.addWidget(self.preview_label, 1)
@@ -207,6 +215,7 @@ class StatementsView(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(filters)
         layout.addLayout(actions)
+        layout.addWidget(self.unfit_label)
         layout.addWidget(tabs, 1)
         self.date_label.setText(f"Statement date {service.today():%m/%d/%Y}")
         self._update_buttons()
@@ -263,6 +272,21 @@ class StatementsView(QWidget):
         )
         ready = self.settings is not None and self.settings.ready
         self.generate_button.setEnabled(result.count > 0 and ready)
+        self._show_unfit(result)
+
+    def _show_unfit(self, result: RunPreview) -> None:
+        unfit = result.unfit_addresses
+        self.unfit_label.setVisible(bool(unfit))
+        if not unfit:
+            return
+        listed = "; ".join(isolate(f"{u.name} ({u.guarantor_mrn})") for u in unfit[:UNFIT_LISTED])
+        more = f" and {len(unfit) - UNFIT_LISTED:,} more" if len(unfit) > UNFIT_LISTED else ""
+        noun = "address does" if len(unfit) == 1 else "addresses do"
+        self.unfit_label.setText(
+            f"{len(unfit):,} {noun} not fit the envelope window and would print outside it: "
+            f"{listed}{more}. Shorten the address in the practice system (or put these accounts "
+            "on hold) before mailing."
+        )
 
     # ---- generating
 
