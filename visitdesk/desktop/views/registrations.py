@@ -87,25 +87,37 @@ class RegistrationsView(QWidget):
         top.addStretch(1)
         top.addWidget(self._summary)
 
-        self.queue_table = rows_table(self.queue_model, stretch=0)
+        self.queue_table = rows_table(
+            self.queue_model,
+            stretch=0,
+            keep=(0,),
+            empty="No registrations are waiting. Registrations the portal could not match to one record appear here.",
+        )
         self.queue_table.setMinimumWidth(340)
         self.queue_table.selectionModel().selectionChanged.connect(self._registration_changed)
 
         self.registration_label = plain_label("", "registrationDetails")
         self.registration_label.setWordWrap(True)
-        self.candidates_table = rows_table(self.candidates_model, stretch=2)
+        self.candidates_table = rows_table(
+            self.candidates_model,
+            stretch=2,
+            keep=(2,),
+            empty="No patient record resembles this registration. Find the record by hand or reject it.",
+        )
         self.candidates_table.selectionModel().selectionChanged.connect(self._candidate_changed)
         self.candidates_note = plain_label("", "screenSubtitle")
         self.candidates_note.setWordWrap(True)
         self.warning_label = plain_label("", "matchWarning")
         self.warning_label.setWordWrap(True)
         self.warning_label.hide()
-        self.comparison_table = rows_table(self.comparison_model, stretch=3)
+        self.comparison_table = rows_table(
+            self.comparison_model,
+            stretch=3,
+            keep=(1, 2),
+            empty="Choose a candidate to compare it with the registration, field by field.",
+        )
         self.comparison_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.comparison_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        header = self.comparison_table.horizontalHeader()
-        # Long emails must not push the reason, the most useful column, off the screen.
-        header.setMaximumSectionSize(150)
         self.comparison_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         # The reason is the point of the table: it wraps rather than being cut short.
         self.comparison_table.setWordWrap(True)

@@ -272,7 +272,12 @@ class SecurityCodesView(QWidget):
         list_top.addWidget(self.summary)
         list_top.addWidget(self.only_patient)
         list_top.addWidget(self.status_filter)
-        self.table = rows_table(self.model, stretch=2)
+        self.table = rows_table(
+            self.model,
+            stretch=2,
+            keep=(2,),
+            empty="No security codes to show: none issued yet, or none with this status.",
+        )
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.revoke_button = QPushButton("&Revoke\u2026")
         self.revoke_button.setObjectName("secondary")

@@ -161,7 +161,11 @@ class StatementsView(QWidget):
         actions.addWidget(self.generate_button)
 
         self.runs_model = RunsModel(service.controller.zone, self)
-        self.runs_table = rows_table(self.runs_model)
+        self.runs_table = rows_table(
+            self.runs_model,
+            stretch=4,
+            empty="No statement runs yet. Preview, then generate statements above.",
+        )
         self.runs_table.selectionModel().selectionChanged.connect(self._run_selected)
         self.print_run_button = QPushButton("Print run\u2026")
         self.print_run_button.clicked.connect(self.print_selected_run)
@@ -179,7 +183,12 @@ class StatementsView(QWidget):
         runs_layout.addLayout(run_buttons)
 
         self.statements_model = StatementsModel(self)
-        self.statements_table = rows_table(self.statements_model)
+        self.statements_table = rows_table(
+            self.statements_model,
+            stretch=1,
+            keep=(1,),
+            empty="Select a run above to list its statements.",
+        )
         self.statements_table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.reprint_button = QPushButton("Reprint statement\u2026")
         self.reprint_button.clicked.connect(lambda: self.reprint_selected(save=False))

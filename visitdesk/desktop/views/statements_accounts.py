@@ -49,7 +49,12 @@ class HoldsPanel(QWidget):
         self.dialog: PlaceHoldDialog | None = None
         self.loaded = False
         self.model = HoldsModel(service.controller.zone, self)
-        self.table = rows_table(self.model)
+        self.table = rows_table(
+            self.model,
+            stretch=3,
+            keep=(0,),
+            empty="No account is on hold: every account with a balance can get a statement.",
+        )
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         note = plain_label(
             "Accounts on hold get no statement while \u201cLeave out accounts on hold\u201d is "
@@ -252,7 +257,12 @@ class PortalPaymentsPanel(QWidget):
         self._loading = False
         self._reload_again = False
         self.model = PaymentsModel(service.controller.zone, self)
-        self.table = rows_table(self.model)
+        self.table = rows_table(
+            self.model,
+            stretch=2,
+            keep=(1, 2),
+            empty="No payments made in the portal yet.",
+        )
         self.summary = plain_label("", "screenSubtitle")
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)
