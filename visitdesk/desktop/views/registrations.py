@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.match_service import CandidateView, Review
 from visitdesk.desktop.models.registrations import QueueRow
@@ -125,6 +126,7 @@ class RegistrationsView(QWidget):
 
         self.confirm_button = QPushButton("Confirm match (Enter)")
         self.reject_button = QPushButton("Reject\u2026 (R)")
+        self.reject_button.setObjectName("destructive")
         self.skip_button = QPushButton("Skip (S)")
         self.find_button = QPushButton("Find record\u2026 (F)")
         self.confirm_button.clicked.connect(self.confirm_selected)
@@ -346,13 +348,14 @@ class RegistrationsView(QWidget):
         contact = " \u00b7 ".join(
             part
             for part in (
-                row.email,
-                row.phone and f"phone {row.phone}",
-                row.postal_code and f"ZIP {row.postal_code}",
+                isolate(row.email),
+                row.phone and f"phone {isolate(row.phone)}",
+                row.postal_code and f"ZIP {isolate(row.postal_code)}",
             )
             if part
         )
-        text = f"{row.first_name} {row.last_name}, born {row.date_of_birth:%m/%d/%Y}" + (
+        name = isolate(f"{row.first_name} {row.last_name}")
+        text = f"{name}, born {row.date_of_birth:%m/%d/%Y}" + (
             f"\n{contact}" if contact else ""
         )
         if row.decision_refused:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.models.codes import SecurityCodeRow
 from visitdesk.desktop.models.patient_search import PatientHit
@@ -326,7 +327,10 @@ class SecurityCodesView(QWidget):
         if patient is None:
             self.patient_label.setText("Choose a patient on the left.")
         else:
-            text = f"{patient.display_name}\nBorn {patient.date_of_birth:%m/%d/%Y} \u00b7 MRN {patient.mrn}"
+            text = (
+                f"{isolate(patient.display_name)}\n"
+                f"Born {patient.date_of_birth:%m/%d/%Y} \u00b7 MRN {isolate(patient.mrn)}"
+            )
             if patient.portal_id is None:
                 text += (
                     "\nNot yet on the portal: this patient was imported here and has not been "
@@ -429,7 +433,7 @@ class SecurityCodesView(QWidget):
         self._slip_handled = False
         purpose = purpose_label(code.purpose, code.relationship)
         self.code_panel.show_code(
-            f"Security code for {first} {last}",
+            f"Security code for {isolate(f'{first} {last}')}",
             issued.code,
             f"{purpose} \u00b7 valid until {format_moment(code.expires_at, self._zone)}",
         )
@@ -621,7 +625,7 @@ class SecurityCodesView(QWidget):
             return
         self._confirm(
             "Revoke code",
-            f"Revoke code {row.hint} for {row.patient_name}? It stops working at once.",
+            f"Revoke code {row.hint} for {isolate(row.patient_name)}? It stops working at once.",
             lambda: self.revoke(row.id),
         )
 
@@ -650,7 +654,7 @@ class SecurityCodesView(QWidget):
         revoke_note = " The current code stops working." if row.status == "active" else ""
         self._confirm(
             "Reissue code",
-            f"Issue a new code for {row.patient_name}?{revoke_note}",
+            f"Issue a new code for {isolate(row.patient_name)}?{revoke_note}",
             lambda: self.reissue(row),
         )
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.billing_service import BillingService
 from visitdesk.desktop.models.billing import HoldTarget
 from visitdesk.desktop.views.checkins import plain_label
@@ -207,8 +208,8 @@ class PlaceHoldDialog(QDialog):
         if number != self._asked:
             return
         self.target = target
-        holder = target.guarantor_name or "(not in the patient list)"
-        text = f"Account {target.guarantor_mrn}, {holder}"
+        holder = isolate(target.guarantor_name) or "(not in the patient list)"
+        text = f"Account {isolate(target.guarantor_mrn)}, {holder}"
         if target.guarantor_mrn != target.patient_mrn:
             text += f" (the guarantor for patient {target.patient_mrn})"
         if target.balance_cents is None:
