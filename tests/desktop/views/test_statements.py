@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from tests.billing_api import patient_http, pay
 from visitdesk.desktop.models import billing
-from visitdesk.reports import statement_run
+from visitdesk.desktop.ops import statement_run
 
 
 def ledger_count(desk) -> int:

@@ -38,7 +38,7 @@ def test_a_hold_leaves_the_account_out_of_the_run_until_released(
     assert count > 0
 
     with desk.store.read() as session:
-        billed = billing.accounts(session, desk.controller.today(), view.filters())
+        billed = billing.accounts(session, desk.ops.session.today(), view.filters())
         target = next(
             a
             for a in billed
