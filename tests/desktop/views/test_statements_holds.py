@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from tests.billing_api import patient_http, pay
 from visitdesk.desktop.models import billing
+from visitdesk.desktop.models.schema import Patient
 
 
 def ledger_count(desk) -> int:
@@ -141,7 +142,7 @@ def test_a_portal_payment_shows_in_the_payments_tab(
     assert model.data(model.index(0, 5)) == "Approved, in the ledger"
     with desk.store.read() as session:
         mrn = session.scalar(
-            select(billing.Patient.mrn).where(billing.Patient.portal_id == patient_id)
+            select(Patient.mrn).where(Patient.portal_id == patient_id)
         )
     assert f"({mrn})" in model.data(model.index(0, 1))
     assert "2 card payments" in view.payments.summary.text()
