@@ -141,9 +141,7 @@ def test_a_portal_payment_shows_in_the_payments_tab(
     assert model.data(model.index(0, 4)) == "Visa ending 4242"
     assert model.data(model.index(0, 5)) == "Approved, in the ledger"
     with desk.store.read() as session:
-        mrn = session.scalar(
-            select(Patient.mrn).where(Patient.portal_id == patient_id)
-        )
+        mrn = session.scalar(select(Patient.mrn).where(Patient.portal_id == patient_id))
     assert f"({mrn})" in model.data(model.index(0, 1))
     assert "2 card payments" in view.payments.summary.text()
     qtmodeltester.check(model)
