@@ -80,11 +80,11 @@ class Renderer:
         exhausted = False
         while True:
             while not exhausted and len(pending) < limit:
-                chunk = next(chunks, None)
-                if chunk is None:
+                following: list[StatementData] | None = next(chunks, None)
+                if following is None:
                     exhausted = True
                     break
-                pending.append(self.pool.apply_async(_render_chunk, (chunk,)))
+                pending.append(self.pool.apply_async(_render_chunk, (following,)))
             if not pending:
                 return
             if cancel is not None and cancel.is_set():

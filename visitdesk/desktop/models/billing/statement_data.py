@@ -7,7 +7,7 @@ plain `StatementData`; rendering it is `visitdesk.reports.statement`'s job.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -83,7 +83,7 @@ def statement_data(
     accounts: Sequence[AccountRow],
     settings: StatementSettings,
     statement_date: date,
-) -> Iterator[StatementData]:
+) -> Generator[StatementData, None, None]:
     """The statements of `accounts` (in guarantor MRN order, as `accounts()` returns them), from
     two sequential reads (guarantors, then lines in guarantor order) instead of queries per
     account: a large run spends its time rendering, not asking.
