@@ -19,7 +19,7 @@ from sqlalchemy import select
 from visitdesk.desktop.app import load_stylesheet
 from visitdesk.desktop.demo import prepare_demo_desk, start_demo
 from visitdesk.desktop.models.schema import Appointment
-from visitdesk.desktop.views.checkins_model import STATUS_COLUMN, WAITING_COLUMN
+from visitdesk.desktop.views.checkins_table import STATUS_COLUMN, WAITING_COLUMN
 from visitdesk.desktop.views.tables import RowsTable, elided_text_tooltip
 
 LONG_PROVIDER = "Dr. Maximiliana Alexandra Featherstonehaugh-Montgomery-Castellanos, MD, PhD, FACP"
@@ -72,7 +72,7 @@ def test_every_screen_fits_1280x800_without_horizontal_scrolling(
         staff={"manager": SimpleNamespace(username=username, password=password)},
     )
     desk = make_desk(practice, role="manager")
-    prepare_demo_desk(desk.store, desk.controller.practice.name, "(413) 555-0100", demo.portal_url)
+    prepare_demo_desk(desk.store, desk.ops.session.practice.name, "(413) 555-0100", demo.portal_url)
     window = desk.window
     window.resize(1280, 800)
     titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]

@@ -14,7 +14,7 @@ from visitdesk.desktop.app import load_stylesheet
 from visitdesk.desktop.match_service import CandidateView, RecordSummary
 from visitdesk.desktop.models.registrations import QueueRow
 from visitdesk.desktop.views.registration_dialogs import ConfirmMatchDialog, RejectDialog
-from visitdesk.desktop.views.rows_model import RowsModel
+from visitdesk.desktop.views.rows import RowsModel
 from visitdesk.desktop.views.tables import EMPTY_TEXT_COLOUR, rows_table
 from visitdesk.matching.score import Band, Candidate, Evidence, Field, Level
 
