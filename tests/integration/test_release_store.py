@@ -79,7 +79,8 @@ def test_queued_items_become_catalogue_commands(release_store: Path) -> None:
         assert failed[0].last_error == "The portal refused this registration decision (409)."
         # The match taken before the upgrade still hides its registration; the refused rejection
         # brings its registration back, marked.
-        queue = desk_registrations.queue_for_desk(store)
+        with store.read() as session:
+            queue = desk_registrations.queue(session)
         assert [(row.id, row.decision_refused) for row in queue] == [("RG-UPG-2", True)]
         assert store.checkin("CK-UPG-1").status_changed_by == "Front Desk"  # type: ignore[union-attr]
 

@@ -24,7 +24,12 @@ from visitdesk.api.wire_registration import (
     RegistrationOut,
 )
 from visitdesk.matching.normalize import compact
-from visitdesk.portal.accounts.account_rules import mask_email, mask_phone, phone_digits
+from visitdesk.portal.accounts.account_rules import (
+    hidden_text_problem,
+    mask_email,
+    mask_phone,
+    phone_digits,
+)
 from visitdesk.portal.accounts.patient_side import display_name
 from visitdesk.portal.accounts.registration import (
     check_code,
@@ -202,6 +207,8 @@ def start_connect(
     account_id: str,
     body: ConnectRequest,
 ) -> ConnectStarted:
+    if problem := hidden_text_problem(first_name=body.first_name, last_name=body.last_name):
+        raise Unprocessable(problem)
     with db.read() as session:
         practice = practice_by_code(session, body.practice_code)
         start_key = throttle_key("connect-start", practice.id, account_id)
