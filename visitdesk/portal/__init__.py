@@ -7,19 +7,20 @@ Packages, outermost first:
 - one package per domain: `accounts/`, `codes/`, `checkins/`, `records/`, `billing/`,
   `registrations/`: the rules of the portal, free of HTTP.
 - `persistence/`: database, tables, migrations, change feed, idempotency, throttles, audit trail.
-- `demo/`: seeding and the patient simulator; the service never imports it.
+- `demo/`: seeding and the patient simulator, run as tools that take the `Database`; the
+  service never imports it.
 
 **Transaction rule.** A domain function takes a SQLAlchemy `Session` and works inside it: it
 never begins, commits or rolls back. The web layer owns the transaction: a route opens
-`state.db.read()` for a read, and every write runs in the idempotent writer a dependency gives it
-(`web/deps.py`: one transaction per call, replayed for a repeated Idempotency-Key), which commits
-the domain's changes, their change-feed items and their audit events together.
+`state.db.read()` for a read and `state.db.write()` for a plain write, and every write that may
+carry an Idempotency-Key runs in the idempotent writer a dependency gives it (`web/deps.py`: one
+write transaction per call, replayed for a repeated key), which commits the domain's changes,
+their change-feed items and their audit events together.
 
-The one exception is a *flow*: a patient or sign-in step that must commit more than once within a
-single request, because a failed attempt has to stay recorded although the request fails
-(throttles and attempt counters), because slow password hashing must not hold a write lock, or
-because mail and text go out only once the change is committed. A flow takes the `Database`,
-says so in its docstring, and opens each of its transactions itself with `db.read()` / `db.write()`;
-it never calls another flow. The flows live in `accounts/` (sessions, patient_side, registration,
-connect); `billing.ledger.balances` is a read served the same way.
+**The one exception: flows**, all in `accounts/flows/`. A flow is a patient or sign-in step that
+must commit more than once within a single request: a failed attempt has to stay recorded
+although the request fails (throttles and attempt counters), slow password hashing must not hold
+a write lock, and mail and text go out only once the change is committed. A flow takes the
+`Database` and opens each of its short transactions itself; it never calls another flow, and the
+rules it shares with the rest of the portal take a `Session`. No other package has flows.
 """

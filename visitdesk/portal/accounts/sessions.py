@@ -1,163 +1,25 @@
-"""Staff sign-in, refresh-token rotation with reuse detection, and sign-out."""
+"""Staff sessions the web layer reads and ends: which practice a refresh token belongs to, and
+sign-out. Both work inside the caller's transaction."""
 
 from __future__ import annotations
-
-import logging
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from visitdesk.api.wire import PracticeInfo, Role, SessionCreate, SessionTokens, StaffInfo
-from visitdesk.portal.persistence.db import Database, utcnow
-from visitdesk.portal.persistence.models import (
-    Practice,
-    StaffRefreshToken,
-    StaffSession,
-    StaffUser,
-)
-from visitdesk.portal.persistence.throttle import (
-    clear,
-    raise_if_locked,
-    record_failure,
-    throttle_key,
-)
-from visitdesk.portal.web.config import PortalConfig
-from visitdesk.portal.web.errors import Unauthorized
-from visitdesk.portal.web.security import Security, hash_token, new_refresh_token
+from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.models import StaffRefreshToken, StaffSession
+from visitdesk.portal.web.security import hash_token
 
-log = logging.getLogger(__name__)
-
-WRONG_CREDENTIALS = "Incorrect practice, username or password."
-BAD_REFRESH = "This session is no longer valid; please sign in again."
 STAFF_TOKEN = "staff"  # noqa: S105  (token type claim)
 
 
-@dataclass(frozen=True)
-class _StaffLogin:
-    staff_id: str
-    practice_id: str
-    password_hash: str
-
-
-def sign_in(
-    db: Database, security: Security, config: PortalConfig, body: SessionCreate, client: str
-) -> SessionTokens:
-    key = throttle_key("staff", f"{body.practice}\x00{body.username}", client)
-    with db.read() as session:
-        raise_if_locked(session, key)
-        row = session.execute(
-            select(StaffUser.id, StaffUser.practice_id, StaffUser.password_hash)
-            .join(Practice, Practice.id == StaffUser.practice_id)
-            .where(
-                Practice.code == body.practice.casefold(),
-                StaffUser.username == body.username.casefold(),
-                StaffUser.active.is_(True),
-            )
-        ).first()
-    login = _StaffLogin(*row) if row is not None else None
-    # Hashing happens outside any transaction: it is slow on purpose and must not hold locks.
-    if not security.passwords.verify(login.password_hash if login else None, body.password):
-        record_failure(db, config, key)
-        log.info("staff sign-in failed")
-        raise Unauthorized(WRONG_CREDENTIALS)
-    assert login is not None
-    new_hash = (
-        security.passwords.hash(body.password)
-        if security.passwords.needs_rehash(login.password_hash)
-        else None
-    )
-    with db.write() as session:
-        clear(session, key)
-        if new_hash is not None:
-            session.execute(
-                update(StaffUser)
-                .where(StaffUser.id == login.staff_id)
-                .values(password_hash=new_hash)
-            )
-        family = StaffSession(staff_id=login.staff_id, practice_id=login.practice_id)
-        session.add(family)
-        session.flush()
-        tokens = _issue(session, security, config, family)
-    log.info("staff sign-in: staff %s session %s", login.staff_id, family.id)
-    return tokens
-
-
-def _issue(
-    session: Session, security: Security, config: PortalConfig, family: StaffSession
-) -> SessionTokens:
-    staff = session.get_one(StaffUser, family.staff_id)
-    practice = session.get_one(Practice, family.practice_id)
-    refresh = new_refresh_token()
-    now = utcnow()
-    session.add(
-        StaffRefreshToken(
-            session_id=family.id,
-            token_hash=hash_token(refresh),
-            created_at=now,
-            expires_at=now + config.refresh_token_ttl,
-        )
-    )
-    ttl = int(config.access_token_ttl.total_seconds())
-    access = security.tokens.issue(
-        STAFF_TOKEN, staff.id, ttl, pid=practice.id, role=staff.role, sid=family.id
-    )
-    return SessionTokens(
-        access_token=access,
-        refresh_token=refresh,
-        expires_in=ttl,
-        staff=StaffInfo(id=staff.id, name=staff.name, role=Role(staff.role)),
-        practice=PracticeInfo(
-            id=practice.id,
-            code=practice.code,
-            name=practice.name,
-            phone=practice.phone,
-            timezone=practice.timezone,
-        ),
-    )
-
-
-def refresh(db: Database, security: Security, config: PortalConfig, token: str) -> SessionTokens:
-    """Rotate a refresh token. Presenting an already-rotated token ends the whole session."""
-    now = utcnow()
-    reuse_of: str | None = None
-    with db.write() as session:
-        row = session.scalar(
-            select(StaffRefreshToken).where(StaffRefreshToken.token_hash == hash_token(token))
-        )
-        family = session.get(StaffSession, row.session_id) if row is not None else None
-        if row is None or family is None or family.revoked_at is not None:
-            raise Unauthorized(BAD_REFRESH)
-        staff = session.get(StaffUser, family.staff_id)
-        if row.used_at is None and row.expires_at <= now:
-            raise Unauthorized("This session has expired; please sign in again.")
-        if staff is None or not staff.active:
-            family.revoked_at, family.revoke_reason = now, "staff inactive"
-        else:
-            # Conditional update: of two concurrent refreshes with one token, only one wins.
-            claimed = session.execute(
-                update(StaffRefreshToken)
-                .where(StaffRefreshToken.id == row.id, StaffRefreshToken.used_at.is_(None))
-                .values(used_at=now)
-                .returning(StaffRefreshToken.id)
-            ).scalar_one_or_none()
-            if claimed is not None:
-                return _issue(session, security, config, family)
-            family.revoked_at, family.revoke_reason = now, "refresh token reuse"
-            reuse_of = family.id
-    if reuse_of is not None:
-        log.warning("refresh token reuse detected; session %s revoked", reuse_of)
-    raise Unauthorized(BAD_REFRESH)
-
-
-def practice_of_refresh_token(db: Database, token: str) -> tuple[str, str] | None:
+def practice_of_refresh_token(session: Session, token: str) -> tuple[str, str] | None:
     """(practice id, session id) the token belongs to, or None when it is unknown."""
-    with db.read() as session:
-        row = session.execute(
-            select(StaffSession.practice_id, StaffSession.id)
-            .join(StaffRefreshToken, StaffRefreshToken.session_id == StaffSession.id)
-            .where(StaffRefreshToken.token_hash == hash_token(token))
-        ).first()
+    row = session.execute(
+        select(StaffSession.practice_id, StaffSession.id)
+        .join(StaffRefreshToken, StaffRefreshToken.session_id == StaffSession.id)
+        .where(StaffRefreshToken.token_hash == hash_token(token))
+    ).first()
     return (row[0], row[1]) if row is not None else None
 
 

@@ -18,7 +18,7 @@ from visitdesk.api.wire_billing import (
     PatientBalance,
 )
 from visitdesk.portal.persistence.clock import local_today
-from visitdesk.portal.persistence.db import Database, utcnow
+from visitdesk.portal.persistence.db import utcnow
 from visitdesk.portal.persistence.feed import NewChange, append_changes
 from visitdesk.portal.persistence.models import (
     AccountLink,
@@ -165,34 +165,33 @@ def aging_of(session: Session, patient_id: str, as_of: date) -> tuple[AgingBucke
     return aging, max(0, pending)
 
 
-def balances(db: Database, account_id: str) -> list[PatientBalance]:
+def balances(session: Session, account_id: str) -> list[PatientBalance]:
     """The balance of every patient linked to the account, in the order the links were made."""
-    with db.read() as session:
-        rows = session.execute(
-            select(Patient, Practice)
-            .join(AccountLink, AccountLink.patient_id == Patient.id)
-            .join(Practice, Practice.id == Patient.practice_id)
-            .where(AccountLink.account_id == account_id, AccountLink.revoked_at.is_(None))
-            .order_by(AccountLink.created_at, Patient.last_name, Patient.first_name)
-        ).all()
-        result = []
-        for patient, practice in rows:
-            aging, pending = aging_of(session, patient.id, local_today(practice.timezone))
-            last_payment = session.scalar(
-                select(func.max(Payment.created_at)).where(Payment.patient_id == patient.id)
+    rows = session.execute(
+        select(Patient, Practice)
+        .join(AccountLink, AccountLink.patient_id == Patient.id)
+        .join(Practice, Practice.id == Patient.practice_id)
+        .where(AccountLink.account_id == account_id, AccountLink.revoked_at.is_(None))
+        .order_by(AccountLink.created_at, Patient.last_name, Patient.first_name)
+    ).all()
+    result = []
+    for patient, practice in rows:
+        aging, pending = aging_of(session, patient.id, local_today(practice.timezone))
+        last_payment = session.scalar(
+            select(func.max(Payment.created_at)).where(Payment.patient_id == patient.id)
+        )
+        result.append(
+            PatientBalance(
+                patient_id=patient.id,
+                practice_id=practice.id,
+                practice_name=practice.name,
+                first_name=patient.first_name,
+                last_name=patient.last_name,
+                balance_cents=aging.total,
+                pending_insurance_cents=pending,
+                aging=aging,
+                allow_prepayment=setting_enabled(session, practice.id, ALLOW_PREPAYMENT),
+                last_payment_at=last_payment,
             )
-            result.append(
-                PatientBalance(
-                    patient_id=patient.id,
-                    practice_id=practice.id,
-                    practice_name=practice.name,
-                    first_name=patient.first_name,
-                    last_name=patient.last_name,
-                    balance_cents=aging.total,
-                    pending_insurance_cents=pending,
-                    aging=aging,
-                    allow_prepayment=setting_enabled(session, practice.id, ALLOW_PREPAYMENT),
-                    last_payment_at=last_payment,
-                )
-            )
+        )
     return result

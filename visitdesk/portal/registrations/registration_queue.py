@@ -21,7 +21,7 @@ from visitdesk.api.wire_registration import (
     RegistrationReject,
     rejection_text,
 )
-from visitdesk.portal.accounts.connect import registration_out
+from visitdesk.portal.accounts.patient_side import registration_out
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.db import utcnow
 from visitdesk.portal.persistence.feed import NewChange, append_changes

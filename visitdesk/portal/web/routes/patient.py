@@ -18,6 +18,7 @@ from visitdesk.api.wire import (
     PatientSignIn,
 )
 from visitdesk.portal.accounts import patient_side
+from visitdesk.portal.accounts.flows import sign_in
 from visitdesk.portal.checkins import arrivals
 from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.web.deps import (
@@ -40,7 +41,7 @@ _AUTH_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}}
 )
 def create_session(body: PatientSignIn, request: Request, state: State) -> PatientSession:
     """Sign in with an email address or username and password."""
-    return patient_side.sign_in(
+    return sign_in.patient_sign_in(
         state.db, state.security, state.config, body, client_address(request)
     )
 
@@ -48,13 +49,15 @@ def create_session(body: PatientSignIn, request: Request, state: State) -> Patie
 @router.get("/patients", response_model=list[LinkedPatient], responses=_AUTH_ERRORS)
 def list_patients(state: State, patient: CurrentPatient) -> list[LinkedPatient]:
     """The patients this account is linked to (self and family)."""
-    return patient_side.linked_patients(state.db, patient.account_id)
+    with state.db.read() as session:
+        return patient_side.linked_patients(session, patient.account_id)
 
 
 @router.get("/appointments", response_model=list[PatientAppointment], responses=_AUTH_ERRORS)
 def list_appointments(state: State, patient: CurrentPatient) -> list[PatientAppointment]:
     """Today's and upcoming appointments of the linked patients."""
-    return patient_side.appointments(state.db, patient.account_id)
+    with state.db.read() as session:
+        return patient_side.appointments(session, patient.account_id)
 
 
 @router.post(

@@ -28,7 +28,8 @@ Gateway = Annotated[payments.PaymentGateway, Depends(get_gateway)]
 @router.get("/balance", response_model=list[PatientBalance], responses={401: {"model": ErrorBody}})
 def list_balances(state: State, patient: CurrentPatient) -> list[PatientBalance]:
     """What each linked patient owes, with its aging and any insurance still pending."""
-    return ledger.balances(state.db, patient.account_id)
+    with state.db.read() as session:
+        return ledger.balances(session, patient.account_id)
 
 
 @router.post(

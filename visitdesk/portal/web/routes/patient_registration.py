@@ -32,8 +32,9 @@ from visitdesk.api.wire_registration import (
     SecurityQuestionsStatus,
     UsernameRegistration,
 )
-from visitdesk.portal.accounts import connect, registration
+from visitdesk.portal.accounts import patient_side
 from visitdesk.portal.accounts.account_rules import SECURITY_QUESTIONS
+from visitdesk.portal.accounts.flows import connect, registration
 from visitdesk.portal.web.deps import CurrentPatient, State, client_address
 
 router = APIRouter(tags=["patient registration"])
@@ -66,7 +67,8 @@ def register_by_email(body: EmailRegistration, state: State) -> RegistrationAcce
 @router.post("/account/email-confirmation", status_code=204, responses=_errors(422))
 def confirm_email(body: EmailConfirmation, state: State) -> Response:
     """Confirm the account's email address with the token from the confirmation email."""
-    registration.confirm_email(state.db, body.token)
+    with state.db.write() as session:
+        patient_side.confirm_email(session, body.token)
     return Response(status_code=204)
 
 
@@ -114,7 +116,8 @@ def list_security_questions() -> list[SecurityQuestion]:
 @router.get("/account", response_model=AccountDetails, responses=_errors(401))
 def get_account(state: State, patient: CurrentPatient) -> AccountDetails:
     """The signed-in account: email (and whether confirmed), username, security questions."""
-    return registration.account_details(state.db, patient.account_id)
+    with state.db.read() as session:
+        return patient_side.account_details(session, patient.account_id)
 
 
 @router.get(
@@ -122,7 +125,8 @@ def get_account(state: State, patient: CurrentPatient) -> AccountDetails:
 )
 def get_security_questions(state: State, patient: CurrentPatient) -> SecurityQuestionsStatus:
     """Whether the questions are set, and which (never the answers)."""
-    return registration.questions_status(state.db, patient.account_id)
+    with state.db.read() as session:
+        return patient_side.questions_status(session, patient.account_id)
 
 
 @router.post(
@@ -169,7 +173,8 @@ def verify_connect(
 @router.delete("/connect/{connect_id}", status_code=204, responses=_errors(401, 404))
 def cancel_connect(connect_id: Id, state: State, patient: CurrentPatient) -> Response:
     """Leave the connect flow: the code stops working and nothing is connected."""
-    connect.cancel_connect(state.db, patient.account_id, connect_id)
+    with state.db.write() as session:
+        patient_side.cancel_connect(session, patient.account_id, connect_id)
     return Response(status_code=204)
 
 
@@ -191,10 +196,12 @@ def link_family_member(
 @router.get("/registrations", response_model=list[PatientRegistration], responses=_errors(401))
 def list_registrations(state: State, patient: CurrentPatient) -> list[PatientRegistration]:
     """This account's registrations waiting for (or decided by) an office."""
-    return connect.account_registrations(state.db, patient.account_id)
+    with state.db.read() as session:
+        return patient_side.account_registrations(session, patient.account_id)
 
 
 @router.get("/patients/{patient_id}", response_model=LinkedPatient, responses=_errors(401, 404))
 def get_patient(patient_id: Id, state: State, patient: CurrentPatient) -> LinkedPatient:
     """One linked patient (404 for any patient not linked to this account)."""
-    return connect.linked_patient_of(state.db, patient.account_id, patient_id)
+    with state.db.read() as session:
+        return patient_side.linked_patient_of(session, patient.account_id, patient_id)

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from visitdesk.api.commands import REFRESH_SESSION, SIGN_IN, SIGN_OUT
 from visitdesk.api.wire import ErrorBody, RefreshRequest, SessionCreate, SessionTokens
 from visitdesk.portal.accounts import sessions
+from visitdesk.portal.accounts.flows import sign_in
 from visitdesk.portal.persistence import idempotency
 from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.web.deps import RequiredKey, State, Writer, client_address
@@ -27,13 +28,13 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 @staff_route(router, SIGN_IN, responses=_ERRORS)
 def create_session(body: SessionCreate, request: Request, state: State) -> SessionTokens:
     """Sign in with the practice code, username and password."""
-    return sessions.sign_in(state.db, state.security, state.config, body, client_address(request))
+    return sign_in.staff_sign_in(state.db, state.security, state.config, body, client_address(request))
 
 
 @staff_route(router, REFRESH_SESSION, responses=_ERRORS)
 def refresh_session(body: RefreshRequest, state: State) -> SessionTokens:
     """Trade a refresh token for new tokens. Each refresh token works once; reuse ends the session."""
-    return sessions.refresh(state.db, state.security, state.config, body.refresh_token)
+    return sign_in.refresh(state.db, state.security, state.config, body.refresh_token)
 
 
 def _sign_out_key(key: RequiredKey = None) -> str | None:
@@ -53,7 +54,8 @@ def delete_session(
     key: Annotated[str | None, Depends(_sign_out_key)],
 ) -> Response:
     """Sign out: revoke the session the refresh token belongs to (every token rotated from it)."""
-    found = sessions.practice_of_refresh_token(state.db, body.refresh_token)
+    with state.db.read() as session:
+        found = sessions.practice_of_refresh_token(session, body.refresh_token)
     if found is None:
         return Response(status_code=204)
     practice_id, session_id = found

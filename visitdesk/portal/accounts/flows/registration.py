@@ -1,5 +1,6 @@
-"""Patient accounts: registration by email or by username with a security code, email
-confirmation, and the three security questions.
+"""Flows of patient accounts: registration by email or by username with a security code,
+resending the email confirmation, and the three security questions (confirming the email is a
+single step, in `accounts.patient_side`).
 
 Email registration never reveals whether an address is already registered: both cases hash the
 password, send one email (a confirmation, or "someone tried to register with your address") and
@@ -13,13 +14,12 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import AccountInfo, PatientSession
 from visitdesk.api.wire_registration import (
-    AccountDetails,
     EmailRegistration,
     RegistrationAccepted,
     SecurityAnswers,
@@ -33,7 +33,7 @@ from visitdesk.portal.accounts.account_rules import (
     names_match,
     password_problem,
 )
-from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN, display_name
+from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN, display_name, questions_status
 from visitdesk.portal.codes import security_codes
 from visitdesk.portal.codes.hashing import CodeHasher, MalformedCode
 from visitdesk.portal.persistence import audit
@@ -192,27 +192,6 @@ def register_by_email(
     )
     _send(messenger, message)
     return _accepted(body.email)
-
-
-def confirm_email(db: Database, token: str) -> None:
-    token_hash = hashlib.sha256(token.strip().encode()).hexdigest()
-    with db.write() as session:
-        row = session.scalar(select(EmailToken).where(EmailToken.token_hash == token_hash))
-        account = session.get(PatientAccount, row.account_id) if row is not None else None
-        if (
-            row is None
-            or account is None
-            or row.used_at is not None
-            or row.expires_at <= utcnow()
-            or account.email != row.email
-        ):
-            raise Unprocessable(
-                "This confirmation code is not valid or has expired. Sign in and ask for a new one."
-            )
-        row.used_at = utcnow()
-        if account.email_confirmed_at is None:
-            account.email_confirmed_at = row.used_at
-        log.info("email confirmed for account %s", account.id)
 
 
 def resend_confirmation(
@@ -396,43 +375,6 @@ def register_by_username(
 # --------------------------------------------------------------------------- the account
 
 
-def _questions_status(session: Session, account_id: str) -> SecurityQuestionsStatus:
-    rows = session.scalars(
-        select(SecurityAnswer)
-        .where(SecurityAnswer.account_id == account_id)
-        .order_by(SecurityAnswer.position)
-    ).all()
-    if not rows:
-        return SecurityQuestionsStatus(set=False)
-    return SecurityQuestionsStatus(
-        set=True, question_ids=[row.question_id for row in rows], set_at=rows[0].set_at
-    )
-
-
-def account_details(db: Database, account_id: str) -> AccountDetails:
-    with db.read() as session:
-        account = session.get(PatientAccount, account_id)
-        if account is None:
-            raise NotFound("No such account.")
-        answered = bool(
-            session.scalar(select(func.count()).where(SecurityAnswer.account_id == account_id))
-        )
-    return AccountDetails(
-        id=account.id,
-        display_name=display_name(account),
-        email=account.email,
-        email_confirmed=account.email_confirmed_at is not None,
-        username=account.username,
-        security_questions_set=answered,
-        needs_security_questions=account.username is not None and not answered,
-    )
-
-
-def questions_status(db: Database, account_id: str) -> SecurityQuestionsStatus:
-    with db.read() as session:
-        return _questions_status(session, account_id)
-
-
 def set_security_questions(
     db: Database, security: Security, account_id: str, body: SecurityAnswers
 ) -> SecurityQuestionsStatus:
@@ -446,13 +388,13 @@ def set_security_questions(
     if any(not key for key in keys):
         raise Unprocessable("Answer each of the three security questions.")
     with db.read() as session:
-        if _questions_status(session, account_id).set:
+        if questions_status(session, account_id).set:
             raise Conflict(QUESTIONS_FIXED)
     hashes = [security.passwords.hash(key) for key in keys]
     now = utcnow()
     try:
         with db.write() as session:
-            if _questions_status(session, account_id).set:
+            if questions_status(session, account_id).set:
                 raise Conflict(QUESTIONS_FIXED)
             for position, (qid, answer_hash) in enumerate(zip(ids, hashes, strict=True), 1):
                 session.add(
@@ -465,7 +407,7 @@ def set_security_questions(
                     )
                 )
             session.flush()
-            status = _questions_status(session, account_id)
+            status = questions_status(session, account_id)
     except IntegrityError as exc:  # a concurrent call set them first
         raise Conflict(QUESTIONS_FIXED) from exc
     log.info("security questions set for account %s", account_id)

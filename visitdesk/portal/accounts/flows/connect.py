@@ -1,4 +1,5 @@
-"""Connecting an account to a practice's patient records.
+"""Flows connecting an account to a practice's patient records (cancelling a pending connect is a
+single step, in `accounts.patient_side`).
 
 - Connect (email accounts): name + date of birth (+ optional phone/ZIP). One matching record ->
   a Safe Health Code to the email or phone ON THE RECORD (never one the registrant typed); the
@@ -20,8 +21,6 @@ from visitdesk.api.wire_registration import (
     ConnectRequest,
     ConnectStarted,
     LinkRequest,
-    PatientRegistration,
-    RegistrationOut,
 )
 from visitdesk.matching.normalize import compact
 from visitdesk.portal.accounts.account_rules import (
@@ -30,13 +29,13 @@ from visitdesk.portal.accounts.account_rules import (
     mask_phone,
     phone_digits,
 )
-from visitdesk.portal.accounts.patient_side import display_name
-from visitdesk.portal.accounts.registration import (
+from visitdesk.portal.accounts.flows.registration import (
     check_code,
     code_throttle_key,
     count_unknown_code,
     practice_by_code,
 )
+from visitdesk.portal.accounts.patient_side import display_name, linked_patient, registration_out
 from visitdesk.portal.codes import security_codes
 from visitdesk.portal.codes.hashing import (
     CodeHasher,
@@ -60,37 +59,6 @@ QUEUED_MESSAGE = (
     "registration and connect your account. You do not need to do anything else."
 )
 RESTART = "This code no longer works. Start again to get a new code."
-
-
-def registration_out(row: Registration) -> RegistrationOut:
-    return RegistrationOut(
-        id=row.id,
-        account_id=row.account_id,
-        status=row.status,  # type: ignore[arg-type]
-        first_name=row.first_name,
-        last_name=row.last_name,
-        date_of_birth=row.date_of_birth,
-        email=row.email,
-        phone=row.phone,
-        postal_code=row.postal_code,
-        created_at=row.created_at,
-        decided_at=row.decided_at,
-        decided_by=row.decided_by,
-        patient_id=row.patient_id,
-        reason=row.reason,
-    )
-
-
-def linked_patient(patient: Patient, practice: Practice, relationship: str) -> LinkedPatient:
-    return LinkedPatient(
-        patient_id=patient.id,
-        practice_id=practice.id,
-        practice_name=practice.name,
-        first_name=patient.first_name,
-        last_name=patient.last_name,
-        date_of_birth=patient.date_of_birth,
-        relationship=relationship,
-    )
 
 
 def _candidates(session: Session, practice_id: str, body: ConnectRequest) -> list[Patient]:
@@ -402,19 +370,6 @@ def verify_connect(
     return result
 
 
-def cancel_connect(db: Database, account_id: str, connect_id: str) -> None:
-    with db.write() as session:
-        pending = session.scalar(
-            select(PendingConnect)
-            .where(PendingConnect.id == connect_id, PendingConnect.account_id == account_id)
-            .with_for_update()
-        )
-        if pending is None:
-            raise NotFound("No such connection request on this account.")
-        if pending.used_at is None and pending.cancelled_at is None:
-            pending.cancelled_at = utcnow()
-
-
 def link_family_member(
     db: Database,
     hasher: CodeHasher,
@@ -486,42 +441,3 @@ def link_family_member(
     log.info("account %s linked a patient with a security code", account_id)
     return result
 
-
-def account_registrations(db: Database, account_id: str) -> list[PatientRegistration]:
-    with db.read() as session:
-        rows = session.execute(
-            select(Registration, Practice.name)
-            .join(Practice, Practice.id == Registration.practice_id)
-            .where(Registration.account_id == account_id)
-            .order_by(Registration.created_at.desc())
-        ).all()
-    return [
-        PatientRegistration(
-            id=row.id,
-            practice_name=name,
-            status=row.status,  # type: ignore[arg-type]
-            first_name=row.first_name,
-            last_name=row.last_name,
-            date_of_birth=row.date_of_birth,
-            created_at=row.created_at,
-            reason=row.reason,
-        )
-        for row, name in rows
-    ]
-
-
-def linked_patient_of(db: Database, account_id: str, patient_id: str) -> LinkedPatient:
-    with db.read() as session:
-        row = session.execute(
-            select(Patient, Practice, AccountLink.relationship)
-            .join(AccountLink, AccountLink.patient_id == Patient.id)
-            .join(Practice, Practice.id == Patient.practice_id)
-            .where(
-                AccountLink.account_id == account_id,
-                AccountLink.patient_id == patient_id,
-                AccountLink.revoked_at.is_(None),
-            )
-        ).first()
-    if row is None:
-        raise NotFound("No such patient on this account.")
-    return linked_patient(*row)
