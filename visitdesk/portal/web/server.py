@@ -17,7 +17,7 @@ from typing import Any
 
 import uvicorn
 
-from visitdesk.portal.persistence.feed import ChangeNotifier
+from visitdesk.portal.persistence.longpoll import ChangeNotifier
 from visitdesk.portal.web.app import create_app
 from visitdesk.portal.web.config import PortalConfig
 from visitdesk.portal.web.logs import install_access_log_filter

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +13,12 @@ from visitdesk.api.wire import MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS, ErrorBody
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import FeedRow, page_json, read_page
 from visitdesk.portal.web.deps import CurrentStaff, State
+from visitdesk.portal.web.observability import (
+    LONGPOLLS,
+    OUTBOX_DEPTH_HEADER,
+    observe_delivery,
+    record_outbox_depth,
+)
 from visitdesk.portal.web.routes.commands import staff_route
 
 router = APIRouter(tags=["staff changes"])
@@ -42,21 +46,26 @@ async def get_changes(
     With ``wait`` and nothing new, the call returns as soon as a change arrives, or an empty page
     when the wait is over.
     """
-    loop = asyncio.get_running_loop()
-    notifier = state.notifier
-    notifier.bind_if_unbound(loop)
-    deadline = loop.time() + wait
-    recheck = state.config.longpoll_recheck_seconds
-    while True:
-        # Take the wake-up event before reading, so a change committed in between still wakes us.
-        event = notifier.event_for(staff.practice_id)
-        items, more = await run_in_threadpool(_read, state.db, staff.practice_id, after, limit)
-        remaining = deadline - loop.time()
-        if items or remaining <= 0 or notifier.closed:
-            break
-        # Also re-read on a timer: other worker processes cannot set our in-process event.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), min(recheck, remaining))
-        if await request.is_disconnected():
-            break
+    db = state.db
+
+    async def read(practice_id: str, since: int, count: int) -> tuple[list[FeedRow], bool]:
+        # The connection is taken and given back inside the thread: none is held while waiting.
+        return await run_in_threadpool(_read, db, practice_id, since, count)
+
+    record_outbox_depth(staff.practice_id, request.headers.get(OUTBOX_DEPTH_HEADER))
+    LONGPOLLS.inc()
+    try:
+        items, more = await state.notifier.wait(
+            staff.practice_id,
+            after,
+            limit,
+            timeout=wait,
+            recheck=state.config.longpoll_recheck_seconds,
+            read=read,
+            gone=request.is_disconnected,
+        )
+    finally:
+        LONGPOLLS.dec()
+    if wait:
+        observe_delivery(items)
     return Response(page_json(items, after, more), media_type="application/json")
