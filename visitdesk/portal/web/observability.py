@@ -33,6 +33,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from visitdesk.api.wire import PATIENT_PREFIX, STAFF_PREFIX
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import FeedRow
 
@@ -85,9 +86,16 @@ current_route: contextvars.ContextVar[dict[str, str] | None] = contextvars.Conte
 
 
 def route_of(scope: MutableMapping[str, Any]) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    """The route template (``/api/staff/v1/checkins/{checkin_id}/status``): no ids, no query."""
+    template = getattr(scope.get("route"), "path", None)
+    if not template:
+        return "unmatched"
+    # FastAPI records the router's own route, without the prefix it was included under.
+    path = str(scope.get("path", ""))
+    for prefix in (STAFF_PREFIX, PATIENT_PREFIX):
+        if path.startswith(prefix) and not str(template).startswith(prefix):
+            return prefix + str(template)
+    return str(template)
 
 
 class RequestMetrics:
