@@ -11,7 +11,6 @@ Metric labels carry route templates and practice ids only, never a patient's dat
 
 from __future__ import annotations
 
-import contextvars
 import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -36,6 +35,7 @@ from starlette.responses import Response
 from visitdesk.api.wire import PATIENT_PREFIX, STAFF_PREFIX
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import FeedRow
+from visitdesk.portal.web.logs import current_route
 
 #: Header a desk sends with ``GET /changes``: how many changes wait in its outbox.
 OUTBOX_DEPTH_HEADER = "X-VisitDesk-Outbox-Depth"
@@ -77,11 +77,6 @@ OUTBOX_DEPTH = Gauge(
 )
 BUSY = Counter(
     "visitdesk_busy_total", "Requests answered 503 because the database was saturated.", ["route"]
-)
-
-#: The route template of the request being served (for log records, including uvicorn's own).
-current_route: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
-    "visitdesk_route", default=None
 )
 
 

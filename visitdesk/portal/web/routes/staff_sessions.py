@@ -28,7 +28,9 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 @staff_route(router, SIGN_IN, responses=_ERRORS)
 def create_session(body: SessionCreate, request: Request, state: State) -> SessionTokens:
     """Sign in with the practice code, username and password."""
-    return sign_in.staff_sign_in(state.db, state.security, state.config, body, client_address(request))
+    return sign_in.staff_sign_in(
+        state.db, state.security, state.config, body, client_address(request)
+    )
 
 
 @staff_route(router, REFRESH_SESSION, responses=_ERRORS)
