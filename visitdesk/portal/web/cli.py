@@ -21,15 +21,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+
 from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.demo.seed import DemoCredentials, PracticeExists, seed_demo
-from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.db import Database, PoolSettings
 from visitdesk.portal.persistence.migrate import SchemaTooNew
-from visitdesk.portal.web.app import ENV_DATA_DIR, ENV_DATABASE_URL, create_app
-from visitdesk.portal.web.config import PortalConfig
+from visitdesk.portal.web.app import ENV_CONFIG_JSON, create_app
+from visitdesk.portal.web.config import DATABASE_PASSWORD_ENV, PortalConfig
 from visitdesk.portal.web.logs import configure_logging, logging_config
+from visitdesk.portal.web.observability import MULTIPROC_ENV
 from visitdesk.portal.web.server import PortalServer, bind_socket, url_host, uvicorn_config
 from visitdesk.portal.web.tls import TlsFiles, ensure_tls
+from visitdesk.portal.web.workers import metrics_dir, reserve_port, run_workers
 
 log = logging.getLogger("visitdesk.portal.web.cli")
 
@@ -58,14 +63,45 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8443, help="0 picks a free port")
     serve.add_argument("--data-dir", type=Path, required=True)
-    serve.add_argument("--database-url", default=None)
+    serve.add_argument(
+        "--database-url",
+        default=None,
+        help="PostgreSQL URL WITHOUT the password (postgresql+psycopg://user@host/db); the "
+        f"password comes from ${DATABASE_PASSWORD_ENV} or --database-password-file, because "
+        "ps shows command lines. Default: SQLite in the data directory.",
+    )
+    serve.add_argument(
+        "--database-password-file",
+        type=Path,
+        default=None,
+        help="file whose first line is the database password (e.g. a container secret)",
+    )
+    serve.add_argument(
+        "--hosts",
+        type=int,
+        default=None,
+        help="portal hosts sharing the database (the connection budget is split over "
+        "hosts x workers); default 1",
+    )
+    serve.add_argument(
+        "--settings",
+        type=Path,
+        default=None,
+        help="JSON file of further portal settings (pool sizes, timeouts, mail ...); "
+        "see the README for the names",
+    )
     serve.add_argument(
         "--ready-file",
         type=Path,
         default=None,
         help='written once serving: {"url", "port", "ca_file"}',
     )
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes; each listens on the port with SO_REUSEPORT",
+    )
     serve.set_defaults(handler=_serve)
 
     seed = commands.add_parser("seed-demo", help="create the demo practice with synthetic data")
@@ -102,11 +138,15 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = PortalConfig(data_dir=data_dir, database_url=args.database_url)
+    try:
+        config = _serve_config(args, data_dir)
+    except (ValueError, OSError) as exc:
+        print(f"visitdesk-portal serve: {exc}", file=sys.stderr)
+        return 2
     config.resolved_secret_key()  # create the key file once, before any worker starts
     tls = ensure_tls(data_dir / "tls", args.host)
     print(f"VisitDesk portal CA certificate: {tls.ca_file}", flush=True)
-    db = Database.from_url(config.resolved_database_url)
+    db = Database.from_url(config.resolved_database_url, PoolSettings(pool_size=1))
     try:
         if db.migrate_schema():
             print("VisitDesk portal database: schema created or upgraded.", flush=True)
@@ -116,7 +156,10 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
 
-    sock = bind_socket(args.host, args.port)
+    if args.workers > 1:
+        sock = reserve_port(args.host, args.port)
+    else:
+        sock = bind_socket(args.host, args.port)
     port = int(sock.getsockname()[1])
     url = f"https://{url_host(args.host)}:{port}"
     ready = {"url": url, "port": port, "ca_file": str(tls.ca_file)}
@@ -152,6 +195,36 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_config(args: argparse.Namespace, data_dir: Path) -> PortalConfig:
+    """The serving config from flags and the optional settings file; refuses a password in the
+    database URL (it would be visible to every user of the machine through ps)."""
+    if args.database_url and make_url(args.database_url).password:
+        raise ValueError(
+            f"put the database password in ${DATABASE_PASSWORD_ENV} or "
+            "--database-password-file, not in --database-url (ps shows command lines)"
+        )
+    settings: dict[str, object] = {}
+    if args.settings is not None:
+        loaded = json.loads(args.settings.read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict):
+            raise ValueError("--settings must hold a JSON object of setting names and values")
+        settings.update(loaded)
+    settings.update(data_dir=data_dir, workers=args.workers)
+    if args.database_url:
+        settings["database_url"] = args.database_url
+    if args.database_password_file is not None:
+        settings["database_password_file"] = args.database_password_file.resolve()
+    if args.hosts is not None:
+        settings["hosts"] = args.hosts
+    try:
+        return PortalConfig.model_validate(settings)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ValueError(f"invalid settings: {problems}") from None
+
+
 def _serve_workers(
     args: argparse.Namespace,
     config: PortalConfig,
@@ -159,21 +232,22 @@ def _serve_workers(
     sock: socket.socket,
     announce: Callable[[], None],
 ) -> None:
-    from uvicorn.supervisors import Multiprocess
-
-    os.environ[ENV_DATA_DIR] = str(config.data_dir)
-    if config.database_url:
-        os.environ[ENV_DATABASE_URL] = config.database_url
+    os.environ[ENV_CONFIG_JSON] = config.for_workers()
+    # Workers write their metrics to shared files, so /metrics on any worker answers for all.
+    os.environ[MULTIPROC_ENV] = str(metrics_dir(config.data_dir))
     uv_config = uvicorn_config(
         "visitdesk.portal.web.app:create_app_from_env",
         tls,
         factory=True,
         workers=args.workers,
+        host=args.host,
+        port=int(sock.getsockname()[1]),
         log_config=logging_config(args.log_level),
     )
-    # The socket is listening already: connections queue until a worker accepts them.
+    # Clients are told once the first worker can be listening; a refused early connection is
+    # retried by the desk like any other network failure.
     announce()
-    Multiprocess(uv_config, sockets=[sock]).run()
+    run_workers(uv_config, sock)
 
 
 def _ignore_signal(_sig: int, _frame: FrameType | None) -> None:

@@ -54,15 +54,13 @@ LONGPOLLS = Gauge(
 )
 POOL_IN_USE = Gauge(
     "visitdesk_db_pool_in_use",
-    "Pooled database connections checked out, per worker, at its last request.",
-    ["pid"],
-    multiprocess_mode="livemax",
+    "Pooled database connections checked out, per worker (pid label), at its last request.",
+    multiprocess_mode="liveall",
 )
 POOL_SIZE = Gauge(
     "visitdesk_db_pool_size",
     "Pooled database connections a worker may hold (pool size plus overflow).",
-    ["pid"],
-    multiprocess_mode="livemax",
+    multiprocess_mode="liveall",
 )
 FEED_LAG = Histogram(
     "visitdesk_feed_lag_seconds",
@@ -99,10 +97,9 @@ class RequestMetrics:
     def __init__(self, app: Any, db: Database) -> None:
         self.app = app
         self.db = db
-        self.pid = str(os.getpid())
         pool = db.engine.pool
         size = getattr(pool, "size", lambda: 0)() + max(0, getattr(pool, "_max_overflow", 0))
-        POOL_SIZE.labels(self.pid).set(size)
+        POOL_SIZE.set(size)
 
     async def __call__(
         self,
@@ -133,7 +130,7 @@ class RequestMetrics:
             ).observe(time.perf_counter() - started)
             checked_out = getattr(self.db.engine.pool, "checkedout", None)
             if checked_out is not None:
-                POOL_IN_USE.labels(self.pid).set(checked_out())
+                POOL_IN_USE.set(checked_out())
 
 
 def observe_delivery(items: list[FeedRow]) -> None:
