@@ -237,13 +237,18 @@ class VisitDeskApp(QObject):
         window.closed.connect(self.quit)
         self.running = Running(opened, engine, bridge, controller, window)
         if self.demo is not None:
-            self.runner.op(
-                prepare_demo_desk,
-                opened.store,
-                opened.practice.name,
-                opened.practice.phone,
-                opened.portal_url,
-            ).run()
+            (
+                self.runner.op(
+                    prepare_demo_desk,
+                    opened.store,
+                    opened.practice.name,
+                    opened.practice.phone,
+                    opened.portal_url,
+                )
+                .owned_by(window)
+                .success(lambda _none: window.settings_changed())
+                .run()
+            )
         engine.start()
         window.show()
         settle_garbage_collector()

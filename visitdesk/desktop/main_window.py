@@ -237,6 +237,11 @@ class MainWindow(QMainWindow):
             else f"{pending} change{'s' if pending != 1 else ''} waiting to be sent"
         )
 
+    def settings_changed(self) -> None:
+        """Settings were saved outside the screens (the demo's day-one set-up): show them."""
+        if self.statements is not None:
+            self.statements.reload_settings()
+
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 15_000)
 
