@@ -18,6 +18,7 @@ from visitdesk.desktop.match_service import MatchService
 from visitdesk.desktop.models import codes, patient_search, registrations
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.reports.code_slip import CodeSlip, render_code_slip
+from visitdesk.sync.engine import SyncStatus
 from visitdesk.sync.errors import PortalOffline
 from visitdesk.sync.wire import CheckInStatus, PracticeInfo, Role, StaffInfo
 
@@ -32,6 +33,9 @@ REGISTRATION_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 
 class Kickable(Protocol):
     def kick(self) -> None: ...
+
+    @property
+    def status(self) -> SyncStatus: ...
 
 
 def practice_zone(practice: PracticeInfo) -> tzinfo:
@@ -56,6 +60,11 @@ class DeskController:
     client: Any = None
     #: Ranks registrations against the local records; built on first use, off the GUI thread.
     matcher: MatchService | None = None
+
+    @property
+    def portal_reachable(self) -> bool:
+        """The portal answered the last exchange: a queued change goes out within moments."""
+        return self.engine.status.online is True and not self.engine.status.auth_needed
 
     @property
     def zone(self) -> tzinfo:
