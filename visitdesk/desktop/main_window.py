@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self._controller = controller
         self._bridge = bridge
         self._last_status: Any = None
+        self._refused = 0  # changes the portal did not accept, awaiting review
         self._dialogs: list[QWidget] = []
         practice = controller.practice
         self.setWindowTitle(f"VisitDesk \u2014 {practice.name}")
@@ -226,16 +227,22 @@ class MainWindow(QMainWindow):
             self.online_label.setProperty("state", "offline")
         self.online_label.style().unpolish(self.online_label)
         self.online_label.style().polish(self.online_label)
-        if status.last_sync_at is not None:
-            self.sync_label.setText(f"Last synced {_ago(status.last_sync_at, self._controller)}")
-        else:
-            self.sync_label.setText("Not synced yet")
-        pending = status.outbox_pending
-        self.outbox_label.setText(
-            "All changes sent"
-            if pending == 0
-            else f"{pending} change{'s' if pending != 1 else ''} waiting to be sent"
-        )
+        self.sync_label.setText(sync_words(status, self._controller))
+        self._show_outbox_state()
+
+    def _show_outbox_state(self) -> None:
+        """What became of the changes made here: sent, waiting, or refused (never "all sent"
+        while one is refused or while offline with some still waiting)."""
+        status = self._last_status
+        pending = status.outbox_pending if status is not None else 0
+        parts = []
+        if self._refused:
+            parts.append(f"{_changes(self._refused)} not accepted by the portal")
+        if pending:
+            parts.append(f"{_changes(pending)} waiting to be sent")
+        if not parts:
+            parts.append("All changes sent" if status is not None else "")
+        self.outbox_label.setText(" \u00b7 ".join(parts))
 
     def settings_changed(self) -> None:
         """Settings were saved outside the screens (the demo's day-one set-up): show them."""
@@ -312,7 +319,8 @@ class MainWindow(QMainWindow):
         self._controller.failed_outbox().owned_by(self).success(self._show_failures).run()
 
     def _show_failures(self, items: list[Any]) -> None:
-        count = len(items)
+        count = self._refused = len(items)
+        self._show_outbox_state()
         if count == 0:
             self.banner.hide()
             return
@@ -355,6 +363,20 @@ class MainWindow(QMainWindow):
         self._clock.stop()
         super().closeEvent(event)
         self.closed.emit()
+
+
+def _changes(count: int) -> str:
+    return f"{count} change{'s' if count != 1 else ''}"
+
+
+def sync_words(status: Any, controller: DeskController) -> str:
+    """When the desk last heard from the portal, worded for the connection as it is now."""
+    if status.last_sync_at is None:
+        return "Not synced yet"
+    if status.online and not status.auth_needed:
+        return f"Last synced {_ago(status.last_sync_at, controller)}"
+    # Offline, "just now" would read as up to date: give the time the data is from instead.
+    return f"Not synced since {format_time(status.last_sync_at, controller.zone)}"
 
 
 def _ago(moment: datetime, controller: DeskController) -> str:

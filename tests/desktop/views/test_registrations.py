@@ -282,6 +282,35 @@ def test_a_weak_candidate_is_not_preselected_and_skip_follows_the_queue(
     assert view.current_registration().first_name == "Amy"
 
 
+def test_offline_the_desk_says_nothing_was_sent(flows: Flows, make_desk, qtbot) -> None:
+    _queued(flows, "Rita", "Nobody", "1999-09-09")
+    desk = make_desk(flows.practice)
+    window = desk.window
+    view = _open_screen(window)
+    qtbot.waitUntil(lambda: view.queue_model.rowCount() == 1, timeout=15_000)
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Last synced"), timeout=10_000)
+
+    # The network goes away: nothing listens where the portal was.
+    desk.opened.client.base_url = "https://127.0.0.1:9"
+    qtbot.waitUntil(lambda: "Offline" in window.online_label.text(), timeout=10_000)
+    assert window.sync_label.text().startswith("Not synced since ")
+    assert "just now" not in window.sync_label.text()
+
+    # A decision taken offline is recorded, and the desk does not claim the patient was told.
+    view.reject_current()
+    qtbot.waitUntil(lambda: _dialog(RejectDialog) is not None)
+    dialog = _dialog(RejectDialog)
+    with qtbot.waitSignal(view.message, timeout=5_000) as told:
+        qtbot.mouseClick(dialog.reject_button, Qt.MouseButton.LeftButton)
+    (text,) = told.args
+    assert "Saved on this workstation only" in text and "only then" in text
+    assert "; the portal tells the patient" not in text
+    qtbot.waitUntil(
+        lambda: "1 change waiting to be sent" in window.outbox_label.text(), timeout=10_000
+    )
+    assert "All changes sent" not in window.outbox_label.text()
+
+
 def test_billing_does_not_see_the_screen(flows: Flows, make_desk) -> None:
     desk = make_desk(flows.practice, role="billing")
     assert desk.window.registrations is None
