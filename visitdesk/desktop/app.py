@@ -148,6 +148,12 @@ class VisitDeskApp(QObject):
 
     def _demo_started(self, demo: DemoEnvironment) -> None:
         self.demo = demo
+        # On the terminal that started the demo, so the sign-ins are at hand after the idle lock.
+        print(
+            f"VisitDesk demo (made-up practice, removed when the demo stops)\n"
+            f"{demo.sign_in_details()}",
+            flush=True,
+        )
         username, password = demo.staff_login(self.demo_role)
         self._show_splash("Signing in to the demo practice\u2026")
         (
@@ -232,7 +238,12 @@ class VisitDeskApp(QObject):
             opened.unlock,
             client=opened.client,
         )
-        window = MainWindow(controller, bridge, idle_lock_minutes=self.settings.idle_lock_minutes)
+        window = MainWindow(
+            controller,
+            bridge,
+            idle_lock_minutes=self.settings.idle_lock_minutes,
+            demo_sign_ins=self.demo.sign_in_details() if self.demo is not None else "",
+        )
         window.sign_out_requested.connect(self.sign_out)
         window.closed.connect(self.quit)
         self.running = Running(opened, engine, bridge, controller, window)

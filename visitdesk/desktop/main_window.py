@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -42,6 +43,31 @@ from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.desktop.views.security_codes import SecurityCodesView
 from visitdesk.desktop.views.statements import StatementsView
 
+#: The keys of each screen, as Help shows them (the screens define the shortcuts themselves).
+SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Check-ins": (
+        ("A", "Acknowledge the selected arrival"),
+        ("R", "Mark the selected patient roomed"),
+    ),
+    "Security codes": (
+        ("Ctrl+F", "Find a patient"),
+        ("Alt+I", "Issue a code"),
+        ("Alt+P", "Print the code slip"),
+        ("Alt+S", "Save the slip as PDF"),
+        ("Alt+D", "Done with the shown code"),
+        ("Alt+R", "Revoke the selected code"),
+    ),
+    "Registrations": (
+        ("Up / Down", "Choose a candidate record"),
+        ("Enter", "Confirm the match (asks first)"),
+        ("R", "Reject the registration"),
+        ("S, Page Down", "Skip to the next registration"),
+        ("Page Up", "Back to the previous registration"),
+        ("F", "Find the record by search"),
+    ),
+}
+GLOBAL_SHORTCUTS = (("Ctrl+Q", "Quit VisitDesk"),)
+
 ROLE_NAMES = {"front_desk": "Front desk", "billing": "Billing", "manager": "Office manager"}
 
 
@@ -58,6 +84,7 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
         *,
         idle_lock_minutes: float = 10,
+        demo_sign_ins: str = "",
     ) -> None:
         super().__init__(parent)
         self._controller = controller
@@ -65,6 +92,8 @@ class MainWindow(QMainWindow):
         self._last_status: Any = None
         self._refused = 0  # changes the portal did not accept, awaiting review
         self._dialogs: list[QWidget] = []
+        self._demo_sign_ins = demo_sign_ins
+        self.help_box: QMessageBox | None = None
         practice = controller.practice
         self.setWindowTitle(f"VisitDesk \u2014 {practice.name}")
         self.resize(1180, 720)
@@ -99,7 +128,9 @@ class MainWindow(QMainWindow):
             self.statements.message.connect(self.show_message)
             bridge.changed.connect(self.statements.on_sync_changed)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.sidebar.setCurrentRow(0)
+        # Billing clerks start where their work is, not on a board of arriving patients.
+        first = self.stack.indexOf(self.statements) if controller.staff.role == "billing" else 0
+        self.sidebar.setCurrentRow(max(first, 0))
 
         self.banner = QFrame()
         self.banner.setObjectName("problemBanner")
@@ -205,6 +236,46 @@ class MainWindow(QMainWindow):
         unsent = QAction("Changes the portal did &not accept\u2026", self)
         unsent.triggered.connect(self.show_outbox)
         sync_menu.addAction(unsent)
+        help_menu = menu.addMenu("&Help")
+        keys = QAction("&Keyboard shortcuts\u2026", self)
+        keys.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(keys)
+        if self._demo_sign_ins:
+            demo = QAction("&Demo sign-in details\u2026", self)
+            demo.triggered.connect(self.show_demo_sign_ins)
+            help_menu.addAction(demo)
+
+    def _help(self, title: str, text: str) -> QMessageBox:
+        if self.help_box is not None:
+            self.help_box.close()
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _r: setattr(self, "help_box", None))
+        self.help_box = box
+        box.open()
+        return box
+
+    def show_shortcuts(self) -> QMessageBox:
+        screens = [
+            self.sidebar.item(n).data(Qt.ItemDataRole.UserRole) for n in range(self.sidebar.count())
+        ]
+        lines: list[str] = []
+        for screen in screens:
+            if not SHORTCUTS.get(screen):
+                continue
+            lines.append(screen)
+            lines.extend(f"  {keys:<14}{what}" for keys, what in SHORTCUTS.get(screen, ()))
+            lines.append("")
+        lines.extend(f"{keys:<16}{what}" for keys, what in GLOBAL_SHORTCUTS)
+        return self._help("Keyboard shortcuts", "\n".join(lines))
+
+    def show_demo_sign_ins(self) -> QMessageBox:
+        return self._help(
+            "Demo sign-in details",
+            "This demo practice is made up and removed when the demo stops.\n\n"
+            + self._demo_sign_ins,
+        )
 
     # ---- status
 
