@@ -23,7 +23,9 @@ def test_help_lists_the_keys_of_the_screens_this_role_has(qtbot, practice, make_
     _action(window, "&Keyboard shortcuts\u2026").trigger()
     qtbot.waitUntil(lambda: window.help_box is not None and window.help_box.isVisible())
     text = window.help_box.text()
-    assert "Check-ins\n  A" in text and "Mark the selected patient roomed" in text
+    assert (
+        "Check-ins\n  A \u2014 Acknowledge" in text and "Mark the selected patient roomed" in text
+    )
     assert "Registrations" in text and "Skip to the next registration" in text
     assert "Ctrl+Q" in text
     window.help_box.close()
@@ -53,7 +55,7 @@ def test_the_demo_shows_its_sign_ins(qtbot, practice, make_desk, tmp_path):
         },
     )
     details = demo.sign_in_details()
-    assert "https://127.0.0.1:8443" in details and "Practice code:  demo" in details
+    assert "https://127.0.0.1:8443" in details and "Practice code: demo" in details
     for line in ("frontdesk / pw-front-1", "billing / pw-bill-2", "manager / pw-mgr-3"):
         assert line in details
     window = MainWindow(desk.controller, desk.bridge, demo_sign_ins=details)
@@ -61,5 +63,5 @@ def test_the_demo_shows_its_sign_ins(qtbot, practice, make_desk, tmp_path):
     _action(window, "&Demo sign-in details\u2026").trigger()
     qtbot.waitUntil(lambda: window.help_box is not None and window.help_box.isVisible())
     assert "Office manager: manager / pw-mgr-3" in window.help_box.text()
-    assert "Practice code:  demo" in window.help_box.text()
+    assert "Practice code: demo" in window.help_box.text()
     window.help_box.grab().save(str(tmp_path / "demo-help.png"))

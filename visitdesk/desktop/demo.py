@@ -58,12 +58,12 @@ class DemoEnvironment:
         roles = {"front_desk": "Front desk", "billing": "Billing", "manager": "Office manager"}
         lines = [
             f"Portal address: {self.portal_url}",
-            f"Practice code:  {self.practice_code}",
+            f"Practice code: {self.practice_code}",
             "Staff sign-ins (username / password):",
         ]
         for staff in self.credentials.get("staff", []):
             role = roles.get(str(staff["role"]), str(staff["role"]))
-            lines.append(f"  {role + ':':<16}{staff['username']} / {staff['password']}")
+            lines.append(f"  {role}: {staff['username']} / {staff['password']}")
         return "\n".join(lines)
 
     def stop(self) -> None:

@@ -265,9 +265,9 @@ class MainWindow(QMainWindow):
             if not SHORTCUTS.get(screen):
                 continue
             lines.append(screen)
-            lines.extend(f"  {keys:<14}{what}" for keys, what in SHORTCUTS.get(screen, ()))
+            lines.extend(f"  {keys} \u2014 {what}" for keys, what in SHORTCUTS.get(screen, ()))
             lines.append("")
-        lines.extend(f"{keys:<16}{what}" for keys, what in GLOBAL_SHORTCUTS)
+        lines.extend(f"{keys} \u2014 {what}" for keys, what in GLOBAL_SHORTCUTS)
         return self._help("Keyboard shortcuts", "\n".join(lines))
 
     def show_demo_sign_ins(self) -> QMessageBox:
