@@ -58,7 +58,7 @@ def test_the_demo_shows_its_sign_ins(qtbot, practice, make_desk, tmp_path):
     assert "https://127.0.0.1:8443" in details and "Practice code: demo" in details
     for line in ("frontdesk / pw-front-1", "billing / pw-bill-2", "manager / pw-mgr-3"):
         assert line in details
-    window = MainWindow(desk.controller, desk.bridge, demo_sign_ins=details)
+    window = MainWindow(desk.ops, desk.bridge, demo_sign_ins=details)
     qtbot.addWidget(window)
     _action(window, "&Demo sign-in details\u2026").trigger()
     qtbot.waitUntil(lambda: window.help_box is not None and window.help_box.isVisible())

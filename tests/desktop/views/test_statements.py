@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from tests.billing_api import patient_http, pay
 from tests.desktop.print_to_pdf import first_page_has_ink, print_to_pdf, printed_pages
 from visitdesk.desktop.models import billing
-from visitdesk.reports import statement_run
+from visitdesk.desktop.models.schema import Patient
+from visitdesk.desktop.ops import statement_run
 
 
 def ledger_count(desk) -> int:
@@ -27,8 +28,8 @@ def test_a_portal_payment_reaches_the_desk_ledger(qtbot, practice, make_desk):
     with desk.store.read() as session:
         mrn = session.scalar(
             select(billing.LedgerLine.patient_mrn)
-            .join(billing.Patient, billing.Patient.mrn == billing.LedgerLine.patient_mrn)
-            .where(billing.Patient.portal_id == patient_id)
+            .join(Patient, Patient.mrn == billing.LedgerLine.patient_mrn)
+            .where(Patient.portal_id == patient_id)
             .limit(1)
         )
         guarantor = billing.guarantor_of(session, mrn)
@@ -80,12 +81,26 @@ def test_statements_screen_previews_generates_and_keeps_history(
 
     view.use_days.setChecked(False)
     view.min_balance.setValue(0.01)
+    # One guarantor's address is too long for the envelope window: the preview names them.
+    with desk.store.write() as uow:
+        account = billing.accounts(uow.session, date.today(), view.filters(), limit=1)[0]
+        patient = uow.session.scalar(
+            select(Patient).where(Patient.mrn == account.guarantor_mrn)
+        )
+        patient.address_line1 = "1200 North Brookside Meadows Parkway, Building " * 2
+        patient.address_line2 = "Suite 4100, Attention Accounts Payable Department"
+        long_name = f"{patient.last_name}, {patient.first_name}"
+    assert view.unfit_label.isHidden()
     view.run_preview()
     qtbot.waitUntil(lambda: view.preview_result is not None, timeout=5_000)
     preview = view.preview_result
     assert preview.count > 0
     assert f"{preview.count:,} statement" in view.preview_label.text()
     assert view.generate_button.isEnabled()
+    assert [u.guarantor_mrn for u in preview.unfit_addresses] == [account.guarantor_mrn]
+    assert not view.unfit_label.isHidden()
+    assert long_name in view.unfit_label.text()
+    assert "1 address does not fit the envelope window" in view.unfit_label.text()
 
     view.generate()
     qtbot.waitUntil(lambda: view.last_result is not None, timeout=30_000)

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.controller import DeskController
-from visitdesk.desktop.views.checkins_model import format_time
+from visitdesk.desktop.ops.desk import DeskOps
+from visitdesk.desktop.views.checkins_table import format_time
 
 
 class OutboxDialog(QDialog):
@@ -29,11 +29,11 @@ class OutboxDialog(QDialog):
 
     outbox_touched = Signal()
 
-    def __init__(self, controller: DeskController, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Changes the portal did not accept")
         self.resize(760, 360)
-        self._controller = controller
+        self._ops = ops
         self._items: list[Any] = []
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -57,6 +57,7 @@ class OutboxDialog(QDialog):
         self.confirm_box: QMessageBox | None = None
         self.retry_button = QPushButton("Send again")
         self.discard_button = QPushButton("Discard change")
+        self.discard_button.setObjectName("destructive")
         self.retry_button.clicked.connect(self._retry)
         self.discard_button.clicked.connect(self._discard)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -74,7 +75,7 @@ class OutboxDialog(QDialog):
         self.reload()
 
     def reload(self, *_: object) -> None:
-        self._controller.failed_outbox().owned_by(self).success(self._show).run()
+        self._ops.outbox.failed().owned_by(self).success(self._show).run()
 
     def _show(self, items: list[Any]) -> None:
         self._items = list(items)
@@ -82,7 +83,7 @@ class OutboxDialog(QDialog):
         for number, item in enumerate(self._items):
             self.table.setItem(number, 0, QTableWidgetItem(item.description))
             self.table.setItem(
-                number, 1, QTableWidgetItem(format_time(item.created_at, self._controller.zone))
+                number, 1, QTableWidgetItem(format_time(item.created_at, self._ops.session.zone))
             )
             reason = QTableWidgetItem(item.last_error or "")
             reason.setToolTip(item.last_error or "")
@@ -127,7 +128,7 @@ class OutboxDialog(QDialog):
     def _retry(self) -> None:
         item = self._selected()
         if item is not None:
-            self._controller.retry_outbox(item.id).owned_by(self).success(self._touched).run()
+            self._ops.outbox.retry(item.id).owned_by(self).success(self._touched).run()
 
     def _discard(self) -> None:
         item = self._selected()
@@ -143,6 +144,7 @@ class OutboxDialog(QDialog):
         )
         box.setTextFormat(Qt.TextFormat.PlainText)
         discard = box.addButton("Discard change", QMessageBox.ButtonRole.DestructiveRole)
+        discard.setObjectName("destructive")
         keep = box.addButton("Keep it", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(keep)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -150,7 +152,7 @@ class OutboxDialog(QDialog):
         def answered() -> None:
             self.confirm_box = None
             if box.clickedButton() is discard:
-                self._controller.discard_outbox(item.id).owned_by(self).success(self._touched).run()
+                self._ops.outbox.discard(item.id).owned_by(self).success(self._touched).run()
 
         box.finished.connect(answered)
         self.confirm_box = box

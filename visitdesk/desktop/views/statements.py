@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.billing_service import BillingService
+from visitdesk.api.text import isolate
 from visitdesk.desktop.models.billing import (
     MESSAGE_KEYS,
     RunPreview,
@@ -38,15 +38,19 @@ from visitdesk.desktop.models.billing import (
     StatementSettings,
     check_template,
 )
+from visitdesk.desktop.ops.desk import DeskOps
+from visitdesk.desktop.ops.statement_run import RunCancelled, RunResult, SettingsIncomplete
 from visitdesk.desktop.printing import PdfFilePrintJob, PdfPreviewJob, choose_pdf_path
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.statements_accounts import HoldsPanel, PortalPaymentsPanel
-from visitdesk.desktop.views.statements_model import RunsModel, StatementsModel
+from visitdesk.desktop.views.statements_table import RunsModel, StatementsModel
 from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.statement import money
-from visitdesk.reports.statement_run import RunCancelled, RunResult, SettingsIncomplete
 
 log = logging.getLogger(__name__)
+
+#: Accounts named in the preview when addresses do not fit; the rest are counted.
+UNFIT_LISTED = 10
 
 MESSAGE_TITLES = {
     "current": "Current balance",
@@ -64,9 +68,10 @@ class StatementsView(QWidget):
     title = "Statements"
     message = Signal(str)
 
-    def __init__(self, service: BillingService, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.service = service
+        self._ops = ops
+        self.service = ops.billing
         self.settings: StatementSettings | None = None
         self.preview_result: RunPreview | None = None
         self.last_result: RunResult | None = None
@@ -146,6 +151,10 @@ class StatementsView(QWidget):
         self.cancel_button.setObjectName("secondary")
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.hide()
+        # Accounts whose address would run out of the envelope window: fix the record first.
+        self.unfit_label = plain_label("", "formError")
+        self.unfit_label.setWordWrap(True)
+        self.unfit_label.hide()
         actions = QHBoxLayout()
         actions.addWidget(self.preview_button)
         actions.addWidget(self.preview_label, 1)
@@ -153,8 +162,12 @@ class StatementsView(QWidget):
         actions.addWidget(self.cancel_button)
         actions.addWidget(self.generate_button)
 
-        self.runs_model = RunsModel(service.controller.zone, self)
-        self.runs_table = rows_table(self.runs_model)
+        self.runs_model = RunsModel(ops.session.zone, self)
+        self.runs_table = rows_table(
+            self.runs_model,
+            stretch=4,
+            empty="No statement runs yet. Preview, then generate statements above.",
+        )
         self.runs_table.selectionModel().selectionChanged.connect(self._run_selected)
         self.print_run_button = QPushButton("Print run\u2026")
         self.print_run_button.clicked.connect(self.print_selected_run)
@@ -172,7 +185,12 @@ class StatementsView(QWidget):
         runs_layout.addLayout(run_buttons)
 
         self.statements_model = StatementsModel(self)
-        self.statements_table = rows_table(self.statements_model)
+        self.statements_table = rows_table(
+            self.statements_model,
+            stretch=1,
+            keep=(1,),
+            empty="Select a run above to list its statements.",
+        )
         self.statements_table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.reprint_button = QPushButton("Reprint statement\u2026")
         self.reprint_button.clicked.connect(lambda: self.reprint_selected(save=False))
@@ -193,10 +211,10 @@ class StatementsView(QWidget):
         history = QSplitter(Qt.Orientation.Vertical)
         history.addWidget(runs_box)
         history.addWidget(statements_box)
-        self.holds = HoldsPanel(service)
+        self.holds = HoldsPanel(ops)
         self.holds.message.connect(self.message)
         self.holds.holds_changed.connect(self._holds_changed)
-        self.payments = PortalPaymentsPanel(service)
+        self.payments = PortalPaymentsPanel(ops)
         self.payments.message.connect(self.message)
         self.tabs = tabs = QTabWidget()
         tabs.addTab(history, "History of runs")
@@ -208,8 +226,9 @@ class StatementsView(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(filters)
         layout.addLayout(actions)
+        layout.addWidget(self.unfit_label)
         layout.addWidget(tabs, 1)
-        self.date_label.setText(f"Statement date {service.today():%m/%d/%Y}")
+        self.date_label.setText(f"Statement date {ops.session.today():%m/%d/%Y}")
         self._update_buttons()
         self.reload()
 
@@ -275,6 +294,21 @@ class StatementsView(QWidget):
         )
         ready = self.settings is not None and self.settings.ready
         self.generate_button.setEnabled(result.count > 0 and ready)
+        self._show_unfit(result)
+
+    def _show_unfit(self, result: RunPreview) -> None:
+        unfit = result.unfit_addresses
+        self.unfit_label.setVisible(bool(unfit))
+        if not unfit:
+            return
+        listed = "; ".join(isolate(f"{u.name} ({u.guarantor_mrn})") for u in unfit[:UNFIT_LISTED])
+        more = f" and {len(unfit) - UNFIT_LISTED:,} more" if len(unfit) > UNFIT_LISTED else ""
+        noun = "address does" if len(unfit) == 1 else "addresses do"
+        self.unfit_label.setText(
+            f"{len(unfit):,} {noun} not fit the envelope window and would print outside it: "
+            f"{listed}{more}. Shorten the address in the practice system (or put these accounts "
+            "on hold) before mailing."
+        )
 
     # ---- generating
 
@@ -425,7 +459,7 @@ class StatementsView(QWidget):
             self.message.emit(f"Printing {title}: page {done:,} of {total:,}\u2026")
 
         self.print_job = PdfFilePrintJob(
-            self.service.controller.runner, path, title, self, self._print_done, progress
+            self._ops.tasks, path, title, self, self._print_done, progress
         )
         self.print_job.start()
 
@@ -442,9 +476,9 @@ class StatementsView(QWidget):
             return
 
         def copy(path: Path) -> None:
-            self.service.controller.runner.op(
-                lambda: target.write_bytes(path.read_bytes())
-            ).owned_by(self).success(lambda _n: self.message.emit(f"Saved {target.name}.")).failure(
+            self._ops.tasks.op(lambda: target.write_bytes(path.read_bytes())).owned_by(
+                self
+            ).success(lambda _n: self.message.emit(f"Saved {target.name}.")).failure(
                 lambda error: self._failed("The file could not be saved", error)
             ).run()
 
@@ -470,13 +504,11 @@ class StatementsView(QWidget):
         if save:
             target = choose_pdf_path(self, name)
             if target is not None:
-                self.service.controller.runner.op(target.write_bytes, pdf).owned_by(self).success(
+                self._ops.save_file(target, pdf).owned_by(self).success(
                     lambda _n: self.message.emit(f"Saved {target.name}.")
                 ).failure(lambda error: self._failed("The file could not be saved", error)).run()
             return
-        self.print_job = PdfPreviewJob(
-            self.service.controller.runner, pdf, "Statement", self, self._print_done
-        )
+        self.print_job = PdfPreviewJob(self._ops.tasks, pdf, "Statement", self, self._print_done)
         self.print_job.start()
 
     # ---- single statements and settings

@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.billing_service import BillingService
-from visitdesk.desktop.models.billing import HoldTarget
+from visitdesk.api.text import isolate
+from visitdesk.desktop.models.billing import HoldTarget, PaymentRow
+from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.patient_search import PatientSearchBox
-from visitdesk.desktop.views.statements_model import HoldsModel, PaymentsModel
+from visitdesk.desktop.views.reload import Reload
+from visitdesk.desktop.views.statements_table import HoldsModel, PaymentsModel
 from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.statement import money
 
@@ -43,13 +45,19 @@ class HoldsPanel(QWidget):
     #: Emitted after a hold was placed or released (the run preview is then stale).
     holds_changed = Signal()
 
-    def __init__(self, service: BillingService, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.service = service
+        self._ops = ops
+        self.service = ops.billing
         self.dialog: PlaceHoldDialog | None = None
         self.loaded = False
-        self.model = HoldsModel(service.controller.zone, self)
-        self.table = rows_table(self.model)
+        self.model = HoldsModel(ops.session.zone, self)
+        self.table = rows_table(
+            self.model,
+            stretch=3,
+            keep=(0,),
+            empty="No account is on hold: every account with a balance can get a statement.",
+        )
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         note = plain_label(
             "Accounts on hold get no statement while \u201cLeave out accounts on hold\u201d is "
@@ -99,7 +107,7 @@ class HoldsPanel(QWidget):
         self.release_button.setEnabled(self.selected() is not None)
 
     def ask_place(self) -> PlaceHoldDialog:
-        dialog = PlaceHoldDialog(self.service, self)
+        dialog = PlaceHoldDialog(self._ops, self)
         dialog.chosen.connect(self.place)
         dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
         self.dialog = dialog
@@ -146,14 +154,14 @@ class PlaceHoldDialog(QDialog):
     #: (guarantor MRN, reason)
     chosen = Signal(str, str)
 
-    def __init__(self, service: BillingService, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Place an account on hold")
         self.setMinimumSize(640, 460)
-        self.service = service
+        self.service = ops.billing
         self.target: HoldTarget | None = None
         self._asked = 0
-        self.search = PatientSearchBox(service.controller, self)
+        self.search = PatientSearchBox(ops.patients, self)
         self.search.patient_chosen.connect(self._patient_chosen)
         self.account_label = plain_label("Find the patient whose account to hold.")
         self.account_label.setWordWrap(True)
@@ -202,8 +210,8 @@ class PlaceHoldDialog(QDialog):
         if number != self._asked:
             return
         self.target = target
-        holder = target.guarantor_name or "(not in the patient list)"
-        text = f"Account {target.guarantor_mrn}, {holder}"
+        holder = isolate(target.guarantor_name) or "(not in the patient list)"
+        text = f"Account {isolate(target.guarantor_mrn)}, {holder}"
         if target.guarantor_mrn != target.patient_mrn:
             text += f" (the guarantor for patient {target.patient_mrn})"
         if target.balance_cents is None:
@@ -245,14 +253,20 @@ class PortalPaymentsPanel(QWidget):
 
     message = Signal(str)
 
-    def __init__(self, service: BillingService, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.service = service
+        self.service = ops.billing
         self.loaded = False
-        self._loading = False
-        self._reload_again = False
-        self.model = PaymentsModel(service.controller.zone, self)
-        self.table = rows_table(self.model)
+        self._reload = Reload(
+            self, lambda: self.service.portal_payments(PAYMENT_LIMIT), self._show, self._failed
+        )
+        self.model = PaymentsModel(ops.session.zone, self)
+        self.table = rows_table(
+            self.model,
+            stretch=2,
+            keep=(1, 2),
+            empty="No payments made in the portal yet.",
+        )
         self.summary = plain_label("", "screenSubtitle")
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -266,20 +280,9 @@ class PortalPaymentsPanel(QWidget):
             self.reload()
 
     def reload(self) -> None:
-        if self._loading:
-            self._reload_again = True
-            return
-        self._loading = True
-        (
-            self.service.portal_payments(PAYMENT_LIMIT)
-            .owned_by(self)
-            .success(self._show)
-            .failure(self._failed)
-            .run()
-        )
+        self._reload.request()
 
-    def _show(self, rows: list[Any]) -> None:
-        self._loading = False
+    def _show(self, rows: list[PaymentRow]) -> None:
         self.model.set_rows(rows)
         self.loaded = True
         if rows:
@@ -291,15 +294,7 @@ class PortalPaymentsPanel(QWidget):
             )
         else:
             self.summary.setText("No patient has paid on the portal yet.")
-        self._again()
 
     def _failed(self, error: BaseException) -> None:
-        self._loading = False
         log.error("Portal payments could not be loaded: %s", type(error).__name__)
         self.message.emit("The portal payments could not be loaded. The details are in the log.")
-        self._again()
-
-    def _again(self) -> None:
-        if self._reload_again:
-            self._reload_again = False
-            self.reload()

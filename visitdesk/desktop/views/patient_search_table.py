@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from visitdesk.desktop.models.patient_search import PatientHit
-from visitdesk.desktop.views.rows_model import RowsModel
+from visitdesk.desktop.views.rows import RowsModel
 
 COLUMNS = ("Patient", "Date of birth", "MRN", "Phone")
 
@@ -38,7 +38,7 @@ class PatientResultsModel(RowsModel[PatientHit]):
             return "Not yet on the portal: codes can be issued once the import is synced."
         if role == Qt.ItemDataRole.ForegroundRole and hit.portal_id is None:
             # A QBrush, not a Qt.GlobalColor: views (and Qt's model tester) expect a brush or colour.
-            return QBrush(QColor("#7b8794"))
+            return QBrush(QColor("#52606d"))
         if role == Qt.ItemDataRole.UserRole:
             return hit.id
         return None
