@@ -1,7 +1,7 @@
 """The outbox stores catalogue commands (name, path parameters, body) instead of method and URL.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 08:00:00
 
 Items queued by an older desk are converted, not dropped: each (method, path) those versions could
@@ -22,13 +22,13 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
 
 _ID = r"(?P<{}>[^/?#%&=\\ ]+)"
-#: (method, path pattern, command name) of every outbox call revisions 0001-0004 wrote.
+#: (method, path pattern, command name) of every outbox call revisions 0001-0005 wrote.
 _OLD_CALLS = (
     ("PUT", r"/api/staff/v1/patients", "upsert_patients"),
     ("PUT", r"/api/staff/v1/appointments", "upsert_appointments"),
