@@ -61,7 +61,10 @@ def database_for(config: PortalConfig) -> Database:
             processes=config.workers * config.hosts,
             budget=config.db_connection_budget,
             reserved=config.db_reserved_connections,
-            pool_size=config.db_pool_size,
+            # SQLite connections cost nothing on a server: one per thread, so requests queue on
+            # the database lock (busy_timeout) rather than on the pool.
+            pool_size=config.db_pool_size
+            or (config.thread_pool_size if url.startswith("sqlite") else None),
             max_overflow=config.db_max_overflow,
             timeout=config.db_pool_timeout_seconds,
             extra_per_process=1 if config.db_listen else 0,
@@ -164,7 +167,7 @@ def create_app(config: PortalConfig) -> FastAPI:
         return JSONResponse({"detail": "Internal error; please try again later."}, 500)
 
     app.include_router(health_router(db, lambda: listener is None or listener.connected))
-    app.add_middleware(RequestMetrics, db=db)
+    app.add_middleware(RequestMetrics, db=db, worker_header=config.worker_header)
 
     return app
 

@@ -135,6 +135,11 @@ class PortalConfig(BaseModel):
         ge=1,
         description="Threads per worker for blocking work (database calls, hashing).",
     )
+    worker_header: bool = Field(
+        default=False,
+        description="Name the answering worker process in an X-VisitDesk-Worker header "
+        "(load-balancer and benchmark diagnostics).",
+    )
     retry_after_seconds: int = Field(
         default=2, ge=1, description="Retry-After of a 503 when the database is saturated."
     )

@@ -40,6 +40,8 @@ from visitdesk.portal.web.logs import current_route
 #: Header a desk sends with ``GET /changes``: how many changes wait in its outbox.
 OUTBOX_DEPTH_HEADER = "X-VisitDesk-Outbox-Depth"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: Response header naming the worker process (when the worker_header setting is on).
+WORKER_HEADER = "X-VisitDesk-Worker"
 
 REQUEST_SECONDS = Histogram(
     "visitdesk_request_seconds",
@@ -94,9 +96,11 @@ def route_of(scope: MutableMapping[str, Any]) -> str:
 class RequestMetrics:
     """Pure ASGI middleware: latency histogram, pool gauge and the route for log records."""
 
-    def __init__(self, app: Any, db: Database) -> None:
+    def __init__(self, app: Any, db: Database, worker_header: bool = False) -> None:
         self.app = app
         self.db = db
+        self.worker = [(WORKER_HEADER.lower().encode(), str(os.getpid()).encode())]
+        self.worker_header = worker_header
         pool = db.engine.pool
         size = getattr(pool, "size", lambda: 0)() + max(0, getattr(pool, "_max_overflow", 0))
         POOL_SIZE.set(size)
@@ -117,6 +121,8 @@ class RequestMetrics:
         async def send_with_status(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = int(message["status"])
+                if self.worker_header:
+                    message["headers"] = [*message.get("headers", []), *self.worker]
             await send(message)
 
         started = time.perf_counter()
