@@ -21,13 +21,14 @@ import asyncio
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from visitdesk.portal.persistence.feed import FeedRow
 
 #: Reads one page: (practice_id, after, limit) -> (items, more). Runs in a worker thread.
-PageReader = Callable[[str, int, int], Awaitable[tuple[list[FeedRow], bool]]]
+PageReader = Callable[[str, int, int], Coroutine[Any, Any, tuple[list[FeedRow], bool]]]
 
 
 @dataclass

@@ -37,8 +37,6 @@ from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import FeedRow
 from visitdesk.portal.web.logs import current_route
 
-#: Header a desk sends with ``GET /changes``: how many changes wait in its outbox.
-OUTBOX_DEPTH_HEADER = "X-VisitDesk-Outbox-Depth"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Response header naming the worker process (when the worker_header setting is on).
 WORKER_HEADER = "X-VisitDesk-Worker"
@@ -160,7 +158,7 @@ def record_outbox_depth(practice_id: str, header: str | None) -> None:
 def metrics_payload() -> bytes:
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)
     return generate_latest()
 

@@ -9,13 +9,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from visitdesk.api.commands import GET_CHANGES
-from visitdesk.api.wire import MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS, ErrorBody
+from visitdesk.api.wire import (
+    MAX_CHANGES_LIMIT,
+    MAX_WAIT_SECONDS,
+    OUTBOX_DEPTH_HEADER,
+    ErrorBody,
+)
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import FeedRow, page_json, read_page
 from visitdesk.portal.web.deps import CurrentStaff, State
 from visitdesk.portal.web.observability import (
     LONGPOLLS,
-    OUTBOX_DEPTH_HEADER,
     observe_delivery,
     record_outbox_depth,
 )
