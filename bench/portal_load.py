@@ -78,6 +78,7 @@ class Run:
     taps_per_second: float = 0.0
     burst: dict[int, int] = field(default_factory=dict)
     errors_5xx: int = 0
+    transport_retries: int = 0
     connections: int = 0
     rss_mib: list[int] = field(default_factory=list)
 
@@ -321,17 +322,25 @@ class Load:
 
     async def tap(self, http: httpx.AsyncClient, token: str, patient_id: str) -> int:
         self.tapped_at[patient_id] = time.perf_counter()
-        for _attempt in range(3):
-            answer = await http.post(
-                f"{self.patient}/checkins",
-                json={"patient_id": patient_id},
-                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": patient_id},
-            )
+        for _attempt in range(5):
+            try:
+                answer = await http.post(
+                    f"{self.patient}/checkins",
+                    json={"patient_id": patient_id},
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": patient_id},
+                )
+            except httpx.TransportError:
+                # A kept-alive connection the server closed as we reused it: the app resends
+                # (same idempotency key, so never twice).
+                self.run.transport_retries += 1
+                continue
             self.patient_worker[patient_id] = answer.headers.get("x-visitdesk-worker", "")
             if answer.status_code < 500:
                 break
             self.run.errors_5xx += 1  # counted; then retried after Retry-After, as the app does
             await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+        else:
+            return 0  # no answer after every attempt
         return answer.status_code
 
     async def all_waiting(self, desks: int) -> None:

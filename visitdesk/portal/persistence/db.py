@@ -70,7 +70,7 @@ class PoolSettings:
 
     pool_size: int = 10
     max_overflow: int = 0
-    timeout: float = 3.0
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class ConnectionBudget:
     reserved: int = 10
     pool_size: int | None = None
     max_overflow: int = 0
-    timeout: float = 3.0
+    timeout: float = 10.0
     #: Connections each process keeps outside its pool (the LISTEN connection).
     extra_per_process: int = 1
 

@@ -203,7 +203,12 @@ def _serve(args: argparse.Namespace) -> int:
         if args.workers == 1:
             app = create_app(config)
             server = PortalServer(
-                uvicorn_config(app, tls, log_config=logging_config(args.log_level)),
+                uvicorn_config(
+                    app,
+                    tls,
+                    log_config=logging_config(args.log_level),
+                    timeout_keep_alive=config.keep_alive_seconds,
+                ),
                 on_started=announce,
             )
             server.run(sockets=[sock])
@@ -269,6 +274,7 @@ def _serve_workers(
         host=args.host,
         port=int(sock.getsockname()[1]),
         log_config=logging_config(args.log_level),
+        timeout_keep_alive=config.keep_alive_seconds,
     )
     # Clients are told once the first worker can be listening; a refused early connection is
     # retried by the desk like any other network failure.

@@ -115,7 +115,7 @@ class PortalConfig(BaseModel):
         "against the budget when the pool size is derived).",
     )
     db_pool_timeout_seconds: float = Field(
-        default=3.0,
+        default=10.0,
         gt=0,
         description="How long a request waits for a pooled connection before the portal "
         "answers 503 with Retry-After.",
@@ -134,6 +134,12 @@ class PortalConfig(BaseModel):
         default=40,
         ge=1,
         description="Threads per worker for blocking work (database calls, hashing).",
+    )
+    keep_alive_seconds: float = Field(
+        default=75.0,
+        gt=0,
+        description="How long an idle keep-alive connection stays open; above a load "
+        "balancer's idle timeout, so the balancer never reuses a connection being closed.",
     )
     worker_header: bool = Field(
         default=False,
