@@ -142,7 +142,7 @@ def worker_rss_mib(parent: int) -> list[int]:
             continue
         match = re.search(r"VmHWM:\s+(\d+) kB", status)
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        if match and (not children or b"multiprocessing" in cmdline):
+        if match and (not children or b"spawn_main" in cmdline):  # not the resource tracker
             peaks.append(int(match.group(1)) // 1024)
     return peaks
 
