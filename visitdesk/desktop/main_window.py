@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.desktop.about import APP_NAME, AboutDialog
 from visitdesk.desktop.billing_service import BILLING_ROLES, BillingService
 from visitdesk.desktop.controller import (
     CODE_ROLES,
@@ -204,6 +205,31 @@ class MainWindow(QMainWindow):
         unsent = QAction("Changes the portal did &not accept\u2026", self)
         unsent.triggered.connect(self.show_outbox)
         sync_menu.addAction(unsent)
+        self._add_about_action()
+
+    def _add_about_action(self) -> None:
+        """Help ▸ About VisitDesk, appended to the Help menu (made here if no one made it yet)."""
+        help_menu = next(
+            (
+                action.menu()
+                for action in self.menuBar().actions()
+                if action.menu() is not None and action.text().replace("&", "") == "Help"
+            ),
+            None,
+        ) or self.menuBar().addMenu("&Help")
+        help_menu.addSeparator()
+        self.about_action = QAction(f"&About {APP_NAME}", self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
+
+    def show_about(self) -> AboutDialog:
+        practice = self._controller.practice
+        portal = self._controller.client.base_url if self._controller.client else "(none)"
+        dialog = AboutDialog(portal, practice.name, practice.code, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # ---- status
 
