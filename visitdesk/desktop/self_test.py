@@ -201,6 +201,8 @@ class SelfTest:
         icon = app_icon()
         if icon.isNull() or len(icon.availableSizes()) < 3:
             raise SelfTestFailed("the application icon files are missing")
+        if not QApplication.instance().styleSheet():  # type: ignore[union-attr]
+            raise SelfTestFailed("the stylesheet (resources/style.qss) is missing")
         return f"offscreen; image formats {', '.join(sorted(formats))}"
 
     def check_keyring(self) -> str:
@@ -211,9 +213,8 @@ class SelfTest:
         if native is not None:
             __import__(native)
         backend = keyring.get_keyring()
-        return (
-            f"backends {', '.join(sorted(found))}; this session would use {type(backend).__name__}"
-        )
+        kind = f"{type(backend).__module__}.{type(backend).__name__}"
+        return f"backends {', '.join(sorted(found))}; this session would use {kind}"
 
     async def sign_in(self) -> str:
         o = self.options
@@ -381,6 +382,9 @@ def run_self_test(options: SelfTestOptions, console: TextIO | None = None) -> in
     """Run the self-test in its own QApplication on the offscreen platform; returns the exit code."""
     import qasync
 
+    # Here, not at the top: the composition root imports this module for its arguments.
+    from visitdesk.desktop.app import load_stylesheet
+
     out = _Report(console if console is not None else sys.stdout, options.report)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     watchdog = threading.Timer(options.time_limit, _over_time, (options.time_limit, out))
@@ -391,6 +395,7 @@ def run_self_test(options: SelfTestOptions, console: TextIO | None = None) -> in
     app = QApplication([sys.argv[0], "-platform", "offscreen"])
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(app_version())
+    app.setStyleSheet(load_stylesheet())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     test = SelfTest(options, data_dir, out)
