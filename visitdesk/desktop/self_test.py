@@ -178,6 +178,7 @@ class SelfTest:
         await self.step("main window", self.open_window)
         await self.step("statement", self.statement)
         await self.step("statement run", self.statement_run)
+        await self.step("sign-out", self.sign_out)
 
     def close(self) -> None:
         if self.window is not None:
@@ -317,6 +318,11 @@ class SelfTest:
             processes=1,
         )
         return f"{result.statement_count} statements rendered on a worker process"
+
+    async def sign_out(self) -> str:
+        """End the portal session, so the test leaves no live refresh token behind."""
+        await self.off_gui(self._opened().client.sign_out)
+        return "portal session ended"
 
     def _opened(self) -> sessions.OpenSession:
         if self.opened is None:
