@@ -39,15 +39,15 @@ from sqlalchemy import func, select
 
 from visitdesk.desktop import session as sessions
 from visitdesk.desktop.about import APP_NAME, app_icon, app_version, is_frozen
-from visitdesk.desktop.controller import DeskController, practice_zone
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models import billing
 from visitdesk.desktop.models.migrate import current_revision, head_revision
 from visitdesk.desktop.models.schema import Appointment, Patient
+from visitdesk.desktop.ops import statement_run
+from visitdesk.desktop.ops.desk import practice_zone
 from visitdesk.desktop.printing import paint_pages, render_pages
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
-from visitdesk.reports import statement_run
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import SyncEngine
 
@@ -148,6 +148,7 @@ class SelfTest:
         self.runner = TaskRunner()
         self.opened: sessions.OpenSession | None = None
         self.window: MainWindow | None = None
+        self.engine: SyncEngine | None = None
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -238,8 +239,8 @@ class SelfTest:
 
     async def sync(self) -> str:
         opened = self._opened()
-        engine = SyncEngine(opened.client, opened.store)
-        await self.off_gui(engine.pull_once)
+        self.engine = SyncEngine(opened.client, opened.store)
+        await self.off_gui(self.engine.pull_once)
 
         def counts() -> tuple[int, int, int]:
             with opened.store.read() as session:
@@ -256,16 +257,9 @@ class SelfTest:
 
     def open_window(self) -> str:
         opened = self._opened()
-        controller = DeskController(
-            self.runner,
-            opened.store,
-            _NoEngine(),
-            opened.staff,
-            opened.practice,
-            opened.unlock,
-            client=opened.client,
-        )
-        self.window = MainWindow(controller, SyncBridge())
+        bridge = SyncBridge()
+        ops = _composition().ops_for(self.runner, opened, self._engine(), bridge)
+        self.window = MainWindow(ops, bridge)
         self.window.setWindowIcon(app_icon())
         self.window.resize(1280, 800)
         self.window.show()
@@ -329,12 +323,17 @@ class SelfTest:
             raise SelfTestFailed("not signed in")
         return self.opened
 
+    def _engine(self) -> SyncEngine:
+        if self.engine is None:
+            raise SelfTestFailed("not synced")
+        return self.engine
 
-class _NoEngine:
-    """The main window's controller wants something to wake after a change; the test makes none."""
 
-    def kick(self) -> None:
-        return None
+def _composition() -> Any:
+    """The composition root, imported when needed: it imports this module for its arguments."""
+    from visitdesk.desktop import app
+
+    return app
 
 
 def _today(opened: sessions.OpenSession) -> date:
@@ -388,9 +387,6 @@ def run_self_test(options: SelfTestOptions, console: TextIO | None = None) -> in
     """Run the self-test in its own QApplication on the offscreen platform; returns the exit code."""
     import qasync
 
-    # Here, not at the top: the composition root imports this module for its arguments.
-    from visitdesk.desktop.app import load_stylesheet
-
     out = _Report(console if console is not None else sys.stdout, options.report)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     watchdog = threading.Timer(options.time_limit, _over_time, (options.time_limit, out))
@@ -401,7 +397,7 @@ def run_self_test(options: SelfTestOptions, console: TextIO | None = None) -> in
     app = QApplication([sys.argv[0], "-platform", "offscreen"])
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(app_version())
-    app.setStyleSheet(load_stylesheet())
+    app.setStyleSheet(_composition().load_stylesheet())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     test = SelfTest(options, data_dir, out)
