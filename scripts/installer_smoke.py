@@ -94,6 +94,23 @@ def check_contents(folder: Path, internal: Path) -> list[str]:
     return missing
 
 
+def check_desktop_entry(folder: Path, root: Path) -> None:
+    """Linux: the bundle's install script puts a working menu entry and icon in a user's home."""
+    home = root / "xdg-data"
+    env = {**os.environ, "XDG_DATA_HOME": str(home)}
+    done = subprocess.run(  # noqa: S603
+        ["/bin/sh", str(folder / "install-desktop-entry.sh")],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SmokeFailed(f"install-desktop-entry.sh failed: {done.stderr.strip()}")
+    entry = (home / "applications" / "visitdesk.desktop").read_text(encoding="utf-8")
+    if f'Exec="{folder.resolve() / "visitdesk"}"' not in entry.splitlines():
+        raise SmokeFailed("the installed desktop entry does not start this bundle")
+    if not (home / "icons" / "hicolor" / "256x256" / "apps" / "visitdesk.png").is_file():
+        raise SmokeFailed("the desktop entry's icon was not installed")
+
+
 def size_of(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
@@ -196,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         missing = check_contents(folder, internal)
         if missing:
             raise SmokeFailed("missing from the bundle: " + ", ".join(missing))
+        if sys.platform.startswith("linux"):
+            check_desktop_entry(folder, root)
         size = size_of(folder)
         files = sum(1 for p in folder.rglob("*") if p.is_file())
         print(f"bundle {folder.name}: {size / 2**20:.0f} MiB in {files} files", flush=True)

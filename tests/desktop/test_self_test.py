@@ -11,8 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures_portal import PortalPractice
 from visitdesk.desktop.about import app_version
+from visitdesk.desktop.app import parse_args
 from visitdesk.desktop.self_test import PASSWORD_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +86,12 @@ def test_the_password_may_come_from_a_file_and_the_time_limit_is_kept(practice, 
     done = self_test(practice, "--password-file", str(secret), "--time-limit", "0.2")
     assert done.returncode == 2
     assert "self-test FAILED: not finished within its time limit of 0.2 s" in done.stdout
+
+
+def test_the_installed_build_refuses_the_demo_plainly(monkeypatch, capsys):
+    # The bundle carries no portal service, so --demo cannot start one.
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--demo"])
+    assert exited.value.code == 2
+    assert "--demo needs VisitDesk installed from its Python package" in capsys.readouterr().err

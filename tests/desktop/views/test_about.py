@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
-from visitdesk.desktop.about import APP_NAME, AboutDialog, app_icon, app_version
+from visitdesk.desktop.about import APP_NAME, AboutDialog, app_icon, app_version, icon_file
 
 
 def _about_action(window) -> QAction:
@@ -37,6 +38,25 @@ def test_about_box_shows_the_version_and_the_portal(qtbot, make_desk, practice, 
     qtbot.waitUntil(lambda: not window.findChildren(AboutDialog))
 
 
-def test_the_application_icon_has_every_rendered_size():
+def test_the_application_icon_has_every_rendered_size(qapp):
     sizes = {size.width() for size in app_icon().availableSizes()}
     assert {16, 32, 48, 256} <= sizes
+
+
+def test_the_installer_icons_hold_png_images_of_every_size():
+    icons = icon_file(16).parent
+    ico = (icons / "visitdesk.ico").read_bytes()
+    _reserved, kind, count = struct.unpack_from("<HHH", ico)
+    assert (kind, count) == (1, 7)
+    sizes = []
+    for index in range(count):
+        width, _h, _c, _r, _p, _b, length, offset = struct.unpack_from(
+            "<BBBBHHII", ico, 6 + 16 * index
+        )
+        assert ico[offset : offset + 8] == b"\x89PNG\r\n\x1a\n"
+        assert offset + length <= len(ico)
+        sizes.append(width or 256)
+    assert sizes == [16, 24, 32, 48, 64, 128, 256]
+    icns = (icons / "visitdesk.icns").read_bytes()
+    assert icns[:4] == b"icns"
+    assert struct.unpack_from(">I", icns, 4)[0] == len(icns)
