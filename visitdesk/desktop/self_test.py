@@ -48,6 +48,7 @@ from visitdesk.desktop.ops.desk import practice_zone
 from visitdesk.desktop.printing import paint_pages, render_pages
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
+from visitdesk.reports import fonts
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import SyncEngine
 
@@ -278,6 +279,8 @@ class SelfTest:
         opened = self._opened()
         store = opened.store
         today = _today(opened)
+        # Patient text the standard PDF fonts cannot print needs the fonts shipped in resources/.
+        embedded = await self.off_gui(fonts.register)
         await self.off_gui(_fill_statement_settings, store, opened)
         account = await self.off_gui(_first_account, store, today)
         made = await self.off_gui(
@@ -296,7 +299,8 @@ class SelfTest:
         if size == 0:
             raise SelfTestFailed("printing to a PDF file produced nothing")
         return (
-            f"{len(pages)} page(s), {len(made.pdf):,} bytes (reportlab); rendered by PDFium "
+            f"{len(pages)} page(s), {len(made.pdf):,} bytes (reportlab; fonts "
+            f"{', '.join(embedded)}); rendered by PDFium "
             f"{str(pypdfium2.PDFIUM_INFO.version).split('@')[0]}; printed through Qt ({size:,} bytes)"
         )
 
