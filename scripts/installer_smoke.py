@@ -73,7 +73,9 @@ def check_contents(folder: Path, internal: Path) -> list[str]:
             continue  # code lives in the frozen archive
         if not (internal / "visitdesk" / relative).is_file():
             missing.append(f"visitdesk/{relative}")
-    metadata = {p.name.split("-")[0].lower() for p in internal.glob("*.dist-info")}
+    # A source checkout may carry egg-info metadata instead of a dist-info; both serve.
+    found = [*internal.glob("*.dist-info"), *internal.glob("*.egg-info")]
+    metadata = {p.name.split("-")[0].split(".")[0].lower() for p in found}
     missing += [f"{name} metadata" for name in ("visitdesk", "keyring") if name not in metadata]
     keyring_info = next(internal.glob("keyring-*.dist-info"), None)
     if keyring_info is None or not (keyring_info / "entry_points.txt").is_file():
