@@ -128,7 +128,11 @@ class ChangeNotifier:
         practice = self._practices.setdefault(practice_id, _Practice())
         practice.members += 1  # before the first read, so a change during it is not missed
         seen = practice.wakes
-        items, more = await read(practice_id, after, limit)
+        try:
+            items, more = await read(practice_id, after, limit)
+        except BaseException:
+            self._leave(practice_id, practice, None)
+            raise
         if items or timeout <= 0 or self.closed:
             self._leave(practice_id, practice, None)
             return items, more
