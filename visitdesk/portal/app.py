@@ -10,9 +10,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from visitdesk.portal import idempotency, throttle
+from visitdesk.portal.bodies import (
+    DEFAULT_BODY_LIMIT,
+    document_errors_as_error_body,
+    validation_message,
+)
 from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database
@@ -78,6 +85,7 @@ def create_app(config: PortalConfig) -> FastAPI:
         version="1",
         summary="Portal service for VisitDesk: staff sync API and patient API.",
         lifespan=lifespan,
+        max_body_size=DEFAULT_BODY_LIMIT,
     )
     app.state.portal = state
     app.state.portal_config = config
@@ -97,6 +105,22 @@ def create_app(config: PortalConfig) -> FastAPI:
     @app.exception_handler(PortalError)
     async def portal_error(_request: Request, exc: PortalError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The default handler repeats the input (passwords, codes, megabytes of it): name only
+        # the fields and what is wrong with them.
+        return JSONResponse({"detail": validation_message(exc)}, 422)
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            app.openapi_schema = document_errors_as_error_body(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(Exception)
     async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:

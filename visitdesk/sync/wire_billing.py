@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from visitdesk.sync.wire import MAX_UPSERT_BATCH, AwareDatetime, Mrn, ShortText, Wire
+from visitdesk.sync.wire import MAX_UPSERT_BATCH, AwareDatetime, Mrn, ShortText, StrictInt, Wire
 
 LedgerKind = Literal["charge", "payment", "adjustment"]
 Responsibility = Literal["insurance", "patient"]
@@ -58,7 +58,7 @@ class LedgerLineRecord(Wire):
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ]
     provider: ShortText = ""
-    amount_cents: Annotated[int, Field(ge=-MAX_LINE_CENTS, le=MAX_LINE_CENTS)]
+    amount_cents: Annotated[StrictInt, Field(ge=-MAX_LINE_CENTS, le=MAX_LINE_CENTS)]
     responsibility: Responsibility = "patient"
 
 
@@ -156,7 +156,7 @@ class PaymentCreate(Wire):
     """A card payment: the card itself stays with the payment gateway, we only see its token."""
 
     patient_id: str
-    amount_cents: Annotated[int, Field(gt=0, le=MAX_LINE_CENTS)]
+    amount_cents: Annotated[StrictInt, Field(gt=0, le=MAX_LINE_CENTS)]
     card_token: CardToken = Field(
         description="Token from the gateway's card form (tok_...); never a card number."
     )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import checkins, patient_side
+from visitdesk.portal.bodies import AUTH_BODY_LIMIT, PortalRoute
 from visitdesk.portal.deps import (
     CurrentPatient,
     PatientWriter,
@@ -27,13 +28,14 @@ from visitdesk.sync.wire import (
     PatientSignIn,
 )
 
-router = APIRouter(tags=["patient"])
+router = APIRouter(route_class=PortalRoute, tags=["patient"])
 
 _AUTH_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}}
 
 
 @router.post(
     "/sessions",
+    max_body_size=AUTH_BODY_LIMIT,
     response_model=PatientSession,
     responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )

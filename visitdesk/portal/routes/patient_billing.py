@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import billing, payments
+from visitdesk.portal.bodies import PortalRoute
 from visitdesk.portal.deps import CurrentPatient, PatientWriter, State, patient_writer
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import ErrorBody
 from visitdesk.sync.wire_billing import PatientBalance, PaymentCreate, PaymentOut
 
-router = APIRouter(tags=["patient billing"])
+router = APIRouter(route_class=PortalRoute, tags=["patient billing"])
 
 
 def get_gateway(request: Request) -> payments.PaymentGateway:

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from visitdesk.portal import connect, registration
 from visitdesk.portal.account_rules import SECURITY_QUESTIONS
+from visitdesk.portal.bodies import AUTH_BODY_LIMIT, PortalRoute
 from visitdesk.portal.deps import CurrentPatient, State, client_address
 from visitdesk.sync.wire import ErrorBody, LinkedPatient, PatientSession
 from visitdesk.sync.wire_registration import (
@@ -36,7 +37,7 @@ from visitdesk.sync.wire_registration import (
     UsernameRegistration,
 )
 
-router = APIRouter(tags=["patient registration"])
+router = APIRouter(route_class=PortalRoute, tags=["patient registration"])
 
 Id = Annotated[str, Path(max_length=64)]
 
@@ -47,6 +48,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
 
 @router.post(
     "/accounts/email",
+    max_body_size=AUTH_BODY_LIMIT,
     status_code=202,
     response_model=RegistrationAccepted,
     responses=_errors(422, 429),
@@ -63,7 +65,12 @@ def register_by_email(body: EmailRegistration, state: State) -> RegistrationAcce
     )
 
 
-@router.post("/account/email-confirmation", status_code=204, responses=_errors(422))
+@router.post(
+    "/account/email-confirmation",
+    max_body_size=AUTH_BODY_LIMIT,
+    status_code=204,
+    responses=_errors(422),
+)
 def confirm_email(body: EmailConfirmation, state: State) -> Response:
     """Confirm the account's email address with the token from the confirmation email."""
     registration.confirm_email(state.db, body.token)
@@ -81,6 +88,7 @@ def resend_confirmation(state: State, patient: CurrentPatient) -> Response:
 
 @router.post(
     "/accounts/username",
+    max_body_size=AUTH_BODY_LIMIT,
     status_code=201,
     response_model=PatientSession,
     responses=_errors(404, 409, 422, 429),

@@ -9,18 +9,20 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import billing
+from visitdesk.portal.bodies import BULK_BODY_LIMIT, PortalRoute
 from visitdesk.portal.deps import StaffWriter, staff_writer
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import ErrorBody, Role, UpsertResult
 from visitdesk.sync.wire_billing import LedgerUpsert
 
-router = APIRouter(tags=["staff billing"])
+router = APIRouter(route_class=PortalRoute, tags=["staff billing"])
 
 Biller = Annotated[StaffWriter, Depends(staff_writer(Role.BILLING, Role.MANAGER))]
 
 
 @router.put(
     "/ledger",
+    max_body_size=BULK_BODY_LIMIT,
     response_model=UpsertResult,
     responses={
         400: {"model": ErrorBody, "description": "Missing Idempotency-Key"},

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from visitdesk.portal.bodies import PortalRoute
 from visitdesk.portal.db import Database
 from visitdesk.portal.deps import CurrentStaff, State
 from visitdesk.portal.feed import FeedRow, page_json, read_page
-from visitdesk.sync.wire import MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS, ChangesPage, ErrorBody
+from visitdesk.sync.wire import MAX_CHANGES_LIMIT, MAX_SEQ, MAX_WAIT_SECONDS, ChangesPage, ErrorBody
 
-router = APIRouter(tags=["staff changes"])
+router = APIRouter(route_class=PortalRoute, tags=["staff changes"])
 
 
 def _read(db: Database, practice_id: str, after: int, limit: int) -> tuple[list[FeedRow], bool]:
@@ -28,11 +29,16 @@ async def get_changes(
     request: Request,
     state: State,
     staff: CurrentStaff,
-    after: Annotated[int, Query(ge=0, description="Last seq already applied.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Last seq already applied.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_CHANGES_LIMIT)] = 1000,
     wait: Annotated[
         float,
-        Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a change when none."),
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
+            description="Seconds to wait for a change when none.",
+        ),
     ] = 0,
 ) -> Response:
     """Changes of the caller's practice after ``after``, in sequence order.

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import checkins
+from visitdesk.portal.bodies import PortalRoute
 from visitdesk.portal.deps import StaffWriter, staff_writer
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import CheckInOut, CheckInStatus, CheckInStatusUpdate, ErrorBody, Role
 
-router = APIRouter(tags=["staff check-ins"])
+router = APIRouter(route_class=PortalRoute, tags=["staff check-ins"])
 
 Desk = Annotated[StaffWriter, Depends(staff_writer(Role.FRONT_DESK, Role.MANAGER))]
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import audit, security_codes
+from visitdesk.portal.bodies import PortalRoute
 from visitdesk.portal.deps import StaffPrincipal, StaffWriter, State, require_roles, staff_writer
 from visitdesk.portal.errors import NotFound
 from visitdesk.portal.idempotency import Outcome
@@ -27,7 +28,7 @@ from visitdesk.sync.wire_registration import (
     SecurityCodeStatus,
 )
 
-router = APIRouter(tags=["staff security codes"])
+router = APIRouter(route_class=PortalRoute, tags=["staff security codes"])
 
 _DESK_ROLES = (Role.FRONT_DESK, Role.MANAGER)
 Desk = Annotated[StaffWriter, Depends(staff_writer(*_DESK_ROLES))]

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import records
+from visitdesk.portal.bodies import BULK_BODY_LIMIT, PortalRoute
 from visitdesk.portal.deps import StaffWriter, staff_writer
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import AppointmentUpsert, ErrorBody, PatientUpsert, Role, UpsertResult
 
-router = APIRouter(tags=["staff records"])
+router = APIRouter(route_class=PortalRoute, tags=["staff records"])
 
 Editor = Annotated[StaffWriter, Depends(staff_writer(Role.FRONT_DESK, Role.MANAGER))]
 
@@ -24,7 +25,9 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.put("/patients", response_model=UpsertResult, responses=_ERRORS)
+@router.put(
+    "/patients", max_body_size=BULK_BODY_LIMIT, response_model=UpsertResult, responses=_ERRORS
+)
 def upsert_patients(body: PatientUpsert, writer: Editor) -> Response:
     """Create or update patients by MRN. Only rows that really changed enter the change feed."""
 
@@ -36,7 +39,9 @@ def upsert_patients(body: PatientUpsert, writer: Editor) -> Response:
     return writer.run(body, apply)
 
 
-@router.put("/appointments", response_model=UpsertResult, responses=_ERRORS)
+@router.put(
+    "/appointments", max_body_size=BULK_BODY_LIMIT, response_model=UpsertResult, responses=_ERRORS
+)
 def upsert_appointments(body: AppointmentUpsert, writer: Editor) -> Response:
     """Create or update appointments by external id; each MRN must already exist here."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import audit, registration_queue
+from visitdesk.portal.bodies import PortalRoute
 from visitdesk.portal.deps import PortalState, StaffWriter, State, staff_writer
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import ErrorBody, Role
@@ -24,7 +25,7 @@ from visitdesk.sync.wire_registration import (
     RegistrationReject,
 )
 
-router = APIRouter(tags=["staff registration queue"])
+router = APIRouter(route_class=PortalRoute, tags=["staff registration queue"])
 
 Desk = Annotated[StaffWriter, Depends(staff_writer(Role.FRONT_DESK, Role.MANAGER))]
 RegistrationId = Annotated[str, Path(max_length=64)]

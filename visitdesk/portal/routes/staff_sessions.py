@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import idempotency, sessions
+from visitdesk.portal.bodies import AUTH_BODY_LIMIT, PortalRoute
 from visitdesk.portal.deps import RequiredKey, State, Writer, client_address
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import ErrorBody, RefreshRequest, SessionCreate, SessionTokens
 
-router = APIRouter(prefix="/sessions", tags=["staff sessions"])
+router = APIRouter(route_class=PortalRoute, prefix="/sessions", tags=["staff sessions"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorBody, "description": "Wrong credentials or invalid refresh token"},
@@ -21,13 +22,15 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("", response_model=SessionTokens, responses=_ERRORS)
+@router.post("", max_body_size=AUTH_BODY_LIMIT, response_model=SessionTokens, responses=_ERRORS)
 def create_session(body: SessionCreate, request: Request, state: State) -> SessionTokens:
     """Sign in with the practice code, username and password."""
     return sessions.sign_in(state.db, state.security, state.config, body, client_address(request))
 
 
-@router.post("/refresh", response_model=SessionTokens, responses=_ERRORS)
+@router.post(
+    "/refresh", max_body_size=AUTH_BODY_LIMIT, response_model=SessionTokens, responses=_ERRORS
+)
 def refresh_session(body: RefreshRequest, state: State) -> SessionTokens:
     """Trade a refresh token for new tokens. Each refresh token works once; reuse ends the session."""
     return sessions.refresh(state.db, state.security, state.config, body.refresh_token)
@@ -39,6 +42,7 @@ def _sign_out_key(key: RequiredKey = None) -> str | None:
 
 @router.delete(
     "/current",
+    max_body_size=AUTH_BODY_LIMIT,
     status_code=204,
     responses={400: {"model": ErrorBody, "description": "Missing Idempotency-Key"}},
 )
