@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 ENV_DATA_DIR = "VISITDESK_PORTAL_DATA_DIR"
 ENV_DATABASE_URL = "VISITDESK_PORTAL_DATABASE_URL"
+ENV_TRUSTED_PROXIES = "VISITDESK_PORTAL_TRUSTED_PROXIES"
 
 
 def create_app(config: PortalConfig) -> FastAPI:
@@ -134,6 +135,11 @@ def create_app(config: PortalConfig) -> FastAPI:
 def create_app_from_env() -> FastAPI:
     """App factory for multi-worker serving (uvicorn imports it in each worker process)."""
     data_dir = Path(os.environ[ENV_DATA_DIR])
+    proxies = os.environ.get(ENV_TRUSTED_PROXIES, "")
     return create_app(
-        PortalConfig(data_dir=data_dir, database_url=os.environ.get(ENV_DATABASE_URL) or None)
+        PortalConfig(
+            data_dir=data_dir,
+            database_url=os.environ.get(ENV_DATABASE_URL) or None,
+            trusted_proxies=tuple(proxy for proxy in proxies.split(",") if proxy),
+        )
     )

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from visitdesk.portal.app import ENV_DATA_DIR, ENV_DATABASE_URL, create_app
+from visitdesk.portal.app import ENV_DATA_DIR, ENV_DATABASE_URL, ENV_TRUSTED_PROXIES, create_app
 from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database
@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         help='written once serving: {"url", "port", "ca_file"}',
     )
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS_OR_CIDR",
+        help="a reverse proxy whose X-Forwarded-For names the client (repeatable)",
+    )
     serve.set_defaults(handler=_serve)
 
     seed = commands.add_parser("seed-demo", help="create the demo practice with synthetic data")
@@ -102,7 +109,15 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = PortalConfig(data_dir=data_dir, database_url=args.database_url)
+    try:
+        config = PortalConfig(
+            data_dir=data_dir,
+            database_url=args.database_url,
+            trusted_proxies=tuple(args.trusted_proxy),
+        )
+    except ValueError as exc:
+        print(f"invalid setting: {exc}", file=sys.stderr)
+        return 2
     config.resolved_secret_key()  # create the key file once, before any worker starts
     tls = ensure_tls(data_dir / "tls", args.host)
     print(f"VisitDesk portal CA certificate: {tls.ca_file}", flush=True)
@@ -164,6 +179,7 @@ def _serve_workers(
     os.environ[ENV_DATA_DIR] = str(config.data_dir)
     if config.database_url:
         os.environ[ENV_DATABASE_URL] = config.database_url
+    os.environ[ENV_TRUSTED_PROXIES] = ",".join(config.trusted_proxies)
     uv_config = uvicorn_config(
         "visitdesk.portal.app:create_app_from_env",
         tls,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: Environment variable that, when set, replaces the secret key file in the data directory.
 SECRET_ENV = "VISITDESK_PORTAL_SECRET"  # noqa: S105  (a variable name)
@@ -50,6 +51,23 @@ class PortalConfig(BaseModel):
     argon2_parallelism: int = Field(default=4, ge=1, description="argon2id lanes.")
     login_max_failures: int = Field(
         default=5, ge=1, description="Failed sign-ins per login and address before throttling."
+    )
+    login_account_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins for one login from all addresses together before that "
+        "login is throttled (guessing spread over many addresses).",
+    )
+    login_address_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address over all logins before that "
+        "address is throttled (trying many usernames).",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+        "header names the client; from anyone else the header is ignored.",
     )
     login_failure_window: timedelta = Field(
         default=timedelta(minutes=15), description="Failures older than this are forgotten."
@@ -149,6 +167,13 @@ class PortalConfig(BaseModel):
     email_token_ttl: timedelta = Field(
         default=timedelta(days=7), description="Lifetime of an email-confirmation token."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in value:
+            ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad entry
+        return value
 
     @property
     def resolved_database_url(self) -> str:

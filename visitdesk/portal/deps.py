@@ -3,6 +3,7 @@
 # No ``from __future__ import annotations`` here: FastAPI resolves dependency annotations at
 # runtime, and the factories below annotate with local variables (``Depends(role_check)``).
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -51,8 +52,34 @@ def get_state(request: Request) -> PortalState:
 State = Annotated[PortalState, Depends(get_state)]
 
 
+def _is_trusted(address: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address for throttling: the peer, or what a trusted proxy says it is.
+
+    X-Forwarded-For is read right to left (each proxy appends the address it saw) and the first
+    address that is not one of our own proxies is the client; a header from anyone but a
+    configured proxy is the client's own claim and ignored.
+    """
+    peer = request.client.host if request.client else "unknown"
+    proxies: tuple[str, ...] = get_state(request).config.trusted_proxies
+    if not proxies or not _is_trusted(peer, proxies):
+        return peer
+    hops = [
+        hop.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for hop in header.split(",")
+    ]
+    for hop in reversed(hops):
+        if hop and not _is_trusted(hop, proxies):
+            return hop
+    return peer
 
 
 # --------------------------------------------------------------------------- authentication
@@ -87,6 +114,10 @@ def _claims(
         ) from exc
 
 
+def staff_scope(practice_id: str, staff_id: str) -> str:
+    return f"staff:{practice_id}:{staff_id}"
+
+
 @dataclass(frozen=True)
 class StaffPrincipal:
     staff_id: str
@@ -97,7 +128,9 @@ class StaffPrincipal:
 
     @property
     def scope(self) -> str:
-        return f"staff:{self.practice_id}"
+        # Per user, not per practice: one user's idempotency key must never replay another's
+        # stored response (which may hold what the other user's role may see).
+        return staff_scope(self.practice_id, self.staff_id)
 
 
 def current_staff(

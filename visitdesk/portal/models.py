@@ -239,7 +239,7 @@ class Change(Base):
 class IdempotencyRecord(Base):
     """The first successful response to an idempotent call, replayed for repeats of its key.
 
-    ``scope`` is ``staff:<practice id>`` or ``patient:<account id>``.
+    ``scope`` is ``staff:<practice id>:<staff id>`` or ``patient:<account id>``.
     """
 
     __tablename__ = "idempotency_records"

@@ -13,7 +13,12 @@ from visitdesk.portal.db import Database, utcnow
 from visitdesk.portal.errors import Unauthorized
 from visitdesk.portal.models import AccountLink, Appointment, Patient, PatientAccount, Practice
 from visitdesk.portal.security import Security
-from visitdesk.portal.throttle import clear, raise_if_locked, record_failure, throttle_key
+from visitdesk.portal.throttle import (
+    SignInKeys,
+    clear_sign_in,
+    raise_if_sign_in_locked,
+    record_sign_in_failure,
+)
 from visitdesk.sync.wire import (
     AccountInfo,
     LinkedPatient,
@@ -36,20 +41,20 @@ def sign_in(
     db: Database, security: Security, config: PortalConfig, body: PatientSignIn, client: str
 ) -> PatientSession:
     login = body.login.casefold()
-    key = throttle_key("patient", login, client)
+    keys = SignInKeys.of("patient", login, client)
     column = PatientAccount.email if "@" in login else PatientAccount.username
     with db.read() as session:
-        raise_if_locked(session, key)
+        raise_if_sign_in_locked(session, keys)
         account = session.scalar(
             select(PatientAccount).where(column == login, PatientAccount.active.is_(True))
         )
     if not security.passwords.verify(account.password_hash if account else None, body.password):
-        record_failure(db, config, key)
+        record_sign_in_failure(db, config, keys)
         log.info("patient sign-in failed")
         raise Unauthorized(WRONG_CREDENTIALS)
     assert account is not None
     with db.write() as session:
-        clear(session, key)
+        clear_sign_in(session, keys)
         if security.passwords.needs_rehash(account.password_hash):
             session.execute(
                 update(PatientAccount)

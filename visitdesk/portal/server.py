@@ -132,6 +132,8 @@ def uvicorn_config(app: Any, tls: TlsFiles, **overrides: Any) -> uvicorn.Config:
         "log_config": None,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "server_header": False,
+        # uvicorn would believe X-Forwarded-For from loopback; the app decides whom to trust.
+        "proxy_headers": False,
         "lifespan": "on",
     }
     options.update(overrides)

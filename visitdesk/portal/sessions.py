@@ -18,7 +18,12 @@ from visitdesk.portal.models import (
     StaffUser,
 )
 from visitdesk.portal.security import Security, hash_token, new_refresh_token
-from visitdesk.portal.throttle import clear, raise_if_locked, record_failure, throttle_key
+from visitdesk.portal.throttle import (
+    SignInKeys,
+    clear_sign_in,
+    raise_if_sign_in_locked,
+    record_sign_in_failure,
+)
 from visitdesk.sync.wire import PracticeInfo, Role, SessionCreate, SessionTokens, StaffInfo
 
 log = logging.getLogger(__name__)
@@ -38,9 +43,9 @@ class _StaffLogin:
 def sign_in(
     db: Database, security: Security, config: PortalConfig, body: SessionCreate, client: str
 ) -> SessionTokens:
-    key = throttle_key("staff", f"{body.practice}\x00{body.username}", client)
+    keys = SignInKeys.of("staff", f"{body.practice}\x00{body.username}", client)
     with db.read() as session:
-        raise_if_locked(session, key)
+        raise_if_sign_in_locked(session, keys)
         row = session.execute(
             select(StaffUser.id, StaffUser.practice_id, StaffUser.password_hash)
             .join(Practice, Practice.id == StaffUser.practice_id)
@@ -53,7 +58,7 @@ def sign_in(
     login = _StaffLogin(*row) if row is not None else None
     # Hashing happens outside any transaction: it is slow on purpose and must not hold locks.
     if not security.passwords.verify(login.password_hash if login else None, body.password):
-        record_failure(db, config, key)
+        record_sign_in_failure(db, config, keys)
         log.info("staff sign-in failed")
         raise Unauthorized(WRONG_CREDENTIALS)
     assert login is not None
@@ -63,7 +68,7 @@ def sign_in(
         else None
     )
     with db.write() as session:
-        clear(session, key)
+        clear_sign_in(session, keys)
         if new_hash is not None:
             session.execute(
                 update(StaffUser)
@@ -145,15 +150,15 @@ def refresh(db: Database, security: Security, config: PortalConfig, token: str) 
     raise Unauthorized(BAD_REFRESH)
 
 
-def practice_of_refresh_token(db: Database, token: str) -> tuple[str, str] | None:
-    """(practice id, session id) the token belongs to, or None when it is unknown."""
+def practice_of_refresh_token(db: Database, token: str) -> tuple[str, str, str] | None:
+    """(practice id, staff id, session id) the token belongs to, or None when it is unknown."""
     with db.read() as session:
         row = session.execute(
-            select(StaffSession.practice_id, StaffSession.id)
+            select(StaffSession.practice_id, StaffSession.staff_id, StaffSession.id)
             .join(StaffRefreshToken, StaffRefreshToken.session_id == StaffSession.id)
             .where(StaffRefreshToken.token_hash == hash_token(token))
         ).first()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 def revoke_session(session: Session, session_id: str, reason: str) -> None:

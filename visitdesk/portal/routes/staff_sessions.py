@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from visitdesk.portal import idempotency, sessions
 from visitdesk.portal.bodies import AUTH_BODY_LIMIT, PortalRoute
-from visitdesk.portal.deps import RequiredKey, State, Writer, client_address
+from visitdesk.portal.deps import RequiredKey, State, Writer, client_address, staff_scope
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import ErrorBody, RefreshRequest, SessionCreate, SessionTokens
 
@@ -56,8 +56,9 @@ def delete_session(
     found = sessions.practice_of_refresh_token(state.db, body.refresh_token)
     if found is None:
         return Response(status_code=204)
-    practice_id, session_id = found
-    writer = Writer(state.db, f"staff:{practice_id}", key, request.method, request.url.path)
+    practice_id, staff_id, session_id = found
+    scope = staff_scope(practice_id, staff_id)
+    writer = Writer(state.db, scope, key, request.method, request.url.path)
 
     def apply(session: Session) -> Outcome:
         sessions.revoke_session(session, session_id, "signed out")
