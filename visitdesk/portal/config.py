@@ -149,8 +149,15 @@ class PortalConfig(BaseModel):
     connect_max_starts: int = Field(
         default=5,
         ge=1,
-        description="Safe Health Codes one account may request per practice inside "
-        "connect_start_window (each sends a message to a patient).",
+        description="Connection requests one account may make per practice inside "
+        "connect_start_window (each sends a message to a patient or waits in the queue).",
+    )
+    safe_health_code_sends_per_patient: int = Field(
+        default=3,
+        ge=1,
+        description="Safe Health Codes sent to one patient record inside connect_start_window, "
+        "whichever accounts ask (wrong guesses per record are limited by "
+        "safe_health_code_max_attempts over the same window).",
     )
     connect_start_window: timedelta = Field(
         default=timedelta(hours=1), description="Window of connect_max_starts."
