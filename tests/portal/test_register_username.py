@@ -3,6 +3,7 @@ and the attacks on codes: wrong name, expired, used, revoked, another practice's
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -205,3 +206,22 @@ def test_unknown_codes_are_throttled_per_client_address(flows: Flows) -> None:
     throttled = flows.register_username(code, "José", "de la Cruz")
     assert throttled.status_code == 429
     assert int(throttled.headers["Retry-After"]) > 0
+
+
+def test_an_email_with_an_account_is_not_revealed_to_a_code_holder(flows: Flows) -> None:
+    taken, _ = flows.email_account()
+    fresh = f"{uuid.uuid4().hex[:12]}@example.org"
+    answers = {}
+    for first, last, address in (("Kim", "Taken", taken), ("Kim", "Fresh", fresh)):
+        _, code, _ = _code_for(flows, first, last)
+        response = flows.register_username(code, first, last, email=address)
+        assert response.status_code == 201, response.text
+        headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        account = flows.get("/account", headers).json()
+        resend = flows.post("/account/email-confirmation/resend", {}, headers)
+        answers[address] = (account["email"], account["email_confirmed"], resend.status_code)
+    # Both registrants see the same: their address, unconfirmed, and a resend that is accepted.
+    assert answers == {taken: (taken, False, 202), fresh: (fresh, False, 202)}
+    # The owner of the taken address was told; the registrant got no confirmation for it.
+    subjects = [m["Subject"] for m in flows.mailbox.wait_for(taken, 3)]
+    assert subjects.count("Someone tried to register with your email address") == 2
