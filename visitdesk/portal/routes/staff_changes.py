@@ -13,15 +13,35 @@ from starlette.responses import Response
 from visitdesk.portal.bodies import PortalRoute
 from visitdesk.portal.db import Database
 from visitdesk.portal.deps import CurrentStaff, State
-from visitdesk.portal.feed import FeedRow, page_json, read_page
-from visitdesk.sync.wire import MAX_CHANGES_LIMIT, MAX_SEQ, MAX_WAIT_SECONDS, ChangesPage, ErrorBody
+from visitdesk.portal.feed import FeedPage, page_json, read_page
+from visitdesk.sync.wire import (
+    MAX_CHANGES_LIMIT,
+    MAX_SEQ,
+    MAX_WAIT_SECONDS,
+    ChangesPage,
+    ErrorBody,
+    Role,
+)
 
 router = APIRouter(route_class=PortalRoute, tags=["staff changes"])
 
 
-def _read(db: Database, practice_id: str, after: int, limit: int) -> tuple[list[FeedRow], bool]:
+#: What each role's screens show, and so all its feed may carry (least privilege: the front desk
+#: never receives ledgers or payments, billing never receives codes or registrations).
+FEED_KINDS: dict[Role, frozenset[str] | None] = {
+    Role.FRONT_DESK: frozenset(
+        {"patient", "appointment", "checkin", "registration", "security_code"}
+    ),
+    Role.BILLING: frozenset({"patient", "ledger_line", "payment"}),
+    Role.MANAGER: None,
+}
+
+
+def _read(
+    db: Database, practice_id: str, after: int, limit: int, kinds: frozenset[str] | None
+) -> FeedPage:
     with db.read() as session:
-        return read_page(session, practice_id, after, limit)
+        return read_page(session, practice_id, after, limit, kinds)
 
 
 @router.get("/changes", response_model=ChangesPage, responses={401: {"model": ErrorBody}})
@@ -41,7 +61,9 @@ async def get_changes(
         ),
     ] = 0,
 ) -> Response:
-    """Changes of the caller's practice after ``after``, in sequence order.
+    """Changes of the caller's practice after ``after``, in sequence order, of the kinds the
+    caller's role may see (front desk: patients, appointments, check-ins, registrations and
+    security codes; billing: patients, ledger lines and payments; manager: all).
 
     With ``wait`` and nothing new, the call returns as soon as a change arrives, or an empty page
     when the wait is over.
@@ -54,13 +76,17 @@ async def get_changes(
     while True:
         # Take the wake-up event before reading, so a change committed in between still wakes us.
         event = notifier.event_for(staff.practice_id)
-        items, more = await run_in_threadpool(_read, state.db, staff.practice_id, after, limit)
+        page = await run_in_threadpool(
+            _read, state.db, staff.practice_id, after, limit, FEED_KINDS[staff.role]
+        )
         remaining = deadline - loop.time()
-        if items or remaining <= 0 or notifier.closed:
+        if page.items or page.more or remaining <= 0 or notifier.closed:
             break
+        # Nothing this role may see: wait on from past what was skipped.
+        after = page.last_seq
         # Also re-read on a timer: other worker processes cannot set our in-process event.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), min(recheck, remaining))
         if await request.is_disconnected():
             break
-    return Response(page_json(items, after, more), media_type="application/json")
+    return Response(page_json(page), media_type="application/json")
