@@ -40,7 +40,14 @@ from visitdesk.portal.routes import (
     staff_registrations,
     staff_sessions,
 )
-from visitdesk.portal.security import Passwords, Security, TokenSigner, make_password_hasher
+from visitdesk.portal.security import (
+    HashingGate,
+    Passwords,
+    Security,
+    TokenSigner,
+    default_hash_workers,
+    make_password_hasher,
+)
 from visitdesk.sync.wire import PATIENT_PREFIX, STAFF_PREFIX
 
 log = logging.getLogger(__name__)
@@ -60,7 +67,14 @@ def create_app(config: PortalConfig) -> FastAPI:
     idempotency.prune(db, config.idempotency_retention)
     throttle.prune(db, config)
     security = Security(
-        passwords=Passwords(make_password_hasher(config)),
+        passwords=Passwords(
+            make_password_hasher(config),
+            HashingGate(
+                config.password_hash_workers or default_hash_workers(),
+                config.password_hash_queue,
+                config.password_hash_wait_seconds,
+            ),
+        ),
         tokens=TokenSigner(config.resolved_secret_key()),
     )
     state = PortalState(

@@ -49,6 +49,19 @@ class PortalConfig(BaseModel):
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id iterations.")
     argon2_memory_cost: int = Field(default=64 * 1024, ge=8, description="argon2id memory, KiB.")
     argon2_parallelism: int = Field(default=4, ge=1, description="argon2id lanes.")
+    password_hash_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Password hashes computed at once; default half the cores (1 to 4).",
+    )
+    password_hash_queue: int = Field(
+        default=16,
+        ge=0,
+        description="Sign-ins waiting for a hashing slot; more are answered 503 + Retry-After.",
+    )
+    password_hash_wait_seconds: float = Field(
+        default=10.0, gt=0, description="Longest a sign-in waits for a hashing slot."
+    )
     login_max_failures: int = Field(
         default=5, ge=1, description="Failed sign-ins per login and address before throttling."
     )
