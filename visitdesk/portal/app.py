@@ -17,11 +17,12 @@ from fastapi.responses import JSONResponse
 from visitdesk.portal import idempotency, throttle
 from visitdesk.portal.bodies import (
     DEFAULT_BODY_LIMIT,
+    SecurityHeaders,
     document_errors_as_error_body,
     validation_message,
 )
 from visitdesk.portal.codes import CodeHasher
-from visitdesk.portal.config import PortalConfig
+from visitdesk.portal.config import PortalConfig, prepare_data_dir
 from visitdesk.portal.db import Database
 from visitdesk.portal.deps import PortalState
 from visitdesk.portal.errors import PortalError
@@ -59,7 +60,7 @@ ENV_TRUSTED_PROXIES = "VISITDESK_PORTAL_TRUSTED_PROXIES"
 
 def create_app(config: PortalConfig) -> FastAPI:
     """Build the app: database (schema created if missing), security, routes, error handling."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(config)
     notifier = ChangeNotifier()
     db = Database.from_url(config.resolved_database_url)
     db.on_practice_changed = notifier.notify
@@ -102,6 +103,7 @@ def create_app(config: PortalConfig) -> FastAPI:
         lifespan=lifespan,
         max_body_size=DEFAULT_BODY_LIMIT,
     )
+    app.add_middleware(SecurityHeaders)
     app.state.portal = state
     app.state.portal_config = config
     app.include_router(staff_sessions.router, prefix=STAFF_PREFIX)

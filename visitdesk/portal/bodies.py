@@ -1,4 +1,4 @@
-"""Request bodies: size limits per route, strict JSON, and validation errors that echo nothing.
+"""Requests and responses: strict JSON, validation errors that echo nothing, security headers.
 
 Every router of the portal uses :class:`PortalRoute`, which parses JSON strictly: ``NaN`` and
 ``Infinity`` are not JSON, and a lone UTF-16 surrogate or a NUL character in a string can be
@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Most bytes of a request body a route reads unless it declares its own limit.
 DEFAULT_BODY_LIMIT = 64 * 1024
@@ -131,3 +132,33 @@ def document_errors_as_error_body(schema: dict[str, Any]) -> dict[str, Any]:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     return schema
+
+
+#: On every response: API answers hold patient data and tokens, so no cache may keep them; the
+#: portal is only ever served over HTTPS, so browsers should never try plain HTTP.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+)
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (long-polls stream through untouched) adding SECURITY_HEADERS."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -23,7 +23,7 @@ from types import FrameType
 
 from visitdesk.portal.app import ENV_DATA_DIR, ENV_DATABASE_URL, ENV_TRUSTED_PROXIES, create_app
 from visitdesk.portal.codes import CodeHasher
-from visitdesk.portal.config import PortalConfig
+from visitdesk.portal.config import PortalConfig, prepare_data_dir
 from visitdesk.portal.db import Database
 from visitdesk.portal.logs import configure_logging, logging_config
 from visitdesk.portal.migrate import SchemaTooNew
@@ -118,6 +118,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"invalid setting: {exc}", file=sys.stderr)
         return 2
+    prepare_data_dir(config)
     config.resolved_secret_key()  # create the key file once, before any worker starts
     tls = ensure_tls(data_dir / "tls", args.host)
     print(f"VisitDesk portal CA certificate: {tls.ca_file}", flush=True)

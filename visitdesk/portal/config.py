@@ -239,3 +239,21 @@ def load_or_create_secret_file(path: Path) -> bytes:
     finally:
         tmp.unlink(missing_ok=True)
     return path.read_text(encoding="ascii").strip().encode()
+
+
+def prepare_data_dir(config: PortalConfig) -> None:
+    """Create the data directory and the default SQLite file owner-only (0700 / 0600).
+
+    They hold patients' records, the signing key and the TLS key. SQLite gives its -wal and
+    -shm files the database file's permissions, so creating that file first covers them too.
+    """
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name != "posix":
+        return  # Windows: the user profile's ACLs already keep the directory private
+    config.data_dir.chmod(0o700)
+    if config.database_url:
+        return
+    database = config.data_dir / DATABASE_FILE
+    fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    database.chmod(0o600)
