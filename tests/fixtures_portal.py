@@ -61,6 +61,8 @@ def portal_test_config(data_dir: Path, **overrides: Any) -> PortalConfig:
         # Every test signs in from 127.0.0.1: one address's failures over all logins would
         # otherwise add up across the whole run (tests of that throttle set their own limit).
         "login_address_max_failures": 100_000,
+        # The fake cards of the demo; tests of a portal without a processor set "none".
+        "payment_gateway": "test",
         **FAST_ARGON2,
     }
     values.update(overrides)

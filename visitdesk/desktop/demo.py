@@ -127,6 +127,9 @@ def start_demo(
                     str(portal_dir),
                     "--ready-file",
                     str(ready),
+                    # The demo's fake cards: a loopback demo is the only portal that takes them.
+                    "--payment-gateway",
+                    "test",
                 ),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

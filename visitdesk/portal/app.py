@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -22,17 +23,24 @@ from visitdesk.portal.bodies import (
     validation_message,
 )
 from visitdesk.portal.codes import CodeHasher
-from visitdesk.portal.config import PortalConfig, prepare_data_dir
+from visitdesk.portal.config import (
+    STRIPE_SECRET_ENV,
+    STRIPE_WEBHOOK_SECRET_ENV,
+    PortalConfig,
+    prepare_data_dir,
+    read_secret,
+)
 from visitdesk.portal.db import Database
 from visitdesk.portal.deps import PortalState
 from visitdesk.portal.errors import PortalError
 from visitdesk.portal.feed import ChangeNotifier
 from visitdesk.portal.notify import build_messenger
-from visitdesk.portal.payments import TestGateway
+from visitdesk.portal.payments import PaymentGateway, TestGateway
 from visitdesk.portal.routes import (
     patient,
     patient_billing,
     patient_registration,
+    payment_events,
     staff_billing,
     staff_changes,
     staff_checkins,
@@ -56,6 +64,39 @@ log = logging.getLogger(__name__)
 ENV_DATA_DIR = "VISITDESK_PORTAL_DATA_DIR"
 ENV_DATABASE_URL = "VISITDESK_PORTAL_DATABASE_URL"
 ENV_TRUSTED_PROXIES = "VISITDESK_PORTAL_TRUSTED_PROXIES"
+#: The rest of the settings a multi-worker ``serve`` hands its workers (no secrets: those stay
+#: in their own variables or files).
+ENV_SETTINGS = "VISITDESK_PORTAL_SETTINGS"
+#: Where card processors deliver their signed events.
+GATEWAY_PREFIX = "/api/gateway/v1"
+
+
+def build_gateway(config: PortalConfig) -> PaymentGateway | None:
+    """The card processor the settings name; None takes no card payments at all.
+
+    Raises ValueError when Stripe is chosen but its keys cannot be read.
+    """
+    if config.payment_gateway == "test":
+        return TestGateway()
+    if config.payment_gateway == "stripe":
+        from visitdesk.portal.stripe_gateway import StripeGateway, StripeSettings
+
+        return StripeGateway(
+            StripeSettings(
+                secret_key=read_secret(
+                    STRIPE_SECRET_ENV, config.stripe_secret_key_file, "Stripe secret key"
+                ),
+                webhook_secret=read_secret(
+                    STRIPE_WEBHOOK_SECRET_ENV,
+                    config.stripe_webhook_secret_file,
+                    "Stripe webhook signing secret",
+                ),
+                publishable_key=config.stripe_publishable_key or None,
+                currency=config.payment_currency,
+                api_base=config.stripe_api_base,
+            )
+        )
+    return None
 
 
 def create_app(config: PortalConfig) -> FastAPI:
@@ -116,8 +157,8 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(staff_billing.router, prefix=STAFF_PREFIX)
     app.include_router(patient_billing.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
-    # The card processor; only the test gateway exists until a real processor is contracted.
-    app.state.payment_gateway = TestGateway()
+    app.include_router(payment_events.router, prefix=GATEWAY_PREFIX)
+    app.state.payment_gateway = build_gateway(config)
 
     @app.exception_handler(PortalError)
     async def portal_error(_request: Request, exc: PortalError) -> JSONResponse:
@@ -152,10 +193,12 @@ def create_app_from_env() -> FastAPI:
     """App factory for multi-worker serving (uvicorn imports it in each worker process)."""
     data_dir = Path(os.environ[ENV_DATA_DIR])
     proxies = os.environ.get(ENV_TRUSTED_PROXIES, "")
+    settings = json.loads(os.environ.get(ENV_SETTINGS) or "{}")
     return create_app(
         PortalConfig(
             data_dir=data_dir,
             database_url=os.environ.get(ENV_DATABASE_URL) or None,
             trusted_proxies=tuple(proxy for proxy in proxies.split(",") if proxy),
+            **settings,
         )
     )

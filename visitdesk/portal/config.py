@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 #: Environment variable that, when set, replaces the secret key file in the data directory.
 SECRET_ENV = "VISITDESK_PORTAL_SECRET"  # noqa: S105  (a variable name)
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name)
+#: Stripe's secret API key and webhook signing secret: from these variables, else from the files
+#: named in the settings (never from a command-line value, which other users can read).
+STRIPE_SECRET_ENV = "VISITDESK_PORTAL_STRIPE_SECRET_KEY"  # noqa: S105  (a variable name)
+STRIPE_WEBHOOK_SECRET_ENV = "VISITDESK_PORTAL_STRIPE_WEBHOOK_SECRET"  # noqa: S105
 DATABASE_FILE = "portal.sqlite3"
 MAIL_DROP_DIR = "outbox-mail"
 TEXT_DROP_DIR = "outbox-sms"
@@ -188,6 +192,31 @@ class PortalConfig(BaseModel):
         default=timedelta(days=7), description="Lifetime of an email-confirmation token."
     )
 
+    # ------------------------------------------------------------------ card payments
+    payment_gateway: Literal["none", "stripe", "test"] = Field(
+        default="none",
+        description="Who takes card payments: 'none' (patients are told how to pay instead), "
+        "'stripe', or 'test' (the demo's fake cards; loopback demo and tests only).",
+    )
+    stripe_secret_key_file: Path | None = Field(
+        default=None,
+        description=f"File holding Stripe's secret API key (${STRIPE_SECRET_ENV} wins).",
+    )
+    stripe_webhook_secret_file: Path | None = Field(
+        default=None,
+        description=f"File holding the webhook endpoint's signing secret "
+        f"(${STRIPE_WEBHOOK_SECRET_ENV} wins).",
+    )
+    stripe_publishable_key: str = Field(
+        default="", description="Stripe's publishable key, handed to the patient's card form."
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Stripe's API address; only a test changes it."
+    )
+    payment_currency: str = Field(
+        default="usd", pattern=r"^[a-z]{3}$", description="ISO currency of the amounts, lower case."
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -217,6 +246,21 @@ class PortalConfig(BaseModel):
         if from_env:
             return from_env.encode()
         return load_or_create_secret_file(self.data_dir / SECRET_FILE)
+
+
+def read_secret(env: str, path: Path | None, what: str) -> str:
+    """A secret from the environment, else from a file; ValueError names what is missing."""
+    value = os.environ.get(env, "").strip()
+    if not value and path is not None:
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the {what} file: {exc.strerror}") from exc
+    if not value:
+        raise ValueError(
+            f"the {what} is not set: put it in ${env} or in a file named by the settings"
+        )
+    return value
 
 
 def load_or_create_secret_file(path: Path) -> bytes:
