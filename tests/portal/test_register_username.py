@@ -47,9 +47,9 @@ def test_register_by_username_step_by_step(flows: Flows) -> None:
     assert response.status_code == 201, response.text
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
     assert response.json()["account"]["display_name"] == "José de la Cruz"
-    [linked] = flows.get("/patients", headers).json()
-    assert (linked["patient_id"], linked["relationship"]) == (patient_id, "self")
-    assert flows.get(f"/patients/{patient_id}", headers).status_code == 200
+    # The dashboard waits for the security questions (the portal holds the line, not only the app).
+    refused = flows.get("/patients", headers)
+    assert refused.status_code == 403 and "security questions" in refused.json()["detail"]
 
     # The code is used now, and the desk hears of it through the feed.
     assert flows.code(code_id)["status"] == "used"
@@ -66,6 +66,9 @@ def test_register_by_username_step_by_step(flows: Flows) -> None:
     assert set_.status_code == 201, set_.text
     assert set_.json()["question_ids"] == ["q01", "q05", "q09"]
     assert flows.get("/account", headers).json()["needs_security_questions"] is False
+    [linked] = flows.get("/patients", headers).json()
+    assert (linked["patient_id"], linked["relationship"]) == (patient_id, "self")
+    assert flows.get(f"/patients/{patient_id}", headers).status_code == 200
 
     # Step 4: sign in again by username, any case.
     flows.sign_in("JCRUZ84")

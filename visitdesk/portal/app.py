@@ -38,9 +38,11 @@ from visitdesk.portal.notify import build_messenger
 from visitdesk.portal.payments import PaymentGateway, TestGateway
 from visitdesk.portal.routes import (
     patient,
+    patient_accounts,
     patient_billing,
     patient_registration,
     payment_events,
+    staff_accounts,
     staff_billing,
     staff_changes,
     staff_checkins,
@@ -158,6 +160,8 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(patient_billing.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
     app.include_router(payment_events.router, prefix=GATEWAY_PREFIX)
+    app.include_router(patient_accounts.router, prefix=PATIENT_PREFIX)
+    app.include_router(staff_accounts.router, prefix=STAFF_PREFIX)
     app.state.payment_gateway = build_gateway(config)
 
     @app.exception_handler(PortalError)

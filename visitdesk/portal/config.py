@@ -191,6 +191,19 @@ class PortalConfig(BaseModel):
     email_token_ttl: timedelta = Field(
         default=timedelta(days=7), description="Lifetime of an email-confirmation token."
     )
+    password_reset_ttl: timedelta = Field(
+        default=timedelta(hours=1), description="Lifetime of a forgot-password link."
+    )
+    recovery_question_max_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Wrong security-answer attempts on one username inside "
+        "recovery_question_window before the questions stop working and only a fresh code "
+        "from the office can recover the account.",
+    )
+    recovery_question_window: timedelta = Field(
+        default=timedelta(hours=24), description="Window of recovery_question_max_failures."
+    )
 
     # ------------------------------------------------------------------ card payments
     payment_gateway: Literal["none", "stripe", "test"] = Field(

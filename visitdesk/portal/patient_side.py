@@ -6,12 +6,20 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from visitdesk.portal.clock import day_bounds, local_today
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database, utcnow
 from visitdesk.portal.errors import Unauthorized
-from visitdesk.portal.models import AccountLink, Appointment, Patient, PatientAccount, Practice
+from visitdesk.portal.models import (
+    AccountLink,
+    Appointment,
+    Patient,
+    PatientAccount,
+    Practice,
+)
+from visitdesk.portal.models import PatientSession as PatientSessionRow
 from visitdesk.portal.security import Security
 from visitdesk.portal.throttle import (
     SignInKeys,
@@ -61,13 +69,37 @@ def sign_in(
                 .where(PatientAccount.id == account.id)
                 .values(password_hash=security.passwords.hash(body.password))
             )
-    ttl = int(config.patient_token_ttl.total_seconds())
+        result = open_session(session, security, config, account.id, display_name(account))
     log.info("patient sign-in: account %s", account.id)
-    return PatientSession(
-        access_token=security.tokens.issue(PATIENT_TOKEN, account.id, ttl),
-        expires_in=ttl,
-        account=AccountInfo(id=account.id, display_name=display_name(account)),
+    return result
+
+
+def open_session(
+    session: Session, security: Security, config: PortalConfig, account_id: str, name: str
+) -> PatientSession:
+    """A new server-side session and an access token bound to it (claim ``sid``)."""
+    now = utcnow()
+    row = PatientSessionRow(
+        account_id=account_id, created_at=now, expires_at=now + config.patient_token_ttl
     )
+    session.add(row)
+    session.flush()
+    ttl = int(config.patient_token_ttl.total_seconds())
+    return PatientSession(
+        access_token=security.tokens.issue(PATIENT_TOKEN, account_id, ttl, sid=row.id),
+        expires_in=ttl,
+        account=AccountInfo(id=account_id, display_name=name),
+    )
+
+
+def revoke_sessions(session: Session, account_id: str, *, only: str | None = None) -> None:
+    """End the account's sessions (or just ``only``): their access tokens stop working at once."""
+    query = update(PatientSessionRow).where(
+        PatientSessionRow.account_id == account_id, PatientSessionRow.revoked_at.is_(None)
+    )
+    if only is not None:
+        query = query.where(PatientSessionRow.id == only)
+    session.execute(query.values(revoked_at=utcnow()))
 
 
 def linked_patients(db: Database, account_id: str) -> list[LinkedPatient]:

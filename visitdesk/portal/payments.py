@@ -50,7 +50,6 @@ from visitdesk.sync.wire_billing import (
 log = logging.getLogger(__name__)
 
 
-
 class PaymentDeclined(PortalError):
     status_code = 402
 

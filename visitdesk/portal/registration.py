@@ -21,6 +21,7 @@ from visitdesk.portal import audit, security_codes
 from visitdesk.portal.account_rules import (
     QUESTION_IDS,
     answer_key,
+    hidden_text_problem,
     names_match,
     password_problem,
 )
@@ -31,10 +32,10 @@ from visitdesk.portal.errors import Conflict, NotFound, PortalError, Unprocessab
 from visitdesk.portal.models import AccountLink, Patient, PatientAccount, Practice
 from visitdesk.portal.models_registration import EmailToken, SecurityAnswer, SecurityCode
 from visitdesk.portal.notify import DeliveryFailed, Email, Messenger
-from visitdesk.portal.patient_side import PATIENT_TOKEN, display_name
+from visitdesk.portal.patient_side import display_name, open_session
 from visitdesk.portal.security import Security
 from visitdesk.portal.throttle import raise_if_locked, record_failure, throttle_key
-from visitdesk.sync.wire import AccountInfo, PatientSession
+from visitdesk.sync.wire import PatientSession
 from visitdesk.sync.wire_registration import (
     AccountDetails,
     EmailRegistration,
@@ -147,6 +148,8 @@ def register_by_email(
 ) -> RegistrationAccepted:
     if not body.accept_terms:
         raise Unprocessable(TERMS_REQUIRED)
+    if problem := hidden_text_problem(first_name=body.first_name, last_name=body.last_name):
+        raise Unprocessable(problem)
     email = body.email.casefold()
     _check_password(body.password, username=None, email=email)
     mail_key = throttle_key("registration-mail", email, "")
@@ -222,7 +225,7 @@ def resend_confirmation(
         else:
             claimed = None
     if claimed is not None:
-        _send_throttled(db, config, messenger, claimed, _someone_tried_email(claimed))
+        send_throttled(db, config, messenger, claimed, _someone_tried_email(claimed))
         return
     with db.write() as session:
         account = session.get_one(PatientAccount, account_id)
@@ -243,7 +246,7 @@ def resend_confirmation(
     _send(messenger, message)
 
 
-def _send_throttled(
+def send_throttled(
     db: Database, config: PortalConfig, messenger: Messenger, to: str, message: Email
 ) -> None:
     """Send unless the address had its share of registration mail; silently skip then."""
@@ -347,6 +350,8 @@ def register_by_username(
 ) -> PatientSession:
     if body.email is None and body.email_choice != "proceed_without":
         raise Unprocessable(EMAIL_CHOICE_NEEDED)
+    if problem := hidden_text_problem(first_name=body.first_name, last_name=body.last_name):
+        raise Unprocessable(problem)
     username = body.username.casefold()
     email = body.email.casefold() if body.email else None
     _check_password(body.password, username=username, email=email)
@@ -422,19 +427,15 @@ def register_by_username(
                         else _confirmation_email(config, email, account.first_name, token)
                     )
                 account_id, name = account.id, display_name(account)
+                signed_in = open_session(session, security, config, account_id, name)
     if failure is not None:
         if unknown:
             count_unknown_code(db, config, address_key)
         raise failure
     log.info("patient account %s registered with a security code", account_id)
     if email and message is not None:
-        _send_throttled(db, config, messenger, email, message)
-    ttl = int(config.patient_token_ttl.total_seconds())
-    return PatientSession(
-        access_token=security.tokens.issue(PATIENT_TOKEN, account_id, ttl),
-        expires_in=ttl,
-        account=AccountInfo(id=account_id, display_name=name),
-    )
+        send_throttled(db, config, messenger, email, message)
+    return signed_in
 
 
 # --------------------------------------------------------------------------- the account

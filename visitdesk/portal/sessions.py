@@ -114,6 +114,7 @@ def _issue(
             phone=practice.phone,
             timezone=practice.timezone,
         ),
+        password_change_required=staff.must_change_password,
     )
 
 

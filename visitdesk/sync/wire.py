@@ -90,6 +90,11 @@ class SessionTokens(Wire):
     expires_in: int = Field(description="Seconds until the access token expires.")
     staff: StaffInfo
     practice: PracticeInfo
+    password_change_required: bool = Field(
+        default=False,
+        description="A manager reset the password: until it is changed (POST "
+        "/sessions/password) every other call of this session answers 403.",
+    )
 
 
 class RefreshRequest(Wire):

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from visitdesk.portal import checkins, patient_side
 from visitdesk.portal.bodies import AUTH_BODY_LIMIT, PortalRoute
 from visitdesk.portal.deps import (
-    CurrentPatient,
+    DashboardPatient,
     PatientWriter,
     State,
     client_address,
@@ -47,13 +47,13 @@ def create_session(body: PatientSignIn, request: Request, state: State) -> Patie
 
 
 @router.get("/patients", response_model=list[LinkedPatient], responses=_AUTH_ERRORS)
-def list_patients(state: State, patient: CurrentPatient) -> list[LinkedPatient]:
+def list_patients(state: State, patient: DashboardPatient) -> list[LinkedPatient]:
     """The patients this account is linked to (self and family)."""
     return patient_side.linked_patients(state.db, patient.account_id)
 
 
 @router.get("/appointments", response_model=list[PatientAppointment], responses=_AUTH_ERRORS)
-def list_appointments(state: State, patient: CurrentPatient) -> list[PatientAppointment]:
+def list_appointments(state: State, patient: DashboardPatient) -> list[PatientAppointment]:
     """Today's and upcoming appointments of the linked patients."""
     return patient_side.appointments(state.db, patient.account_id)
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from visitdesk.portal import billing, payments
 from visitdesk.portal.bodies import PortalRoute
-from visitdesk.portal.deps import CurrentPatient, PatientWriter, State, patient_writer
+from visitdesk.portal.deps import DashboardPatient, PatientWriter, State, patient_writer
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import ErrorBody
 from visitdesk.sync.wire_billing import (
@@ -33,7 +33,9 @@ Gateway = Annotated[payments.PaymentGateway | None, Depends(get_gateway)]
 
 
 @router.get("/balance", response_model=list[PatientBalance], responses={401: {"model": ErrorBody}})
-def list_balances(state: State, patient: CurrentPatient, gateway: Gateway) -> list[PatientBalance]:
+def list_balances(
+    state: State, patient: DashboardPatient, gateway: Gateway
+) -> list[PatientBalance]:
     """What each linked patient owes, with its aging, pending insurance and how to pay it."""
     return billing.balances(state.db, patient.account_id, online_payment=gateway is not None)
 
@@ -41,7 +43,7 @@ def list_balances(state: State, patient: CurrentPatient, gateway: Gateway) -> li
 @router.get(
     "/payment-options", response_model=PaymentOptions, responses={401: {"model": ErrorBody}}
 )
-def payment_options(_patient: CurrentPatient, gateway: Gateway) -> PaymentOptions:
+def payment_options(_patient: DashboardPatient, gateway: Gateway) -> PaymentOptions:
     """Whether card payment is available here, and whose card form collects the card."""
     return payments.payment_options(gateway)
 

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from visitdesk.portal import connect, registration
 from visitdesk.portal.account_rules import SECURITY_QUESTIONS
 from visitdesk.portal.bodies import AUTH_BODY_LIMIT, PortalRoute
-from visitdesk.portal.deps import CurrentPatient, State, client_address
+from visitdesk.portal.deps import CurrentPatient, DashboardPatient, State, client_address
 from visitdesk.sync.wire import ErrorBody, LinkedPatient, PatientSession
 from visitdesk.sync.wire_registration import (
     AccountDetails,
@@ -147,7 +147,7 @@ def set_security_questions(
 
 
 @router.post("/connect", response_model=ConnectStarted, responses=_errors(401, 404, 422, 429, 503))
-def start_connect(body: ConnectRequest, state: State, patient: CurrentPatient) -> ConnectStarted:
+def start_connect(body: ConnectRequest, state: State, patient: DashboardPatient) -> ConnectStarted:
     """Step 3: connect the account to a practice's patient record.
 
     One record matching name and date of birth (and phone/ZIP when given): a Safe Health Code
@@ -166,7 +166,7 @@ def start_connect(body: ConnectRequest, state: State, patient: CurrentPatient) -
     responses=_errors(401, 404, 409, 422, 429),
 )
 def verify_connect(
-    connect_id: Id, body: SafeHealthCodeEntry, state: State, patient: CurrentPatient
+    connect_id: Id, body: SafeHealthCodeEntry, state: State, patient: DashboardPatient
 ) -> LinkedPatient:
     """Enter the Safe Health Code: the patient is connected to the account."""
     return connect.verify_connect(
@@ -175,7 +175,7 @@ def verify_connect(
 
 
 @router.delete("/connect/{connect_id}", status_code=204, responses=_errors(401, 404))
-def cancel_connect(connect_id: Id, state: State, patient: CurrentPatient) -> Response:
+def cancel_connect(connect_id: Id, state: State, patient: DashboardPatient) -> Response:
     """Leave the connect flow: the code stops working and nothing is connected."""
     connect.cancel_connect(state.db, patient.account_id, connect_id)
     return Response(status_code=204)
@@ -188,7 +188,7 @@ def cancel_connect(connect_id: Id, state: State, patient: CurrentPatient) -> Res
     responses=_errors(401, 404, 409, 422, 429),
 )
 def link_family_member(
-    body: LinkRequest, request: Request, state: State, patient: CurrentPatient
+    body: LinkRequest, request: Request, state: State, patient: DashboardPatient
 ) -> LinkedPatient:
     """Step 4: link a family member with a "link" security code from the office."""
     return connect.link_family_member(
@@ -197,12 +197,12 @@ def link_family_member(
 
 
 @router.get("/registrations", response_model=list[PatientRegistration], responses=_errors(401))
-def list_registrations(state: State, patient: CurrentPatient) -> list[PatientRegistration]:
+def list_registrations(state: State, patient: DashboardPatient) -> list[PatientRegistration]:
     """This account's registrations waiting for (or decided by) an office."""
     return connect.account_registrations(state.db, patient.account_id)
 
 
 @router.get("/patients/{patient_id}", response_model=LinkedPatient, responses=_errors(401, 404))
-def get_patient(patient_id: Id, state: State, patient: CurrentPatient) -> LinkedPatient:
+def get_patient(patient_id: Id, state: State, patient: DashboardPatient) -> LinkedPatient:
     """One linked patient (404 for any patient not linked to this account)."""
     return connect.linked_patient_of(state.db, patient.account_id, patient_id)

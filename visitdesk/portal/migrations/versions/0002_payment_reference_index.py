@@ -17,9 +17,7 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_payments_gateway_reference", ["gateway_reference"], unique=False
-        )
+        batch_op.create_index("ix_payments_gateway_reference", ["gateway_reference"], unique=False)
 
 
 def downgrade() -> None:
