@@ -271,6 +271,7 @@ class VisitDeskApp(QObject):
             self.settings.portal_url = opened.portal_url
             self.settings.practice_code = opened.practice.code
             self.settings.username = opened.username
+            self.settings.role = opened.staff.role.value
             self.settings.ca_file = str(opened.ca_file) if opened.ca_file else ""
             self.settings.save(self.data_dir)
         bridge = SyncBridge()
