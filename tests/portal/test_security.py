@@ -79,10 +79,14 @@ def test_hashing_gate_bounds_work_and_refuses_beyond_the_queue() -> None:
             passwords.verify(stored_hash, "guess")
         assert refused.value.status_code == 503
         assert int(refused.value.headers["Retry-After"]) >= 1
+    # Sign-in asks before reading the database, and is refused the same way.
+    with pytest.raises(HashingBusy):
+        gate.refuse_if_full()
     release.set()
     holder.join(10)
     waiter.join(10)
     assert results == [True]  # the queued one ran once the slot was free
+    gate.refuse_if_full()  # room again
 
 
 def test_hashing_gate_gives_up_after_the_longest_wait() -> None:

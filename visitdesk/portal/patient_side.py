@@ -48,6 +48,7 @@ def display_name(account: PatientAccount) -> str:
 def sign_in(
     db: Database, security: Security, config: PortalConfig, body: PatientSignIn, client: str
 ) -> PatientSession:
+    security.passwords.gate.refuse_if_full()
     login = body.login.casefold()
     keys = SignInKeys.of("patient", login, client)
     column = PatientAccount.email if "@" in login else PatientAccount.username

@@ -43,6 +43,7 @@ class _StaffLogin:
 def sign_in(
     db: Database, security: Security, config: PortalConfig, body: SessionCreate, client: str
 ) -> SessionTokens:
+    security.passwords.gate.refuse_if_full()
     keys = SignInKeys.of("staff", f"{body.practice}\x00{body.username}", client)
     with db.read() as session:
         raise_if_sign_in_locked(session, keys)
