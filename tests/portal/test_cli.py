@@ -146,3 +146,24 @@ def test_serve_takes_fake_cards_only_on_loopback_and_stripe_only_with_its_keys(
         str(tmp_path / "absent"),
     )
     assert missing.returncode == 2 and "cannot read the Stripe secret key file" in missing.stderr
+
+
+def test_every_flag_of_every_subcommand_has_help() -> None:
+    import argparse
+
+    from visitdesk.portal.cli import _parser
+
+    parser = _parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    parsers = {"visitdesk-portal": parser, **commands.choices}
+    missing = [
+        f"{name} {'/'.join(action.option_strings)}"
+        for name, sub in parsers.items()
+        for action in sub._actions
+        if action.option_strings
+        and not isinstance(action, argparse._HelpAction)
+        and not (action.help and action.help.strip())
+    ]
+    assert missing == []
+    assert set(commands.choices) == {"serve", "seed-demo", "simulate"}
+    assert all(choice.help for choice in commands._choices_actions)
