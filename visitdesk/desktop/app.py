@@ -255,6 +255,7 @@ class VisitDeskApp(QObject):
                 request.username,
                 request.password,
                 request.ca_file,
+                new_password=request.new_password,
             )
 
         dialog = SignInDialog(self.runner, sign_in, self.settings, notice)

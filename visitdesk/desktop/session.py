@@ -18,7 +18,7 @@ from visitdesk.desktop.models.store import LocalStore, store_path_for
 from visitdesk.desktop.settings import Settings
 from visitdesk.sync.client import PortalClient, SignInFailed
 from visitdesk.sync.credentials import TokenStore, open_token_store
-from visitdesk.sync.errors import PortalOffline
+from visitdesk.sync.errors import PasswordChangeRequired, PortalOffline
 from visitdesk.sync.wire import PracticeInfo, StaffInfo
 
 log = logging.getLogger(__name__)
@@ -119,17 +119,30 @@ def sign_in(
     password: str,
     ca_file: Path | None,
     token_store: TokenStore | None = None,
+    new_password: str | None = None,
 ) -> OpenSession:
     """Sign in with a password; the refresh token goes to the keyring (or memory, with a warning).
 
-    `token_store` overrides the keyring (the demo keeps its throwaway tokens in memory).
+    `token_store` overrides the keyring (the demo keeps its throwaway tokens in memory). After a
+    manager's reset the portal requires a new password first: without `new_password` this raises
+    PasswordChangeRequired; with it, the password is changed and the session opens.
     """
     warning: str | None = None
     if token_store is None:
         token_store, warning = open_token_store(token_account(portal_url, practice, username))
     tokens = token_store
     client = PortalClient(portal_url, ca_file=ca_file, token_store=tokens)
-    client.sign_in(practice, username, password)
+    tokens = client.sign_in(practice, username, password)
+    if tokens.password_change_required:
+        if not new_password:
+            client.close()
+            raise PasswordChangeRequired()
+        try:
+            client.change_password(password, new_password)
+        except BaseException:
+            client.close()
+            raise
+        password = new_password
     opened = _open(client, data_dir, portal_url, username, ca_file, warning)
     opened.password_check = PasswordHasher().hash(password)
     return opened

@@ -136,6 +136,15 @@ class PortalClient:
         log.info("Signed in to the portal")
         return tokens
 
+    def change_password(self, current: str, new: str) -> None:
+        """Change the signed-in staff member's own password; their other sessions end."""
+        body = {"current_password": current, "new_password": new}
+        resp = self._authed("POST", "/sessions/password", json=body)
+        if resp.status_code == 422:
+            raise Rejected(422, _detail(resp) or "The portal refused the new password.")
+        _raise_for_status(resp)
+        log.info("Staff password changed")
+
     def resume(self) -> SessionTokens | None:
         """Continue the session whose refresh token is in the token store, if any.
 
