@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy import insert, update
 
 from tests.patient_flows import STRONG_PASSWORD, Flows, body_of
-from visitdesk.portal.db import utcnow
-from visitdesk.portal.models import AccountLink
-from visitdesk.portal.models_registration import PasswordResetToken
+from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.models import AccountLink
+from visitdesk.portal.persistence.models_registration import PasswordResetToken
 
 NEW_PASSWORD = "lantern-orchard-copper-77"
 

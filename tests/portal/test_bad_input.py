@@ -10,8 +10,8 @@ import requests
 
 from tests.fixtures_portal import PortalPractice, http_session
 from tests.portal.helpers import idem, patient_headers, staff_headers
-from visitdesk.portal.bodies import AUTH_BODY_LIMIT, DEFAULT_BODY_LIMIT
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.web.bodies import AUTH_BODY_LIMIT, DEFAULT_BODY_LIMIT
+from visitdesk.portal.web.server import RunningPortal
 
 
 @pytest.fixture

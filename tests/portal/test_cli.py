@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "visitdesk.portal.cli", *args]
+    return [sys.executable, "-m", "visitdesk.portal.web.cli", *args]
 
 
 def _env() -> dict[str, str]:
@@ -151,7 +151,7 @@ def test_serve_takes_fake_cards_only_on_loopback_and_stripe_only_with_its_keys(
 def test_every_flag_of_every_subcommand_has_help() -> None:
     import argparse
 
-    from visitdesk.portal.cli import _parser
+    from visitdesk.portal.web.cli import _parser
 
     parser = _parser()
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from tests.fixtures_portal import PortalFactory, PortalPractice
-from visitdesk.portal.config import DATABASE_FILE
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.web.config import DATABASE_FILE
+from visitdesk.portal.web.server import RunningPortal
 
 
 def test_data_dir_and_database_are_owner_only(

@@ -21,9 +21,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.fixtures_portal import PortalPractice, http_session, make_practice, portal_test_config
-from visitdesk.portal.db import Database
-from visitdesk.portal.server import RunningPortal, start_in_thread
-from visitdesk.sync.wire import PATIENT_PREFIX, STAFF_PREFIX
+from visitdesk.api.wire import PATIENT_PREFIX, STAFF_PREFIX
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.web.server import RunningPortal, start_in_thread
 
 #: Examples per operation and mode: enough to reach the documented answers of most operations,
 #: few enough that the whole run takes under a minute on two shared cores.

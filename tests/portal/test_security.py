@@ -8,7 +8,13 @@ import pytest
 
 from tests.fixtures_portal import fast_hasher
 from tests.portal.helpers import wait_until
-from visitdesk.portal.security import HashingBusy, HashingGate, Passwords, TokenError, TokenSigner
+from visitdesk.portal.web.security import (
+    HashingBusy,
+    HashingGate,
+    Passwords,
+    TokenError,
+    TokenSigner,
+)
 
 
 def test_token_round_trip_and_type_check() -> None:

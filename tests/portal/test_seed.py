@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.fixtures_portal import fast_hasher
-from visitdesk.portal.db import Database
-from visitdesk.portal.models import (
+from visitdesk.portal.demo.seed import PracticeExists, create_practice, seed_demo
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models import (
     AccountLink,
     Appointment,
     Change,
@@ -20,8 +21,7 @@ from visitdesk.portal.models import (
     PatientAccount,
     Practice,
 )
-from visitdesk.portal.models_registration import SecurityAnswer
-from visitdesk.portal.seed import PracticeExists, create_practice, seed_demo
+from visitdesk.portal.persistence.models_registration import SecurityAnswer
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from tests.billing_api import balances, patient_http, pay
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
 from tests.portal.helpers import last_seq, staff_headers
 from tests.stripe_standin import StripeStandIn, intent_event
-from visitdesk.portal.db import Database
-from visitdesk.portal.models_billing import Payment
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models_billing import Payment
 
 SECRET_KEY = "sk_test_standin_0123456789"
 WEBHOOK_SECRET = "whsec_standin_abcdef"

@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
-from visitdesk.portal.db import Database
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.web.server import RunningPortal
 
 
 @pytest.fixture
