@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.demo.seed import DemoCredentials, PracticeExists, seed_demo
@@ -250,7 +251,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _payment_settings(args: argparse.Namespace) -> dict[str, object]:
+def _payment_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "payment_gateway": args.payment_gateway,
         "stripe_secret_key_file": args.stripe_secret_key_file,
