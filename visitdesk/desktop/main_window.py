@@ -154,7 +154,7 @@ class MainWindow(QMainWindow):
 
         self.online_label = plain_label("Connecting\u2026", "onlineState")
         self.sync_label = plain_label("")
-        self.outbox_label = plain_label("")
+        self.outbox_label = plain_label("", "outboxState")
         status = self.statusBar()
         status.addPermanentWidget(self.outbox_label)
         status.addPermanentWidget(self.sync_label)
@@ -231,11 +231,20 @@ class MainWindow(QMainWindow):
         else:
             self.sync_label.setText("Not synced yet")
         pending = status.outbox_pending
-        self.outbox_label.setText(
-            "All changes sent"
-            if pending == 0
-            else f"{pending} change{'s' if pending != 1 else ''} waiting to be sent"
-        )
+        waiting = f"{pending} change{'s' if pending != 1 else ''} waiting to be sent"
+        store_problem = getattr(status, "store_problem", None)
+        if store_problem:
+            # Said for as long as it lasts: otherwise "Online" hides that nothing is moving.
+            self.outbox_label.setText(
+                f"{waiting if pending else 'Changes cannot be saved'} \u2014 {store_problem}; "
+                "VisitDesk keeps trying"
+            )
+            self.outbox_label.setProperty("state", "stalled")
+        else:
+            self.outbox_label.setText("All changes sent" if pending == 0 else waiting)
+            self.outbox_label.setProperty("state", "")
+        self.outbox_label.style().unpolish(self.outbox_label)
+        self.outbox_label.style().polish(self.outbox_label)
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 15_000)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from visitdesk.sync.errors import AuthExpired, PortalError, RateLimited, is_transient
-from visitdesk.sync.store import OutboxItem, SyncStore
+from visitdesk.sync.store import OutboxItem, StoreUnavailable, SyncStore
 from visitdesk.sync.wire import ChangeItem, ChangesPage
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,15 @@ CATCH_UP_SECONDS = 2.0
 PAGES_AHEAD = 2
 
 T = TypeVar("T")
+
+#: Shown while the local database cannot record what the portal answered.
+STORE_FULL = "this computer's disk is full"
+STORE_READ_ONLY = "the local database is read-only"
+STORE_UNUSABLE = "the local database cannot be written"
+STORE_BUG = "VisitDesk hit an internal error saving to its local database"
+#: Longest wait between attempts to record an outcome: the store usually comes back (disk space
+#: freed) without anything telling the engine, and a retry costs only a replayed answer.
+STORE_RETRY_MAX = 5.0
 
 #: Said when something other than the portal broke while sending an item (a bug on our side).
 INTERNAL_SEND_ERROR = "VisitDesk could not send this change because of an internal error."
@@ -59,6 +68,8 @@ class SyncStatus:
     outbox_pending: int = 0
     auth_needed: bool = False
     last_error: str | None = None  # plain words, no PHI
+    #: Why the local database cannot be written just now (plain words); changes wait meanwhile.
+    store_problem: str | None = None
 
 
 class SyncListener(Protocol):
@@ -273,6 +284,12 @@ class SyncEngine:
                 log.info("Pull failed (%s); retrying in %.1fs", type(exc).__name__, delay)
                 self._stop_event.wait(delay)
                 continue
+            except StoreUnavailable as exc:
+                self._store_failed("pull", exc)
+                delay = min(self._delay(attempt, None), STORE_RETRY_MAX)
+                attempt += 1
+                self._stop_event.wait(delay)
+                continue
             except Exception:
                 log.exception("Unexpected error in the pull worker")
                 self._set_status(last_error="Syncing with the portal failed unexpectedly.")
@@ -308,11 +325,11 @@ class SyncEngine:
                 kinds = self._store.apply_pages(batch.pages())
                 if batch.pages_written:
                     log.debug("Applied %d changes up to seq %d", batch.items, stream.position)
-                if kinds and self._listener is not None:
-                    self._notify(self._listener.on_changes, set(kinds))
+                self._changed(kinds)
         except BaseException:
             stream.close()
             raise
+        self._store_recovered()
         if batch.error is not None:
             stream.close()
             raise batch.error  # after writing what arrived before it
@@ -338,9 +355,9 @@ class SyncEngine:
                 self._refresh_pending()
             except EngineStopped:
                 return
-            except Exception:
-                log.exception("Could not read the outbox")
-                self._stop_event.wait(self._delay(attempt, None))
+            except Exception as exc:
+                self._store_failed("push", exc)
+                self._stop_event.wait(min(self._delay(attempt, None), STORE_RETRY_MAX))
                 attempt += 1
                 continue
             if item is None:
@@ -350,6 +367,16 @@ class SyncEngine:
                 outcome = self._send_item(item)
             except EngineStopped:
                 return
+            except Exception as exc:
+                # The outcome could not be recorded (disk full, read-only...). The item stays first
+                # in line; sent again under the same key, the portal replays its answer, so the
+                # action is still applied once. The worker lives on and says why changes wait.
+                self._store_failed("push", exc)
+                delay = min(self._delay(attempt, None), STORE_RETRY_MAX)
+                attempt += 1
+                log.info("Outbox item %d: outcome not recorded; retrying in %.1fs", item.id, delay)
+                self._stop_event.wait(delay)
+                continue
             if isinstance(outcome, AuthExpired):
                 self._on_auth_expired("push")
             elif isinstance(outcome, PortalError):
@@ -374,8 +401,9 @@ class SyncEngine:
             return exc
         except PortalError as exc:
             if is_transient(exc):
-                self._guarded(self._store.outbox_attempt_failed, item.id, exc.user_message)
                 self._went_offline(exc)
+                self._guarded(self._store.outbox_attempt_failed, item.id, exc.user_message)
+                self._store_recovered()
                 return exc
             self._park(item, exc.user_message, type(exc).__name__)
             return 0
@@ -388,7 +416,9 @@ class SyncEngine:
                 # Not recorded: it is sent again next start under the same key and the portal
                 # replays its first answer.
                 raise EngineStopped()
-            self._store.outbox_sent(item.id, response)
+            kinds = self._store.outbox_sent(item.id, response)
+            self._changed(kinds)
+        self._store_recovered()
         log.debug("Outbox item %d sent", item.id)
         self._came_online()
         self._refresh_pending()
@@ -399,9 +429,11 @@ class SyncEngine:
         with self._guard:
             if self._stopped:
                 raise EngineStopped()
-            self._store.outbox_failed(item.id, message)
+            kinds = self._store.outbox_failed(item.id, message)
+            self._changed(kinds)
             if self._listener is not None:
                 self._notify(self._listener.on_outbox_failed, item, message)
+        self._store_recovered()
         self._refresh_pending()
 
     # ------------------------------------------------------------------ helpers
@@ -417,6 +449,31 @@ class SyncEngine:
             if self._stopped:
                 raise EngineStopped()
             return fn(*args)
+
+    def _changed(self, kinds: set[str] | None) -> None:
+        """Tell the listener which kinds were written (caller holds the guard)."""
+        if kinds and self._listener is not None:
+            self._notify(self._listener.on_changes, set(kinds))
+
+    def _store_failed(self, worker: str, exc: BaseException) -> None:
+        if isinstance(exc, StoreUnavailable):
+            text = str(exc).lower()
+            if "full" in text:
+                problem = STORE_FULL
+            elif "readonly" in text or "read-only" in text:
+                problem = STORE_READ_ONLY
+            else:
+                problem = STORE_UNUSABLE
+            log.warning("The %s worker cannot use the local store (%s); retrying", worker, problem)
+        else:
+            log.exception("Unexpected error in the %s worker's store call", worker)
+            problem = STORE_BUG
+        self._set_status(store_problem=problem)
+
+    def _store_recovered(self) -> None:
+        if self.status.store_problem is not None:
+            log.info("The local store can be written again")
+            self._set_status(store_problem=None)
 
     def _refresh_pending(self) -> None:
         pending = self._guarded(self._store.outbox_pending_count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -9,12 +10,12 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
-from visitdesk.desktop.models import outbox
+from visitdesk.desktop.models import outbox, reconcile
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import STAFF_PREFIX, CheckInStatus, CheckInStatusUpdate
+from visitdesk.sync.wire import STAFF_PREFIX, CheckInOut, CheckInStatus, CheckInStatusUpdate
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class CheckInRow:
     status_changed_at: datetime
     status_changed_by: str | None
 
+
+#: Feed kind of check-in items.
+KIND = "checkin"
 
 _VERBS = {
     CheckInStatus.ACKNOWLEDGED: "Acknowledge",
@@ -102,6 +106,7 @@ def set_status(
     row = session.get(CheckIn, checkin_id)
     if row is None:
         raise NotFoundError(f"no check-in {checkin_id}")
+    reconcile.keep_before_change(session, KIND, checkin_id, _wire(row))
     row.status = update.status.value
     row.status_changed_at = utcnow()
     row.status_changed_by = staff_name
@@ -112,3 +117,26 @@ def set_status(
         update.model_dump(mode="json"),
         f"{_VERBS[update.status]} check-in",
     )
+
+
+def _wire(row: CheckIn) -> dict[str, Any]:
+    """The check-in as the portal last told this desk, in the feed's form."""
+    return CheckInOut(
+        id=row.id,
+        patient_id=row.patient_id,
+        appointment_id=row.appointment_id,
+        arrived_at=row.arrived_at,
+        status=CheckInStatus(row.status),
+        status_changed_at=row.status_changed_at,
+        status_changed_by=row.status_changed_by,
+    ).model_dump(mode="json")
+
+
+def _version(data: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(data["status_changed_at"])
+
+
+# A status change shows here at once; the portal's word replaces it once the change settles.
+reconcile.register_optimistic(
+    KIND, rf"^{re.escape(STAFF_PREFIX)}/checkins/([^/]+)/status$", _version
+)

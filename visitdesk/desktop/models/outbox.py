@@ -80,6 +80,10 @@ def _get(session: Session, item_id: int) -> OutboxEntry:
     return entry
 
 
+def path_of(session: Session, item_id: int) -> str | None:
+    return session.scalar(select(OutboxEntry.path).where(OutboxEntry.id == item_id))
+
+
 def sent(session: Session, item_id: int) -> None:
     # Deleting a missing id is fine: the push worker may report a replayed success twice.
     session.execute(delete(OutboxEntry).where(OutboxEntry.id == item_id))

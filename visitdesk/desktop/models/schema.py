@@ -142,5 +142,6 @@ from visitdesk.desktop.models import (  # noqa: E402, F401  (security codes)
     billing,
     codes,
     patient_search,
+    reconcile,
     registrations,
 )

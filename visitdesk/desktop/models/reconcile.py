@@ -1,0 +1,166 @@
+"""Reconciling the desk's optimistic changes with the portal's change feed.
+
+A staff action shows on this workstation at once (the row is changed locally) and goes to the
+portal through the outbox. While its outbox item is in flight, the feed may deliver the same record
+(another workstation changed it, or the desk's own change came back): writing that over the row
+would flip the board back and forth, so the feed item is *held* here instead, the newest per record.
+
+When the last in-flight item for a record settles (sent, replayed, refused, discarded), the row is
+rewritten with what the portal holds: the newest of the held feed item and the command's answer
+(an answer can be a replay of an old first answer, so it only wins when it is newer by the kind's
+own version). The desk's view of the record before its change is held too, so a refused change
+with no feed item in between falls back to what the portal had. From then on the feed applies to
+the row as to any other, so whatever the feed says later wins over what the desk assumed.
+
+A kind takes part by `register_optimistic(kind, path pattern, version)`; check-ins do today,
+messages and links can the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from visitdesk.desktop.models import feed
+from visitdesk.desktop.models.schema import Base, OutboxEntry
+from visitdesk.sync.wire import ChangeItem
+
+log = logging.getLogger(__name__)
+
+
+class HeldFeedItem(Base):
+    """The portal's latest known state of a record that has a change of this desk in flight."""
+
+    __tablename__ = "feed_held"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Feed sequence of the held item; 0 for the desk's own copy taken before its change.
+    seq: Mapped[int] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(8))
+    data: Mapped[dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class OptimisticKind:
+    """A feed kind the desk changes optimistically.
+
+    `path` matches the outbox path of a call that changes one record; its first group is the id.
+    `version` orders two portal snapshots of the same record (later is greater), e.g. the time
+    of the portal's last change.
+    """
+
+    kind: str
+    path: re.Pattern[str]
+    version: Callable[[dict[str, Any]], Any]
+
+
+OPTIMISTIC: dict[str, OptimisticKind] = {}
+
+
+def register_optimistic(
+    kind: str, path: str | re.Pattern[str], version: Callable[[dict[str, Any]], Any]
+) -> None:
+    if kind not in feed.APPLIERS:
+        raise ValueError(f"no feed applier for {kind!r}; register it first")
+    OPTIMISTIC[kind] = OptimisticKind(kind, re.compile(path), version)
+
+
+def record_of(path: str) -> tuple[str, str] | None:
+    """(kind, record id) an outbox path changes optimistically, or None."""
+    for spec in OPTIMISTIC.values():
+        match = spec.path.match(path)
+        if match:
+            return spec.kind, match.group(1)
+    return None
+
+
+def in_flight(session: Session) -> set[tuple[str, str]]:
+    """Records with an outbox item that is neither sent nor refused."""
+    if not OPTIMISTIC:
+        return set()
+    paths = session.scalars(select(OutboxEntry.path).where(OutboxEntry.failed.is_(False)))
+    return {rec for path in paths if (rec := record_of(path)) is not None}
+
+
+def _hold(session: Session, item: ChangeItem) -> None:
+    held = session.get(HeldFeedItem, (item.kind, item.id))
+    if held is None:
+        session.add(
+            HeldFeedItem(
+                kind=item.kind, record_id=item.id, seq=item.seq, op=item.op, data=item.data
+            )
+        )
+    elif item.seq >= held.seq:
+        held.seq, held.op, held.data = item.seq, item.op, item.data
+
+
+def apply_page(session: Session, items: Sequence[ChangeItem]) -> set[str]:
+    """Apply one page of the feed, holding the items of records with a change in flight."""
+    flying = in_flight(session) if items else set()
+    if not flying:
+        return feed.apply_changes(session, items)
+    ready: list[ChangeItem] = []
+    for item in items:
+        if (item.kind, item.id) in flying:
+            _hold(session, item)
+        else:
+            ready.append(item)
+    return feed.apply_changes(session, ready)
+
+
+def keep_before_change(session: Session, kind: str, record_id: str, data: dict[str, Any]) -> None:
+    """Remember the desk's view of a record (portal wire form) before changing it locally, unless
+    a portal state is held already: a refused change falls back to it."""
+    if session.get(HeldFeedItem, (kind, record_id)) is None:
+        session.add(HeldFeedItem(kind=kind, record_id=record_id, seq=0, op="upsert", data=data))
+        session.flush()
+
+
+def settle(session: Session, path: str, answer: Any = None) -> set[str]:
+    """An outbox item for `path` left the line (call after removing or parking it).
+
+    When no other change for the record is in flight, write the portal's latest known state of
+    it: `answer` (the command's response, if it carries the record) or the held feed item,
+    whichever is newer. Returns the kinds written.
+    """
+    record = record_of(path)
+    if record is None or record in in_flight(session):
+        return set()
+    kind, record_id = record
+    spec = OPTIMISTIC[kind]
+    held = session.get(HeldFeedItem, record)
+    chosen: ChangeItem | None = None
+    if held is not None:
+        chosen = ChangeItem(seq=held.seq, kind=kind, op=held.op, id=record_id, data=held.data)
+        session.delete(held)
+        session.flush()
+    if isinstance(answer, dict) and answer.get("id") == record_id:
+        fresh = ChangeItem(seq=0, kind=kind, op="upsert", id=record_id, data=answer)
+        if chosen is None or (chosen.op == "upsert" and _newer(spec, answer, chosen.data)):
+            chosen = fresh
+    if chosen is None:
+        return set()
+    try:
+        feed.apply_changes(session, [chosen])
+    except (ValidationError, ValueError, TypeError):
+        # A malformed answer must not block the outbox; the next feed item corrects the row.
+        log.warning("Could not write the portal's state of a %s after its change settled", kind)
+        return set()
+    return {kind}
+
+
+def _newer(spec: OptimisticKind, answer: dict[str, Any], held: dict[str, Any] | None) -> bool:
+    if held is None:
+        return True
+    try:
+        return bool(spec.version(answer) > spec.version(held))
+    except (KeyError, TypeError, ValueError):
+        return False
