@@ -15,15 +15,17 @@ import pytest
 from sqlalchemy import select
 
 from tests.faultproxy import Fault, FaultProxy
-from tests.fixtures_portal import PortalPractice
+from tests.fixtures_portal import PortalFactory, PortalPractice
 from tests.integration.desks import Workstation, feed_for, status_on_portal
+from tests.integration.test_sync_engine import extra_portal
 from tests.storefaults import StoreFaults
 from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
 from visitdesk.desktop.models.reconcile import HeldFeedItem
 from visitdesk.portal.server import RunningPortal
+from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import STORE_FULL, STORE_READ_ONLY
-from visitdesk.sync.errors import PortalError
+from visitdesk.sync.errors import AuthExpired, PortalError
 from visitdesk.sync.wire import CheckInStatus, PatientRecord
 
 ACK, ROOMED = CheckInStatus.ACKNOWLEDGED, CheckInStatus.ROOMED
@@ -279,3 +281,47 @@ def test_a_full_store_stops_the_pull_and_says_so_until_there_is_room(
     finally:
         store_faults.remove()
         manager.close()
+
+
+# ---------------------------------------------------------------------------- sessions
+
+
+def test_a_lost_refresh_answer_does_not_sign_the_desk_out(
+    practice: PortalPractice,
+    portal_server: RunningPortal,
+    fault_proxy: Callable[[RunningPortal], FaultProxy],
+    workstations: Callable[..., Workstation],
+) -> None:
+    proxy = fault_proxy(portal_server)
+    token_store = MemoryTokenStore()
+    client = staff_client(practice, base_url=proxy.base_url, token_store=token_store)
+    desk = workstations(practice, client=client)
+    signed_in_with = token_store.get()
+    proxy.add(Fault("drop", "POST", r"/sessions/refresh$"))
+    desk.client._access_token = "expired"  # the next call must refresh
+    assert wait_for(lambda: token_store.get() not in (None, signed_in_with), timeout=10)
+    assert [h.action for h in proxy.hits] == ["drop"]
+    checkin_id = patient_checkin(practice)["id"]
+    assert wait_for(lambda: desk.store.checkin(checkin_id) is not None, timeout=10)
+    assert not desk.engine.status.auth_needed
+    # The session goes on: the change reaches the portal under the rotated token.
+    desk.store.set_checkin_status(checkin_id, ACK, "Desk One")
+    desk.engine.kick()
+    observer = staff_client(practice, "manager")
+    assert wait_for(lambda: status_on_portal(observer, checkin_id) == "acknowledged", timeout=5)
+    observer.close()
+
+
+def test_without_a_grace_window_a_lost_refresh_answer_ends_the_session(
+    portal_factory: PortalFactory,
+    fault_proxy: Callable[[RunningPortal], FaultProxy],
+) -> None:
+    portal, practice = extra_portal(portal_factory, refresh_reuse_grace=timedelta(0))
+    proxy = fault_proxy(portal)
+    client = staff_client(practice, base_url=proxy.base_url)
+    proxy.add(Fault("drop", "POST", r"/sessions/refresh$"))
+    with pytest.raises(PortalError):
+        client.refresh()
+    with pytest.raises(AuthExpired):
+        client.refresh()
+    client.close()
