@@ -14,13 +14,15 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.faultproxy import Fault, FaultProxy
+from tests.faultproxy import Action, Fault, FaultProxy
 from tests.fixtures_portal import PortalFactory, PortalPractice
 from tests.integration.desks import Workstation, feed_for, status_on_portal
 from tests.integration.test_sync_engine import extra_portal
+from tests.patient_flows import Flows
 from tests.storefaults import StoreFaults
 from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
+from visitdesk.desktop.models import registrations
 from visitdesk.desktop.models.reconcile import HeldFeedItem
 from visitdesk.portal.server import RunningPortal
 from visitdesk.sync.credentials import MemoryTokenStore
@@ -325,3 +327,49 @@ def test_without_a_grace_window_a_lost_refresh_answer_ends_the_session(
     with pytest.raises(AuthExpired):
         client.refresh()
     client.close()
+
+
+# ---------------------------------------------------------------------------- registrations
+
+
+@pytest.mark.parametrize("fault", ["drop", "reset"])
+def test_a_registration_decided_on_two_desks_converges(
+    fault: Action,
+    flows: Flows,
+    fault_proxy: Callable[[RunningPortal], FaultProxy],
+    workstations: Callable[..., Workstation],
+) -> None:
+    practice = flows.practice
+    patient_id = flows.add_patient("Nadine", "Nomatch-Smith", "2001-01-01")
+    _address, headers = flows.email_account("Nadia", "Nomatch")
+    started = flows.connect(headers, "Nadia", "Nomatch", "2001-01-01", phone="413 555 0000")
+    registration_id = started.json()["registration_id"]
+    proxy = fault_proxy(flows.portal)
+    a = workstations(
+        practice, name="a", client=staff_client(practice, base_url=proxy.base_url), start=False
+    )
+    b = workstations(practice, name="b", start=False)
+    a.engine.pull_once()
+    b.engine.pull_once()
+
+    proxy.add(Fault(fault, "POST", r"/registrations/[^/]+/match$"))
+    registrations.record_match(a.store, registration_id, patient_id, 31.5)
+    with pytest.raises(PortalError):
+        a.engine.push_once()
+    registrations.record_reject(b.store, registration_id, "no_record")
+    b.engine.push_once()
+    a.engine.pull_once()
+    assert registrations.queue_for_desk(a.store) == []  # the desk's own decision still shows
+
+    sent = a.engine.push_once()
+    on_portal = feed_for(b.client, "registration", registration_id)[-1].data["status"]
+    # The decision that reached the portal first stands; the other desk's is refused.
+    assert on_portal == ("matched" if fault == "drop" else "rejected")
+    assert sent == (1 if fault == "drop" else 0)
+    b.engine.pull_once()
+    for desk in (a, b):
+        with desk.store.read() as session:
+            row = registrations.get(session, registration_id)
+            assert row is not None and row.status == on_portal
+        assert registrations.queue_for_desk(desk.store) == []
+    assert _held(a) == []

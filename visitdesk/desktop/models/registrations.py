@@ -15,13 +15,15 @@ confirms a sent decision within seconds; after that the registration shows again
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Index, Integer, String, and_, exists, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from visitdesk.desktop.models import reconcile
 from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
@@ -130,6 +132,18 @@ def _apply_registrations(session: Session, items: list[ChangeItem]) -> None:
 
 
 register_applier(KIND, _apply_registrations)
+
+
+def _version(data: dict[str, Any]) -> datetime:
+    decided = data.get("decided_at")
+    return datetime.fromisoformat(decided) if decided else datetime.min.replace(tzinfo=UTC)
+
+
+# The portal's word on a registration with a decision of this desk in flight waits until the
+# decision settles, then the newer of the portal's answer and the feed is written (reconcile.py).
+reconcile.register_optimistic(
+    KIND, rf"^{re.escape(STAFF_PREFIX)}/registrations/([^/]+)/(?:match|reject)$", _version
+)
 
 
 # --------------------------------------------------------------------------- the queue
