@@ -43,11 +43,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import select as sql_select  # noqa: E402
+
 from tests.faultproxy import Fault, FaultProxy  # noqa: E402
 from tests.fixtures_portal import FAST_ARGON2, fast_hasher, http_session  # noqa: E402
 from visitdesk.portal.config import PortalConfig  # noqa: E402
 from visitdesk.portal.db import Database  # noqa: E402
-from visitdesk.portal.seed import DemoCredentials, create_practice  # noqa: E402
+from visitdesk.portal.models import AccountLink, Patient  # noqa: E402
+from visitdesk.portal.seed import DemoCredentials, PatientCredential, create_practice  # noqa: E402
 from visitdesk.sync.client import PortalClient  # noqa: E402
 from visitdesk.sync.credentials import MemoryTokenStore  # noqa: E402
 from visitdesk.sync.errors import PortalError  # noqa: E402
@@ -180,21 +184,50 @@ class Desk:
         self.proc = None
 
 
-def seed_portal(data: Path, accounts: int) -> DemoCredentials:
+def seed_portal(data: Path, taps: int) -> tuple[DemoCredentials, PatientCredential]:
+    """The practice, and one patient account that may tap I'm Here for `taps` patients (a care
+    home's account, say): the portal allows one check-in per patient and day."""
     data.mkdir(parents=True, exist_ok=True)
     config = PortalConfig(data_dir=data, **FAST_ARGON2)
     db = Database.from_url(config.resolved_database_url)
     try:
         db.migrate_schema()
-        return create_practice(
+        creds = create_practice(
             db,
             code="faults",
             name="Fault Run Practice",
-            patients=max(50, accounts + 10),
-            accounts=accounts,
+            patients=taps + 20,
+            accounts=2,
             seed="faults",
             hasher=fast_hasher(),
         )
+        holder = creds.patients[0]
+        with db.write() as session:
+            account_id = session.scalar(
+                sql_select(AccountLink.account_id).where(
+                    AccountLink.patient_id == holder.patient_ids[0]
+                )
+            )
+            linked = set(session.scalars(sql_select(AccountLink.patient_id)))
+            others = session.scalars(
+                sql_select(Patient.id)
+                .where(Patient.practice_id == creds.practice_id, Patient.id.not_in(linked))
+                .order_by(Patient.mrn)
+                .limit(taps)
+            ).all()
+            session.execute(
+                insert(AccountLink),
+                [
+                    {
+                        "account_id": account_id,
+                        "patient_id": patient_id,
+                        "practice_id": creds.practice_id,
+                        "relationship": "child",
+                    }
+                    for patient_id in others
+                ],
+            )
+        return creds, PatientCredential(holder.login, holder.password, list(others))
     finally:
         db.dispose()
 
@@ -262,7 +295,7 @@ class Run:
         self.rng = random.Random(seed)
         self.rounds = rounds
         self.portal = Portal(root / "portal")
-        self.creds = seed_portal(self.portal.data, accounts=rounds * len(CLASSES) * 2 + 2)
+        self.creds, self.tapper = seed_portal(self.portal.data, taps=rounds * len(CLASSES) * 2)
         self.portal.start()
         self.ca = self.portal.data / "tls" / "ca.pem"
         self.direct = f"https://127.0.0.1:{self.portal.port}"
@@ -282,7 +315,7 @@ class Run:
         )
         billing = staff["billing"]
         self.observer.sign_in(code, billing.username, billing.password)
-        self.accounts = list(self.creds.patients)
+        self.tap_for = list(self.tapper.patient_ids)
         self.all_ids: list[str] = []
         #: (desk, check-in, status) of every action a desk confirmed as saved.
         self.confirmed: list[tuple[str, str, str]] = []
@@ -303,9 +336,9 @@ class Run:
         tally.rounds += 1
         ids = []
         for _ in range(2):
-            account = self.accounts.pop()
+            patient_id = self.tap_for.pop()
             ids.append(
-                tap(self.direct, self.ca, account.login, account.password, account.patient_ids[0])
+                tap(self.direct, self.ca, self.tapper.login, self.tapper.password, patient_id)
             )
         self.all_ids += ids
         self._wait_until_both_see(ids)
