@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -22,13 +23,15 @@ from tests.patient_flows import Flows
 from tests.storefaults import StoreFaults
 from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
-from visitdesk.desktop.models import registrations
+from visitdesk.desktop.code_service import SecurityCodeService
+from visitdesk.desktop.models import codes, registrations
 from visitdesk.desktop.models.reconcile import HeldFeedItem
 from visitdesk.portal.server import RunningPortal
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import STORE_FULL, STORE_READ_ONLY
 from visitdesk.sync.errors import AuthExpired, PortalError
 from visitdesk.sync.wire import CheckInStatus, PatientRecord
+from visitdesk.sync.wire_registration import SecurityCodeCreate
 
 ACK, ROOMED = CheckInStatus.ACKNOWLEDGED, CheckInStatus.ROOMED
 
@@ -373,3 +376,42 @@ def test_a_registration_decided_on_two_desks_converges(
             assert row is not None and row.status == on_portal
         assert registrations.queue_for_desk(desk.store) == []
     assert _held(a) == []
+
+
+# ---------------------------------------------------------------------------- security codes
+
+
+def test_a_lost_revoke_answer_leaves_the_code_list_as_the_portal_holds_it(
+    practice: PortalPractice,
+    portal_server: RunningPortal,
+    fault_proxy: Callable[[RunningPortal], FaultProxy],
+    workstations: Callable[..., Workstation],
+) -> None:
+    proxy = fault_proxy(portal_server)
+    desk = workstations(
+        practice, client=staff_client(practice, base_url=proxy.base_url), start=False
+    )
+    staff = desk.client.staff
+    assert staff is not None
+    service = SecurityCodeService(desk.client, desk.store, staff.name)
+    issued = service.issue(
+        SecurityCodeCreate(patient_id=practice.patient_ids[3], purpose="register"),
+        str(uuid.uuid4()),
+    )
+    code_id = issued.security_code.id
+    key = str(uuid.uuid4())
+    proxy.add(Fault("drop", "POST", r"/revoke$"))
+    with pytest.raises(PortalError):
+        service.revoke(code_id, key)
+    # Nothing was assumed: the list still says what the desk last heard from the portal ...
+    assert codes.codes_for_desk(desk.store)[0].status == "active"
+    # ... and the feed brings what the portal did.
+    desk.engine.pull_once()
+    assert codes.codes_for_desk(desk.store)[0].status == "revoked"
+    # The user tries again: the same key gets the portal's first answer, nothing changes twice.
+    assert service.revoke(code_id, key).status == "revoked"
+    desk.engine.pull_once()
+    [row] = codes.codes_for_desk(desk.store)
+    items = feed_for(desk.client, "security_code", code_id)
+    assert row.status == items[-1].data["status"] == "revoked"
+    assert [i.data["status"] for i in items].count("revoked") == 1

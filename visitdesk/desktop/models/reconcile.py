@@ -45,7 +45,7 @@ class HeldFeedItem(Base):
     #: Feed sequence of the held item; 0 for the desk's own copy taken before its change.
     seq: Mapped[int] = mapped_column(Integer)
     op: Mapped[str] = mapped_column(String(8))
-    data: Mapped[dict[str, Any] | None]
+    data: Mapped[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,9 @@ def settle(session: Session, path: str, answer: Any = None) -> set[str]:
     held = session.get(HeldFeedItem, record)
     chosen: ChangeItem | None = None
     if held is not None:
-        chosen = ChangeItem(seq=held.seq, kind=kind, op=held.op, id=record_id, data=held.data)
+        chosen = ChangeItem.model_validate(
+            {"seq": held.seq, "kind": kind, "op": held.op, "id": record_id, "data": held.data}
+        )
         session.delete(held)
         session.flush()
     if isinstance(answer, dict) and answer.get("id") == record_id:
@@ -157,9 +159,7 @@ def settle(session: Session, path: str, answer: Any = None) -> set[str]:
     return {kind}
 
 
-def _newer(spec: OptimisticKind, answer: dict[str, Any], held: dict[str, Any] | None) -> bool:
-    if held is None:
-        return True
+def _newer(spec: OptimisticKind, answer: dict[str, Any], held: dict[str, Any]) -> bool:
     try:
         return bool(spec.version(answer) > spec.version(held))
     except (KeyError, TypeError, ValueError):

@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("record_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("op", sa.String(length=8), nullable=False),
-        sa.Column("data", sa.JSON(), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("kind", "record_id", name=op.f("pk_feed_held")),
     )
 
