@@ -77,6 +77,7 @@ READ_TIMEOUT = 2.0
 class Tally:
     rounds: int = 0
     actions: int = 0
+    refused_at_once: int = 0
     lost: int = 0
     duplicated: int = 0
     differing: int = 0
@@ -321,6 +322,7 @@ class Run:
         self.confirmed: list[tuple[str, str, str]] = []
         self.tallies = {name: Tally() for name in CLASSES}
         self.tally_of: dict[tuple[str, str, str], Tally] = {}
+        self.failed_seen: dict[str, int] = {}
 
     def close(self) -> None:
         self.desk_a.stop()
@@ -363,11 +365,13 @@ class Run:
             raise RuntimeError(f"the desks did not settle after '{fault}'")
         tally.recovery.append(time.monotonic() - healed)
         truth = portal_truth(self.observer, set(self.all_ids))
-        for state in states.values():
+        for desk, state in states.items():
             shown = state["checkins"]
             if any(shown[i] != truth[i][-1]["status"] for i in self.all_ids):
                 tally.differing += 1
-            tally.lost += state["failed"]  # nothing here is refused on purpose
+            # Nothing here is refused on purpose: a change parked as refused is lost.
+            tally.lost += state["failed"] - self.failed_seen.get(desk, 0)
+            self.failed_seen[desk] = state["failed"]
 
     def _wait_until_both_see(self, ids: list[str]) -> None:
         deadline = time.monotonic() + 30
@@ -383,7 +387,9 @@ class Run:
         if target.proc is None:
             return  # desk A is down in this round; its user cannot act
         answer = target.ask({"op": "status", "checkin": checkin_id, "status": status})
-        if answer is not None and answer.get("ok"):
+        if answer is not None and not answer.get("ok"):
+            tally.refused_at_once += 1  # the store could not save it; the desk said so at once
+        elif answer is not None:
             tally.actions += 1
             self.confirmed.append((desk, checkin_id, status))
             self.tally_of[(desk, checkin_id, status)] = tally
@@ -457,25 +463,28 @@ def main() -> int:
 def print_table(tallies: dict[str, Tally], args: argparse.Namespace, seconds: float) -> None:
     print(f"Fault run: seed {args.seed}, {args.rounds} rounds per class, {seconds:.0f} s")
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    header = "| fault class | rounds | actions | lost | duplicated | desks differing |"
-    print(header + " recovery median / max |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    header = "| fault class | rounds | actions | not saved, said so | lost | duplicated |"
+    print(header + " desks differing | recovery median / max |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     total = Tally()
     for name, t in tallies.items():
         times = t.recovery or [0.0]
         print(
-            f"| {name} | {t.rounds} | {t.actions} | {t.lost} | {t.duplicated} | {t.differing} "
+            f"| {name} | {t.rounds} | {t.actions} | {t.refused_at_once} | {t.lost} "
+            f"| {t.duplicated} | {t.differing} "
             f"| {statistics.median(times):.2f} s / {max(times):.2f} s |"
         )
         total.rounds += t.rounds
         total.actions += t.actions
+        total.refused_at_once += t.refused_at_once
         total.lost += t.lost
         total.duplicated += t.duplicated
         total.differing += t.differing
         total.recovery += t.recovery
     times = total.recovery or [0.0]
     print(
-        f"| all | {total.rounds} | {total.actions} | {total.lost} | {total.duplicated} "
+        f"| all | {total.rounds} | {total.actions} | {total.refused_at_once} | {total.lost} "
+        f"| {total.duplicated} "
         f"| {total.differing} | {statistics.median(times):.2f} s / {max(times):.2f} s |"
     )
 

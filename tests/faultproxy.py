@@ -11,8 +11,6 @@ the answer to the next POST .../sessions/refresh":
 - ``delay``: the portal's answer is held for ``seconds`` (past the desk's read timeout) first.
 - ``status``: the desk gets ``status`` (e.g. 503) instead; with ``forward`` the portal acts
   first, without it the portal never sees the request.
-
-``down = True`` resets every connection (the portal is unreachable) until set back.
 """
 
 from __future__ import annotations
@@ -78,7 +76,6 @@ class FaultProxy:
     ) -> None:
         self.upstream = (host, upstream_port)
         self.host = host
-        self.down = False
         self.hits: list[Hit] = []
         #: Requests seen, by method (faulted or not).
         self.requests: dict[str, int] = {}
@@ -161,9 +158,6 @@ class FaultProxy:
                 raw, _ = self._listener.accept()
             except OSError:
                 return
-            if self.down:
-                _reset(raw)
-                continue
             threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
 
     def _serve(self, raw: socket.socket) -> None:
@@ -189,7 +183,7 @@ class FaultProxy:
         upstream_reader: BinaryIO | None = None
         while not self._stop.is_set():
             request = _read_message(reader, is_request=True)
-            if request is None or self.down:
+            if request is None:
                 return
             method, path = _request_line(request)
             with self._lock:
