@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -23,9 +24,10 @@ from tests.patient_flows import Flows
 from tests.storefaults import StoreFaults
 from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
-from visitdesk.desktop.code_service import SecurityCodeService
 from visitdesk.desktop.models import codes, registrations
 from visitdesk.desktop.models.reconcile import HeldFeedItem
+from visitdesk.desktop.ops.codes import CodeOps
+from visitdesk.desktop.tasks import TaskRunner
 from visitdesk.portal.server import RunningPortal
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import STORE_FULL, STORE_READ_ONLY
@@ -356,13 +358,15 @@ def test_a_registration_decided_on_two_desks_converges(
     b.engine.pull_once()
 
     proxy.add(Fault(fault, "POST", r"/registrations/[^/]+/match$"))
-    registrations.record_match(a.store, registration_id, patient_id, 31.5)
+    with a.store.write() as uow:
+        registrations.record_match(uow.session, registration_id, patient_id, 31.5)
     with pytest.raises(PortalError):
         a.engine.push_once()
-    registrations.record_reject(b.store, registration_id, "no_record")
+    with b.store.write() as uow:
+        registrations.record_reject(uow.session, registration_id, "no_record")
     b.engine.push_once()
     a.engine.pull_once()
-    assert registrations.queue_for_desk(a.store) == []  # the desk's own decision still shows
+    assert _queue(a) == []  # the desk's own decision still shows
 
     sent = a.engine.push_once()
     on_portal = feed_for(b.client, "registration", registration_id)[-1].data["status"]
@@ -374,14 +378,35 @@ def test_a_registration_decided_on_two_desks_converges(
         with desk.store.read() as session:
             row = registrations.get(session, registration_id)
             assert row is not None and row.status == on_portal
-        assert registrations.queue_for_desk(desk.store) == []
+        assert _queue(desk) == []
     assert _held(a) == []
 
 
 # ---------------------------------------------------------------------------- security codes
 
 
+def _queue(desk: Workstation) -> list[registrations.QueueRow]:
+    with desk.store.read() as session:
+        return registrations.queue(session)
+
+
+def _codes(desk: Workstation) -> list[codes.SecurityCodeRow]:
+    with desk.store.read() as session:
+        return codes.list_codes(session)
+
+
+def _result(qtbot: Any, op: Any) -> Any:
+    got: list[object] = []
+    errors: list[BaseException] = []
+    op.success(got.append).failure(errors.append).run()
+    qtbot.waitUntil(lambda: bool(got or errors), timeout=10_000)
+    if errors:
+        raise errors[0]
+    return got[0]
+
+
 def test_a_lost_revoke_answer_leaves_the_code_list_as_the_portal_holds_it(
+    qtbot: Any,
     practice: PortalPractice,
     portal_server: RunningPortal,
     fault_proxy: Callable[[RunningPortal], FaultProxy],
@@ -393,25 +418,27 @@ def test_a_lost_revoke_answer_leaves_the_code_list_as_the_portal_holds_it(
     )
     staff = desk.client.staff
     assert staff is not None
-    service = SecurityCodeService(desk.client, desk.store, staff.name)
-    issued = service.issue(
-        SecurityCodeCreate(patient_id=practice.patient_ids[3], purpose="register"),
-        str(uuid.uuid4()),
-    )
-    code_id = issued.security_code.id
-    key = str(uuid.uuid4())
-    proxy.add(Fault("drop", "POST", r"/revoke$"))
-    with pytest.raises(PortalError):
-        service.revoke(code_id, key)
-    # Nothing was assumed: the list still says what the desk last heard from the portal ...
-    assert codes.codes_for_desk(desk.store)[0].status == "active"
-    # ... and the feed brings what the portal did.
+    runner = TaskRunner()
+    try:
+        ops = CodeOps(runner, desk.store, desk.engine, client=desk.client, staff_name=staff.name)
+        request = SecurityCodeCreate(patient_id=practice.patient_ids[3], purpose="register")
+        issued = _result(qtbot, ops.issue(request, str(uuid.uuid4())))
+        code_id = issued.security_code.id
+        key = str(uuid.uuid4())
+        proxy.add(Fault("drop", "POST", r"/revoke$"))
+        with pytest.raises(PortalError):
+            _result(qtbot, ops.revoke(code_id, key))
+        # Nothing was assumed: the list still says what the desk last heard from the portal ...
+        assert _codes(desk)[0].status == "active"
+        # ... and the feed brings what the portal did.
+        desk.engine.pull_once()
+        assert _codes(desk)[0].status == "revoked"
+        # The user tries again: the same key gets the portal's first answer; nothing twice.
+        assert _result(qtbot, ops.revoke(code_id, key)).status == "revoked"
+    finally:
+        runner.shutdown(wait=True)
     desk.engine.pull_once()
-    assert codes.codes_for_desk(desk.store)[0].status == "revoked"
-    # The user tries again: the same key gets the portal's first answer, nothing changes twice.
-    assert service.revoke(code_id, key).status == "revoked"
-    desk.engine.pull_once()
-    [row] = codes.codes_for_desk(desk.store)
+    [row] = _codes(desk)
     items = feed_for(desk.client, "security_code", code_id)
     assert row.status == items[-1].data["status"] == "revoked"
     assert [i.data["status"] for i in items].count("revoked") == 1

@@ -12,7 +12,7 @@ from setuptools import find_packages
 from sqlalchemy import create_engine
 
 from visitdesk.desktop.models import LocalStore, StoreUnavailableError, migrate
-from visitdesk.desktop.models.schema import Base
+from visitdesk.desktop.models.tables import METADATA
 
 
 def test_migrations_create_exactly_the_orm_schema(tmp_path: Path) -> None:
@@ -20,7 +20,7 @@ def test_migrations_create_exactly_the_orm_schema(tmp_path: Path) -> None:
     try:
         with store.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = compare_metadata(context, Base.metadata)
+            diff = compare_metadata(context, METADATA)
     finally:
         store.close()
     assert diff == []
@@ -142,7 +142,7 @@ def test_engine_for_autogenerate_has_no_pending_changes(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'dev.sqlite3'}")
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn), METADATA)
     finally:
         engine.dispose()
     assert diff == []

@@ -7,7 +7,8 @@ from typing import Any
 
 from tests.desktop.models.factories import T0, checkin_item, delete_item
 from visitdesk.desktop.models import LocalStore
-from visitdesk.desktop.models.reconcile import record_of
+from visitdesk.desktop.models.feed import APPLIERS
+from visitdesk.desktop.models.reconcile import OPTIMISTIC, record_of
 from visitdesk.sync.wire import STAFF_PREFIX, CheckInStatus
 
 ACK, ROOMED = CheckInStatus.ACKNOWLEDGED, CheckInStatus.ROOMED
@@ -101,3 +102,7 @@ def test_only_changes_of_registered_kinds_are_reconciled() -> None:
     assert record_of(f"{STAFF_PREFIX}/registrations/R1/reject") == ("registration", "R1")
     assert record_of(f"{STAFF_PREFIX}/patients") is None
     assert record_of(f"{STAFF_PREFIX}/checkins/C1/status/extra") is None
+
+
+def test_every_optimistic_kind_has_a_feed_applier() -> None:
+    assert {spec.kind for spec in OPTIMISTIC} <= {kind for kind, _ in APPLIERS}

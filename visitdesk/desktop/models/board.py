@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -37,7 +36,7 @@ class CheckInRow:
 
 
 #: Feed kind of check-in items.
-KIND = "checkin"
+KIND = reconcile.CHECKIN
 
 _VERBS = {
     CheckInStatus.ACKNOWLEDGED: "Acknowledge",
@@ -130,13 +129,3 @@ def _wire(row: CheckIn) -> dict[str, Any]:
         status_changed_at=row.status_changed_at,
         status_changed_by=row.status_changed_by,
     ).model_dump(mode="json")
-
-
-def _version(data: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(data["status_changed_at"])
-
-
-# A status change shows here at once; the portal's word replaces it once the change settles.
-reconcile.register_optimistic(
-    KIND, rf"^{re.escape(STAFF_PREFIX)}/checkins/([^/]+)/status$", _version
-)

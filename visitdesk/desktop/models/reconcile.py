@@ -12,8 +12,8 @@ own version). The desk's view of the record before its change is held too, so a 
 with no feed item in between falls back to what the portal had. From then on the feed applies to
 the row as to any other, so whatever the feed says later wins over what the desk assumed.
 
-A kind takes part by `register_optimistic(kind, path pattern, version)`; check-ins do today,
-messages and links can the same way.
+The kinds that take part are listed in `OPTIMISTIC` (check-ins and registrations today); messages
+and links join by adding their call's path pattern and how to order two snapshots.
 """
 
 from __future__ import annotations
@@ -22,15 +22,16 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from visitdesk.desktop.models import feed
+from visitdesk.desktop.models import feed, registrations
 from visitdesk.desktop.models.schema import Base, OutboxEntry
-from visitdesk.sync.wire import ChangeItem
+from visitdesk.sync.wire import STAFF_PREFIX, ChangeItem
 
 log = logging.getLogger(__name__)
 
@@ -62,20 +63,36 @@ class OptimisticKind:
     version: Callable[[dict[str, Any]], Any]
 
 
-OPTIMISTIC: dict[str, OptimisticKind] = {}
+def _when(data: dict[str, Any], key: str) -> datetime:
+    value = data.get(key)
+    return datetime.fromisoformat(value) if value else datetime.min.replace(tzinfo=UTC)
 
 
-def register_optimistic(
-    kind: str, path: str | re.Pattern[str], version: Callable[[dict[str, Any]], Any]
-) -> None:
-    if kind not in feed.APPLIERS:
-        raise ValueError(f"no feed applier for {kind!r}; register it first")
-    OPTIMISTIC[kind] = OptimisticKind(kind, re.compile(path), version)
+CHECKIN = "checkin"
+_STAFF = re.escape(STAFF_PREFIX)
+
+#: The kinds the desk changes optimistically; a new one (messages, links ...) is added here.
+OPTIMISTIC: tuple[OptimisticKind, ...] = (
+    # A status change shows on the board at once and is replaced by the portal's word.
+    OptimisticKind(
+        CHECKIN,
+        re.compile(rf"^{_STAFF}/checkins/([^/]+)/status$"),
+        lambda data: _when(data, "status_changed_at"),
+    ),
+    # A decision takes the registration out of this desk's queue at once (its own columns); the
+    # portal's word on the registration waits until the decision settles.
+    OptimisticKind(
+        registrations.KIND,
+        re.compile(rf"^{_STAFF}/registrations/([^/]+)/(?:match|reject)$"),
+        lambda data: _when(data, "decided_at"),
+    ),
+)
+_BY_KIND = {spec.kind: spec for spec in OPTIMISTIC}
 
 
 def record_of(path: str) -> tuple[str, str] | None:
     """(kind, record id) an outbox path changes optimistically, or None."""
-    for spec in OPTIMISTIC.values():
+    for spec in OPTIMISTIC:
         match = spec.path.match(path)
         if match:
             return spec.kind, match.group(1)
@@ -84,8 +101,6 @@ def record_of(path: str) -> tuple[str, str] | None:
 
 def in_flight(session: Session) -> set[tuple[str, str]]:
     """Records with an outbox item that is neither sent nor refused."""
-    if not OPTIMISTIC:
-        return set()
     paths = session.scalars(select(OutboxEntry.path).where(OutboxEntry.failed.is_(False)))
     return {rec for path in paths if (rec := record_of(path)) is not None}
 
@@ -135,7 +150,7 @@ def settle(session: Session, path: str, answer: Any = None) -> set[str]:
     if record is None or record in in_flight(session):
         return set()
     kind, record_id = record
-    spec = OPTIMISTIC[kind]
+    spec = _BY_KIND[kind]
     held = session.get(HeldFeedItem, record)
     chosen: ChangeItem | None = None
     if held is not None:
