@@ -134,6 +134,8 @@ class SyncEngine:
         self._status_lock = threading.Condition()
         self._status = SyncStatus()
         self._pull_cycles = 0  # completed pulls that reached the end of the feed
+        #: Per worker, why it cannot write to the store just now (under _status_lock).
+        self._store_problems: dict[str, str] = {}
 
         self._threads: list[threading.Thread] = []
         # While catching up, the pages still to write, fetched ahead (pull worker only).
@@ -329,7 +331,7 @@ class SyncEngine:
         except BaseException:
             stream.close()
             raise
-        self._store_recovered()
+        self._store_recovered("pull")
         if batch.error is not None:
             stream.close()
             raise batch.error  # after writing what arrived before it
@@ -403,7 +405,7 @@ class SyncEngine:
             if is_transient(exc):
                 self._went_offline(exc)
                 self._guarded(self._store.outbox_attempt_failed, item.id, exc.user_message)
-                self._store_recovered()
+                self._store_recovered("push")
                 return exc
             self._park(item, exc.user_message, type(exc).__name__)
             return 0
@@ -418,7 +420,7 @@ class SyncEngine:
                 raise EngineStopped()
             kinds = self._store.outbox_sent(item.id, response)
             self._changed(kinds)
-        self._store_recovered()
+        self._store_recovered("push")
         log.debug("Outbox item %d sent", item.id)
         self._came_online()
         self._refresh_pending()
@@ -433,7 +435,7 @@ class SyncEngine:
             self._changed(kinds)
             if self._listener is not None:
                 self._notify(self._listener.on_outbox_failed, item, message)
-        self._store_recovered()
+        self._store_recovered("push")
         self._refresh_pending()
 
     # ------------------------------------------------------------------ helpers
@@ -468,12 +470,19 @@ class SyncEngine:
         else:
             log.exception("Unexpected error in the %s worker's store call", worker)
             problem = STORE_BUG
+        with self._status_lock:
+            self._store_problems[worker] = problem
         self._set_status(store_problem=problem)
 
-    def _store_recovered(self) -> None:
-        if self.status.store_problem is not None:
+    def _store_recovered(self, worker: str) -> None:
+        """`worker` wrote to the store again; the problem is over once no worker has one."""
+        with self._status_lock:
+            if self._store_problems.pop(worker, None) is None:
+                return
+            remaining = next(iter(self._store_problems.values()), None)
+        if remaining is None:
             log.info("The local store can be written again")
-            self._set_status(store_problem=None)
+        self._set_status(store_problem=remaining)
 
     def _refresh_pending(self) -> None:
         pending = self._guarded(self._store.outbox_pending_count)
