@@ -106,3 +106,13 @@ def test_only_changes_of_registered_kinds_are_reconciled() -> None:
 
 def test_every_optimistic_kind_has_a_feed_applier() -> None:
     assert {spec.kind for spec in OPTIMISTIC} <= {kind for kind, _ in APPLIERS}
+
+
+def test_a_malformed_answer_falls_back_to_the_feed(store: LocalStore) -> None:
+    _arrived(store)
+    item = store.set_checkin_status("C1", ACK, "Desk A")
+    later = T0 + timedelta(minutes=2)
+    store.apply_changes([checkin_item(2, "C1", "P1", later, status="roomed")], last_seq=2)
+    broken = {**_answer("acknowledged", later + timedelta(minutes=1)), "status": "teleported"}
+    assert store.outbox_sent(item.id, broken) == {"checkin"}
+    assert _status(store) == "roomed"

@@ -152,26 +152,31 @@ def settle(session: Session, path: str, answer: Any = None) -> set[str]:
     kind, record_id = record
     spec = _BY_KIND[kind]
     held = session.get(HeldFeedItem, record)
-    chosen: ChangeItem | None = None
+    candidates: list[ChangeItem] = []
     if held is not None:
-        chosen = ChangeItem.model_validate(
-            {"seq": held.seq, "kind": kind, "op": held.op, "id": record_id, "data": held.data}
+        candidates.append(
+            ChangeItem.model_validate(
+                {"seq": held.seq, "kind": kind, "op": held.op, "id": record_id, "data": held.data}
+            )
         )
         session.delete(held)
         session.flush()
     if isinstance(answer, dict) and answer.get("id") == record_id:
         fresh = ChangeItem(seq=0, kind=kind, op="upsert", id=record_id, data=answer)
-        if chosen is None or (chosen.op == "upsert" and _newer(spec, answer, chosen.data)):
-            chosen = fresh
-    if chosen is None:
-        return set()
-    try:
-        feed.apply_changes(session, [chosen])
-    except (ValidationError, ValueError, TypeError):
-        # A malformed answer must not block the outbox; the next feed item corrects the row.
-        log.warning("Could not write the portal's state of a %s after its change settled", kind)
-        return set()
-    return {kind}
+        if not candidates or (
+            candidates[0].op == "upsert" and _newer(spec, answer, candidates[0].data)
+        ):
+            candidates.insert(0, fresh)
+    for candidate in candidates:
+        try:
+            with session.begin_nested():
+                feed.apply_changes(session, [candidate])
+        except (ValidationError, ValueError, TypeError):
+            # A malformed answer must not block the outbox; fall back to what the feed said.
+            log.warning("Could not write a %s snapshot after its change settled", kind)
+            continue
+        return {kind}
+    return set()
 
 
 def _newer(spec: OptimisticKind, answer: dict[str, Any], held: dict[str, Any]) -> bool:
