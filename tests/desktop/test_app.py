@@ -154,8 +154,11 @@ def test_the_status_bar_says_why_changes_wait_while_the_store_cannot_be_written(
         qtbot.waitUntil(lambda: proxy.requests.get("POST", 0) > 0, timeout=5_000)
         faults.read_only = True
         qtbot.waitUntil(lambda: "read-only" in window.outbox_label.text(), timeout=10_000)
-        assert window.outbox_label.text().startswith("1 change waiting to be sent")
-        assert "keeps trying" in window.outbox_label.text()
+        assert window.outbox_label.text() == (
+            "1 change waiting to be sent \u00b7 Cannot save changes: the local database is "
+            "read-only; VisitDesk keeps trying"
+        )
+        assert window.online_label.text() == "\u25cf Online"
         label = window.outbox_label
         qtbot.waitUntil(lambda: label.width() >= label.sizeHint().width(), timeout=5_000)
         window.grab().save(str(tmp_path / "store-read-only.png"))

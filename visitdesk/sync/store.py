@@ -37,6 +37,8 @@ class OutboxItem:
     attempts: int = 0
     last_error: str | None = None
     failed: bool = False
+    #: A failed item that may go through if sent again (a conflict, not a refusal on the merits).
+    retryable: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,7 +66,7 @@ class SyncStore(Protocol):
     def outbox_attempt_failed(self, item_id: int, message: str) -> None:
         """A transient failure: count the attempt, keep the item first in line."""
 
-    def outbox_failed(self, item_id: int, message: str) -> set[str]:
+    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> set[str]:
         """The portal refused the item for good: park it for the user to see, and put the record
         it changed back to the portal's state. Returns the kinds written."""
 

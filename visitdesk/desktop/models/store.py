@@ -210,9 +210,9 @@ class LocalStore:
         with self.write() as uow:
             outbox.attempt_failed(uow.session, item_id, message)
 
-    def outbox_failed(self, item_id: int, message: str) -> set[str]:
+    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> set[str]:
         with self.write() as uow:
-            outbox.failed(uow.session, item_id, message)
+            outbox.failed(uow.session, item_id, message, retryable)
             path = outbox.path_of(uow.session, item_id)
             return set() if path is None else reconcile.settle(uow.session, path)
 
