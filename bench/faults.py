@@ -48,14 +48,14 @@ from sqlalchemy import select as sql_select  # noqa: E402
 
 from tests.faultproxy import Fault, FaultProxy  # noqa: E402
 from tests.fixtures_portal import FAST_ARGON2, fast_hasher, http_session  # noqa: E402
-from visitdesk.portal.config import PortalConfig  # noqa: E402
-from visitdesk.portal.db import Database  # noqa: E402
-from visitdesk.portal.models import AccountLink, Patient  # noqa: E402
-from visitdesk.portal.seed import DemoCredentials, PatientCredential, create_practice  # noqa: E402
+from visitdesk.api.wire import PATIENT_PREFIX  # noqa: E402
+from visitdesk.portal.demo.seed import DemoCredentials, PatientCredential, create_practice  # noqa: E402
+from visitdesk.portal.persistence.db import Database  # noqa: E402
+from visitdesk.portal.persistence.models import AccountLink, Patient  # noqa: E402
+from visitdesk.portal.web.config import PortalConfig  # noqa: E402
 from visitdesk.sync.client import PortalClient  # noqa: E402
 from visitdesk.sync.credentials import MemoryTokenStore  # noqa: E402
 from visitdesk.sync.errors import PortalError  # noqa: E402
-from visitdesk.sync.wire import PATIENT_PREFIX  # noqa: E402
 
 CLASSES = (
     "portal killed",

@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.storefaults import StoreFaults  # noqa: E402
+from visitdesk.api.wire import CheckInStatus  # noqa: E402
 from visitdesk.desktop.models.errors import StoreUnavailableError  # noqa: E402
 from visitdesk.desktop.models.store import LocalStore  # noqa: E402
 from visitdesk.sync.client import PortalClient  # noqa: E402
 from visitdesk.sync.credentials import MemoryTokenStore  # noqa: E402
 from visitdesk.sync.engine import SyncEngine  # noqa: E402
 from visitdesk.sync.errors import PortalError  # noqa: E402
-from visitdesk.sync.wire import CheckInStatus  # noqa: E402
 
 
 def _sign_in(args: argparse.Namespace, password: str) -> PortalClient:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from visitdesk.portal.tls import CA_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE
+from visitdesk.portal.web.tls import CA_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE
 
 Action = Literal["drop", "reset", "delay", "status"]
 

@@ -131,7 +131,7 @@ def test_the_status_bar_says_why_changes_wait_while_the_store_cannot_be_written(
     from tests.faultproxy import Fault
     from tests.storefaults import StoreFaults
     from tests.sync.portal_helpers import patient_checkin
-    from visitdesk.sync.wire import CheckInStatus
+    from visitdesk.api.wire import CheckInStatus
 
     proxy = fault_proxy(portal_server)
     dialog = desk_app.show_sign_in()

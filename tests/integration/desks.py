@@ -13,10 +13,10 @@ import pytest
 from tests.fixtures_portal import PortalPractice
 from tests.sync.fakes import RecordingListener
 from tests.sync.portal_helpers import staff_client
+from visitdesk.api.wire import ChangeItem
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.engine import SyncEngine
-from visitdesk.sync.wire import ChangeItem
 
 FAST: dict[str, Any] = {"wait_seconds": 1.0, "backoff_base": 0.05, "backoff_max": 0.3}
 

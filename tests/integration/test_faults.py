@@ -24,16 +24,16 @@ from tests.patient_flows import Flows
 from tests.storefaults import StoreFaults
 from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
+from visitdesk.api.wire import CheckInStatus, PatientRecord
+from visitdesk.api.wire_registration import SecurityCodeCreate
 from visitdesk.desktop.models import codes, registrations
 from visitdesk.desktop.models.reconcile import HeldFeedItem
 from visitdesk.desktop.ops.codes import CodeOps
 from visitdesk.desktop.tasks import TaskRunner
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.web.server import RunningPortal
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import STORE_FULL, STORE_READ_ONLY
 from visitdesk.sync.errors import AuthExpired, PortalError
-from visitdesk.sync.wire import CheckInStatus, PatientRecord
-from visitdesk.sync.wire_registration import SecurityCodeCreate
 
 ACK, ROOMED = CheckInStatus.ACKNOWLEDGED, CheckInStatus.ROOMED
 

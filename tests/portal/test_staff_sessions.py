@@ -9,10 +9,10 @@ from sqlalchemy import update
 
 from tests.fixtures_portal import TEST_SECRET, PortalPractice
 from tests.portal.helpers import idem, sign_in_staff
-from visitdesk.portal.db import Database, utcnow
-from visitdesk.portal.models import StaffRefreshToken
-from visitdesk.portal.security import TokenSigner, hash_token
-from visitdesk.sync.wire import SessionTokens
+from visitdesk.api.wire import SessionTokens
+from visitdesk.portal.persistence.db import Database, utcnow
+from visitdesk.portal.persistence.models import StaffRefreshToken
+from visitdesk.portal.web.security import TokenSigner, hash_token
 
 
 def _changes(http: requests.Session, practice: PortalPractice, access: str) -> requests.Response:

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.desktop.models.factories import T0, checkin_item, delete_item
+from visitdesk.api.commands import REJECT_REGISTRATION, SET_CHECKIN_STATUS, UPSERT_PATIENTS
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop.models import LocalStore
 from visitdesk.desktop.models.feed import APPLIERS
 from visitdesk.desktop.models.reconcile import OPTIMISTIC, record_of
-from visitdesk.sync.wire import STAFF_PREFIX, CheckInStatus
 
 ACK, ROOMED = CheckInStatus.ACKNOWLEDGED, CheckInStatus.ROOMED
 
@@ -98,10 +99,9 @@ def test_discarding_a_change_still_in_line_returns_the_row(store: LocalStore) ->
 
 
 def test_only_changes_of_registered_kinds_are_reconciled() -> None:
-    assert record_of(f"{STAFF_PREFIX}/checkins/C1/status") == ("checkin", "C1")
-    assert record_of(f"{STAFF_PREFIX}/registrations/R1/reject") == ("registration", "R1")
-    assert record_of(f"{STAFF_PREFIX}/patients") is None
-    assert record_of(f"{STAFF_PREFIX}/checkins/C1/status/extra") is None
+    assert record_of(SET_CHECKIN_STATUS.name, {"checkin_id": "C1"}) == ("checkin", "C1")
+    assert record_of(REJECT_REGISTRATION.name, {"registration_id": "R1"}) == ("registration", "R1")
+    assert record_of(UPSERT_PATIENTS.name, {}) is None
 
 
 def test_every_optimistic_kind_has_a_feed_applier() -> None:

@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire import AppointmentOut, ChangeItem, CheckInOut, PatientOut
 from visitdesk.desktop.models import codes, registrations
 from visitdesk.desktop.models.billing import feed as billing_feed
 from visitdesk.desktop.models.bulk import bulk_insert, chunks, delete_where_in
 from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient, table_of
-from visitdesk.sync.wire import AppointmentOut, ChangeItem, CheckInOut, PatientOut
 
 PATIENT_FIELDS = (
     "mrn",
@@ -50,7 +50,6 @@ APPOINTMENT_FIELDS = (
     "status",
 )
 CHECKIN_STATUS_FIELDS = ("status", "status_changed_at", "status_changed_by")
-
 
 def apply_changes(session: Session, items: Sequence[ChangeItem]) -> set[str]:
     """Write one page of the feed inside the caller's transaction; returns the kinds present."""

@@ -13,14 +13,13 @@ with no feed item in between falls back to what the portal had. From then on the
 the row as to any other, so whatever the feed says later wins over what the desk assumed.
 
 The kinds that take part are listed in `OPTIMISTIC` (check-ins and registrations today); messages
-and links join by adding their call's path pattern and how to order two snapshots.
+and links join by naming their staff commands and how to order two snapshots.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,9 +28,10 @@ from pydantic import ValidationError
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from visitdesk.api.commands import MATCH_REGISTRATION, REJECT_REGISTRATION, SET_CHECKIN_STATUS
+from visitdesk.api.wire import ChangeItem
 from visitdesk.desktop.models import feed, registrations
 from visitdesk.desktop.models.schema import Base, OutboxEntry
-from visitdesk.sync.wire import STAFF_PREFIX, ChangeItem
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,14 @@ class HeldFeedItem(Base):
 class OptimisticKind:
     """A feed kind the desk changes optimistically.
 
-    `path` matches the outbox path of a call that changes one record; its first group is the id.
-    `version` orders two portal snapshots of the same record (later is greater), e.g. the time
-    of the portal's last change.
+    `commands` are the staff commands that change one record of it, named by the path parameter
+    `param`. `version` orders two portal snapshots of the same record (later is greater), e.g.
+    the time of the portal's last change.
     """
 
     kind: str
-    path: re.Pattern[str]
+    commands: frozenset[str]
+    param: str
     version: Callable[[dict[str, Any]], Any]
 
 
@@ -69,40 +70,45 @@ def _when(data: dict[str, Any], key: str) -> datetime:
 
 
 CHECKIN = "checkin"
-_STAFF = re.escape(STAFF_PREFIX)
 
 #: The kinds the desk changes optimistically; a new one (messages, links ...) is added here.
 OPTIMISTIC: tuple[OptimisticKind, ...] = (
     # A status change shows on the board at once and is replaced by the portal's word.
     OptimisticKind(
         CHECKIN,
-        re.compile(rf"^{_STAFF}/checkins/([^/]+)/status$"),
+        frozenset({SET_CHECKIN_STATUS.name}),
+        "checkin_id",
         lambda data: _when(data, "status_changed_at"),
     ),
     # A decision takes the registration out of this desk's queue at once (its own columns); the
     # portal's word on the registration waits until the decision settles.
     OptimisticKind(
         registrations.KIND,
-        re.compile(rf"^{_STAFF}/registrations/([^/]+)/(?:match|reject)$"),
+        frozenset({MATCH_REGISTRATION.name, REJECT_REGISTRATION.name}),
+        "registration_id",
         lambda data: _when(data, "decided_at"),
     ),
 )
 _BY_KIND = {spec.kind: spec for spec in OPTIMISTIC}
+_BY_COMMAND = {command: spec for spec in OPTIMISTIC for command in spec.commands}
 
 
-def record_of(path: str) -> tuple[str, str] | None:
-    """(kind, record id) an outbox path changes optimistically, or None."""
-    for spec in OPTIMISTIC:
-        match = spec.path.match(path)
-        if match:
-            return spec.kind, match.group(1)
-    return None
+def record_of(command: str, params: Mapping[str, str]) -> tuple[str, str] | None:
+    """(kind, record id) an outbox command changes optimistically, or None."""
+    spec = _BY_COMMAND.get(command)
+    if spec is None or spec.param not in params:
+        return None
+    return spec.kind, params[spec.param]
 
 
 def in_flight(session: Session) -> set[tuple[str, str]]:
     """Records with an outbox item that is neither sent nor refused."""
-    paths = session.scalars(select(OutboxEntry.path).where(OutboxEntry.failed.is_(False)))
-    return {rec for path in paths if (rec := record_of(path)) is not None}
+    rows = session.execute(
+        select(OutboxEntry.command, OutboxEntry.params).where(
+            OutboxEntry.failed.is_(False), OutboxEntry.command.in_(list(_BY_COMMAND))
+        )
+    )
+    return {rec for command, params in rows if (rec := record_of(command, params)) is not None}
 
 
 def _hold(session: Session, item: ChangeItem) -> None:
@@ -139,14 +145,17 @@ def keep_before_change(session: Session, kind: str, record_id: str, data: dict[s
         session.flush()
 
 
-def settle(session: Session, path: str, answer: Any = None) -> set[str]:
-    """An outbox item for `path` left the line (call after removing or parking it).
+def settle(
+    session: Session, command: str, params: Mapping[str, str], answer: Any = None
+) -> set[str]:
+    """An outbox item (`command` with `params`) left the line (call after removing or parking
+    it).
 
     When no other change for the record is in flight, write the portal's latest known state of
     it: `answer` (the command's response, if it carries the record) or the held feed item,
     whichever is newer. Returns the kinds written.
     """
-    record = record_of(path)
+    record = record_of(command, params)
     if record is None or record in in_flight(session):
         return set()
     kind, record_id = record

@@ -9,16 +9,19 @@ item, use `LocalStore.write()`, a unit of work that commits once at the end.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Engine, create_engine, event, exc, func, select
 from sqlalchemy.orm import Session
 
+from visitdesk.api.commands import StaffCommand
+from visitdesk.api.wire import ChangeItem, CheckInStatus, PracticeInfo
 from visitdesk.desktop.models import board, migrate, outbox, reconcile, state
 from visitdesk.desktop.models.board import CheckInRow
 from visitdesk.desktop.models.coltypes import utcnow
@@ -27,7 +30,6 @@ from visitdesk.desktop.models.paths import default_data_dir as default_data_dir
 from visitdesk.desktop.models.paths import store_path_for as store_path_for
 from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import ChangeItem, CheckInStatus, PracticeInfo
 
 #: Page cache per connection, in KiB.
 CACHE_KIB = 64 * 1024
@@ -71,11 +73,15 @@ class UnitOfWork:
         self.session = session
 
     def enqueue(
-        self, method: str, path: str, body: dict[str, Any] | None, description: str
+        self,
+        command: StaffCommand[Any],
+        params: Mapping[str, str],
+        body: BaseModel | None,
+        description: str,
     ) -> OutboxItem:
-        """Record a portal call to make once this transaction commits (with a fresh idempotency
-        key). `path` is the absolute API path, e.g. "/api/staff/v1/threads/T1/close"."""
-        return outbox.enqueue(self.session, method, path, body, description)
+        """Record a catalogue command to send once this transaction commits (with a fresh
+        idempotency key), e.g. `enqueue(SET_CHECKIN_STATUS, {"checkin_id": id}, body, ...)`."""
+        return outbox.enqueue(self.session, command, params, body, description)
 
 
 def _translate(error: exc.OperationalError) -> StoreUnavailableError | None:
@@ -202,9 +208,9 @@ class LocalStore:
 
     def outbox_sent(self, item_id: int, response: Any) -> set[str]:
         with self.write() as uow:
-            path = outbox.path_of(uow.session, item_id)
+            call = outbox.call_of(uow.session, item_id)
             outbox.sent(uow.session, item_id)
-            return set() if path is None else reconcile.settle(uow.session, path, response)
+            return set() if call is None else reconcile.settle(uow.session, *call, response)
 
     def outbox_attempt_failed(self, item_id: int, message: str) -> None:
         with self.write() as uow:
@@ -213,8 +219,8 @@ class LocalStore:
     def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> set[str]:
         with self.write() as uow:
             outbox.failed(uow.session, item_id, message, retryable)
-            path = outbox.path_of(uow.session, item_id)
-            return set() if path is None else reconcile.settle(uow.session, path)
+            call = outbox.call_of(uow.session, item_id)
+            return set() if call is None else reconcile.settle(uow.session, *call)
 
     def outbox_pending_count(self) -> int:
         with self.read() as s:
@@ -223,11 +229,15 @@ class LocalStore:
     # ------------------------------------------------------------------ outbox for the user
 
     def enqueue(
-        self, method: str, path: str, body: dict[str, Any] | None, description: str
+        self,
+        command: StaffCommand[Any],
+        params: Mapping[str, str],
+        body: BaseModel | None,
+        description: str,
     ) -> OutboxItem:
         """Record one portal call on its own; use `write()` to combine it with local changes."""
         with self.write() as uow:
-            return uow.enqueue(method, path, body, description)
+            return uow.enqueue(command, params, body, description)
 
     def pending_outbox_items(self) -> list[OutboxItem]:
         with self.read() as s:
@@ -244,10 +254,10 @@ class LocalStore:
 
     def discard_outbox_item(self, item_id: int) -> None:
         with self.write() as uow:
-            path = outbox.path_of(uow.session, item_id)
+            call = outbox.call_of(uow.session, item_id)
             outbox.discard(uow.session, item_id)
-            if path is not None:
-                reconcile.settle(uow.session, path)
+            if call is not None:
+                reconcile.settle(uow.session, *call)
 
     # ------------------------------------------------------------------ sync state
 
