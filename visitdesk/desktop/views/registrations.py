@@ -346,9 +346,7 @@ class RegistrationsView(QWidget):
             if part
         )
         name = isolate(f"{row.first_name} {row.last_name}")
-        text = f"{name}, born {row.date_of_birth:%m/%d/%Y}" + (
-            f"\n{contact}" if contact else ""
-        )
+        text = f"{name}, born {row.date_of_birth:%m/%d/%Y}" + (f"\n{contact}" if contact else "")
         if row.decision_refused:
             text += "\nThe portal did not accept the decision made here earlier; decide again."
         return text
