@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QStackedWidget,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.desktop.about import APP_NAME, AboutDialog
 from visitdesk.desktop.idle import IdleWatcher
 from visitdesk.desktop.ops.desk import (
     BILLING_ROLES,
@@ -186,7 +188,7 @@ class MainWindow(QMainWindow):
 
         self.online_label = plain_label("Connecting\u2026", "onlineState")
         self.sync_label = plain_label("")
-        self.outbox_label = plain_label("")
+        self.outbox_label = plain_label("", "outboxState")
         status = self.statusBar()
         status.addPermanentWidget(self.outbox_label)
         status.addPermanentWidget(self.sync_label)
@@ -244,6 +246,7 @@ class MainWindow(QMainWindow):
             demo = QAction("&Demo sign-in details\u2026", self)
             demo.triggered.connect(self.show_demo_sign_ins)
             help_menu.addAction(demo)
+        self._add_about_action(help_menu)
 
     def _help(self, title: str, text: str) -> QMessageBox:
         if self.help_box is not None:
@@ -276,6 +279,22 @@ class MainWindow(QMainWindow):
             "This demo practice is made up and removed when the demo stops.\n\n"
             + self._demo_sign_ins,
         )
+
+    def _add_about_action(self, help_menu: QMenu) -> None:
+        """Help ▸ About VisitDesk, last in the Help menu (the application menu on macOS)."""
+        help_menu.addSeparator()
+        self.about_action = QAction(f"&About {APP_NAME}", self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
+
+    def show_about(self) -> AboutDialog:
+        session = self._ops.session
+        portal = session.portal_url or "not connected"
+        dialog = AboutDialog(portal, session.practice.name, session.practice.code, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # ---- status
 
@@ -311,9 +330,16 @@ class MainWindow(QMainWindow):
             parts.append(f"{_changes(self._refused)} not accepted by the portal")
         if pending:
             parts.append(f"{_changes(pending)} waiting to be sent")
+        problem = status.store_problem if status is not None else None
+        if problem:
+            # Said for as long as it lasts: otherwise "Online" hides that nothing is moving.
+            parts.append(f"Cannot save changes: {problem}; VisitDesk keeps trying")
         if not parts:
             parts.append("All changes sent" if status is not None else "")
         self.outbox_label.setText(" \u00b7 ".join(parts))
+        self.outbox_label.setProperty("state", "stalled" if problem else "")
+        self.outbox_label.style().unpolish(self.outbox_label)
+        self.outbox_label.style().polish(self.outbox_label)
 
     def settings_changed(self) -> None:
         """Settings were saved outside the screens (the demo's day-one set-up): show them."""
