@@ -410,9 +410,7 @@ class SyncEngine:
     def _send_item(self, item: OutboxItem) -> int | PortalError:
         """Send one item and record the outcome: 1 sent, 0 parked, or the error to retry on."""
         try:
-            response = self._client.send(
-                item.command, item.params, item.body, item.idempotency_key
-            )
+            response = self._client.send(item.command, item.params, item.body, item.idempotency_key)
         except AuthExpired as exc:
             return exc
         except PortalError as exc:

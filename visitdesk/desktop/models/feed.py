@@ -51,6 +51,7 @@ APPOINTMENT_FIELDS = (
 )
 CHECKIN_STATUS_FIELDS = ("status", "status_changed_at", "status_changed_by")
 
+
 def apply_changes(session: Session, items: Sequence[ChangeItem]) -> set[str]:
     """Write one page of the feed inside the caller's transaction; returns the kinds present."""
     final: dict[tuple[str, str], ChangeItem] = {}

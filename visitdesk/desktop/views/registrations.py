@@ -526,7 +526,9 @@ class RegistrationsView(QWidget):
     def _decided(self, done: str, portal_does: str) -> None:
         self._set_busy(False)
         self._review = None
-        self.message.emit(decision_message(done, portal_does, self._ops.registrations.portal_reachable))
+        self.message.emit(
+            decision_message(done, portal_does, self._ops.registrations.portal_reachable)
+        )
         self.reload()
 
     def _decision_failed(self, error: BaseException) -> None:
