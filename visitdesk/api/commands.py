@@ -31,6 +31,7 @@ from visitdesk.api.wire import (
     SessionTokens,
     UpsertResult,
 )
+from visitdesk.api.wire_accounts import StaffPasswordChange, StaffPasswordReset
 from visitdesk.api.wire_billing import LedgerUpsert
 from visitdesk.api.wire_registration import (
     RegistrationMatch,
@@ -88,8 +89,7 @@ class StaffCommand(Generic[Out]):
         """The path parameters, each checked; exactly the template's names must be given."""
         if set(params) != set(self.params):
             raise ValueError(
-                f"{self.name} takes the path parameters {sorted(self.params)}, "
-                f"not {sorted(params)}"
+                f"{self.name} takes the path parameters {sorted(self.params)}, not {sorted(params)}"
             )
         return {name: check_id(str(params[name])) for name in self.params}
 
@@ -128,6 +128,18 @@ REFRESH_SESSION = _command(
 )
 SIGN_OUT: StaffCommand[None] = _command(
     "sign_out", "DELETE", "/sessions/current", RefreshRequest, None, idempotent=True
+)
+#: Not replayable: a password is never stored with an idempotency key's answer.
+CHANGE_OWN_PASSWORD: StaffCommand[None] = _command(
+    "change_own_password", "POST", "/sessions/password", StaffPasswordChange, None, idempotent=False
+)
+RESET_STAFF_PASSWORD = _command(
+    "reset_staff_password",
+    "POST",
+    "/staff/{staff_id}/password-reset",
+    None,
+    StaffPasswordReset,
+    idempotent=False,
 )
 
 # --------------------------------------------------------------------------- feed and records
@@ -215,6 +227,8 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         SIGN_IN,
         REFRESH_SESSION,
         SIGN_OUT,
+        CHANGE_OWN_PASSWORD,
+        RESET_STAFF_PASSWORD,
         GET_CHANGES,
         UPSERT_PATIENTS,
         UPSERT_APPOINTMENTS,

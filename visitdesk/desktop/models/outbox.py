@@ -19,6 +19,7 @@ from visitdesk.sync.store import OutboxItem
 #: Longest error text kept per item; a portal error page must not bloat the database.
 MAX_ERROR_CHARS = 2000
 
+
 def to_item(entry: OutboxEntry) -> OutboxItem:
     return OutboxItem(
         id=entry.id,
@@ -87,6 +88,14 @@ def _get(session: Session, item_id: int) -> OutboxEntry:
     if entry is None:
         raise NotFoundError(f"no outbox item {item_id}")
     return entry
+
+
+def call_of(session: Session, item_id: int) -> tuple[str, dict[str, str]] | None:
+    """(command name, path parameters) of an outbox item, or None when it is gone."""
+    row = session.execute(
+        select(OutboxEntry.command, OutboxEntry.params).where(OutboxEntry.id == item_id)
+    ).first()
+    return None if row is None else (row[0], dict(row[1]))
 
 
 def sent(session: Session, item_id: int) -> None:

@@ -25,15 +25,15 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from visitdesk.portal.persistence.feed import FeedRow
+from visitdesk.portal.persistence.feed import FeedPage
 
-#: Reads one page: (practice_id, after, limit) -> (items, more). Runs in a worker thread.
-PageReader = Callable[[str, int, int], Coroutine[Any, Any, tuple[list[FeedRow], bool]]]
+#: Reads one page of every kind: (practice_id, after, limit) -> page (in a worker thread).
+PageReader = Callable[[str, int, int], Coroutine[Any, Any, FeedPage]]
 
 
 @dataclass
 class _SharedRead:
-    task: asyncio.Task[tuple[list[FeedRow], bool]]
+    task: asyncio.Task[FeedPage]
     wakes: int
     started: float
     after: int
@@ -121,26 +121,29 @@ class ChangeNotifier:
         recheck: float,
         read: PageReader,
         gone: Callable[[], Awaitable[bool]],
-    ) -> tuple[list[FeedRow], bool]:
-        """The page after ``after``; with nothing new, wait up to ``timeout`` seconds for one."""
+        kinds: frozenset[str] | None = None,
+    ) -> FeedPage:
+        """The page after ``after`` of the ``kinds`` the caller may see (None: all); with nothing
+        new, wait up to ``timeout`` seconds for one. ``last_seq`` moves past skipped kinds."""
         loop = asyncio.get_running_loop()
         self.bind_if_unbound(loop)
         practice = self._practices.setdefault(practice_id, _Practice())
         practice.members += 1  # before the first read, so a change during it is not missed
         seen = practice.wakes
         try:
-            items, more = await read(practice_id, after, limit)
+            page = _only(await read(practice_id, after, limit), kinds)
         except BaseException:
             self._leave(practice_id, practice, None)
             raise
-        if items or timeout <= 0 or self.closed:
+        if page.items or page.more or timeout <= 0 or self.closed:
             self._leave(practice_id, practice, None)
-            return items, more
+            return page
+        after = page.last_seq  # wait on from past what this role may not see
         practice.waiting[after] += 1
         self.stats.waiting += 1
         try:
             deadline = loop.time() + timeout
-            while not items and not self.closed:
+            while not (page.items or page.more) and not self.closed:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
@@ -154,13 +157,26 @@ class ChangeNotifier:
                 if not woken and loop.time() - waited_from < min(recheck, remaining):
                     continue  # neither a change nor the recheck timer
                 seen = practice.wakes
-                items, more = await self._shared_read(
-                    practice, practice_id, after, limit, read, seen, 0.0 if woken else waited_from
+                page = _only(
+                    await self._shared_read(
+                        practice, practice_id, after, limit, read, seen, 0.0 if woken else waited_from
+                    ),
+                    kinds,
                 )
+                if page.last_seq > after and not (page.items or page.more):
+                    self._move(practice, after, page.last_seq)
+                    after = page.last_seq
         finally:
             self.stats.waiting -= 1
             self._leave(practice_id, practice, after)
-        return items, more
+        return page
+
+    @staticmethod
+    def _move(practice: _Practice, old: int, new: int) -> None:
+        practice.waiting[old] -= 1
+        if practice.waiting[old] <= 0:
+            del practice.waiting[old]
+        practice.waiting[new] += 1
 
     def _leave(self, practice_id: str, practice: _Practice, after: int | None) -> None:
         if after is not None:
@@ -180,7 +196,7 @@ class ChangeNotifier:
         read: PageReader,
         wakes: int,
         not_before: float,
-    ) -> tuple[list[FeedRow], bool]:
+    ) -> FeedPage:
         shared = practice.read
         fresh = (
             shared is not None
@@ -195,11 +211,18 @@ class ChangeNotifier:
             shared = practice.read = _SharedRead(task, practice.wakes, loop.time(), start_after)
             self.stats.shared_reads += 1
         assert shared is not None
-        rows, more = await asyncio.shield(shared.task)
-        mine = [row for row in rows if row.seq > after]
-        if more and not mine:
+        page = await asyncio.shield(shared.task)
+        mine = [row for row in page.items if row.seq > after]
+        if page.more and not mine:
             # The shared page stopped before our position: read our own page.
             return await read(practice_id, after, limit)
         if len(mine) > limit:
-            return mine[:limit], True
-        return mine, more
+            return FeedPage(mine[:limit], True, mine[limit - 1].seq)
+        return FeedPage(mine, page.more, max(after, page.last_seq))
+
+
+def _only(page: FeedPage, kinds: frozenset[str] | None) -> FeedPage:
+    """The page with only ``kinds`` kept; ``last_seq`` still covers what was skipped."""
+    if kinds is None:
+        return page
+    return FeedPage([row for row in page.items if row.kind in kinds], page.more, page.last_seq)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -28,8 +30,14 @@ from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.demo.seed import DemoCredentials, PracticeExists, seed_demo
 from visitdesk.portal.persistence.db import Database, PoolSettings
 from visitdesk.portal.persistence.migrate import SchemaTooNew
-from visitdesk.portal.web.app import ENV_CONFIG_JSON, create_app
-from visitdesk.portal.web.config import DATABASE_PASSWORD_ENV, PortalConfig
+from visitdesk.portal.web.app import ENV_CONFIG_JSON, build_gateway, create_app
+from visitdesk.portal.web.config import (
+    DATABASE_PASSWORD_ENV,
+    STRIPE_SECRET_ENV,
+    STRIPE_WEBHOOK_SECRET_ENV,
+    PortalConfig,
+    prepare_data_dir,
+)
 from visitdesk.portal.web.logs import configure_logging, logging_config
 from visitdesk.portal.web.observability import MULTIPROC_ENV
 from visitdesk.portal.web.server import PortalServer, bind_socket, url_host, uvicorn_config
@@ -112,6 +120,34 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes (default 1); each listens on the port with SO_REUSEPORT",
     )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS_OR_CIDR",
+        help="a reverse proxy whose X-Forwarded-For names the client (repeatable)",
+    )
+    serve.add_argument(
+        "--payment-gateway",
+        choices=["none", "stripe", "test"],
+        default="none",
+        help="who takes card payments: none (patients are told how to pay instead), stripe, or "
+        "test (the demo's fake cards; only on a loopback --host)",
+    )
+    serve.add_argument(
+        "--stripe-secret-key-file",
+        type=Path,
+        default=None,
+        help=f"file holding Stripe's secret key (${STRIPE_SECRET_ENV} wins); never on the "
+        "command line",
+    )
+    serve.add_argument(
+        "--stripe-webhook-secret-file",
+        type=Path,
+        default=None,
+        help=f"file holding the webhook signing secret (${STRIPE_WEBHOOK_SECRET_ENV} wins)",
+    )
+    serve.add_argument("--stripe-publishable-key", default="", help="for the card form")
     serve.set_defaults(handler=_serve)
 
     seed = commands.add_parser("seed-demo", help="create the demo practice with synthetic data")
@@ -164,11 +200,24 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if args.payment_gateway == "test" and not _is_loopback(args.host):
+        print(
+            "--payment-gateway test takes fake cards: only a loopback demo may use it",
+            file=sys.stderr,
+        )
+        return 2
     try:
         config = _serve_config(args, data_dir)
+        build_gateway(config)  # Stripe's keys are readable, before anything starts
     except (ValueError, OSError) as exc:
         print(f"visitdesk-portal serve: {exc}", file=sys.stderr)
         return 2
+    if config.payment_gateway == "none":
+        print(
+            "VisitDesk portal: no card processor configured; patients are told how to pay instead.",
+            flush=True,
+        )
+    prepare_data_dir(config)
     config.resolved_secret_key()  # create the key file once, before any worker starts
     tls = ensure_tls(data_dir / "tls", args.host)
     print(f"VisitDesk portal CA certificate: {tls.ca_file}", flush=True)
@@ -240,7 +289,12 @@ def _serve_config(args: argparse.Namespace, data_dir: Path) -> PortalConfig:
         if not isinstance(loaded, dict):
             raise ValueError("--settings must hold a JSON object of setting names and values")
         settings.update(loaded)
-    settings.update(data_dir=data_dir, workers=args.workers)
+    settings.update(
+        data_dir=data_dir,
+        workers=args.workers,
+        trusted_proxies=tuple(args.trusted_proxy),
+        **{k: v for k, v in _payment_settings(args).items() if v is not None},
+    )
     if args.database_url:
         settings["database_url"] = args.database_url
     if args.database_password_file is not None:
@@ -254,6 +308,24 @@ def _serve_config(args: argparse.Namespace, data_dir: Path) -> PortalConfig:
             f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
         )
         raise ValueError(f"invalid settings: {problems}") from None
+
+
+def _payment_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "payment_gateway": args.payment_gateway,
+        "stripe_secret_key_file": args.stripe_secret_key_file,
+        "stripe_webhook_secret_file": args.stripe_webhook_secret_file,
+        "stripe_publishable_key": args.stripe_publishable_key,
+    }
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _serve_workers(
