@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import http.client
 import ipaddress
 import json
 import logging
@@ -16,8 +17,10 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
@@ -348,10 +351,35 @@ def _serve_workers(
         log_config=logging_config(args.log_level),
         timeout_keep_alive=config.keep_alive_seconds,
     )
-    # Clients are told once the first worker can be listening; a refused early connection is
-    # retried by the desk like any other network failure.
-    announce()
+    # Each worker opens its own socket, so nothing queues before one listens: announce (ready
+    # file) once a worker answers.
+    port = int(sock.getsockname()[1])
+    threading.Thread(
+        target=_announce_when_answering,
+        args=(url_host(args.host).strip("[]"), port, tls, announce),
+        daemon=True,
+    ).start()
     run_workers(uv_config, sock)
+
+
+def _announce_when_answering(
+    host: str, port: int, tls: TlsFiles, announce: Callable[[], None], timeout: float = 120.0
+) -> None:
+    context = ssl.create_default_context(cafile=str(tls.ca_file))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPSConnection(host, port, timeout=5, context=context)
+        try:
+            connection.request("GET", "/health/live")
+            if connection.getresponse().status == 200:
+                announce()
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.2)
+    log.error("no worker answered within %.0f s", timeout)
 
 
 def _ignore_signal(_sig: int, _frame: FrameType | None) -> None:
