@@ -419,3 +419,13 @@ def test_http_session_is_isolated_from_env(practice: PortalPractice) -> None:
     assert isinstance(session, requests.Session)
     assert session.trust_env is False
     assert session.verify == str(practice.ca_file)
+
+
+def test_the_outbox_depth_goes_to_the_portals_metrics(practice: PortalPractice) -> None:
+    client = _client(practice)
+    _sign_in(client, practice)
+    client.outbox_depth = lambda: 23
+    client.get_changes(after=0, limit=1, wait=0)
+    with http_session(practice.ca_file) as http:
+        metrics = http.get(f"{practice.base_url}/metrics", timeout=10).text
+    assert f'visitdesk_desk_outbox_depth{{practice="{practice.practice_id}"}} 23.0' in metrics

@@ -22,6 +22,9 @@ MAX_UPSERT_BATCH = 5000
 MAX_CHANGES_LIMIT = 5000
 #: Longest long-poll the portal honours, in seconds.
 MAX_WAIT_SECONDS = 30
+#: Header a desk sends with GET /changes: how many of its changes wait in its outbox (a number
+#: for the portal's metrics; no content of the changes).
+OUTBOX_DEPTH_HEADER = "X-VisitDesk-Outbox-Depth"
 
 
 def _aware(value: datetime) -> datetime:

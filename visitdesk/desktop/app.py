@@ -291,6 +291,7 @@ class VisitDeskApp(QObject):
             wait_seconds=self.settings.sync_wait_seconds,
             listener=bridge,
         )
+        opened.client.outbox_depth = lambda: engine.status.outbox_pending
         ops = ops_for(self.runner, opened, engine, bridge)
         window = MainWindow(
             ops,

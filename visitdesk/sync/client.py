@@ -38,6 +38,7 @@ from visitdesk.api.commands import (
 )
 from visitdesk.api.wire import (
     MAX_UPSERT_BATCH,
+    OUTBOX_DEPTH_HEADER,
     AppointmentRecord,
     AppointmentUpsert,
     ChangesPage,
@@ -99,6 +100,8 @@ class PortalClient:
                 f"(got {parts.scheme or 'no'} scheme)."
             )
         self.base_url = base_url.rstrip("/")
+        #: Reports the outbox depth with each GET /changes when set (the composition root sets it).
+        self.outbox_depth: Callable[[], int] | None = None
         self.ca_file = ca_file
         self._verify: str = str(ca_file) if ca_file is not None else certifi.where()
         self._token_store = token_store
@@ -246,6 +249,7 @@ class PortalClient:
         query: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Out:
         """Make one catalogue call as the signed-in staff member; returns its parsed answer."""
         if command.idempotent and idempotency_key is None:
@@ -257,6 +261,7 @@ class PortalClient:
             params=dict(query) if query is not None else None,
             idempotency_key=idempotency_key,
             timeout=timeout,
+            headers=headers,
         )
         return _answer(resp, command)
 
@@ -264,10 +269,13 @@ class PortalClient:
         """One page of the change feed after `after`, waiting up to `wait` seconds for news."""
         read_timeout = max(self._timeout[1], wait + LONG_POLL_MARGIN)
         wait_param: int | float = int(wait) if float(wait).is_integer() else wait
+        depth = self.outbox_depth
         return self.call(
             GET_CHANGES,
             query={"after": after, "limit": limit, "wait": wait_param},
             timeout=(self._timeout[0], read_timeout),
+            # The portal's operators see how much is queued on desks (a metric, no content).
+            headers=None if depth is None else {OUTBOX_DEPTH_HEADER: str(depth())},
         )
 
     def upsert_patients(
@@ -406,8 +414,9 @@ class PortalClient:
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        headers: dict[str, str] = {}
+        headers = dict(headers or {})
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         token, generation = self._ensure_access()

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from visitdesk.api.wire import ChangeItem, ChangesPage
@@ -94,6 +94,23 @@ class SyncListener(Protocol):
     def on_outbox_failed(self, item: OutboxItem, message: str) -> None: ...
 
 
+#: How long the portal keeps idempotency records (its ``idempotency_retention``, 30 days by
+#: default). A change queued longer ago may have reached the portal already (sent, then the app was
+#: killed before it noted the answer); resent blindly after the portal forgot its key, it would
+#: apply twice. Such changes are held for a person to send anyway or discard.
+HOLD_AFTER = timedelta(days=30)
+#: Start of the reason stored for a held change (the refused-changes dialog recognises it).
+HELD_PREFIX = "Held:"
+
+
+def held_message(item: OutboxItem) -> str:
+    return (
+        f"{HELD_PREFIX} queued on {item.created_at:%Y-%m-%d}, longer ago than the portal "
+        "remembers changes it has received. It may have reached the portal already. Check the "
+        "portal's data, then send it anyway or discard it."
+    )
+
+
 class EngineStopped(RuntimeError):
     """The engine was stopped; it will not touch the store any more."""
 
@@ -119,8 +136,11 @@ class SyncEngine:
         backoff_max: float = 60,
         listener: SyncListener | None = None,
         rng: random.Random | None = None,
+        hold_after: timedelta | None = HOLD_AFTER,
     ) -> None:
         self._client = client
+        # Older queued changes wait for a person: the portal may have forgotten their keys.
+        self.hold_after = hold_after
         self._store = store
         self.wait_seconds = wait_seconds
         self.page_limit = page_limit
@@ -409,6 +429,9 @@ class SyncEngine:
 
     def _send_item(self, item: OutboxItem) -> int | PortalError:
         """Send one item and record the outcome: 1 sent, 0 parked, or the error to retry on."""
+        if self._too_old(item):
+            self._park(item, held_message(item), "held: older than the portal remembers")
+            return 0
         try:
             response = self._client.send(item.command, item.params, item.body, item.idempotency_key)
         except AuthExpired as exc:
@@ -437,6 +460,14 @@ class SyncEngine:
         self._came_online()
         self._refresh_pending()
         return 1
+
+    def _too_old(self, item: OutboxItem) -> bool:
+        if self.hold_after is None:
+            return False
+        created = item.created_at
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return datetime.now(UTC) - created > self.hold_after
 
     def _park(self, item: OutboxItem, message: str, reason: str, retryable: bool = True) -> None:
         log.warning("Outbox item %d refused for good (%s)", item.id, reason)

@@ -125,7 +125,10 @@ def failed(session: Session, item_id: int, message: str, retryable: bool = True)
 
 
 def retry(session: Session, item_id: int) -> None:
+    """Queue a refused or held change again; a person confirmed it now, so its age (which holds
+    changes older than the portal's memory of idempotency keys) counts from now."""
     entry = _get(session, item_id)
+    entry.created_at = utcnow()
     entry.failed = False
     entry.retryable = True
     entry.attempts = 0

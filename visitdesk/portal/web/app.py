@@ -10,17 +10,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from visitdesk.api.wire import PATIENT_PREFIX, STAFF_PREFIX
 from visitdesk.portal.billing.payments import PaymentGateway, TestGateway
 from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.persistence import idempotency, throttle
-from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.persistence.feed import ChangeNotifier
+from visitdesk.portal.persistence.db import (
+    ConnectionBudget,
+    Database,
+    is_database_busy,
+    plan_pool,
+)
+from visitdesk.portal.persistence.longpoll import ChangeNotifier
 from visitdesk.portal.web.bodies import (
     DEFAULT_BODY_LIMIT,
     SecurityHeaders,
@@ -37,6 +44,7 @@ from visitdesk.portal.web.config import (
 from visitdesk.portal.web.deps import PortalState
 from visitdesk.portal.web.errors import PortalError
 from visitdesk.portal.web.notify import build_messenger
+from visitdesk.portal.web.observability import BUSY, RequestMetrics, health_router, route_of
 from visitdesk.portal.web.routes import (
     patient,
     patient_accounts,
@@ -71,6 +79,29 @@ ENV_TRUSTED_PROXIES = "VISITDESK_PORTAL_TRUSTED_PROXIES"
 ENV_SETTINGS = "VISITDESK_PORTAL_SETTINGS"
 #: Where card processors deliver their signed events.
 GATEWAY_PREFIX = "/api/gateway/v1"
+#: The serving process's PortalConfig (secrets excluded), for its worker processes.
+ENV_CONFIG_JSON = "VISITDESK_PORTAL_CONFIG_JSON"
+
+
+def database_for(config: PortalConfig) -> Database:
+    """The portal's database with its pool sized to this process's share of the server."""
+    url = config.resolved_database_url
+    pool = plan_pool(
+        url,
+        ConnectionBudget(
+            processes=config.workers * config.hosts,
+            budget=config.db_connection_budget,
+            reserved=config.db_reserved_connections,
+            # SQLite connections cost nothing on a server: one per thread, so requests queue on
+            # the database lock (busy_timeout) rather than on the pool.
+            pool_size=config.db_pool_size
+            or (config.thread_pool_size if url.startswith("sqlite") else None),
+            max_overflow=config.db_max_overflow,
+            timeout=config.db_pool_timeout_seconds,
+            extra_per_process=1 if config.db_listen else 0,
+        ),
+    )
+    return Database.from_url(url, pool)
 
 
 def build_gateway(config: PortalConfig) -> PaymentGateway | None:
@@ -105,8 +136,16 @@ def create_app(config: PortalConfig) -> FastAPI:
     """Build the app: database (schema created if missing), security, routes, error handling."""
     prepare_data_dir(config)
     notifier = ChangeNotifier()
-    db = Database.from_url(config.resolved_database_url)
-    db.on_practice_changed = notifier.notify
+    db = database_for(config)
+    listener = None
+    if db.dialect == "postgresql" and config.db_listen:
+        from visitdesk.portal.persistence.listen import FeedListener
+
+        # Every worker (this one included) hears each commit through LISTEN, so the in-process
+        # wake-up would only double the reads.
+        listener = FeedListener(config.resolved_listen_url, notifier.notify, notifier.notify_all)
+    else:
+        db.on_practice_changed = notifier.notify
     db.migrate_schema()
     idempotency.prune(db, config.idempotency_retention)
     throttle.prune(db, config)
@@ -133,10 +172,17 @@ def create_app(config: PortalConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         notifier.bind(asyncio.get_running_loop())
+        to_thread.current_default_thread_limiter().total_tokens = config.thread_pool_size
+        if listener is not None:
+            listener.start()
+            # Serve once wake-ups work (or after a short wait; /health/ready tells the truth).
+            await asyncio.to_thread(listener.wait_connected, 5.0)
         try:
             yield
         finally:
             notifier.close()
+            if listener is not None:
+                await asyncio.to_thread(listener.stop)
             db.dispose()
 
     app = FastAPI(
@@ -184,17 +230,39 @@ def create_app(config: PortalConfig) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.exception_handler(Exception)
-    async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
-        # Only the exception type: messages may quote patient data.
-        log.error("unexpected error: %s", type(exc).__name__)
+    busy_headers = {"Retry-After": str(config.retry_after_seconds)}
+
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        route = route_of(request.scope)
+        if is_database_busy(exc):
+            # Back-pressure: the desk's outbox and the patient app retry after Retry-After.
+            BUSY.labels(route).inc()
+            log.warning("database busy (%s) on %s: answered 503", type(exc).__name__, route)
+            return JSONResponse(
+                {"detail": "The portal is busy; please retry shortly."}, 503, headers=busy_headers
+            )
+        log.error("database error %s on %s", type(exc).__name__, route)
         return JSONResponse({"detail": "Internal error; please try again later."}, 500)
+
+    app.add_exception_handler(SQLAlchemyError, database_error)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Only the exception type and route: messages may quote patient data.
+        log.error("unexpected error %s on %s", type(exc).__name__, route_of(request.scope))
+        return JSONResponse({"detail": "Internal error; please try again later."}, 500)
+
+    app.include_router(health_router(db, lambda: listener is None or listener.connected))
+    app.add_middleware(RequestMetrics, db=db, worker_header=config.worker_header)
 
     return app
 
 
 def create_app_from_env() -> FastAPI:
     """App factory for multi-worker serving (uvicorn imports it in each worker process)."""
+    serialized = os.environ.get(ENV_CONFIG_JSON)
+    if serialized:
+        return create_app(PortalConfig.model_validate_json(serialized))
     data_dir = Path(os.environ[ENV_DATA_DIR])
     proxies = os.environ.get(ENV_TRUSTED_PROXIES, "")
     settings = json.loads(os.environ.get(ENV_SETTINGS) or "{}")

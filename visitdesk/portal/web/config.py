@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 #: Environment variable that, when set, replaces the secret key file in the data directory.
 SECRET_ENV = "VISITDESK_PORTAL_SECRET"  # noqa: S105  (a variable name)
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name)
+#: Environment variable holding the database password (kept out of URLs on command lines).
+DATABASE_PASSWORD_ENV = "VISITDESK_PORTAL_DATABASE_PASSWORD"  # noqa: S105  (a variable name)
 #: Stripe's secret API key and webhook signing secret: from these variables, else from the files
 #: named in the settings (never from a command-line value, which other users can read).
 STRIPE_SECRET_ENV = "VISITDESK_PORTAL_STRIPE_SECRET_KEY"  # noqa: S105  (a variable name)
@@ -105,13 +107,90 @@ class PortalConfig(BaseModel):
         default=timedelta(minutes=15), description="Longest lockout."
     )
     longpoll_recheck_seconds: float = Field(
-        default=0.5,
+        default=5.0,
         gt=0,
-        description="How often a waiting long-poll re-reads the database, so changes written by "
-        "other worker processes are seen too.",
+        description="Safety net: how often a waiting long-poll re-reads the feed even without a "
+        "wake-up (wake-ups come in-process on SQLite and by LISTEN/NOTIFY on PostgreSQL).",
     )
     idempotency_retention: timedelta = Field(
-        default=timedelta(days=7), description="How long stored idempotent responses are kept."
+        default=timedelta(days=30),
+        description="How long stored idempotent responses are kept: at least as long as a desk "
+        "may stay offline (a desk holds older queued changes for a person to confirm).",
+    )
+    # ------------------------------------------------------------------ database and workers
+    database_password: str | None = Field(
+        default=None,
+        repr=False,
+        description=f"Database password, merged into database_url; defaults to "
+        f"${DATABASE_PASSWORD_ENV} (never put it on the command line: ps shows it).",
+    )
+    database_password_file: Path | None = Field(
+        default=None,
+        description="File holding the database password (first line), e.g. a container secret.",
+    )
+    workers: int = Field(
+        default=1, ge=1, description="Worker processes on this host (the CLI sets it)."
+    )
+    hosts: int = Field(
+        default=1,
+        ge=1,
+        description="Portal hosts sharing the database; the connection budget is split over "
+        "hosts x workers.",
+    )
+    db_connection_budget: int | None = Field(
+        default=None,
+        ge=1,
+        description="Connections all portal processes together may open; default: the server's "
+        "max_connections minus db_reserved_connections. Behind PgBouncer: its max_client_conn.",
+    )
+    db_reserved_connections: int = Field(
+        default=10,
+        ge=0,
+        description="Connections left to others (superuser slots, migrations, psql, backups).",
+    )
+    db_pool_size: int | None = Field(
+        default=None, ge=1, description="Pooled connections per worker; default from the budget."
+    )
+    db_max_overflow: int = Field(
+        default=0,
+        ge=0,
+        description="Extra connections per worker beyond db_pool_size when busy (counted "
+        "against the budget when the pool size is derived).",
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a request waits for a pooled connection before the portal "
+        "answers 503 with Retry-After.",
+    )
+    db_listen: bool = Field(
+        default=True,
+        description="PostgreSQL: one LISTEN connection per worker wakes long-polls when any "
+        "worker or host writes the feed.",
+    )
+    listen_database_url: str | None = Field(
+        default=None,
+        description="Direct PostgreSQL URL for LISTEN when database_url goes through PgBouncer "
+        "in transaction mode (LISTEN needs a session); default database_url.",
+    )
+    thread_pool_size: int = Field(
+        default=40,
+        ge=1,
+        description="Threads per worker for blocking work (database calls, hashing).",
+    )
+    keep_alive_seconds: float = Field(
+        default=75.0,
+        gt=0,
+        description="How long an idle keep-alive connection stays open; above a load "
+        "balancer's idle timeout, so the balancer never reuses a connection being closed.",
+    )
+    worker_header: bool = Field(
+        default=False,
+        description="Name the answering worker process in an X-VisitDesk-Worker header "
+        "(load-balancer and benchmark diagnostics).",
+    )
+    retry_after_seconds: int = Field(
+        default=2, ge=1, description="Retry-After of a 503 when the database is saturated."
     )
     # ------------------------------------------------------------------ outgoing email and texts
     mail_transport: Literal["file", "smtp"] = Field(
@@ -247,9 +326,28 @@ class PortalConfig(BaseModel):
 
     @property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.data_dir / DATABASE_FILE).as_posix()}"
+        """The URL with the password from the setting or the environment merged in."""
+        if not self.database_url:
+            return f"sqlite:///{(self.data_dir / DATABASE_FILE).as_posix()}"
+        return with_password(self.database_url, self._database_password())
+
+    @property
+    def resolved_listen_url(self) -> str:
+        url = self.listen_database_url or self.database_url or ""
+        return with_password(url, self._database_password()) if url else ""
+
+    def _database_password(self) -> str | None:
+        if self.database_password:
+            return self.database_password
+        if self.database_password_file is not None:
+            lines = self.database_password_file.read_text(encoding="utf-8").splitlines()
+            return lines[0].strip() if lines else None
+        return os.environ.get(DATABASE_PASSWORD_ENV) or None
+
+    def for_workers(self) -> str:
+        """This config as JSON for worker processes, without secrets (they come from the
+        environment or files, which the workers read themselves)."""
+        return self.model_dump_json(exclude={"database_password", "secret_key", "smtp_password"})
 
     @property
     def resolved_mail_drop_dir(self) -> Path:
@@ -304,6 +402,18 @@ def load_or_create_secret_file(path: Path) -> bytes:
     finally:
         tmp.unlink(missing_ok=True)
     return path.read_text(encoding="ascii").strip().encode()
+
+
+def with_password(url: str, password: str | None) -> str:
+    """``url`` with ``password`` set, unless the URL carries one already or none is given."""
+    if not password or url.startswith("sqlite"):
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.password:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 def prepare_data_dir(config: PortalConfig) -> None:

@@ -21,8 +21,8 @@ from visitdesk.portal.accounts.sessions import STAFF_TOKEN
 from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.persistence import idempotency
 from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.persistence.feed import ChangeNotifier
 from visitdesk.portal.persistence.idempotency import IdempotentCall, Outcome
+from visitdesk.portal.persistence.longpoll import ChangeNotifier
 from visitdesk.portal.persistence.models import PatientAccount, StaffSession, StaffUser
 from visitdesk.portal.persistence.models import PatientSession as PatientSessionRow
 from visitdesk.portal.persistence.models_registration import SecurityAnswer

@@ -18,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from visitdesk.portal.persistence.feed import ChangeNotifier
+from visitdesk.portal.persistence.longpoll import ChangeNotifier
 from visitdesk.portal.web.app import create_app
 from visitdesk.portal.web.config import PortalConfig
 from visitdesk.portal.web.logs import install_access_log_filter
@@ -31,8 +31,13 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 _START_TIMEOUT = 30.0
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (port 0: the OS picks a free one)."""
+def bind_socket(
+    host: str, port: int, *, reuse_port: bool = False, listen: bool = True
+) -> socket.socket:
+    """A TCP socket bound to host:port (port 0: the OS picks a free one), listening by default.
+
+    ``reuse_port`` lets several worker processes bind the same port, each with its own queue.
+    """
     family = socket.AF_INET
     with contextlib.suppress(ValueError):
         if ipaddress.ip_address(host.strip("[]")).version == 6:
@@ -41,8 +46,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         if sys.platform != "win32":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host.strip("[]"), port))
-        sock.listen(2048)
+        if listen:
+            sock.listen(2048)
         sock.set_inheritable(True)
     except OSError:
         sock.close()

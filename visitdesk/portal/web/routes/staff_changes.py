@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +13,7 @@ from visitdesk.api.wire import (
     MAX_CHANGES_LIMIT,
     MAX_SEQ,
     MAX_WAIT_SECONDS,
+    OUTBOX_DEPTH_HEADER,
     ErrorBody,
     Role,
 )
@@ -22,6 +21,11 @@ from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import FeedPage, page_json, read_page
 from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import CurrentStaff, State
+from visitdesk.portal.web.observability import (
+    LONGPOLLS,
+    observe_delivery,
+    record_outbox_depth,
+)
 from visitdesk.portal.web.routes.commands import staff_route
 
 router = APIRouter(route_class=PortalRoute, tags=["staff changes"])
@@ -69,25 +73,28 @@ async def get_changes(
     With ``wait`` and nothing new, the call returns as soon as a change arrives, or an empty page
     when the wait is over.
     """
-    loop = asyncio.get_running_loop()
-    notifier = state.notifier
-    notifier.bind_if_unbound(loop)
-    deadline = loop.time() + wait
-    recheck = state.config.longpoll_recheck_seconds
-    while True:
-        # Take the wake-up event before reading, so a change committed in between still wakes us.
-        event = notifier.event_for(staff.practice_id)
-        page = await run_in_threadpool(
-            _read, state.db, staff.practice_id, after, limit, FEED_KINDS[staff.role]
+    db = state.db
+
+    async def read(practice_id: str, since: int, count: int) -> FeedPage:
+        # Every kind: one read may answer desks of several roles. The connection is taken and
+        # given back inside the thread: none is held while waiting.
+        return await run_in_threadpool(_read, db, practice_id, since, count, None)
+
+    record_outbox_depth(staff.practice_id, request.headers.get(OUTBOX_DEPTH_HEADER))
+    LONGPOLLS.inc()
+    try:
+        page = await state.notifier.wait(
+            staff.practice_id,
+            after,
+            limit,
+            timeout=wait,
+            recheck=state.config.longpoll_recheck_seconds,
+            read=read,
+            gone=request.is_disconnected,
+            kinds=FEED_KINDS[staff.role],
         )
-        remaining = deadline - loop.time()
-        if page.items or page.more or remaining <= 0 or notifier.closed:
-            break
-        # Nothing this role may see: wait on from past what was skipped.
-        after = page.last_seq
-        # Also re-read on a timer: other worker processes cannot set our in-process event.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), min(recheck, remaining))
-        if await request.is_disconnected():
-            break
+    finally:
+        LONGPOLLS.dec()
+    if wait:
+        observe_delivery(page.items)
     return Response(page_json(page), media_type="application/json")
