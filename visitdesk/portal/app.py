@@ -19,6 +19,7 @@ from visitdesk.portal.db import Database
 from visitdesk.portal.deps import PortalState
 from visitdesk.portal.errors import PortalError
 from visitdesk.portal.feed import ChangeNotifier
+from visitdesk.portal.links import routes as link_routes
 from visitdesk.portal.notify import build_messenger
 from visitdesk.portal.payments import TestGateway
 from visitdesk.portal.routes import (
@@ -91,6 +92,7 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(staff_billing.router, prefix=STAFF_PREFIX)
     app.include_router(patient_billing.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
+    app.include_router(link_routes.router, prefix=STAFF_PREFIX)
     # The card processor; only the test gateway exists until a real processor is contracted.
     app.state.payment_gateway = TestGateway()
 

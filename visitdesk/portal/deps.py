@@ -4,7 +4,7 @@
 # runtime, and the factories below annotate with local variables (``Depends(role_check)``).
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import idempotency
+from visitdesk.portal.clock import Clock
 from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database
@@ -41,6 +42,8 @@ class PortalState:
     codes: CodeHasher
     #: Outgoing email and text messages.
     messenger: Messenger
+    #: "Now" for time-based rules (link reviews); tests move it.
+    clock: Clock = field(default_factory=Clock)
 
 
 def get_state(request: Request) -> PortalState:

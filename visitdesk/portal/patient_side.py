@@ -50,6 +50,11 @@ def sign_in(
     assert account is not None
     with db.write() as session:
         clear(session, key)
+        session.execute(
+            update(PatientAccount)
+            .where(PatientAccount.id == account.id)
+            .values(last_sign_in_at=utcnow())
+        )
         if security.passwords.needs_rehash(account.password_hash):
             session.execute(
                 update(PatientAccount)

@@ -115,7 +115,8 @@ def list_security_codes(
     responses={**_ERRORS, 409: {"model": ErrorBody}},
 )
 def revoke_security_code(code_id: CodeId, writer: Desk) -> Response:
-    """Revoke a code so it can no longer be used (a used code cannot be revoked: 409)."""
+    """Revoke a code so it can no longer be used. Revoking a used code leaves the link it made
+    in place and puts that link on the managers' "Needs review" list."""
 
     def apply(session: Session) -> Outcome:
         out = security_codes.revoke(session, writer.staff.practice_id, _actor(writer), code_id)

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from visitdesk.portal import audit, registration_queue
 from visitdesk.portal.deps import PortalState, StaffWriter, State, staff_writer
 from visitdesk.portal.idempotency import Outcome
+from visitdesk.portal.notify import Notice, send_notice
 from visitdesk.sync.wire import ErrorBody, Role
 from visitdesk.sync.wire_registration import (
     RegistrationMatch,
@@ -68,14 +69,14 @@ def reject_registration(
 
 
 def _decide(
-    decide: Callable[..., tuple[RegistrationOut, registration_queue.Notice | None]],
+    decide: Callable[..., tuple[RegistrationOut, Notice | None]],
     registration_id: str,
     body: RegistrationMatch | RegistrationReject,
     writer: StaffWriter,
     state: PortalState,
 ) -> Response:
     """Record the decision (replayed as is for a repeated key); tell the patient after commit."""
-    notices: list[registration_queue.Notice | None] = []
+    notices: list[Notice | None] = []
 
     def apply(session: Session) -> Outcome:
         out, notice = decide(
@@ -86,5 +87,5 @@ def _decide(
 
     response = writer.run(body, apply)
     for notice in notices:
-        registration_queue.send_notice(state.messenger, notice)
+        send_notice(state.messenger, notice)
     return response

@@ -1,0 +1,149 @@
+"""Staff routes of the linked-accounts audit (office managers only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from visitdesk.portal import audit
+from visitdesk.portal.deps import StaffPrincipal, StaffWriter, State, require_roles, staff_writer
+from visitdesk.portal.idempotency import Outcome
+from visitdesk.portal.links import actions, listing, review
+from visitdesk.portal.notify import Notice, send_notice
+from visitdesk.sync.wire import ErrorBody, Role
+from visitdesk.sync.wire_links import (
+    MAX_LINK_PAGE,
+    AccountLock,
+    AccountState,
+    LinkPage,
+    LinkRevoke,
+    LinkRow,
+    LinkState,
+    ReviewList,
+    ReviewSettings,
+)
+
+router = APIRouter(tags=["staff linked accounts"])
+
+Manager = Annotated[StaffWriter, Depends(staff_writer(Role.MANAGER))]
+ManagerReader = Annotated[StaffPrincipal, Depends(require_roles(Role.MANAGER))]
+Id = Annotated[str, Path(max_length=64)]
+
+_READ_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
+_WRITE_ERRORS: dict[int | str, dict[str, object]] = {
+    **_READ_ERRORS,
+    400: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+}
+
+
+def _actor(writer: StaffWriter) -> audit.Actor:
+    return audit.Actor("staff", writer.staff.staff_id, writer.staff.name)
+
+
+@router.get("/links", response_model=LinkPage, responses=_READ_ERRORS)
+def list_links(
+    staff: ManagerReader,
+    state: State,
+    q: Annotated[str, Query(max_length=200)] = "",
+    status: LinkState = "all",
+    after: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LINK_PAGE)] = 200,
+) -> LinkPage:
+    """Every link of a portal account to a patient of the practice, by account name; `q` finds
+    words in the account's name, email or username or the patient's name or MRN."""
+    with state.db.read() as session:
+        return listing.list_links(
+            session, staff.practice_id, search=q, state=status, after=after, limit=limit
+        )
+
+
+@router.get("/links/review", response_model=ReviewList, responses=_READ_ERRORS)
+def review_links(staff: ManagerReader, state: State) -> ReviewList:
+    """Links and accounts the practice's review rules flag, with the reason in words."""
+    with state.db.read() as session:
+        return review.review(session, staff.practice_id, state.clock.now())
+
+
+@router.get("/links/review-settings", response_model=ReviewSettings, responses=_READ_ERRORS)
+def read_review_settings(staff: ManagerReader, state: State) -> ReviewSettings:
+    with state.db.read() as session:
+        return review.read_settings(session, staff.practice_id)
+
+
+@router.put("/links/review-settings", response_model=ReviewSettings, responses=_WRITE_ERRORS)
+def write_review_settings(body: ReviewSettings, writer: Manager) -> Response:
+    """Change the thresholds of the review rules."""
+
+    def apply(session: Session) -> Outcome:
+        review.write_settings(session, writer.staff.practice_id, body)
+        audit.record(
+            session,
+            writer.staff.practice_id,
+            _actor(writer),
+            "settings.link_review",
+            "practice",
+            writer.staff.practice_id,
+            details=body.model_dump(),
+        )
+        return Outcome(200, body)
+
+    return writer.run(body, apply)
+
+
+@router.post("/links/{link_id}/revoke", response_model=LinkRow, responses=_WRITE_ERRORS)
+def revoke_link(link_id: Id, body: LinkRevoke, writer: Manager, state: State) -> Response:
+    """End the account's access to the patient now; the account holder is emailed (no PHI)."""
+    notices: list[Notice | None] = []
+
+    def apply(session: Session) -> Outcome:
+        row, notice = actions.revoke_link(
+            session, writer.staff.practice_id, _actor(writer), link_id, body.reason
+        )
+        notices.append(notice)
+        return Outcome(200, row)
+
+    response = writer.run(body, apply)
+    for notice in notices:
+        send_notice(state.messenger, notice)
+    return response
+
+
+@router.post("/accounts/{account_id}/lock", response_model=AccountState, responses=_WRITE_ERRORS)
+def lock_account(account_id: Id, body: AccountLock, writer: Manager) -> Response:
+    """Lock a portal account: its tokens are refused from the next call, sign-in fails."""
+
+    def apply(session: Session) -> Outcome:
+        return Outcome(
+            200,
+            actions.set_lock(
+                session,
+                writer.staff.practice_id,
+                _actor(writer),
+                account_id,
+                locked=True,
+                reason=body.reason,
+            ),
+        )
+
+    return writer.run(body, apply)
+
+
+@router.post("/accounts/{account_id}/unlock", response_model=AccountState, responses=_WRITE_ERRORS)
+def unlock_account(account_id: Id, writer: Manager) -> Response:
+    def apply(session: Session) -> Outcome:
+        return Outcome(
+            200,
+            actions.set_lock(
+                session, writer.staff.practice_id, _actor(writer), account_id, locked=False
+            ),
+        )
+
+    return writer.run(None, apply)
