@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from visitdesk.desktop.ops.checkins import CheckInOps
 from visitdesk.desktop.ops.codes import CodeOps, PatientOps
 from visitdesk.desktop.ops.desk import DeskOps, DeskSession
 from visitdesk.desktop.ops.imports import ImportOps
+from visitdesk.desktop.ops.links import LinkOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
 from visitdesk.desktop.settings import Settings
@@ -111,6 +113,14 @@ def build_ops(
         billing=BillingOps(runner, store, engine, staff_name=staff_name, today=session.today),
         imports=ImportOps(runner, store, engine),
         outbox=OutboxOps(runner, store, engine),
+        links=LinkOps(
+            runner,
+            client=client,
+            practice_name=practice.name,
+            staff_name=staff_name,
+            zone=session.zone,
+            now=lambda: datetime.now(UTC),
+        ),
         tasks=runner,
     )
 

@@ -27,6 +27,7 @@ from visitdesk.desktop.ops.desk import (
     BILLING_ROLES,
     CODE_ROLES,
     IMPORT_ROLES,
+    LINK_ROLES,
     REGISTRATION_ROLES,
     DeskOps,
 )
@@ -35,6 +36,7 @@ from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.views.checkins import CheckInsView, plain_label
 from visitdesk.desktop.views.checkins_table import format_time
 from visitdesk.desktop.views.import_dialog import ImportDialog
+from visitdesk.desktop.views.linked_accounts import LinkedAccountsView
 from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
@@ -97,6 +99,11 @@ class MainWindow(QMainWindow):
             self._add_screen(self.statements, "Statements")
             self.statements.message.connect(self.show_message)
             bridge.changed.connect(self.statements.on_sync_changed)
+        self.linked_accounts: LinkedAccountsView | None = None
+        if session.can(LINK_ROLES):
+            self.linked_accounts = LinkedAccountsView(ops)
+            self._add_screen(self.linked_accounts, "Linked accounts")
+            self.linked_accounts.message.connect(self.show_message)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.sidebar.setCurrentRow(0)
 

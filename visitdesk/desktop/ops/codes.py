@@ -23,6 +23,7 @@ from visitdesk.desktop.models.codes import SecurityCodeRow
 from visitdesk.desktop.models.patient_search import SearchResult
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.ops.base import StoreOps, SyncKick
+from visitdesk.desktop.ops.base import url_segment as _segment
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.reports.code_slip import CodeSlip, render_code_slip
 from visitdesk.sync.client import PortalClient
@@ -168,10 +169,3 @@ class CodeOps(StoreOps):
         if not candidates:
             return None
         return max(candidates, key=lambda c: c.issued_at).id
-
-
-def _segment(value: str) -> str:
-    """An id placed in a URL; refuse anything that could change the path or query."""
-    if not value or any(ch in value for ch in "/?#%&=\\ ") or value in (".", ".."):
-        raise ValueError("Not a valid record id.")
-    return value

@@ -18,6 +18,7 @@ from visitdesk.desktop.ops.billing import BillingOps
 from visitdesk.desktop.ops.checkins import CheckInOps
 from visitdesk.desktop.ops.codes import CodeOps, PatientOps
 from visitdesk.desktop.ops.imports import ImportOps
+from visitdesk.desktop.ops.links import LinkOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
 from visitdesk.desktop.tasks import Op, TaskRunner
@@ -32,6 +33,8 @@ CODE_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 REGISTRATION_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: The roles that work with ledgers and statements (the portal enforces the same for uploads).
 BILLING_ROLES = frozenset({Role.BILLING, Role.MANAGER})
+#: The roles that audit linked portal accounts (the portal enforces the same).
+LINK_ROLES = frozenset({Role.MANAGER})
 
 
 def practice_zone(practice: PracticeInfo) -> tzinfo:
@@ -81,6 +84,7 @@ class DeskOps:
     billing: BillingOps
     imports: ImportOps
     outbox: OutboxOps
+    links: LinkOps
     #: The session's task runner, for a view's own background work (printing, saving a file).
     tasks: TaskRunner
 
