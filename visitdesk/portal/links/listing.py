@@ -9,32 +9,35 @@ from __future__ import annotations
 import base64
 import json
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from visitdesk.portal.errors import Unprocessable
 from visitdesk.portal.models import AccountLink, Patient, PatientAccount
 from visitdesk.sync.wire_links import LinkPage, LinkRow, LinkState
 
-#: The list's order; the cursor holds these values of a page's last row.
-_ORDER = (PatientAccount.last_name, PatientAccount.first_name, PatientAccount.id, AccountLink.id)
+#: Pages follow accounts in name order; the cursor holds the last account's sort key.
+_ACCOUNT_ORDER = (PatientAccount.last_name, PatientAccount.first_name, PatientAccount.id)
 _MAX_TERMS = 4
 
 
-def encode_cursor(values: tuple[str, str, str, str]) -> str:
+def encode_cursor(values: tuple[str, str, str]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[str, str, str, str]:
+def decode_cursor(cursor: str) -> tuple[str, str, str]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, UnicodeError) as exc:
-        raise Unprocessable("The page cursor is not valid; start from the first page.") from exc
+        raise Unprocessable(_BAD_CURSOR) from exc
     if not (
-        isinstance(values, list) and len(values) == 4 and all(isinstance(v, str) for v in values)
+        isinstance(values, list) and len(values) == 3 and all(isinstance(v, str) for v in values)
     ):
-        raise Unprocessable("The page cursor is not valid; start from the first page.")
-    return values[0], values[1], values[2], values[3]
+        raise Unprocessable(_BAD_CURSOR)
+    return values[0], values[1], values[2]
+
+
+_BAD_CURSOR = "The page cursor is not valid; start from the first page."
 
 
 def account_login(account: PatientAccount) -> str:
@@ -45,10 +48,14 @@ def _escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search(
-    query: Select[tuple[AccountLink, PatientAccount, Patient]], text: str
-) -> Select[tuple[AccountLink, PatientAccount, Patient]]:
-    """Every word must appear in the account (name, email, username) or the patient (name, MRN)."""
+def _link_conditions(practice_id: str, search: str, state: LinkState) -> list[ColumnElement[bool]]:
+    """Which links are listed: the practice's, in `state`, and every search word found in the
+    account (name, email, username) or the patient (name, MRN) of the link."""
+    conditions: list[ColumnElement[bool]] = [AccountLink.practice_id == practice_id]
+    if state == "active":
+        conditions.append(AccountLink.revoked_at.is_(None))
+    elif state == "revoked":
+        conditions.append(AccountLink.revoked_at.is_not(None))
     fields = (
         PatientAccount.first_name,
         PatientAccount.last_name,
@@ -58,12 +65,10 @@ def _search(
         Patient.last_name,
         Patient.mrn,
     )
-    for term in text.casefold().split()[:_MAX_TERMS]:
+    for term in search.casefold().split()[:_MAX_TERMS]:
         pattern = f"%{_escape(term)}%"
-        query = query.where(
-            or_(*(func.lower(field).like(pattern, escape="\\") for field in fields))
-        )
-    return query
+        conditions.append(or_(*(func.lower(f).like(pattern, escape="\\") for f in fields)))
+    return conditions
 
 
 def list_links(
@@ -75,29 +80,41 @@ def list_links(
     after: str | None = None,
     limit: int = 200,
 ) -> LinkPage:
-    query = (
-        select(AccountLink, PatientAccount, Patient)
-        .join(PatientAccount, PatientAccount.id == AccountLink.account_id)
+    """Up to `limit` accounts in name order with their listed links.
+
+    The accounts are read along their name index, each kept if it has a listed link (an
+    indexed lookup by account), so a page costs the same at the start and deep in the list.
+    """
+    conditions = _link_conditions(practice_id, search, state)
+    has_link = (
+        select(AccountLink.id)
         .join(Patient, Patient.id == AccountLink.patient_id)
-        .where(AccountLink.practice_id == practice_id)
+        .where(AccountLink.account_id == PatientAccount.id, *conditions)
+        .exists()
     )
-    if state == "active":
-        query = query.where(AccountLink.revoked_at.is_(None))
-    elif state == "revoked":
-        query = query.where(AccountLink.revoked_at.is_not(None))
-    if search.strip():
-        query = _search(query, search)
+    query = select(PatientAccount).where(has_link)
     if after is not None:
-        query = query.where(tuple_(*_ORDER) > tuple_(*decode_cursor(after)))
-    rows = session.execute(query.order_by(*_ORDER).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    out = [link_row(link, account, patient) for link, account, patient in rows]
+        query = query.where(tuple_(*_ACCOUNT_ORDER) > tuple_(*decode_cursor(after)))
+    accounts = list(session.scalars(query.order_by(*_ACCOUNT_ORDER).limit(limit + 1)))
+    more = len(accounts) > limit
+    accounts = accounts[:limit]
+    by_id = {account.id: account for account in accounts}
+    links = session.execute(
+        select(AccountLink, Patient)
+        .join(Patient, Patient.id == AccountLink.patient_id)
+        .join(PatientAccount, PatientAccount.id == AccountLink.account_id)
+        .where(AccountLink.account_id.in_(list(by_id)), *conditions)
+        .order_by(AccountLink.created_at, AccountLink.id)
+    ).all()
+    per_account: dict[str, list[LinkRow]] = {account_id: [] for account_id in by_id}
+    for link, patient in links:
+        per_account[link.account_id].append(link_row(link, by_id[link.account_id], patient))
+    rows = [row for account in accounts for row in per_account[account.id]]
     next_cursor = None
-    if more and rows:
-        link, account, _patient = rows[-1]
-        next_cursor = encode_cursor((account.last_name, account.first_name, account.id, link.id))
-    return LinkPage(rows=out, next_cursor=next_cursor)
+    if more and accounts:
+        last = accounts[-1]
+        next_cursor = encode_cursor((last.last_name, last.first_name, last.id))
+    return LinkPage(rows=rows, next_cursor=next_cursor)
 
 
 def link_row(link: AccountLink, account: PatientAccount, patient: Patient) -> LinkRow:

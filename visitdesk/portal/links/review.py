@@ -193,19 +193,25 @@ def code_hint(session: Session, link: AccountLink) -> str:
 
 def _unused(
     session: Session, practice_id: str, settings: ReviewSettings, now: datetime
-) -> list[ReviewItem]:
+) -> tuple[list[ReviewItem], int]:
+    """Accounts with an active link here not signed in for `unused_days` (never signed in:
+    counted from when the account was made). Can be many: counted in SQL, the longest unused
+    read up to the list's cap."""
     cutoff = now - timedelta(days=settings.unused_days)
     last_seen = func.coalesce(PatientAccount.last_sign_in_at, PatientAccount.created_at)
-    accounts = (
-        select(AccountLink.account_id)
-        .where(AccountLink.practice_id == practice_id, AccountLink.revoked_at.is_(None))
-        .distinct()
-        .subquery()
+    linked_here = (
+        select(AccountLink.id)
+        .where(
+            AccountLink.account_id == PatientAccount.id,
+            AccountLink.practice_id == practice_id,
+            AccountLink.revoked_at.is_(None),
+        )
+        .exists()
     )
+    where = (linked_here, last_seen < cutoff)
+    total = session.scalar(select(func.count()).select_from(PatientAccount).where(*where)) or 0
     rows = session.scalars(
-        select(PatientAccount)
-        .join(accounts, accounts.c.account_id == PatientAccount.id)
-        .where(last_seen < cutoff)
+        select(PatientAccount).where(*where).order_by(last_seen).limit(MAX_REVIEW_ITEMS)
     )
     items = []
     for account in rows:
@@ -214,7 +220,7 @@ def _unused(
         items.append(
             _item("unused", account, f"Not used for over {settings.unused_days} days ({when}).")
         )
-    return items
+    return items, total
 
 
 def review(session: Session, practice_id: str, now: datetime) -> ReviewList:
@@ -222,13 +228,24 @@ def review(session: Session, practice_id: str, now: datetime) -> ReviewList:
     practice = session.get(Practice, practice_id)
     zone = practice.timezone if practice is not None else "UTC"
     today = local_today(zone, now)
+    unused, unused_total = _unused(session, practice_id, settings, now)
     items = [
         *_age_rules(session, practice_id, settings, today, zone),
         *_many_patients(session, practice_id, settings),
         *_revoked_codes(session, practice_id),
-        *_unused(session, practice_id, settings, now),
     ]
-    items.sort(key=lambda item: (item.rule, item.account_name.casefold(), item.patient_name))
-    return ReviewList(
-        items=items[:MAX_REVIEW_ITEMS], total=len(items), settings=settings, as_of=now
-    )
+    total = len(items) + unused_total
+    # Link-level findings first (each asks for a decision about one patient), then accounts.
+    items.sort(key=lambda item: (_RULE_ORDER[item.rule], item.account_name.casefold()))
+    items += unused
+    return ReviewList(items=items[:MAX_REVIEW_ITEMS], total=total, settings=settings, as_of=now)
+
+
+_RULE_ORDER = {
+    "turned_18": 0,
+    "review_age": 1,
+    "adult_dependant": 2,
+    "code_revoked": 3,
+    "many_patients": 4,
+    "unused": 5,
+}

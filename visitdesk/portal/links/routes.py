@@ -57,8 +57,9 @@ def list_links(
     after: Annotated[str | None, Query(max_length=2000)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LINK_PAGE)] = 200,
 ) -> LinkPage:
-    """Every link of a portal account to a patient of the practice, by account name; `q` finds
-    words in the account's name, email or username or the patient's name or MRN."""
+    """Portal accounts linked to patients of the practice, `limit` accounts per page in name
+    order, each with its links; `q` keeps links where every word is in the account's name,
+    email or username or the patient's name or MRN."""
     with state.db.read() as session:
         return listing.list_links(
             session, staff.practice_id, search=q, state=status, after=after, limit=limit
