@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from visitdesk.portal import idempotency, throttle
+from visitdesk.portal.audit_trail import routes as audit_routes
+from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database
@@ -63,6 +65,7 @@ def create_app(config: PortalConfig) -> FastAPI:
         notifier=notifier,
         codes=CodeHasher(config.resolved_secret_key()),
         messenger=build_messenger(config),
+        audit_signer=AuditSigner.load(config.data_dir),
     )
 
     @asynccontextmanager
@@ -93,6 +96,7 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(patient_billing.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
     app.include_router(link_routes.router, prefix=STAFF_PREFIX)
+    app.include_router(audit_routes.router, prefix=STAFF_PREFIX)
     # The card processor; only the test gateway exists until a real processor is contracted.
     app.state.payment_gateway = TestGateway()
 

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from visitdesk.portal import idempotency
+from visitdesk.portal import audit, idempotency
+from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.clock import Clock
 from visitdesk.portal.codes import CodeHasher
 from visitdesk.portal.config import PortalConfig
@@ -44,6 +45,8 @@ class PortalState:
     messenger: Messenger
     #: "Now" for time-based rules (link reviews); tests move it.
     clock: Clock = field(default_factory=Clock)
+    #: Signs audit checkpoints (key file in the data directory).
+    audit_signer: AuditSigner | None = None
 
 
 def get_state(request: Request) -> PortalState:
@@ -97,15 +100,33 @@ class StaffPrincipal:
     session_id: str
     role: Role
     name: str
+    #: The workstation name the desk sends (``X-Workstation``), for the audit trail.
+    workstation: str = ""
+
+    @property
+    def actor(self) -> audit.Actor:
+        return audit.Actor("staff", self.staff_id, self.name, self.workstation)
 
     @property
     def scope(self) -> str:
         return f"staff:{self.practice_id}"
 
 
+def workstation_name(value: str | None) -> str:
+    """The desk's name as sent, kept only if it is a plain short name (it goes into the audit)."""
+    if not value:
+        return ""
+    name = value.strip()[:64]
+    return name if all(ch.isalnum() or ch in "._- " for ch in name) else ""
+
+
 def current_staff(
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
+    workstation: Annotated[
+        str | None,
+        Header(alias="X-Workstation", description="The desk's workstation name, for the audit."),
+    ] = None,
 ) -> StaffPrincipal:
     claims = _claims(state, credentials, STAFF_TOKEN)
     staff_id, session_id = str(claims["sub"]), str(claims.get("sid", ""))
@@ -123,7 +144,14 @@ def current_staff(
     if row is None or row.practice_id != claims.get("pid"):
         raise Unauthorized("This session has ended; please sign in again.")
     # The role is read fresh so a demotion applies at once, not when the token expires.
-    return StaffPrincipal(staff_id, row.practice_id, session_id, Role(row.role), row.name)
+    return StaffPrincipal(
+        staff_id,
+        row.practice_id,
+        session_id,
+        Role(row.role),
+        row.name,
+        workstation_name(workstation),
+    )
 
 
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from visitdesk.portal import audit
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database, utcnow
 from visitdesk.portal.errors import Unauthorized
@@ -36,7 +37,12 @@ class _StaffLogin:
 
 
 def sign_in(
-    db: Database, security: Security, config: PortalConfig, body: SessionCreate, client: str
+    db: Database,
+    security: Security,
+    config: PortalConfig,
+    body: SessionCreate,
+    client: str,
+    workstation: str = "",
 ) -> SessionTokens:
     key = throttle_key("staff", f"{body.practice}\x00{body.username}", client)
     with db.read() as session:
@@ -74,6 +80,14 @@ def sign_in(
         session.add(family)
         session.flush()
         tokens = _issue(session, security, config, family)
+        audit.record(
+            session,
+            login.practice_id,
+            audit.Actor("staff", login.staff_id, tokens.staff.name, workstation),
+            "staff.signed_in",
+            "staff_session",
+            family.id,
+        )
     log.info("staff sign-in: staff %s session %s", login.staff_id, family.id)
     return tokens
 
@@ -157,8 +171,20 @@ def practice_of_refresh_token(db: Database, token: str) -> tuple[str, str] | Non
 
 
 def revoke_session(session: Session, session_id: str, reason: str) -> None:
-    session.execute(
+    ended = session.execute(
         update(StaffSession)
         .where(StaffSession.id == session_id, StaffSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoke_reason=reason)
-    )
+        .returning(StaffSession.staff_id, StaffSession.practice_id)
+    ).first()
+    if ended is not None:
+        staff = session.get(StaffUser, ended.staff_id)
+        audit.record(
+            session,
+            ended.practice_id,
+            audit.Actor("staff", ended.staff_id, staff.name if staff is not None else ""),
+            "staff.signed_out" if reason == "signed out" else "staff.session_ended",
+            "staff_session",
+            session_id,
+            details={"reason": reason},
+        )

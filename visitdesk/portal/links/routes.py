@@ -45,7 +45,7 @@ _WRITE_ERRORS: dict[int | str, dict[str, object]] = {
 
 
 def _actor(writer: StaffWriter) -> audit.Actor:
-    return audit.Actor("staff", writer.staff.staff_id, writer.staff.name)
+    return writer.staff.actor
 
 
 @router.get("/links", response_model=LinkPage, responses=_READ_ERRORS)

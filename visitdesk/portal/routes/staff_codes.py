@@ -56,7 +56,7 @@ _REPLAY_DETAIL = (
 
 
 def _actor(writer: StaffWriter) -> audit.Actor:
-    return audit.Actor("staff", writer.staff.staff_id, writer.staff.name)
+    return writer.staff.actor
 
 
 def _issued(issued: SecurityCodeIssued) -> Outcome:

@@ -41,7 +41,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 
 def _actor(writer: StaffWriter) -> audit.Actor:
-    return audit.Actor("staff", writer.staff.staff_id, writer.staff.name)
+    return writer.staff.actor
 
 
 @router.post(

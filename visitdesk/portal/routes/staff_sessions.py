@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal import idempotency, sessions
-from visitdesk.portal.deps import RequiredKey, State, Writer, client_address
+from visitdesk.portal.deps import RequiredKey, State, Writer, client_address, workstation_name
 from visitdesk.portal.idempotency import Outcome
 from visitdesk.sync.wire import ErrorBody, RefreshRequest, SessionCreate, SessionTokens
 
@@ -24,7 +24,14 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 @router.post("", response_model=SessionTokens, responses=_ERRORS)
 def create_session(body: SessionCreate, request: Request, state: State) -> SessionTokens:
     """Sign in with the practice code, username and password."""
-    return sessions.sign_in(state.db, state.security, state.config, body, client_address(request))
+    return sessions.sign_in(
+        state.db,
+        state.security,
+        state.config,
+        body,
+        client_address(request),
+        workstation_name(request.headers.get("X-Workstation")),
+    )
 
 
 @router.post("/refresh", response_model=SessionTokens, responses=_ERRORS)

@@ -1,0 +1,82 @@
+"""Staff routes of the audit trail (office managers only)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from visitdesk.portal.audit_trail import trail
+from visitdesk.portal.audit_trail.signing import AuditSigner
+from visitdesk.portal.deps import PortalState, StaffPrincipal, State, require_roles
+from visitdesk.portal.errors import NotFound
+from visitdesk.sync.wire import ErrorBody, Role
+from visitdesk.sync.wire_audit import MAX_AUDIT_PAGE, AuditHeadOut, AuditPage, AuditVerification
+
+router = APIRouter(tags=["staff audit trail"])
+
+ManagerReader = Annotated[StaffPrincipal, Depends(require_roles(Role.MANAGER))]
+_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
+
+
+def _signer(state: PortalState) -> AuditSigner:
+    assert state.audit_signer is not None, "the app loads the audit key at start"
+    return state.audit_signer
+
+
+@router.get("/audit", response_model=AuditPage, responses=_ERRORS)
+def list_audit(
+    staff: ManagerReader,
+    state: State,
+    person: Annotated[str, Query(max_length=200)] = "",
+    patient: Annotated[str, Query(max_length=200)] = "",
+    action: Annotated[str, Query(max_length=64)] = "",
+    since: date | None = None,
+    until: date | None = None,
+    seq: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE)] = 200,
+) -> AuditPage:
+    """The practice's audit events, newest first, filtered by person (actor name), patient
+    (name or MRN), action (exact, or a prefix ending in '.') and calendar days."""
+    with state.db.read() as session:
+        return trail.list_events(
+            session,
+            staff.practice_id,
+            person=person,
+            patient=patient,
+            action=action,
+            since=since,
+            until=until,
+            seq=seq,
+            before=before,
+            limit=limit,
+        )
+
+
+@router.get(
+    "/audit/head",
+    response_model=AuditHeadOut,
+    responses={**_ERRORS, 404: {"model": ErrorBody}},
+)
+def audit_head(staff: ManagerReader, state: State) -> AuditHeadOut:
+    """The newest verified head of the chain, signed with the portal's audit key (kept outside
+    the database). A desk remembers it and checks later heads still extend it."""
+    with state.db.write() as session:
+        head = trail.signed_head(session, staff.practice_id, _signer(state))
+    if head is None:
+        raise NotFound("The audit trail of this practice is empty.")
+    return head
+
+
+@router.get("/audit/verify", response_model=AuditVerification, responses=_ERRORS)
+def verify_audit(staff: ManagerReader, state: State) -> AuditVerification:
+    """Recompute the whole chain and check every signed checkpoint; names the first event that
+    does not verify."""
+    with state.db.read() as session:
+        return trail.verify_all(session, staff.practice_id, _signer(state))

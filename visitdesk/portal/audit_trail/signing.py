@@ -1,0 +1,58 @@
+"""The Ed25519 key that signs audit checkpoints, kept in a file in the data directory.
+
+The key lives outside the database on purpose: whoever can rewrite the database (and recompute
+every hash of the chain) still cannot sign a new head. Several portal hosts must share the file.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from visitdesk.portal.config import load_or_create_secret_file
+
+KEY_FILE = "audit-signing.key"
+
+
+def checkpoint_message(practice_id: str, seq: int, row_hash: str) -> bytes:
+    return f"visitdesk-audit-head\n{practice_id}\n{seq}\n{row_hash}".encode()
+
+
+def public_key_text(key: Ed25519PublicKey) -> str:
+    return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
+def verify_signature(public_key: str, message: bytes, signature: str) -> bool:
+    """Whether `signature` (base64) signs `message` under `public_key` (base64, raw 32 bytes)."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
+        key.verify(base64.b64decode(signature, validate=True), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class AuditSigner:
+    key: Ed25519PrivateKey
+
+    @classmethod
+    def load(cls, data_dir: Path) -> AuditSigner:
+        """The key in `data_dir` (created, owner-only, on first use)."""
+        seed = load_or_create_secret_file(data_dir / KEY_FILE)
+        return cls(Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed.decode())))
+
+    @property
+    def public_key(self) -> str:
+        return public_key_text(self.key.public_key())
+
+    def sign(self, message: bytes) -> str:
+        return base64.b64encode(self.key.sign(message)).decode()
+
+    def verifies(self, message: bytes, signature: str) -> bool:
+        return verify_signature(self.public_key, message, signature)
