@@ -31,6 +31,7 @@ from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.demo import DemoEnvironment, prepare_demo_desk, start_demo
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models.store import LocalStore, default_data_dir
+from visitdesk.desktop.ops.audit import AuditOps
 from visitdesk.desktop.ops.billing import BillingOps
 from visitdesk.desktop.ops.checkins import CheckInOps
 from visitdesk.desktop.ops.codes import CodeOps, PatientOps
@@ -116,6 +117,16 @@ def build_ops(
         links=LinkOps(
             runner,
             client=client,
+            practice_name=practice.name,
+            staff_name=staff_name,
+            zone=session.zone,
+            now=lambda: datetime.now(UTC),
+        ),
+        audit=AuditOps(
+            runner,
+            store,
+            client=client,
+            practice_id=practice.id,
             practice_name=practice.name,
             staff_name=staff_name,
             zone=session.zone,

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from visitdesk.desktop.idle import IdleWatcher
 from visitdesk.desktop.ops.desk import (
+    AUDIT_ROLES,
     BILLING_ROLES,
     CODE_ROLES,
     IMPORT_ROLES,
@@ -33,6 +34,7 @@ from visitdesk.desktop.ops.desk import (
 )
 from visitdesk.desktop.ops.imports import ImportKind
 from visitdesk.desktop.sync_bridge import SyncBridge
+from visitdesk.desktop.views.audit import AuditView
 from visitdesk.desktop.views.checkins import CheckInsView, plain_label
 from visitdesk.desktop.views.checkins_table import format_time
 from visitdesk.desktop.views.import_dialog import ImportDialog
@@ -104,6 +106,11 @@ class MainWindow(QMainWindow):
             self.linked_accounts = LinkedAccountsView(ops)
             self._add_screen(self.linked_accounts, "Linked accounts")
             self.linked_accounts.message.connect(self.show_message)
+        self.audit: AuditView | None = None
+        if session.can(AUDIT_ROLES):
+            self.audit = AuditView(ops)
+            self._add_screen(self.audit, "Audit trail")
+            self.audit.message.connect(self.show_message)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.sidebar.setCurrentRow(0)
 

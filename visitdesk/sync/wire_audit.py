@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import Field
 
 from visitdesk.sync.wire import Wire
@@ -53,3 +56,18 @@ class AuditVerification(Wire):
     broken_at_seq: int | None = Field(description="The first event that does not verify.")
     reason: str
     checkpoints: int = Field(description="Signed checkpoints checked.")
+
+
+def checkpoint_message(practice_id: str, seq: int, row_hash: str) -> bytes:
+    """What the portal signs for a head of a practice's chain (both sides build it)."""
+    return f"visitdesk-audit-head\n{practice_id}\n{seq}\n{row_hash}".encode()
+
+
+def verify_signature(public_key: str, message: bytes, signature: str) -> bool:
+    """Whether `signature` (base64) signs `message` under `public_key` (base64, raw 32 bytes)."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
+        key.verify(base64.b64decode(signature, validate=True), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -87,7 +87,7 @@ def test_list_pages_search_and_revoke(make_desk, practice, qtbot, qtmodeltester)
     view.page_size = 1
     view.reload()
     qtbot.waitUntil(lambda: len(view.model.rows) == total, timeout=15_000)
-    assert view.model.next_cursor is None
+    assert view.model.next_page is None
     qtmodeltester.check(view.model)
     view.page_size = 200
 

@@ -13,6 +13,7 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from visitdesk.desktop.ops.audit import AuditOps
 from visitdesk.desktop.ops.base import save_file
 from visitdesk.desktop.ops.billing import BillingOps
 from visitdesk.desktop.ops.checkins import CheckInOps
@@ -35,6 +36,8 @@ REGISTRATION_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 BILLING_ROLES = frozenset({Role.BILLING, Role.MANAGER})
 #: The roles that audit linked portal accounts (the portal enforces the same).
 LINK_ROLES = frozenset({Role.MANAGER})
+#: The roles that read and verify the audit trail (the portal enforces the same).
+AUDIT_ROLES = frozenset({Role.MANAGER})
 
 
 def practice_zone(practice: PracticeInfo) -> tzinfo:
@@ -85,6 +88,7 @@ class DeskOps:
     imports: ImportOps
     outbox: OutboxOps
     links: LinkOps
+    audit: AuditOps
     #: The session's task runner, for a view's own background work (printing, saving a file).
     tasks: TaskRunner
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QStackedWidget,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -38,8 +33,13 @@ from visitdesk.desktop.ops.links import LinkQuery
 from visitdesk.desktop.tasks import Op
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.linked_accounts_table import LinksModel, ReviewModel
+from visitdesk.desktop.views.portal_lists import (
+    PathChooser,
+    choose_save_path,
+    empty_stack,
+    error_text,
+)
 from visitdesk.desktop.views.tables import rows_table
-from visitdesk.sync.errors import PortalError, PortalOffline
 from visitdesk.sync.wire_links import (
     AccountState,
     LinkPage,
@@ -51,27 +51,11 @@ from visitdesk.sync.wire_links import (
 
 log = logging.getLogger(__name__)
 
-#: Asks where to save an export: (parent, title, suggested file name, filter) -> path or None.
-PathChooser = Callable[[QWidget, str, str, str], Path | None]
-
 _STATES: tuple[tuple[str, LinkState], ...] = (
     ("All links", "all"),
     ("Active links", "active"),
     ("Revoked links", "revoked"),
 )
-
-
-def choose_save_path(parent: QWidget, title: str, name: str, file_filter: str) -> Path | None:
-    path, _filter = QFileDialog.getSaveFileName(parent, title, str(Path.home() / name), file_filter)
-    return Path(path) if path else None
-
-
-def error_text(error: BaseException, doing: str) -> str:
-    if isinstance(error, PortalOffline):
-        return f"The portal cannot be reached, so {doing} is not possible now. Try again shortly."
-    if isinstance(error, PortalError):
-        return error.user_message
-    return f"Something went wrong {doing}."
 
 
 class ReasonDialog(QDialog):
@@ -146,16 +130,6 @@ class ReviewSettingsDialog(QDialog):
         )
 
 
-def _empty_stack(table: QTableView, empty: QLabel) -> QStackedWidget:
-    empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    empty.setWordWrap(True)
-    empty.setObjectName("emptyState")
-    stack = QStackedWidget()
-    stack.addWidget(table)
-    stack.addWidget(empty)
-    return stack
-
-
 class LinkedAccountsView(QWidget):
     message = Signal(str)
 
@@ -210,7 +184,7 @@ class LinkedAccountsView(QWidget):
             )
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.empty = plain_label("Loading\u2026")
-        self.links_stack = _empty_stack(self.table, self.empty)
+        self.links_stack = empty_stack(self.table, self.empty)
         self.summary = plain_label("")
 
         top = QHBoxLayout()
@@ -232,7 +206,7 @@ class LinkedAccountsView(QWidget):
         self.review_model = ReviewModel(self)
         self.review_table = rows_table(self.review_model, stretch=4)
         self.review_empty = plain_label("Loading\u2026")
-        self.review_stack = _empty_stack(self.review_table, self.review_empty)
+        self.review_stack = empty_stack(self.review_table, self.review_empty)
         self.review_summary = plain_label("")
         self.rules_button = QPushButton("Review rules\u2026")
         self.refresh_review_button = QPushButton("Refresh")
@@ -320,7 +294,7 @@ class LinkedAccountsView(QWidget):
 
     def _show_count(self) -> None:
         count = len(self.model.rows)
-        more = "+" if self.model.next_cursor is not None else ""
+        more = "+" if self.model.next_page is not None else ""
         self.summary.setText(f"{count:,}{more} link{'s' if count != 1 or more else ''}")
         if count:
             self.links_stack.setCurrentWidget(self.table)

@@ -3,15 +3,14 @@ time as the table scrolls, and the review list."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from visitdesk.desktop.ops.links import link_cells, review_cells
-from visitdesk.desktop.views.rows import RowsModel
+from visitdesk.desktop.views.rows import PagedRowsModel, RowsModel
 from visitdesk.sync.wire_links import LinkRow, ReviewItem
 
 #: The cells of `link_cells` the table shows (the login is in the account's tooltip).
@@ -33,35 +32,17 @@ _REVOKED = QColor("#e5e7eb")
 _LOCKED = QColor("#fde2e2")
 
 
-class LinksModel(RowsModel[LinkRow]):
-    """Rows arrive a page at a time; `fetchMore` asks for the next page through `more`, which
-    calls `append` when it arrives (off the GUI thread in between)."""
+class LinksModel(PagedRowsModel[LinkRow]):
+    """The links, a page of accounts at a time (`next_page` is the portal's cursor)."""
 
     columns = LINK_COLUMNS
 
     def __init__(self, zone: tzinfo, parent: Any = None) -> None:
         super().__init__(parent)
         self._zone = zone
-        self.next_cursor: str | None = None
-        self.fetching = False
-        self.more: Callable[[str], None] | None = None
 
     def key_of(self, row: LinkRow) -> Any:
         return row.link_id
-
-    def set_page(self, rows: Sequence[LinkRow], next_cursor: str | None) -> None:
-        self.fetching = False
-        self.next_cursor = next_cursor
-        self.set_rows(rows)
-
-    def append(self, rows: Sequence[LinkRow], next_cursor: str | None) -> None:
-        self.fetching = False
-        self.next_cursor = next_cursor
-        if rows:
-            first = len(self.rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-            self.rows.extend(rows)
-            self.endInsertRows()
 
     def replace(self, row: LinkRow) -> None:
         number = self.row_of(row.link_id)
@@ -75,14 +56,6 @@ class LinksModel(RowsModel[LinkRow]):
                 self.rows[number] = row.model_copy(update={"account_locked": locked})
         if self.rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, STATUS_COLUMN))
-
-    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and self.next_cursor is not None and not self.fetching
-
-    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:  # noqa: B008
-        if self.canFetchMore(parent) and self.more is not None and self.next_cursor is not None:
-            self.fetching = True
-            self.more(self.next_cursor)
 
     def cell(self, row: LinkRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:

@@ -10,31 +10,17 @@ import base64
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from visitdesk.portal.config import load_or_create_secret_file
+from visitdesk.sync.wire_audit import checkpoint_message, verify_signature
 
 KEY_FILE = "audit-signing.key"
 
 
-def checkpoint_message(practice_id: str, seq: int, row_hash: str) -> bytes:
-    return f"visitdesk-audit-head\n{practice_id}\n{seq}\n{row_hash}".encode()
-
-
 def public_key_text(key: Ed25519PublicKey) -> str:
     return base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
-
-
-def verify_signature(public_key: str, message: bytes, signature: str) -> bool:
-    """Whether `signature` (base64) signs `message` under `public_key` (base64, raw 32 bytes)."""
-    try:
-        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key, validate=True))
-        key.verify(base64.b64decode(signature, validate=True), message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -56,3 +42,6 @@ class AuditSigner:
 
     def verifies(self, message: bytes, signature: str) -> bool:
         return verify_signature(self.public_key, message, signature)
+
+
+__all__ = ["KEY_FILE", "AuditSigner", "checkpoint_message", "public_key_text", "verify_signature"]
