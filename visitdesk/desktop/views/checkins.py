@@ -62,7 +62,9 @@ class CheckInsView(QWidget):
         top.addStretch(1)
         top.addWidget(self._summary)
 
-        self.table = rows_table(self.model, stretch=0)
+        self.table = rows_table(
+            self.model, stretch=0, keep=(0,), empty="No one has checked in yet today."
+        )
         self.table.horizontalHeader().setMinimumSectionSize(90)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 
@@ -76,9 +78,9 @@ class CheckInsView(QWidget):
         self._stack.addWidget(self._empty)
         self._stack.addWidget(self.table)
 
-        self.acknowledge_button = QPushButton("Acknowledge")
+        self.acknowledge_button = QPushButton("Acknowledge (A)")
         self.acknowledge_button.setToolTip("Let the patient know the front desk has seen them (A)")
-        self.roomed_button = QPushButton("Mark roomed")
+        self.roomed_button = QPushButton("Mark roomed (R)")
         self.roomed_button.setToolTip("The patient has been taken to a room (R)")
         self.acknowledge_button.clicked.connect(
             lambda: self._set_status(CheckInStatus.ACKNOWLEDGED)

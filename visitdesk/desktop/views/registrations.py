@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.match_service import CandidateView, Review
 from visitdesk.desktop.models.registrations import QueueRow
 from visitdesk.desktop.ops.desk import DeskOps
@@ -35,6 +36,7 @@ from visitdesk.desktop.views.registration_dialogs import (
     RejectDialog,
 )
 from visitdesk.desktop.views.registrations_table import (
+    PRESELECTED_BANDS,
     CandidatesModel,
     ComparisonModel,
     QueueModel,
@@ -55,6 +57,16 @@ def _select(table: QTableView, row: int) -> None:
         QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
     )
     table.scrollTo(index)
+
+
+def decision_message(done: str, portal_does: str, reachable: bool) -> str:
+    """What a recorded decision means now: nothing reaches the patient until the portal has it."""
+    if reachable:
+        return f"{done} Sending it to the portal, which then {portal_does}."
+    return (
+        f"{done} Saved on this workstation only: the portal cannot be reached. It is sent when "
+        f"the connection is back; only then the portal {portal_does}."
+    )
 
 
 def _selected_row(table: QTableView) -> int:
@@ -95,25 +107,37 @@ class RegistrationsView(QWidget):
         top.addStretch(1)
         top.addWidget(self._summary)
 
-        self.queue_table = rows_table(self.queue_model, stretch=0)
+        self.queue_table = rows_table(
+            self.queue_model,
+            stretch=0,
+            keep=(0,),
+            empty="No registrations are waiting. Registrations the portal could not match to one record appear here.",
+        )
         self.queue_table.setMinimumWidth(340)
         self.queue_table.selectionModel().selectionChanged.connect(self._registration_changed)
 
         self.registration_label = plain_label("", "registrationDetails")
         self.registration_label.setWordWrap(True)
-        self.candidates_table = rows_table(self.candidates_model, stretch=2)
+        self.candidates_table = rows_table(
+            self.candidates_model,
+            stretch=2,
+            keep=(2,),
+            empty="No patient record resembles this registration. Find the record by hand or reject it.",
+        )
         self.candidates_table.selectionModel().selectionChanged.connect(self._candidate_changed)
         self.candidates_note = plain_label("", "screenSubtitle")
         self.candidates_note.setWordWrap(True)
         self.warning_label = plain_label("", "matchWarning")
         self.warning_label.setWordWrap(True)
         self.warning_label.hide()
-        self.comparison_table = rows_table(self.comparison_model, stretch=3)
+        self.comparison_table = rows_table(
+            self.comparison_model,
+            stretch=3,
+            keep=(1, 2),
+            empty="Choose a candidate to compare it with the registration, field by field.",
+        )
         self.comparison_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.comparison_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        header = self.comparison_table.horizontalHeader()
-        # Long emails must not push the reason, the most useful column, off the screen.
-        header.setMaximumSectionSize(150)
         self.comparison_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         # The reason is the point of the table: it wraps rather than being cut short.
         self.comparison_table.setWordWrap(True)
@@ -121,6 +145,7 @@ class RegistrationsView(QWidget):
 
         self.confirm_button = QPushButton("Confirm match (Enter)")
         self.reject_button = QPushButton("Reject\u2026 (R)")
+        self.reject_button.setObjectName("destructive")
         self.skip_button = QPushButton("Skip (S)")
         self.find_button = QPushButton("Find record\u2026 (F)")
         self.confirm_button.clicked.connect(self.confirm_selected)
@@ -235,6 +260,8 @@ class RegistrationsView(QWidget):
                 self.candidates_table.setFocus()
         else:
             self._show_review(None)
+        # The same registration may stay selected while others arrive: Skip depends on the count.
+        self._update_buttons()
 
     def _load_failed(self, error: BaseException) -> None:
         log.error("Loading the registration queue failed: %s", type(error).__name__)
@@ -312,13 +339,14 @@ class RegistrationsView(QWidget):
         contact = " \u00b7 ".join(
             part
             for part in (
-                row.email,
-                row.phone and f"phone {row.phone}",
-                row.postal_code and f"ZIP {row.postal_code}",
+                isolate(row.email),
+                row.phone and f"phone {isolate(row.phone)}",
+                row.postal_code and f"ZIP {isolate(row.postal_code)}",
             )
             if part
         )
-        text = f"{row.first_name} {row.last_name}, born {row.date_of_birth:%m/%d/%Y}" + (
+        name = isolate(f"{row.first_name} {row.last_name}")
+        text = f"{name}, born {row.date_of_birth:%m/%d/%Y}" + (
             f"\n{contact}" if contact else ""
         )
         if row.decision_refused:
@@ -326,11 +354,20 @@ class RegistrationsView(QWidget):
         return text
 
     def _show_review(self, review: Review | None) -> None:
-        self._review = review
+        previous, self._review = self._review, review
         chosen = self.selected_candidate()
-        keep = chosen.record.portal_id if chosen is not None else None
+        same = (
+            previous is not None
+            and review is not None
+            and previous.registration.id == review.registration.id
+        )
+        # A record someone chose stays chosen when the same registration is ranked again.
+        keep = chosen.record.portal_id if chosen is not None and same else None
         candidates = review.candidates if review is not None else []
         self.candidates_model.set_rows(candidates)
+        row = self.candidates_model.index_of(keep) if keep is not None else -1
+        if row < 0 and candidates and candidates[0].candidate.band in PRESELECTED_BANDS:
+            row = 0  # the best candidate only when it is likely: Enter-Enter never connects a weak one
         if review is None:
             self.registration_label.setText("")
             self.candidates_note.setText("")
@@ -338,6 +375,11 @@ class RegistrationsView(QWidget):
             self.candidates_note.setText(
                 "No record is similar enough. Press F to find the record by name, date of birth, "
                 "MRN or phone, or R to reject."
+            )
+        elif row < 0:
+            self.candidates_note.setText(
+                "No candidate is a likely match, so none is selected. Check one with Up/Down "
+                "before confirming, press F to find the record, or R to reject."
             )
         else:
             self.candidates_note.setText(
@@ -347,9 +389,8 @@ class RegistrationsView(QWidget):
         warnings = review.warnings() if review is not None else []
         self.warning_label.setText("\n".join(f"\u26a0 {w}" for w in warnings))
         self.warning_label.setVisible(bool(warnings))
-        if candidates:
-            row = self.candidates_model.index_of(keep) if keep is not None else -1
-            _select(self.candidates_table, max(row, 0))
+        if row >= 0:
+            _select(self.candidates_table, row)
         self._candidate_changed()
 
     def _candidate_changed(self, *_: object) -> None:
@@ -399,7 +440,8 @@ class RegistrationsView(QWidget):
             .success(
                 lambda _item: self._decided(
                     f"Matched {registration.first_name} {registration.last_name} to MRN "
-                    f"{view.record.mrn}; the portal connects the account and tells the patient."
+                    f"{view.record.mrn}.",
+                    "connects the account and tells the patient",
                 )
             )
             .failure(self._decision_failed)
@@ -422,7 +464,8 @@ class RegistrationsView(QWidget):
             .success(
                 lambda _item: self._decided(
                     f"Rejected the registration of {registration.first_name} "
-                    f"{registration.last_name}; the portal tells the patient why."
+                    f"{registration.last_name}.",
+                    "tells the patient why",
                 )
             )
             .failure(self._decision_failed)
@@ -434,7 +477,11 @@ class RegistrationsView(QWidget):
         if registration is None or self._busy or self._dialog is not None:
             return
         dialog = FindRecordDialog(self._ops.patients, self)
-        dialog.search.field.setText(f"{registration.last_name}, {registration.first_name}")
+        # The name may be misspelled or changed; the date of birth narrows the search as well.
+        # The name is selected so that typing a corrected one keeps the date.
+        name = f"{registration.last_name}, {registration.first_name}"
+        dialog.search.field.setText(f"{name} {registration.date_of_birth:%m/%d/%Y}")
+        dialog.search.field.setSelection(0, len(name))
         dialog.accepted.connect(lambda: self._compare_found(registration, dialog))
         self._open(dialog)
 
@@ -478,10 +525,10 @@ class RegistrationsView(QWidget):
         self._busy = busy
         self._update_buttons()
 
-    def _decided(self, text: str) -> None:
+    def _decided(self, done: str, portal_does: str) -> None:
         self._set_busy(False)
         self._review = None
-        self.message.emit(text)
+        self.message.emit(decision_message(done, portal_does, self._ops.registrations.portal_reachable))
         self.reload()
 
     def _decision_failed(self, error: BaseException) -> None:
