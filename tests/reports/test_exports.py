@@ -28,12 +28,12 @@ def test_csv_bytes_round_trip_with_bom_and_crlf() -> None:
 
 
 def test_table_report_escapes_markup_and_numbers_pages() -> None:
-    rows = [(f"<b>Patient {n}</b> & co", "x") for n in range(200)]
+    rows = [(f"<b>Patient {n}</b> & Nguyễn", "x") for n in range(200)]
     pdf = render_table_report(TableReport("Audit", "Practice", ("Who", "What"), rows))
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) > 1
     first = reader.pages[0].extract_text()
-    assert "<b>Patient 0</b> & co" in first
+    assert "<b>Patient 0</b> & Nguyễn" in first
     assert f"Page 1 of {len(reader.pages)}" in first
 
 

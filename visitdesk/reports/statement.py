@@ -333,7 +333,9 @@ def _stub(pen: _Pen, data: StatementData) -> None:
     block = address_layout(data.guarantor_name, data.address_lines)
     bx0, by0, _bw, _bh = ADDRESS_BLOCK
     for number, (line, face) in enumerate(block.lines):
-        pen.text(bx0, by0 + (block.size * 0.75 + number * block.leading) / 72, line, block.size, face)
+        pen.text(
+            bx0, by0 + (block.size * 0.75 + number * block.leading) / 72, line, block.size, face
+        )
 
     # The remittance side of the stub.
     bx, by, bw = 4.55, 0.5, 3.45

@@ -18,6 +18,8 @@ from reportlab.lib.units import inch
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
+from visitdesk.reports.fonts import printable, register
+
 INK = colors.HexColor("#1f2937")
 MUTED = colors.HexColor("#6b7280")
 RULE = colors.HexColor("#d1d5db")
@@ -53,7 +55,7 @@ class _NumberedCanvas(Canvas):
         total = len(self._pages)
         for state in self._pages:
             self.__dict__.update(state)
-            self.setFont("Helvetica", 8)
+            self.setFont(register()[0], 8)
             self.setFillColor(MUTED)
             width, _height = self._pagesize
             self.drawRightString(
@@ -77,15 +79,15 @@ def render_table_report(report: TableReport) -> bytes:
         title=report.title,
         creator="VisitDesk",
     )
-    title = ParagraphStyle(
-        "title", fontName="Helvetica-Bold", fontSize=15, leading=19, textColor=INK
-    )
-    small = ParagraphStyle("small", fontName="Helvetica", fontSize=9, leading=12, textColor=MUTED)
-    cell = ParagraphStyle("cell", fontName="Helvetica", fontSize=7.5, leading=9.5, textColor=INK)
-    head = ParagraphStyle("head", parent=cell, fontName="Helvetica-Bold")
+    # The embedded DejaVu faces: names such as "Nguyễn" print as written.
+    sans, bold = register()
+    title = ParagraphStyle("title", fontName=bold, fontSize=15, leading=19, textColor=INK)
+    small = ParagraphStyle("small", fontName=sans, fontSize=9, leading=12, textColor=MUTED)
+    cell = ParagraphStyle("cell", fontName=sans, fontSize=7.5, leading=9.5, textColor=INK)
+    head = ParagraphStyle("head", parent=cell, fontName=bold)
     story: list[object] = [
         Paragraph(escape(report.title), title),
-        Paragraph(escape(report.subtitle), small),
+        Paragraph(escape(printable(report.subtitle)), small),
         Spacer(1, 0.15 * inch),
     ]
     usable = pagesize[0] - 2 * margin
@@ -95,7 +97,9 @@ def render_table_report(report: TableReport) -> bytes:
     if report.rows:
         data = [[Paragraph(escape(c), head) for c in report.columns]]
         # Patient text is escaped: reportlab paragraphs read markup.
-        data += [[Paragraph(escape(value), cell) for value in row] for row in report.rows]
+        data += [
+            [Paragraph(escape(printable(value)), cell) for value in row] for row in report.rows
+        ]
         table = LongTable(data, colWidths=col_widths, repeatRows=1)
         table.setStyle(
             TableStyle(

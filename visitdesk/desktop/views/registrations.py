@@ -346,9 +346,7 @@ class RegistrationsView(QWidget):
             if part
         )
         name = isolate(f"{row.first_name} {row.last_name}")
-        text = f"{name}, born {row.date_of_birth:%m/%d/%Y}" + (
-            f"\n{contact}" if contact else ""
-        )
+        text = f"{name}, born {row.date_of_birth:%m/%d/%Y}" + (f"\n{contact}" if contact else "")
         if row.decision_refused:
             text += "\nThe portal did not accept the decision made here earlier; decide again."
         return text
@@ -528,7 +526,9 @@ class RegistrationsView(QWidget):
     def _decided(self, done: str, portal_does: str) -> None:
         self._set_busy(False)
         self._review = None
-        self.message.emit(decision_message(done, portal_does, self._ops.registrations.portal_reachable))
+        self.message.emit(
+            decision_message(done, portal_does, self._ops.registrations.portal_reachable)
+        )
         self.reload()
 
     def _decision_failed(self, error: BaseException) -> None:

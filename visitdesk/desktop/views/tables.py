@@ -162,9 +162,7 @@ class RowsTable(QTableView):
             return
         natural = self.natural_widths()
         floor = [min(n, max(header.sectionSizeHint(c), MIN_COLUMN)) for c, n in enumerate(natural)]
-        widths = fitted_widths(
-            natural, floor, self.viewport().width(), self._stretch, self._keep
-        )
+        widths = fitted_widths(natural, floor, self.viewport().width(), self._stretch, self._keep)
         for column, width in enumerate(widths):
             if header.sectionSize(column) != width:
                 header.resizeSection(column, width)

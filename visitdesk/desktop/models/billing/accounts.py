@@ -169,7 +169,9 @@ def preview(session: Session, as_of: date, filters: StatementFilters) -> RunPrev
     return RunPreview(int(count), int(total), unfit_addresses(session, where, params))
 
 
-def unfit_addresses(session: Session, where: str, params: dict[str, Any]) -> tuple[UnfitAddress, ...]:
+def unfit_addresses(
+    session: Session, where: str, params: dict[str, Any]
+) -> tuple[UnfitAddress, ...]:
     """The run's guarantors whose address cannot be printed inside the envelope window."""
     sql = (
         f"SELECT run.guarantor_mrn, q.first_name, q.last_name, q.address_line1, q.address_line2, "  # noqa: S608

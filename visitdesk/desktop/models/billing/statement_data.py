@@ -68,7 +68,11 @@ def _address(patient: _Guarantor | None) -> tuple[str, ...]:
     if patient is None:
         return ()
     return mailing_lines(
-        patient.address_line1, patient.address_line2, patient.city, patient.state, patient.postal_code
+        patient.address_line1,
+        patient.address_line2,
+        patient.city,
+        patient.state,
+        patient.postal_code,
     )
 
 
