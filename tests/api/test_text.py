@@ -41,7 +41,9 @@ def test_every_invisible_character_is_found_stripped_and_revealed(char: str) -> 
     assert text.reveal(name) == f"Ann[U+{ord(char):04X}]Lee"
 
 
-@pytest.mark.parametrize("name", ["Nguyễn", "Wałęsa", "Şükrü Çağlar", "Dvořák", "O'Brien-Smith", "李"])
+@pytest.mark.parametrize(
+    "name", ["Nguyễn", "Wałęsa", "Şükrü Çağlar", "Dvořák", "O'Brien-Smith", "李"]
+)
 def test_real_names_are_left_alone(name: str) -> None:
     assert text.hidden_characters(name) == []
     assert text.strip_hidden(name) == name
@@ -77,7 +79,10 @@ def test_stripped_text_has_nothing_hidden_and_isolated_text_has_one_isolate(valu
 
 def test_the_module_imports_nothing_of_ours() -> None:
     tree = ast.parse(Path(text.__file__).read_text(encoding="utf-8"))
-    modules = [
-        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-    ] + [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    modules = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)] + [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    ]
     assert not [m for m in modules if m.startswith("visitdesk")]

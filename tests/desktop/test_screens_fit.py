@@ -87,9 +87,7 @@ def test_every_screen_fits_1280x800_without_horizontal_scrolling(
         for appointment in uow.session.scalars(select(Appointment)):
             appointment.provider = LONG_PROVIDER
     board.reload()
-    qtbot.waitUntil(
-        lambda: any(LONG_PROVIDER in str(r) for r in board.model.rows), timeout=10_000
-    )
+    qtbot.waitUntil(lambda: any(LONG_PROVIDER in str(r) for r in board.model.rows), timeout=10_000)
     show("Check-ins")
     window.grab().save(str(tmp_path / "checkins.png"))
     assert_fits(window, "Check-ins")
@@ -114,9 +112,7 @@ def test_every_screen_fits_1280x800_without_horizontal_scrolling(
     qtbot.waitUntil(lambda: registrations.queue_model.rowCount() > 0, timeout=90_000)
     # Compare the registration with a candidate record when there is one (a weak candidate is
     # not chosen for the user, so choose it here).
-    qtbot.waitUntil(
-        lambda: "Looking" not in registrations.candidates_note.text(), timeout=10_000
-    )
+    qtbot.waitUntil(lambda: "Looking" not in registrations.candidates_note.text(), timeout=10_000)
     if registrations.candidates_model.rowCount():
         registrations.candidates_table.selectRow(0)
         qtbot.waitUntil(lambda: registrations.comparison_model.rowCount() > 0, timeout=10_000)
@@ -128,13 +124,17 @@ def test_every_screen_fits_1280x800_without_horizontal_scrolling(
             value = registrations.comparison_model.index(row, column).data()
             if value and "@" in str(value):
                 # Emails show in full at 1280 wide, or elide with the whole address as a tooltip.
-                tip = elided_text_tooltip(comparison, registrations.comparison_model.index(row, column))
+                tip = elided_text_tooltip(
+                    comparison, registrations.comparison_model.index(row, column)
+                )
                 assert tip == "" or str(value) in tip
 
     show("Statements")
     statements = window.statements
     statements.reload()
-    qtbot.waitUntil(lambda: statements.settings is not None and statements.settings.ready, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: statements.settings is not None and statements.settings.ready, timeout=10_000
+    )
     statements.use_days.setChecked(False)
     statements.run_preview()
     qtbot.waitUntil(lambda: statements.preview_result is not None, timeout=20_000)

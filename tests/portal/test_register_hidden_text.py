@@ -10,7 +10,9 @@ from tests.patient_flows import STRONG_PASSWORD, Flows
 
 
 @pytest.mark.parametrize("hidden", ["\u202e", "\u200b", "\u2066", "\x07"])
-def test_registration_by_email_refuses_hidden_characters_in_names(flows: Flows, hidden: str) -> None:
+def test_registration_by_email_refuses_hidden_characters_in_names(
+    flows: Flows, hidden: str
+) -> None:
     address = f"{uuid.uuid4().hex[:12]}@example.org"
     response = flows.register_email(f"Eve{hidden}", "Lee", address)
     assert response.status_code == 422, response.text

@@ -41,7 +41,9 @@ LONG_ADDRESS = ("1200 North Brookside Meadows Parkway Building " * 3)[:100]
 
 
 def statement_for(name: str, address: tuple[str, ...], description: str) -> StatementData:
-    line = StatementLine(TODAY - timedelta(days=20), None, name, description, "Dr. Ngô Bảo Châu", 4200)
+    line = StatementLine(
+        TODAY - timedelta(days=20), None, name, description, "Dr. Ngô Bảo Châu", 4200
+    )
     return StatementData(
         practice=PRACTICE,
         account="1000042",

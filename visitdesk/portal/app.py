@@ -37,6 +37,7 @@ from visitdesk.portal.routes import (
     staff_sessions,
 )
 from visitdesk.portal.security import Passwords, Security, TokenSigner, make_password_hasher
+from visitdesk.portal.staff import routes as staff_routes
 from visitdesk.sync.wire import PATIENT_PREFIX, STAFF_PREFIX
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
     app.include_router(link_routes.router, prefix=STAFF_PREFIX)
     app.include_router(audit_routes.router, prefix=STAFF_PREFIX)
+    app.include_router(staff_routes.router, prefix=STAFF_PREFIX)
     # The card processor; only the test gateway exists until a real processor is contracted.
     app.state.payment_gateway = TestGateway()
 

@@ -84,9 +84,7 @@ def test_statements_screen_previews_generates_and_keeps_history(
     # One guarantor's address is too long for the envelope window: the preview names them.
     with desk.store.write() as uow:
         account = billing.accounts(uow.session, date.today(), view.filters(), limit=1)[0]
-        patient = uow.session.scalar(
-            select(Patient).where(Patient.mrn == account.guarantor_mrn)
-        )
+        patient = uow.session.scalar(select(Patient).where(Patient.mrn == account.guarantor_mrn))
         patient.address_line1 = "1200 North Brookside Meadows Parkway, Building " * 2
         patient.address_line2 = "Suite 4100, Attention Accounts Payable Department"
         long_name = f"{patient.last_name}, {patient.first_name}"
