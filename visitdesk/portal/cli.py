@@ -1,4 +1,5 @@
-"""``visitdesk-portal``: serve the portal, seed the demo practice, run the patient simulator.
+"""``visitdesk-portal``: serve the portal, create and list practices, seed the demo practice, run
+the patient simulator.
 
 Exit codes: 0 success; 1 runtime failure; 2 usage error; 3 ``seed-demo`` found the demo practice
 already in the database (nothing is changed; use another --data-dir or --database-url to start
@@ -29,6 +30,7 @@ from visitdesk.portal.logs import configure_logging, logging_config
 from visitdesk.portal.migrate import SchemaTooNew
 from visitdesk.portal.seed import DemoCredentials, PracticeExists, seed_demo
 from visitdesk.portal.server import PortalServer, bind_socket, url_host, uvicorn_config
+from visitdesk.portal.staff.commands import add_commands as add_practice_commands
 from visitdesk.portal.tls import TlsFiles, ensure_tls
 
 log = logging.getLogger("visitdesk.portal.cli")
@@ -118,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-events", type=int, default=None, help="stop after this many events (default: run on)"
     )
     sim.set_defaults(handler=_simulate)
+    add_practice_commands(commands)
     return parser
 
 
