@@ -40,6 +40,7 @@ from visitdesk.desktop.ops.imports import ImportOps
 from visitdesk.desktop.ops.links import LinkOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
+from visitdesk.desktop.ops.staff import StaffOps
 from visitdesk.desktop.settings import Settings
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
@@ -132,6 +133,7 @@ def build_ops(
             zone=session.zone,
             now=lambda: datetime.now(UTC),
         ),
+        staff=StaffOps(runner, client=client),
         tasks=runner,
     )
 

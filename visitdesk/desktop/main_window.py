@@ -31,6 +31,7 @@ from visitdesk.desktop.ops.desk import (
     IMPORT_ROLES,
     LINK_ROLES,
     REGISTRATION_ROLES,
+    STAFF_ROLES,
     DeskOps,
 )
 from visitdesk.desktop.ops.imports import ImportKind
@@ -44,6 +45,7 @@ from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.desktop.views.security_codes import SecurityCodesView
+from visitdesk.desktop.views.staff import StaffView
 from visitdesk.desktop.views.statements import StatementsView
 
 #: The keys of each screen, as Help shows them (the screens define the shortcuts themselves).
@@ -141,6 +143,11 @@ class MainWindow(QMainWindow):
             self.audit = AuditView(ops)
             self._add_screen(self.audit, "Audit trail")
             self.audit.message.connect(self.show_message)
+        self.staff: StaffView | None = None
+        if session.can(STAFF_ROLES):
+            self.staff = StaffView(ops)
+            self._add_screen(self.staff, "Staff")
+            self.staff.message.connect(self.show_message)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         # Billing clerks start where their work is, not on a board of arriving patients.
         first = self.stack.indexOf(self.statements) if session.staff.role == "billing" else 0

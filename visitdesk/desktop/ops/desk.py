@@ -22,6 +22,7 @@ from visitdesk.desktop.ops.imports import ImportOps
 from visitdesk.desktop.ops.links import LinkOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
+from visitdesk.desktop.ops.staff import StaffOps
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.sync.wire import PracticeInfo, Role, StaffInfo
 
@@ -38,6 +39,8 @@ BILLING_ROLES = frozenset({Role.BILLING, Role.MANAGER})
 LINK_ROLES = frozenset({Role.MANAGER})
 #: The roles that read and verify the audit trail (the portal enforces the same).
 AUDIT_ROLES = frozenset({Role.MANAGER})
+#: The roles that manage staff accounts (the portal enforces the same).
+STAFF_ROLES = frozenset({Role.MANAGER})
 
 
 def practice_zone(practice: PracticeInfo) -> tzinfo:
@@ -89,6 +92,7 @@ class DeskOps:
     outbox: OutboxOps
     links: LinkOps
     audit: AuditOps
+    staff: StaffOps
     #: The session's task runner, for a view's own background work (printing, saving a file).
     tasks: TaskRunner
 
