@@ -1,6 +1,6 @@
 """The Staff screen against the real portal over TLS (pytest-qt, offscreen): add staff (one-time
-password shown once), set a role, the last-manager rule in words, disable and enable, reset a
-password; only managers see it."""
+password shown once), set a role, the last-manager rule in words, disable and enable; only
+managers see it."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_only_managers_have_the_staff_screen(make_desk, practice) -> None:
     assert make_desk(practice, "billing").window.staff is None
 
 
-def test_add_role_disable_enable_reset(make_desk, practice, qtbot, qtmodeltester, styled) -> None:
+def test_add_role_disable_enable(make_desk, practice, qtbot, qtmodeltester, styled) -> None:
     desk = make_desk(practice, "manager")
     view = _screen(desk)
     qtbot.waitUntil(lambda: len(view.model.rows) == 3, timeout=15_000)
@@ -77,7 +77,7 @@ def test_add_role_disable_enable_reset(make_desk, practice, qtbot, qtmodeltester
     # The last manager cannot step down: the portal's reason is shown.
     me = view.model.row_of(desk.ops.session.staff.id)
     view.table.selectRow(me)
-    assert not view.active_button.isEnabled() and not view.reset_button.isEnabled()
+    assert not view.active_button.isEnabled()
     view.role_box.setCurrentIndex(view.role_box.findData("billing"))
     qtbot.mouseClick(view.role_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "at least one active" in view.status.text(), timeout=10_000)
@@ -104,11 +104,3 @@ def test_add_role_disable_enable_reset(make_desk, practice, qtbot, qtmodeltester
         lambda: any(r.username == username and r.active for r in view.model.rows),
         timeout=10_000,
     )
-
-    # Reset the front desk's password: the old one stops working, the one-time one works.
-    front = practice.staff["front_desk"]
-    view.select(next(r.id for r in view.model.rows if r.username == front.username))
-    qtbot.mouseClick(view.reset_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.secret_panel.isVisible(), timeout=10_000)
-    assert _sign_in(practice, front.username, front.password) == 401
-    assert _sign_in(practice, front.username, view.secret_value.text()) == 200

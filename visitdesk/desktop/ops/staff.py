@@ -1,5 +1,4 @@
-"""Staff accounts (office managers): the list, adding staff, roles, disabling, enabling and
-password resets. Straight to the portal (it decides, e.g. the last-manager rule), off the GUI
+"""Staff accounts (office managers): the list, adding staff, roles, disabling and enabling. Straight to the portal (it decides, e.g. the last-manager rule), off the GUI
 thread; one-time passwords are returned to the screen and never stored or logged."""
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.errors import PortalOffline
 from visitdesk.sync.wire import STAFF_PREFIX, Role
-from visitdesk.sync.wire_accounts import StaffPasswordReset
 from visitdesk.sync.wire_staff import StaffCreate, StaffCreated, StaffMember
 
 log = logging.getLogger(__name__)
@@ -61,15 +59,5 @@ class StaffOps:
             )
             log.info("Staff member changed (%s)", action)
             return StaffMember.model_validate(answer)
-
-        return self.runner.op(run)
-
-    def reset_password(self, staff_id: str) -> Op[StaffPasswordReset]:
-        def run() -> StaffPasswordReset:
-            answer = self._portal().send(
-                "POST", f"{STAFF_PATH}/{url_segment(staff_id)}/password-reset", None, None
-            )
-            log.info("Staff password reset")
-            return StaffPasswordReset.model_validate(answer)
 
         return self.runner.op(run)

@@ -1,8 +1,8 @@
 """The Staff screen (office managers): who works here and in which role; add staff, change a
-role, disable or enable, reset a password.
+role, disable or enable.
 
-A new member's and a reset password are one-time passwords: shown once here, to read out or
-write down, and changed by the person at their next sign-in. "Done" forgets it.
+A new member's password is a one-time password: shown once here, to read out or write down.
+"Done" forgets it.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from visitdesk.desktop.views.portal_lists import empty_stack, error_text
 from visitdesk.desktop.views.rows import RowsModel
 from visitdesk.desktop.views.tables import rows_table
 from visitdesk.sync.wire import Role
-from visitdesk.sync.wire_accounts import StaffPasswordReset
 from visitdesk.sync.wire_staff import StaffCreate, StaffCreated, StaffMember
 
 log = logging.getLogger(__name__)
@@ -61,9 +60,7 @@ class StaffModel(RowsModel[StaffMember]):
         if column == 2:
             return ROLE_WORDS.get(row.role, row.role)
         if column == 3:
-            if not row.active:
-                return "Disabled"
-            return "Must change password" if row.must_change_password else "Active"
+            return "Active" if row.active else "Disabled"
         if row.last_sign_in_at is None:
             return "Never"
         return f"{row.last_sign_in_at.astimezone(self._zone):%m/%d/%Y %I:%M %p}"
@@ -103,9 +100,7 @@ class AddStaffDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(
-            plain_label("They get a one-time password, shown once, to change at first sign-in.")
-        )
+        layout.addWidget(plain_label("They get a one-time password, shown once."))
         layout.addWidget(self.buttons)
 
     def _check(self, *_: object) -> None:
@@ -146,18 +141,15 @@ class StaffView(QWidget):
         self.role_box = _role_box()
         self.role_button = QPushButton("Set role")
         self.active_button = QPushButton("Disable")
-        self.reset_button = QPushButton("Reset password")
         self.add_button.clicked.connect(self.ask_add)
         self.role_button.clicked.connect(self.set_role)
         self.active_button.clicked.connect(self.toggle_active)
-        self.reset_button.clicked.connect(self.reset_password)
         actions = QHBoxLayout()
         actions.addWidget(self.add_button)
         actions.addStretch(1)
         actions.addWidget(self.role_box)
         actions.addWidget(self.role_button)
         actions.addWidget(self.active_button)
-        actions.addWidget(self.reset_button)
 
         self.secret_panel = QFrame()
         self.secret_panel.setObjectName("codePanel")
@@ -226,7 +218,6 @@ class StaffView(QWidget):
         self.role_button.setEnabled(row is not None)
         self.active_button.setEnabled(other)
         self.active_button.setText("Enable" if row is not None and not row.active else "Disable")
-        self.reset_button.setEnabled(other and row is not None and row.active)
         if row is not None:
             self.role_box.setCurrentIndex(self.role_box.findData(row.role.value))
 
@@ -259,8 +250,8 @@ class StaffView(QWidget):
 
     def _added(self, created: StaffCreated) -> None:
         self.show_secret(
-            f"{created.staff.name} ({created.staff.username}) can sign in with this one-time "
-            "password, and will choose their own. It is shown only now.",
+            f"{created.staff.name} ({created.staff.username}) signs in with this password. It is "
+            "shown only now.",
             created.one_time_password,
         )
         self._replaced(created.staff, f"{created.staff.name} was added.")
@@ -296,26 +287,6 @@ class StaffView(QWidget):
             .failure(lambda error: self._refused(error, "changing the account"))
             .run()
         )
-
-    def reset_password(self) -> None:
-        row = self.selected()
-        if row is None or row.id == self._me:
-            return
-        (
-            self._staff.reset_password(row.id)
-            .owned_by(self)
-            .success(lambda reset: self._was_reset(row, reset))
-            .failure(lambda error: self._refused(error, "resetting the password"))
-            .run()
-        )
-
-    def _was_reset(self, row: StaffMember, reset: StaffPasswordReset) -> None:
-        self.show_secret(
-            f"{row.name}'s password was reset and their sessions ended. They sign in with this "
-            "one-time password and must choose a new one. It is shown only now.",
-            reset.one_time_password,
-        )
-        self.reload()
 
     def show_secret(self, text: str, secret: str) -> None:
         self.secret_text.setText(text)
