@@ -24,10 +24,10 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from visitdesk.portal.db import Database
 from visitdesk.portal.links.listing import list_links
 from visitdesk.portal.links.review import review
-from visitdesk.portal.models import AccountLink, Patient, PatientAccount, Practice
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount, Practice
 
 FIRST = ("Ana", "Ben", "Chloe", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea")
 LAST = ("Adams", "Baker", "Chen", "Diaz", "Evans", "Fox", "Garcia", "Hill", "Ito", "Jones")

@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 
 from tests.patient_flows import Flows
 from tests.portal.helpers import idem
-from visitdesk.portal import audit
 from visitdesk.portal.audit_trail.signing import checkpoint_message, verify_signature
-from visitdesk.portal.models_registration import AuditEvent, AuditHead
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.models_registration import AuditEvent, AuditHead
 
 WORKSTATION = {"X-Workstation": "FRONT-DESK-2"}
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.patient_flows import Flows, body_of
 from tests.portal.helpers import idem
-from visitdesk.portal.clock import Clock
+from visitdesk.portal.persistence.clock import Clock
 
 
 @pytest.fixture

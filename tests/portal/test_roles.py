@@ -10,7 +10,7 @@ import requests
 
 from tests.fixtures_portal import PortalPractice
 from tests.portal.helpers import idem, staff_headers
-from visitdesk.sync.wire import STAFF_PREFIX
+from visitdesk.api.wire import STAFF_PREFIX
 
 EVERYONE = frozenset({"front_desk", "billing", "manager"})
 DESK = frozenset({"front_desk", "manager"})

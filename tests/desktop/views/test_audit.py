@@ -14,10 +14,10 @@ from PySide6.QtCore import QDate, Qt
 from sqlalchemy import delete, select, update
 
 from visitdesk.desktop.views.audit import AuditView
-from visitdesk.portal import audit
 from visitdesk.portal.audit_trail import trail
 from visitdesk.portal.audit_trail.signing import AuditSigner
-from visitdesk.portal.models_registration import AuditCheckpoint, AuditEvent, AuditHead
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.models_registration import AuditCheckpoint, AuditEvent, AuditHead
 
 SCREENSHOTS = os.environ.get("VISITDESK_SCREENSHOTS")
 

@@ -15,17 +15,9 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from urllib.parse import urlencode
 
-from visitdesk.desktop.models import state
-from visitdesk.desktop.models.store import LocalStore
-from visitdesk.desktop.tasks import Op, TaskRunner
-from visitdesk.reports.csv_export import csv_bytes
-from visitdesk.reports.table_report import TableReport, render_table_report
-from visitdesk.sync.client import PortalClient
-from visitdesk.sync.errors import NotFound, PortalOffline
-from visitdesk.sync.wire import STAFF_PREFIX
-from visitdesk.sync.wire_audit import (
+from visitdesk.api.commands import AUDIT_HEAD, LIST_AUDIT, VERIFY_AUDIT
+from visitdesk.api.wire_audit import (
     MAX_AUDIT_PAGE,
     AuditEventOut,
     AuditHeadOut,
@@ -34,10 +26,16 @@ from visitdesk.sync.wire_audit import (
     checkpoint_message,
     verify_signature,
 )
+from visitdesk.desktop.models import state
+from visitdesk.desktop.models.store import LocalStore
+from visitdesk.desktop.tasks import Op, TaskRunner
+from visitdesk.reports.csv_export import csv_bytes
+from visitdesk.reports.table_report import TableReport, render_table_report
+from visitdesk.sync.client import PortalClient
+from visitdesk.sync.errors import NotFound, PortalOffline
 
 log = logging.getLogger(__name__)
 
-AUDIT_PATH = f"{STAFF_PREFIX}/audit"
 HEAD_KEY = "audit_signed_head"
 PDF_MAX_ROWS = 5000
 COLUMNS = ("When", "Who", "Workstation", "Action", "Patient", "Record", "Event")
@@ -175,10 +173,6 @@ class AuditOps:
             raise PortalOffline()
         return self.client
 
-    def _get(self, path: str, params: dict[str, str] | None = None) -> object:
-        query = f"?{urlencode(params)}" if params else ""
-        return self._portal().send("GET", f"{path}{query}", None, None)
-
     # ---- events
 
     def page(self, where: AuditFilter, before: int | None, limit: int = 200) -> Op[AuditPage]:
@@ -188,7 +182,7 @@ class AuditOps:
         params = {**where.params(), "limit": str(limit)}
         if before is not None:
             params["before"] = str(before)
-        return AuditPage.model_validate(self._get(AUDIT_PATH, params))
+        return self._portal().call(LIST_AUDIT, query=params)
 
     def _all(self, where: AuditFilter) -> Iterator[AuditEventOut]:
         before: int | None = None
@@ -206,7 +200,7 @@ class AuditOps:
 
     def _check_head(self) -> HeadCheck:
         try:
-            head = AuditHeadOut.model_validate(self._get(f"{AUDIT_PATH}/head"))
+            head = self._portal().call(AUDIT_HEAD)
         except NotFound:
             return HeadCheck(True, "The audit trail is empty.")
         with self.store.read() as session:
@@ -232,8 +226,8 @@ class AuditOps:
                 return HeadCheck(
                     False, f"The audit trail is shorter than {seen}: events were removed.", head.seq
                 )
-            page = AuditPage.model_validate(
-                self._get(AUDIT_PATH, {"seq": str(remembered["seq"]), "limit": "1"})
+            page = self._portal().call(
+                LIST_AUDIT, query={"seq": str(remembered["seq"]), "limit": "1"}
             )
             if not page.events or page.events[0].row_hash != remembered["row_hash"]:
                 return HeadCheck(
@@ -258,7 +252,7 @@ class AuditOps:
 
     def verify(self) -> Op[VerifyResult]:
         def run() -> VerifyResult:
-            chain = AuditVerification.model_validate(self._get(f"{AUDIT_PATH}/verify"))
+            chain = self._portal().call(VERIFY_AUDIT)
             return VerifyResult(chain, self._check_head())
 
         return self.runner.op(run)

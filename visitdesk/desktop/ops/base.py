@@ -50,10 +50,3 @@ class StoreOps:
 def save_file(runner: TaskRunner, path: Path, data: bytes) -> Op[int]:
     """Write a file the user chose (a slip, a statement) off the GUI thread."""
     return runner.op(path.write_bytes, data)
-
-
-def url_segment(value: str) -> str:
-    """An id placed in a URL; refuse anything that could change the path or query."""
-    if not value or any(ch in value for ch in "/?#%&=\\ ") or value in (".", ".."):
-        raise ValueError("Not a valid record id.")
-    return value

@@ -14,30 +14,35 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from urllib.parse import urlencode
 
-from visitdesk.desktop.ops.base import url_segment
-from visitdesk.desktop.tasks import Op, TaskRunner
-from visitdesk.reports.csv_export import csv_bytes
-from visitdesk.reports.table_report import TableReport, render_table_report
-from visitdesk.sync.client import PortalClient
-from visitdesk.sync.errors import PortalOffline
-from visitdesk.sync.wire import STAFF_PREFIX
-from visitdesk.sync.wire_links import (
+from visitdesk.api.commands import (
+    LIST_LINKS,
+    LOCK_ACCOUNT,
+    REVIEW_LINKS,
+    REVOKE_LINK,
+    UNLOCK_ACCOUNT,
+    WRITE_REVIEW_SETTINGS,
+)
+from visitdesk.api.wire_links import (
     MAX_LINK_PAGE,
+    AccountLock,
     AccountState,
     LinkPage,
+    LinkRevoke,
     LinkRow,
     LinkState,
     ReviewItem,
     ReviewList,
     ReviewSettings,
 )
+from visitdesk.desktop.tasks import Op, TaskRunner
+from visitdesk.reports.csv_export import csv_bytes
+from visitdesk.reports.table_report import TableReport, render_table_report
+from visitdesk.sync.client import PortalClient
+from visitdesk.sync.errors import PortalOffline
 
 log = logging.getLogger(__name__)
 
-LINKS_PATH = f"{STAFF_PREFIX}/links"
-ACCOUNTS_PATH = f"{STAFF_PREFIX}/accounts"
 #: A PDF of more rows than this is not something anyone reads; the CSV holds them all.
 PDF_MAX_ROWS = 5000
 
@@ -164,8 +169,7 @@ class LinkOps:
             params["q"] = query.search.strip()
         if after is not None:
             params["after"] = after
-        answer = self._portal().send("GET", f"{LINKS_PATH}?{urlencode(params)}", None, None)
-        return LinkPage.model_validate(answer)
+        return self._portal().call(LIST_LINKS, query=params)
 
     def _all_rows(self, query: LinkQuery) -> Iterator[LinkRow]:
         after: str | None = None
@@ -178,8 +182,7 @@ class LinkOps:
 
     def review(self) -> Op[ReviewList]:
         def run() -> ReviewList:
-            answer = self._portal().send("GET", f"{LINKS_PATH}/review", None, None)
-            return ReviewList.model_validate(answer)
+            return self._portal().call(REVIEW_LINKS)
 
         return self.runner.op(run)
 
@@ -187,14 +190,14 @@ class LinkOps:
 
     def revoke(self, link_id: str, reason: str, idempotency_key: str) -> Op[LinkRow]:
         def run() -> LinkRow:
-            answer = self._portal().send(
-                "POST",
-                f"{LINKS_PATH}/{url_segment(link_id)}/revoke",
-                {"reason": reason},
-                idempotency_key,
+            row = self._portal().call(
+                REVOKE_LINK,
+                {"link_id": link_id},
+                LinkRevoke(reason=reason),
+                idempotency_key=idempotency_key,
             )
             log.info("Link revoked")
-            return LinkRow.model_validate(answer)
+            return row
 
         return self.runner.op(run)
 
@@ -202,27 +205,26 @@ class LinkOps:
         self, account_id: str, locked: bool, reason: str, idempotency_key: str
     ) -> Op[AccountState]:
         def run() -> AccountState:
-            action = "lock" if locked else "unlock"
-            answer = self._portal().send(
-                "POST",
-                f"{ACCOUNTS_PATH}/{url_segment(account_id)}/{action}",
-                {"reason": reason} if locked else None,
-                idempotency_key,
-            )
-            log.info("Portal account %sed", action)
-            return AccountState.model_validate(answer)
+            params = {"account_id": account_id}
+            if locked:
+                state = self._portal().call(
+                    LOCK_ACCOUNT,
+                    params,
+                    AccountLock(reason=reason),
+                    idempotency_key=idempotency_key,
+                )
+            else:
+                state = self._portal().call(UNLOCK_ACCOUNT, params, idempotency_key=idempotency_key)
+            log.info("Portal account %s", "locked" if locked else "unlocked")
+            return state
 
         return self.runner.op(run)
 
     def save_settings(self, settings: ReviewSettings, idempotency_key: str) -> Op[ReviewSettings]:
         def run() -> ReviewSettings:
-            answer = self._portal().send(
-                "PUT",
-                f"{LINKS_PATH}/review-settings",
-                settings.model_dump(mode="json"),
-                idempotency_key,
+            return self._portal().call(
+                WRITE_REVIEW_SETTINGS, body=settings, idempotency_key=idempotency_key
             )
-            return ReviewSettings.model_validate(answer)
 
         return self.runner.op(run)
 

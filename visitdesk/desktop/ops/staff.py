@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import logging
 
-from visitdesk.desktop.ops.base import url_segment
+from visitdesk.api.commands import (
+    ADD_STAFF,
+    DISABLE_STAFF,
+    ENABLE_STAFF,
+    LIST_STAFF,
+    SET_STAFF_ROLE,
+    StaffCommand,
+)
+from visitdesk.api.wire import Role
+from visitdesk.api.wire_staff import StaffCreate, StaffCreated, StaffMember, StaffRoleChange
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.errors import PortalOffline
-from visitdesk.sync.wire import STAFF_PREFIX, Role
-from visitdesk.sync.wire_staff import StaffCreate, StaffCreated, StaffMember
 
 log = logging.getLogger(__name__)
-
-STAFF_PATH = f"{STAFF_PREFIX}/staff"
 
 
 class StaffOps:
@@ -29,8 +34,7 @@ class StaffOps:
 
     def load(self) -> Op[list[StaffMember]]:
         def run() -> list[StaffMember]:
-            answer = self._portal().send("GET", STAFF_PATH, None, None)
-            return [StaffMember.model_validate(row) for row in answer]
+            return self._portal().call(LIST_STAFF)
 
         return self.runner.op(run)
 
@@ -38,26 +42,31 @@ class StaffOps:
         def run() -> StaffCreated:
             # No idempotency key: the answer holds a password the portal does not keep; a
             # repeat finds the username taken instead of adding a second person.
-            answer = self._portal().send("POST", STAFF_PATH, request.model_dump(mode="json"), None)
+            created = self._portal().call(ADD_STAFF, body=request)
             log.info("Staff member added")
-            return StaffCreated.model_validate(answer)
+            return created
 
         return self.runner.op(run)
 
     def set_role(self, staff_id: str, role: Role, idempotency_key: str) -> Op[StaffMember]:
-        return self._change(staff_id, "role", {"role": role.value}, idempotency_key)
+        return self._change(SET_STAFF_ROLE, staff_id, StaffRoleChange(role=role), idempotency_key)
 
     def set_active(self, staff_id: str, active: bool, idempotency_key: str) -> Op[StaffMember]:
-        return self._change(staff_id, "enable" if active else "disable", None, idempotency_key)
+        command = ENABLE_STAFF if active else DISABLE_STAFF
+        return self._change(command, staff_id, None, idempotency_key)
 
     def _change(
-        self, staff_id: str, action: str, body: object, idempotency_key: str
+        self,
+        command: StaffCommand[StaffMember],
+        staff_id: str,
+        body: StaffRoleChange | None,
+        idempotency_key: str,
     ) -> Op[StaffMember]:
         def run() -> StaffMember:
-            answer = self._portal().send(
-                "POST", f"{STAFF_PATH}/{url_segment(staff_id)}/{action}", body, idempotency_key
+            member = self._portal().call(
+                command, {"staff_id": staff_id}, body, idempotency_key=idempotency_key
             )
-            log.info("Staff member changed (%s)", action)
-            return StaffMember.model_validate(answer)
+            log.info("Staff member changed (%s)", command.name)
+            return member
 
         return self.runner.op(run)

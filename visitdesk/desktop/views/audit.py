@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.wire_audit import AuditEventOut, AuditPage
 from visitdesk.desktop.ops.audit import (
     ACTION_FILTERS,
     AuditFilter,
@@ -44,7 +45,6 @@ from visitdesk.desktop.views.portal_lists import (
 )
 from visitdesk.desktop.views.rows import PagedRowsModel
 from visitdesk.desktop.views.tables import rows_table
-from visitdesk.sync.wire_audit import AuditEventOut, AuditPage
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.wire_links import (
+    AccountState,
+    LinkPage,
+    LinkRow,
+    LinkState,
+    ReviewList,
+    ReviewSettings,
+)
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.ops.links import LinkQuery
 from visitdesk.desktop.tasks import Op
@@ -40,14 +48,6 @@ from visitdesk.desktop.views.portal_lists import (
     error_text,
 )
 from visitdesk.desktop.views.tables import rows_table
-from visitdesk.sync.wire_links import (
-    AccountState,
-    LinkPage,
-    LinkRow,
-    LinkState,
-    ReviewList,
-    ReviewSettings,
-)
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
+from visitdesk.api.wire_links import LinkRow, ReviewItem
 from visitdesk.desktop.ops.links import link_cells, review_cells
 from visitdesk.desktop.views.rows import PagedRowsModel, RowsModel
-from visitdesk.sync.wire_links import LinkRow, ReviewItem
 
 #: The cells of `link_cells` the table shows (the login is in the account's tooltip).
 _SHOWN = (0, 2, 3, 4, 5, 6, 7, 8, 9, 10)

@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.wire import Role
+from visitdesk.api.wire_staff import StaffCreate, StaffCreated, StaffMember
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.portal_lists import empty_stack, error_text
 from visitdesk.desktop.views.rows import RowsModel
 from visitdesk.desktop.views.tables import rows_table
-from visitdesk.sync.wire import Role
-from visitdesk.sync.wire_staff import StaffCreate, StaffCreated, StaffMember
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from visitdesk.api.commands import AUDIT_HEAD, LIST_AUDIT, VERIFY_AUDIT
+from visitdesk.api.wire import ErrorBody, Role
+from visitdesk.api.wire_audit import MAX_AUDIT_PAGE, AuditHeadOut, AuditPage, AuditVerification
 from visitdesk.portal.audit_trail import trail
 from visitdesk.portal.audit_trail.signing import AuditSigner
-from visitdesk.portal.deps import PortalState, StaffPrincipal, State, require_roles
-from visitdesk.portal.errors import NotFound
-from visitdesk.sync.wire import ErrorBody, Role
-from visitdesk.sync.wire_audit import MAX_AUDIT_PAGE, AuditHeadOut, AuditPage, AuditVerification
+from visitdesk.portal.web.deps import PortalState, StaffPrincipal, State, require_roles
+from visitdesk.portal.web.errors import NotFound
+from visitdesk.portal.web.routes.commands import staff_route
 
 router = APIRouter(tags=["staff audit trail"])
 
@@ -29,7 +31,7 @@ def _signer(state: PortalState) -> AuditSigner:
     return state.audit_signer
 
 
-@router.get("/audit", response_model=AuditPage, responses=_ERRORS)
+@staff_route(router, LIST_AUDIT, responses=_ERRORS)
 def list_audit(
     staff: ManagerReader,
     state: State,
@@ -59,9 +61,9 @@ def list_audit(
         )
 
 
-@router.get(
-    "/audit/head",
-    response_model=AuditHeadOut,
+@staff_route(
+    router,
+    AUDIT_HEAD,
     responses={**_ERRORS, 404: {"model": ErrorBody}},
 )
 def audit_head(staff: ManagerReader, state: State) -> AuditHeadOut:
@@ -74,7 +76,7 @@ def audit_head(staff: ManagerReader, state: State) -> AuditHeadOut:
     return head
 
 
-@router.get("/audit/verify", response_model=AuditVerification, responses=_ERRORS)
+@staff_route(router, VERIFY_AUDIT, responses=_ERRORS)
 def verify_audit(staff: ManagerReader, state: State) -> AuditVerification:
     """Recompute the whole chain and check every signed checkpoint; names the first event that
     does not verify."""

@@ -13,8 +13,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from visitdesk.portal.config import load_or_create_secret_file
-from visitdesk.sync.wire_audit import checkpoint_message, verify_signature
+from visitdesk.api.wire_audit import checkpoint_message, verify_signature
+from visitdesk.portal.web.config import load_or_create_secret_file
 
 KEY_FILE = "audit-signing.key"
 

@@ -8,13 +8,13 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from visitdesk.portal import audit
+from visitdesk.api.wire_audit import AuditEventOut, AuditHeadOut, AuditPage, AuditVerification
 from visitdesk.portal.audit_trail.signing import AuditSigner, checkpoint_message
-from visitdesk.portal.clock import day_bounds
-from visitdesk.portal.db import utcnow
-from visitdesk.portal.models import Patient, Practice
-from visitdesk.portal.models_registration import AuditCheckpoint, AuditEvent, AuditHead
-from visitdesk.sync.wire_audit import AuditEventOut, AuditHeadOut, AuditPage, AuditVerification
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.clock import day_bounds
+from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.models import Patient, Practice
+from visitdesk.portal.persistence.models_registration import AuditCheckpoint, AuditEvent, AuditHead
 
 
 def _like(text: str) -> str:

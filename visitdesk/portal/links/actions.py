@@ -11,13 +11,13 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from visitdesk.portal import audit
-from visitdesk.portal.db import utcnow
-from visitdesk.portal.errors import NotFound
+from visitdesk.api.wire_links import AccountState, LinkRow
 from visitdesk.portal.links.listing import account_in_practice, link_row, practice_link
-from visitdesk.portal.models import Patient, PatientAccount, Practice
-from visitdesk.portal.notify import Notice
-from visitdesk.sync.wire_links import AccountState, LinkRow
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.models import Patient, PatientAccount, Practice
+from visitdesk.portal.web.errors import NotFound
+from visitdesk.portal.web.notify import Notice
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import json
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from visitdesk.portal.errors import Unprocessable
-from visitdesk.portal.models import AccountLink, Patient, PatientAccount
-from visitdesk.sync.wire_links import LinkPage, LinkRow, LinkState
+from visitdesk.api.wire_links import LinkPage, LinkRow, LinkState
+from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount
+from visitdesk.portal.web.errors import Unprocessable
 
 #: Pages follow accounts in name order; the cursor holds the last account's sort key.
 _ACCOUNT_ORDER = (PatientAccount.last_name, PatientAccount.first_name, PatientAccount.id)

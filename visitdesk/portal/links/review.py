@@ -13,23 +13,23 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from visitdesk.portal.clock import local_today
-from visitdesk.portal.links.listing import account_login
-from visitdesk.portal.models import (
-    AccountLink,
-    Patient,
-    PatientAccount,
-    Practice,
-    PracticeSetting,
-)
-from visitdesk.portal.models_registration import SecurityCode
-from visitdesk.sync.wire_links import (
+from visitdesk.api.wire_links import (
     MAX_REVIEW_ITEMS,
     ReviewItem,
     ReviewList,
     ReviewRule,
     ReviewSettings,
 )
+from visitdesk.portal.links.listing import account_login
+from visitdesk.portal.persistence.clock import local_today
+from visitdesk.portal.persistence.models import (
+    AccountLink,
+    Patient,
+    PatientAccount,
+    Practice,
+    PracticeSetting,
+)
+from visitdesk.portal.persistence.models_registration import SecurityCode
 
 SETTINGS_KEY = "link_review"
 ADULT_AGE = 18

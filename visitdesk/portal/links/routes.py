@@ -8,23 +8,37 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from visitdesk.portal import audit
-from visitdesk.portal.deps import StaffPrincipal, StaffWriter, State, require_roles, staff_writer
-from visitdesk.portal.idempotency import Outcome
-from visitdesk.portal.links import actions, listing, review
-from visitdesk.portal.notify import Notice, send_notice
-from visitdesk.sync.wire import ErrorBody, Role
-from visitdesk.sync.wire_links import (
+from visitdesk.api.commands import (
+    LIST_LINKS,
+    LOCK_ACCOUNT,
+    READ_REVIEW_SETTINGS,
+    REVIEW_LINKS,
+    REVOKE_LINK,
+    UNLOCK_ACCOUNT,
+    WRITE_REVIEW_SETTINGS,
+)
+from visitdesk.api.wire import ErrorBody, Role
+from visitdesk.api.wire_links import (
     MAX_LINK_PAGE,
     AccountLock,
-    AccountState,
     LinkPage,
     LinkRevoke,
-    LinkRow,
     LinkState,
     ReviewList,
     ReviewSettings,
 )
+from visitdesk.portal.links import actions, listing, review
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.idempotency import Outcome
+from visitdesk.portal.web.deps import (
+    StaffPrincipal,
+    StaffWriter,
+    State,
+    require_roles,
+    staff_writer,
+)
+from visitdesk.portal.web.notify import Notice, send_notice
+from visitdesk.portal.web.routes.commands import staff_route
 
 router = APIRouter(tags=["staff linked accounts"])
 
@@ -48,7 +62,7 @@ def _actor(writer: StaffWriter) -> audit.Actor:
     return writer.staff.actor
 
 
-@router.get("/links", response_model=LinkPage, responses=_READ_ERRORS)
+@staff_route(router, LIST_LINKS, responses=_READ_ERRORS)
 def list_links(
     staff: ManagerReader,
     state: State,
@@ -66,20 +80,20 @@ def list_links(
         )
 
 
-@router.get("/links/review", response_model=ReviewList, responses=_READ_ERRORS)
+@staff_route(router, REVIEW_LINKS, responses=_READ_ERRORS)
 def review_links(staff: ManagerReader, state: State) -> ReviewList:
     """Links and accounts the practice's review rules flag, with the reason in words."""
     with state.db.read() as session:
         return review.review(session, staff.practice_id, state.clock.now())
 
 
-@router.get("/links/review-settings", response_model=ReviewSettings, responses=_READ_ERRORS)
+@staff_route(router, READ_REVIEW_SETTINGS, responses=_READ_ERRORS)
 def read_review_settings(staff: ManagerReader, state: State) -> ReviewSettings:
     with state.db.read() as session:
         return review.read_settings(session, staff.practice_id)
 
 
-@router.put("/links/review-settings", response_model=ReviewSettings, responses=_WRITE_ERRORS)
+@staff_route(router, WRITE_REVIEW_SETTINGS, responses=_WRITE_ERRORS)
 def write_review_settings(body: ReviewSettings, writer: Manager) -> Response:
     """Change the thresholds of the review rules."""
 
@@ -99,7 +113,7 @@ def write_review_settings(body: ReviewSettings, writer: Manager) -> Response:
     return writer.run(body, apply)
 
 
-@router.post("/links/{link_id}/revoke", response_model=LinkRow, responses=_WRITE_ERRORS)
+@staff_route(router, REVOKE_LINK, responses=_WRITE_ERRORS)
 def revoke_link(link_id: Id, body: LinkRevoke, writer: Manager, state: State) -> Response:
     """End the account's access to the patient now; the account holder is emailed (no PHI)."""
     notices: list[Notice | None] = []
@@ -117,7 +131,7 @@ def revoke_link(link_id: Id, body: LinkRevoke, writer: Manager, state: State) ->
     return response
 
 
-@router.post("/accounts/{account_id}/lock", response_model=AccountState, responses=_WRITE_ERRORS)
+@staff_route(router, LOCK_ACCOUNT, responses=_WRITE_ERRORS)
 def lock_account(account_id: Id, body: AccountLock, writer: Manager) -> Response:
     """Lock a portal account: its tokens are refused from the next call, sign-in fails."""
 
@@ -137,7 +151,7 @@ def lock_account(account_id: Id, body: AccountLock, writer: Manager) -> Response
     return writer.run(body, apply)
 
 
-@router.post("/accounts/{account_id}/unlock", response_model=AccountState, responses=_WRITE_ERRORS)
+@staff_route(router, UNLOCK_ACCOUNT, responses=_WRITE_ERRORS)
 def unlock_account(account_id: Id, writer: Manager) -> Response:
     def apply(session: Session) -> Outcome:
         return Outcome(

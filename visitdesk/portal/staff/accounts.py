@@ -13,13 +13,13 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from visitdesk.portal import audit
-from visitdesk.portal.codes import ALPHABET
-from visitdesk.portal.errors import Conflict, NotFound, Unprocessable
-from visitdesk.portal.models import Practice, StaffSession, StaffUser
-from visitdesk.portal.sessions import revoke_session
-from visitdesk.sync.wire import Role
-from visitdesk.sync.wire_staff import StaffCreate, StaffMember
+from visitdesk.api.wire import Role
+from visitdesk.api.wire_staff import StaffCreate, StaffMember
+from visitdesk.portal.accounts.sessions import revoke_session
+from visitdesk.portal.codes.hashing import ALPHABET
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.models import Practice, StaffSession, StaffUser
+from visitdesk.portal.web.errors import Conflict, NotFound, Unprocessable
 
 log = logging.getLogger(__name__)
 

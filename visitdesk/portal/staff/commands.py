@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from visitdesk.portal.config import PortalConfig
-from visitdesk.portal.db import Database
-from visitdesk.portal.security import Passwords, make_password_hasher
+from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.staff.practices import SetupError, create_practice, list_practices
+from visitdesk.portal.web.config import PortalConfig
+from visitdesk.portal.web.security import Passwords, make_password_hasher
 
 PASSWORD_ENV = "VISITDESK_MANAGER_PASSWORD"  # noqa: S105  (a variable name)
 

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, case, func, select
 
-from visitdesk.portal import audit
-from visitdesk.portal.account_rules import password_problem
-from visitdesk.portal.db import Database
-from visitdesk.portal.models import Patient, Practice, StaffUser
-from visitdesk.portal.security import Passwords
-from visitdesk.sync.wire import Role
+from visitdesk.api.wire import Role
+from visitdesk.portal.accounts.account_rules import password_problem
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models import Patient, Practice, StaffUser
+from visitdesk.portal.web.security import Passwords
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _USERNAME = re.compile(r"^[a-z0-9._-]{2,64}$")

@@ -8,12 +8,26 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from visitdesk.portal.deps import StaffPrincipal, StaffWriter, State, require_roles, staff_writer
-from visitdesk.portal.idempotency import Outcome
+from visitdesk.api.commands import (
+    ADD_STAFF,
+    DISABLE_STAFF,
+    ENABLE_STAFF,
+    LIST_STAFF,
+    SET_STAFF_ROLE,
+)
+from visitdesk.api.wire import ErrorBody, Role
+from visitdesk.api.wire_staff import StaffCreate, StaffCreated, StaffMember, StaffRoleChange
+from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.staff import accounts
 from visitdesk.portal.staff.accounts import one_time_password
-from visitdesk.sync.wire import ErrorBody, Role
-from visitdesk.sync.wire_staff import StaffCreate, StaffCreated, StaffMember, StaffRoleChange
+from visitdesk.portal.web.deps import (
+    StaffPrincipal,
+    StaffWriter,
+    State,
+    require_roles,
+    staff_writer,
+)
+from visitdesk.portal.web.routes.commands import staff_route
 
 router = APIRouter(tags=["staff accounts"])
 
@@ -26,16 +40,14 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     return {code: {"model": ErrorBody} for code in codes}
 
 
-@router.get("/staff", response_model=list[StaffMember], responses=_errors(401, 403))
+@staff_route(router, LIST_STAFF, responses=_errors(401, 403))
 def list_staff(staff: ManagerReader, state: State) -> list[StaffMember]:
     """The practice's staff, active first, with each one's last sign-in."""
     with state.db.read() as session:
         return accounts.list_staff(session, staff.practice_id)
 
 
-@router.post(
-    "/staff", status_code=201, response_model=StaffCreated, responses=_errors(401, 403, 409, 422)
-)
+@staff_route(router, ADD_STAFF, status_code=201, responses=_errors(401, 403, 409, 422))
 def add_staff(body: StaffCreate, state: State, manager: ManagerReader) -> StaffCreated:
     """Add a staff member with a one-time password (in this answer only, never stored). Not
     replayable by Idempotency-Key: the answer holds a password; a repeat finds the username
@@ -47,9 +59,9 @@ def add_staff(body: StaffCreate, state: State, manager: ManagerReader) -> StaffC
     return StaffCreated(staff=member, one_time_password=password)
 
 
-@router.post(
-    "/staff/{staff_id}/role",
-    response_model=StaffMember,
+@staff_route(
+    router,
+    SET_STAFF_ROLE,
     responses=_errors(400, 401, 403, 404, 409, 422),
 )
 def change_role(staff_id: StaffId, body: StaffRoleChange, writer: Manager) -> Response:
@@ -64,9 +76,9 @@ def change_role(staff_id: StaffId, body: StaffRoleChange, writer: Manager) -> Re
     return writer.run(body, apply)
 
 
-@router.post(
-    "/staff/{staff_id}/disable",
-    response_model=StaffMember,
+@staff_route(
+    router,
+    DISABLE_STAFF,
     responses=_errors(400, 401, 403, 404, 409, 422),
 )
 def disable_staff(staff_id: StaffId, writer: Manager) -> Response:
@@ -81,9 +93,9 @@ def disable_staff(staff_id: StaffId, writer: Manager) -> Response:
     return writer.run(None, apply)
 
 
-@router.post(
-    "/staff/{staff_id}/enable",
-    response_model=StaffMember,
+@staff_route(
+    router,
+    ENABLE_STAFF,
     responses=_errors(400, 401, 403, 404, 422),
 )
 def enable_staff(staff_id: StaffId, writer: Manager) -> Response:
