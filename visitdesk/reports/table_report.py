@@ -44,7 +44,7 @@ class _NumberedCanvas(Canvas):
     """Holds pages until the end so each footer can say how many pages there are."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self._pages: list[dict[str, object]] = []
 
     def showPage(self) -> None:

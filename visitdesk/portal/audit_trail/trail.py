@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire_audit import AuditEventOut, AuditHeadOut, AuditPage, AuditVerification
@@ -58,7 +58,7 @@ def list_events(
     """Newest first. `person` is found in the actor's name, `patient` in the patient's name or
     MRN, `action` is an action or its prefix ("link." for every link action); days are the
     practice's calendar days."""
-    query: Select[tuple[AuditEvent, Patient | None]] = (
+    query = (
         select(AuditEvent, Patient)
         .outerjoin(Patient, Patient.id == AuditEvent.patient_id)
         .where(AuditEvent.practice_id == practice_id)

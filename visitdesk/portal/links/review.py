@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire_links import (
@@ -88,7 +88,7 @@ def _item(
     )
 
 
-def _active_links(practice_id: str):  # type: ignore[no-untyped-def]
+def _active_links(practice_id: str) -> Select[AccountLink, PatientAccount, Patient]:
     return (
         select(AccountLink, PatientAccount, Patient)
         .join(PatientAccount, PatientAccount.id == AccountLink.account_id)
