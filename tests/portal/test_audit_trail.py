@@ -143,3 +143,28 @@ def test_a_chain_rewritten_consistently_is_still_caught(flows: Flows) -> None:
     # The portal does not sign the rewritten head: the last good checkpoint stays the newest.
     _issue(flows, flows.add_patient("Chain", "After", "1980-01-01"))
     assert _audit(flows, "/head")["row_hash"] == signed["row_hash"]
+
+
+def test_a_statement_run_made_at_the_desk_is_an_event(flows: Flows) -> None:
+    body = {
+        "action": "statement.run",
+        "occurred_at": "2026-12-01T15:00:00+00:00",
+        "run_id": 7,
+        "statement_count": 120,
+        "statement_date": "2026-12-01",
+    }
+    url = f"{flows.practice.staff_url}/audit/desk-events"
+    headers = {**flows.staff("billing"), **idem(), **WORKSTATION}
+    first = flows.http.post(url, json=body, headers=headers, timeout=10)
+    assert first.status_code == 201, first.text
+    again = flows.http.post(url, json=body, headers=headers, timeout=10)
+    assert again.json() == first.json()  # the outbox's retry is replayed, not recorded twice
+    events = _audit(flows, action="statement.run")["events"]
+    assert len(events) == 1
+    assert events[0]["actor_name"] == flows.practice.staff["billing"].name
+    assert events[0]["workstation"] == "FRONT-DESK-2"
+    assert events[0]["details"]["statement_count"] == 120
+    unknown = flows.http.post(
+        url, json={**body, "action": "anything"}, headers={**headers, **idem()}, timeout=10
+    )
+    assert unknown.status_code == 422

@@ -41,6 +41,7 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/audit"): MANAGER,
     ("GET", "/audit/head"): MANAGER,
     ("GET", "/audit/verify"): MANAGER,
+    ("POST", "/audit/desk-events"): BILLING,
     ("GET", "/staff"): MANAGER,
     ("POST", "/staff"): MANAGER,
     ("POST", "/staff/{staff_id}/role"): MANAGER,

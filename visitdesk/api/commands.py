@@ -31,7 +31,13 @@ from visitdesk.api.wire import (
     SessionTokens,
     UpsertResult,
 )
-from visitdesk.api.wire_audit import AuditHeadOut, AuditPage, AuditVerification
+from visitdesk.api.wire_audit import (
+    AuditHeadOut,
+    AuditPage,
+    AuditVerification,
+    DeskEvent,
+    DeskEventRecorded,
+)
 from visitdesk.api.wire_billing import LedgerUpsert
 from visitdesk.api.wire_links import (
     AccountLock,
@@ -255,6 +261,10 @@ AUDIT_HEAD = _command("audit_head", "GET", "/audit/head", None, AuditHeadOut, id
 VERIFY_AUDIT = _command(
     "verify_audit", "GET", "/audit/verify", None, AuditVerification, idempotent=False
 )
+#: Sent through the outbox, so a statement run made offline reaches the trail later.
+RECORD_DESK_EVENT = _command(
+    "record_desk_event", "POST", "/audit/desk-events", DeskEvent, DeskEventRecorded, idempotent=True
+)
 
 # --------------------------------------------------------------------------- staff accounts (managers)
 
@@ -305,6 +315,7 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         LIST_AUDIT,
         AUDIT_HEAD,
         VERIFY_AUDIT,
+        RECORD_DESK_EVENT,
         LIST_STAFF,
         ADD_STAFF,
         SET_STAFF_ROLE,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import Field
 
-from visitdesk.api.wire import Wire
+from visitdesk.api.wire import AwareDatetime, Wire
 
 #: Most events one page carries.
 MAX_AUDIT_PAGE = 1000
@@ -71,3 +71,18 @@ def verify_signature(public_key: str, message: bytes, signature: str) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+class DeskEvent(Wire):
+    """Something done on the desk alone that belongs on the portal's audit trail (a statement
+    run is rendered and printed at the workstation). Counts and dates only: no patient data."""
+
+    action: Literal["statement.run"]
+    occurred_at: AwareDatetime
+    run_id: Annotated[int, Field(ge=1, le=2**62)] = Field(description="The desk's run number.")
+    statement_count: Annotated[int, Field(ge=0, le=10_000_000)]
+    statement_date: date
+
+
+class DeskEventRecorded(Wire):
+    seq: int

@@ -48,7 +48,8 @@ ACTION_FILTERS: tuple[tuple[str, str], ...] = (
     ("Links", "link."),
     ("Portal accounts", "account."),
     ("Check-ins", "checkin."),
-    ("Sign-in and sign-out", "staff."),
+    ("Sign-ins and staff changes", "staff."),
+    ("Statement runs", "statement."),
     ("Practice settings", "settings."),
 )
 
@@ -76,6 +77,11 @@ ACTION_LABELS = {
     "staff.session_ended": "Staff session ended",
     "staff.signed_in": "Signed in",
     "staff.signed_out": "Signed out",
+    "staff.created": "Staff member added",
+    "staff.role_changed": "Staff role changed",
+    "staff.disabled": "Staff member disabled",
+    "staff.enabled": "Staff member enabled",
+    "statement.run": "Statement run",
 }
 
 

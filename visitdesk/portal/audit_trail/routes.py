@@ -6,13 +6,31 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+from starlette.responses import Response
 
-from visitdesk.api.commands import AUDIT_HEAD, LIST_AUDIT, VERIFY_AUDIT
+from visitdesk.api.commands import AUDIT_HEAD, LIST_AUDIT, RECORD_DESK_EVENT, VERIFY_AUDIT
 from visitdesk.api.wire import ErrorBody, Role
-from visitdesk.api.wire_audit import MAX_AUDIT_PAGE, AuditHeadOut, AuditPage, AuditVerification
+from visitdesk.api.wire_audit import (
+    MAX_AUDIT_PAGE,
+    AuditHeadOut,
+    AuditPage,
+    AuditVerification,
+    DeskEvent,
+    DeskEventRecorded,
+)
 from visitdesk.portal.audit_trail import trail
 from visitdesk.portal.audit_trail.signing import AuditSigner
-from visitdesk.portal.web.deps import PortalState, StaffPrincipal, State, require_roles
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.idempotency import Outcome
+from visitdesk.portal.web.deps import (
+    PortalState,
+    StaffPrincipal,
+    StaffWriter,
+    State,
+    require_roles,
+    staff_writer,
+)
 from visitdesk.portal.web.errors import NotFound
 from visitdesk.portal.web.routes.commands import staff_route
 
@@ -82,3 +100,35 @@ def verify_audit(staff: ManagerReader, state: State) -> AuditVerification:
     does not verify."""
     with state.db.read() as session:
         return trail.verify_all(session, staff.practice_id, _signer(state))
+
+
+Biller = Annotated[StaffWriter, Depends(staff_writer(Role.BILLING, Role.MANAGER))]
+
+
+@staff_route(
+    router,
+    RECORD_DESK_EVENT,
+    status_code=201,
+    responses={**_ERRORS, 400: {"model": ErrorBody}},
+)
+def record_desk_event(body: DeskEvent, writer: Biller) -> Response:
+    """Put a statement run made at the desk on the audit trail (who, when, which workstation,
+    how many statements); the desk sends it through its outbox."""
+
+    def apply(session: Session) -> Outcome:
+        event = audit.record(
+            session,
+            writer.staff.practice_id,
+            writer.staff.actor,
+            body.action,
+            "statement_run",
+            str(body.run_id),
+            details={
+                "statement_count": body.statement_count,
+                "statement_date": body.statement_date.isoformat(),
+                "desk_time": body.occurred_at.isoformat(),
+            },
+        )
+        return Outcome(201, DeskEventRecorded(seq=event.seq))
+
+    return writer.run(body, apply)
