@@ -9,10 +9,12 @@ import io
 import os
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 from PySide6.QtCore import QDate, Qt
 from sqlalchemy import delete, select, update
 
+from visitdesk.desktop.app import load_stylesheet
 from visitdesk.desktop.views.audit import AuditView
 from visitdesk.portal.audit_trail import trail
 from visitdesk.portal.audit_trail.signing import AuditSigner
@@ -35,7 +37,16 @@ def test_only_managers_have_the_audit_screen(make_desk, practice) -> None:
     assert desk.window.audit is None
 
 
-def test_filters_verify_and_exports(make_desk, practice, qtbot, qtmodeltester, tmp_path) -> None:
+@pytest.fixture
+def styled(qapp):
+    qapp.setStyleSheet(load_stylesheet())
+    yield
+    qapp.setStyleSheet("")
+
+
+def test_filters_verify_and_exports(
+    make_desk, practice, qtbot, qtmodeltester, tmp_path, styled
+) -> None:
     desk = make_desk(practice, "manager")
     view = _screen(desk)
     view.choose_path = lambda _p, _t, name, _f: tmp_path / name
@@ -68,6 +79,7 @@ def test_filters_verify_and_exports(make_desk, practice, qtbot, qtmodeltester, t
     qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.verify_result.text().startswith("All "), timeout=15_000)
     assert view.warning.isHidden()
+    assert "verif" in view.verify_result.text() and "signed head" in view.verify_result.text()
 
     qtbot.mouseClick(view.csv_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: (tmp_path / "audit-trail.csv").exists(), timeout=10_000)
@@ -77,6 +89,8 @@ def test_filters_verify_and_exports(make_desk, practice, qtbot, qtmodeltester, t
     assert rows[0][:3] == ["When", "Who", "Workstation"]
     assert any(row[1] == manager for row in rows[1:])
     assert "Audit trail" in PdfReader(str(tmp_path / "audit-trail.pdf")).pages[0].extract_text()
+    view.action.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: view.model.rows[0].action == "staff.signed_in", timeout=10_000)
     if SCREENSHOTS:
         desk.window.resize(1280, 800)
         qtbot.waitUntil(lambda: not view.table.horizontalScrollBar().isVisible(), timeout=5_000)

@@ -142,7 +142,7 @@ class AuditView(QWidget):
         self.model = AuditModel(ops.session.zone, self)
         self.model.more = self._fetch_more
         self.table = rows_table(self.model, stretch=4)
-        for column in (1, 3):
+        for column in (1,):
             self.table.horizontalHeader().setSectionResizeMode(
                 column, QHeaderView.ResizeMode.Stretch
             )
@@ -275,8 +275,10 @@ class AuditView(QWidget):
                 f"The chain's {chain.checked:,} events link up, but {result.head.message}"
             )
         else:
+            events = "event verifies" if chain.checked == 1 else "events verify"
+            heads = "head" if chain.checkpoints == 1 else "heads"
             self.verify_result.setText(
-                f"All {chain.checked:,} events verify, and {chain.checkpoints:,} signed heads."
+                f"All {chain.checked:,} {events}, and {chain.checkpoints:,} signed {heads}."
             )
         self._show_head(result.head)
 

@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.staff.practices import SetupError, create_practice, list_practices
+from visitdesk.portal.staff.practices import (
+    SetupError,
+    check_manager_password,
+    create_practice,
+    list_practices,
+)
 from visitdesk.portal.web.config import PortalConfig
 from visitdesk.portal.web.security import Passwords, make_password_hasher
 
@@ -91,19 +96,26 @@ def _create(args: argparse.Namespace) -> int:
     password = _password(args)
     if password is None:
         return 2
+    try:
+        check_manager_password(password, args.manager_username)
+    except SetupError as error:
+        print(f"{error} Nothing was created.", file=sys.stderr)
+        return 2
     config, db = _database(args)
     try:
-        create_practice(
-            db,
-            Passwords(make_password_hasher(config)),
-            code=args.code,
-            name=args.name,
-            timezone=args.timezone,
-            phone=args.phone,
-            manager_username=args.manager_username,
-            manager_name=args.manager_name,
-            manager_password=password,
-        )
+        # Hashed before the transaction: argon2 is slow on purpose and must not hold the lock.
+        password_hash = Passwords(make_password_hasher(config)).hash(password)
+        with db.write() as session:
+            create_practice(
+                session,
+                code=args.code,
+                name=args.name,
+                timezone=args.timezone,
+                phone=args.phone,
+                manager_username=args.manager_username,
+                manager_name=args.manager_name,
+                password_hash=password_hash,
+            )
     except SetupError as error:
         print(f"{error} Nothing was created.", file=sys.stderr)
         return 2
@@ -119,7 +131,8 @@ def _create(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     _config, db = _database(args)
     try:
-        practices = list_practices(db)
+        with db.read() as session:
+            practices = list_practices(session)
     finally:
         db.dispose()
     if not practices:

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import Role
 from visitdesk.portal.accounts.account_rules import password_problem
 from visitdesk.portal.persistence import audit
-from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.models import Patient, Practice, StaffUser
-from visitdesk.portal.web.security import Passwords
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _USERNAME = re.compile(r"^[a-z0-9._-]{2,64}$")
@@ -35,8 +34,7 @@ class PracticeSummary:
 
 
 def create_practice(
-    db: Database,
-    passwords: Passwords,
+    session: Session,
     *,
     code: str,
     name: str,
@@ -44,9 +42,10 @@ def create_practice(
     phone: str,
     manager_username: str,
     manager_name: str,
-    manager_password: str,
+    password_hash: str,
 ) -> str:
-    """Create the practice and its first manager in one transaction; returns the practice id."""
+    """Create the practice and its first manager (the caller checked the password with
+    `check_manager_password` and hashed it outside the transaction); returns the practice id."""
     code, username = code.strip().casefold(), manager_username.strip().casefold()
     if not _CODE.match(code):
         raise SetupError("The practice code must be 2-64 letters, digits, '.', '_' or '-'.")
@@ -58,64 +57,64 @@ def create_practice(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SetupError(f"Unknown timezone {timezone!r} (e.g. America/New_York).") from exc
-    problem = password_problem(manager_password, username=username, email=None)
+    if session.scalar(select(Practice.id).where(Practice.code == code)) is not None:
+        raise SetupError(f"A practice with code {code!r} already exists.")
+    practice = Practice(code=code, name=name.strip(), timezone=timezone, phone=phone.strip())
+    session.add(practice)
+    session.flush()
+    manager = StaffUser(
+        practice_id=practice.id,
+        username=username,
+        name=manager_name.strip(),
+        role=Role.MANAGER.value,
+        password_hash=password_hash,
+    )
+    session.add(manager)
+    session.flush()
+    audit.record(
+        session,
+        practice.id,
+        audit.SYSTEM,
+        "staff.created",
+        "staff",
+        manager.id,
+        details={"role": Role.MANAGER.value, "by": "create-practice"},
+    )
+    return practice.id
+
+
+def check_manager_password(password: str, username: str) -> None:
+    problem = password_problem(password, username=username.strip().casefold(), email=None)
     if problem:
         raise SetupError(problem)
-    password_hash = passwords.hash(manager_password)
-    with db.write() as session:
-        if session.scalar(select(Practice.id).where(Practice.code == code)) is not None:
-            raise SetupError(f"A practice with code {code!r} already exists.")
-        practice = Practice(code=code, name=name.strip(), timezone=timezone, phone=phone.strip())
-        session.add(practice)
-        session.flush()
-        manager = StaffUser(
-            practice_id=practice.id,
-            username=username,
-            name=manager_name.strip(),
-            role=Role.MANAGER.value,
-            password_hash=password_hash,
-        )
-        session.add(manager)
-        session.flush()
-        audit.record(
-            session,
-            practice.id,
-            audit.SYSTEM,
-            "staff.created",
-            "staff",
-            manager.id,
-            details={"role": Role.MANAGER.value, "by": "create-practice"},
-        )
-        return practice.id
 
 
-def list_practices(db: Database) -> list[PracticeSummary]:
-    with db.read() as session:
-        staff = (
-            select(
-                StaffUser.practice_id,
-                func.count().label("staff"),
-                func.sum(
-                    case(
-                        (and_(StaffUser.role == Role.MANAGER.value, StaffUser.active.is_(True)), 1),
-                        else_=0,
-                    )
-                ).label("managers"),
-            )
-            .group_by(StaffUser.practice_id)
-            .subquery()
+def list_practices(session: Session) -> list[PracticeSummary]:
+    staff = (
+        select(
+            StaffUser.practice_id,
+            func.count().label("staff"),
+            func.sum(
+                case(
+                    (and_(StaffUser.role == Role.MANAGER.value, StaffUser.active.is_(True)), 1),
+                    else_=0,
+                )
+            ).label("managers"),
         )
-        patients = (
-            select(Patient.practice_id, func.count().label("patients"))
-            .group_by(Patient.practice_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(Practice, staff.c.staff, staff.c.managers, patients.c.patients)
-            .outerjoin(staff, staff.c.practice_id == Practice.id)
-            .outerjoin(patients, patients.c.practice_id == Practice.id)
-            .order_by(Practice.code)
-        ).all()
+        .group_by(StaffUser.practice_id)
+        .subquery()
+    )
+    patients = (
+        select(Patient.practice_id, func.count().label("patients"))
+        .group_by(Patient.practice_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Practice, staff.c.staff, staff.c.managers, patients.c.patients)
+        .outerjoin(staff, staff.c.practice_id == Practice.id)
+        .outerjoin(patients, patients.c.practice_id == Practice.id)
+        .order_by(Practice.code)
+    ).all()
     return [
         PracticeSummary(
             practice.code, practice.name, practice.timezone, int(n or 0), int(m or 0), int(p or 0)
