@@ -209,3 +209,22 @@ def portal_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalF
         yield factory
     finally:
         factory.stop_all()
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[[RunningPortal], Any]]:
+    """``fault_proxy(portal)``: a started FaultProxy (tests/faultproxy.py) in front of a portal."""
+    from tests.faultproxy import FaultProxy
+
+    made: list[FaultProxy] = []
+
+    def make(portal: RunningPortal) -> FaultProxy:
+        proxy = FaultProxy(portal.port, portal.config.data_dir / "tls").start()
+        made.append(proxy)
+        return proxy
+
+    try:
+        yield make
+    finally:
+        for proxy in made:
+            proxy.stop()

@@ -36,18 +36,18 @@ def test_a_new_database_is_created_by_the_migrations(db: Database) -> None:
     assert db.migrate_schema() is False  # current: nothing to do
 
 
-def _pre_migration_schema(db: Database) -> None:
-    """The tables as the portal created them before it had migrations: the first revision's
-    schema without Alembic's version table (today's models have grown since)."""
+def _schema_from_before_migrations(db: Database) -> None:
+    """The tables as `create_all` made them before the portal had migrations: the first
+    revision's schema, with no trace of Alembic."""
     config = migrate.alembic_config()
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, migrate.FIRST_REVISION)
-        connection.execute(text("DROP TABLE alembic_version"))
+        connection.exec_driver_sql("DROP TABLE alembic_version")
 
 
 def test_a_database_from_before_migrations_is_stamped_and_keeps_its_data(db: Database) -> None:
-    _pre_migration_schema(db)
+    _schema_from_before_migrations(db)
     with db.write() as session:
         session.execute(
             insert(Practice).values(

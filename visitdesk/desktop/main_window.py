@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
 
         self.online_label = plain_label("Connecting\u2026", "onlineState")
         self.sync_label = plain_label("")
-        self.outbox_label = plain_label("")
+        self.outbox_label = plain_label("", "outboxState")
         status = self.statusBar()
         status.addPermanentWidget(self.outbox_label)
         status.addPermanentWidget(self.sync_label)
@@ -351,9 +351,16 @@ class MainWindow(QMainWindow):
             parts.append(f"{_changes(self._refused)} not accepted by the portal")
         if pending:
             parts.append(f"{_changes(pending)} waiting to be sent")
+        problem = status.store_problem if status is not None else None
+        if problem:
+            # Said for as long as it lasts: otherwise "Online" hides that nothing is moving.
+            parts.append(f"Cannot save changes: {problem}; VisitDesk keeps trying")
         if not parts:
             parts.append("All changes sent" if status is not None else "")
         self.outbox_label.setText(" \u00b7 ".join(parts))
+        self.outbox_label.setProperty("state", "stalled" if problem else "")
+        self.outbox_label.style().unpolish(self.outbox_label)
+        self.outbox_label.style().polish(self.outbox_label)
 
     def settings_changed(self) -> None:
         """Settings were saved outside the screens (the demo's day-one set-up): show them."""

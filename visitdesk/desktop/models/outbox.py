@@ -90,6 +90,14 @@ def _get(session: Session, item_id: int) -> OutboxEntry:
     return entry
 
 
+def call_of(session: Session, item_id: int) -> tuple[str, dict[str, str]] | None:
+    """(command name, path parameters) of an outbox item, or None when it is gone."""
+    row = session.execute(
+        select(OutboxEntry.command, OutboxEntry.params).where(OutboxEntry.id == item_id)
+    ).first()
+    return None if row is None else (row[0], dict(row[1]))
+
+
 def sent(session: Session, item_id: int) -> None:
     # Deleting a missing id is fine: the push worker may report a replayed success twice.
     session.execute(delete(OutboxEntry).where(OutboxEntry.id == item_id))

@@ -19,6 +19,7 @@ from visitdesk.desktop.models.billing.tables import (
 )
 from visitdesk.desktop.models.codes import SecurityCode
 from visitdesk.desktop.models.patient_search import PatientSearchKey
+from visitdesk.desktop.models.reconcile import HeldFeedItem
 from visitdesk.desktop.models.registrations import Registration
 from visitdesk.desktop.models.schema import (
     Appointment,
@@ -35,6 +36,7 @@ TABLES: tuple[type[Base], ...] = (
     Appointment,
     CheckIn,
     OutboxEntry,
+    HeldFeedItem,
     PatientSearchKey,
     SecurityCode,
     Registration,

@@ -98,6 +98,10 @@ class StaffRefreshToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: The token issued when this one was used (its successor).
+    replaced_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    #: When this token, already used, was accepted once more inside the reuse grace window.
+    grace_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class LoginThrottle(Base):

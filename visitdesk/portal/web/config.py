@@ -42,6 +42,14 @@ class PortalConfig(BaseModel):
     refresh_token_ttl: timedelta = Field(
         default=timedelta(days=30), description="Lifetime of a staff refresh token."
     )
+    refresh_reuse_grace: timedelta = Field(
+        default=timedelta(seconds=30),
+        ge=timedelta(0),
+        le=timedelta(minutes=5),
+        description="How long after rotating a staff refresh token the previous one is still "
+        "accepted once, provided its successor was never used (the answer to the rotation was "
+        "lost on the way); 0 turns this off. Any other reuse ends the session.",
+    )
     patient_token_ttl: timedelta = Field(
         default=timedelta(hours=1), description="Lifetime of a patient access token."
     )

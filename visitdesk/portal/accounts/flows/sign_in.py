@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -114,20 +115,26 @@ def staff_sign_in(
 
 
 def _issue(
-    session: Session, security: Security, config: PortalConfig, family: StaffSession
+    session: Session,
+    security: Security,
+    config: PortalConfig,
+    family: StaffSession,
+    replaces: StaffRefreshToken | None = None,
 ) -> SessionTokens:
     staff = session.get_one(StaffUser, family.staff_id)
     practice = session.get_one(Practice, family.practice_id)
     refresh = new_refresh_token()
     now = utcnow()
-    session.add(
-        StaffRefreshToken(
-            session_id=family.id,
-            token_hash=hash_token(refresh),
-            created_at=now,
-            expires_at=now + config.refresh_token_ttl,
-        )
+    token_row = StaffRefreshToken(
+        session_id=family.id,
+        token_hash=hash_token(refresh),
+        created_at=now,
+        expires_at=now + config.refresh_token_ttl,
     )
+    session.add(token_row)
+    if replaces is not None:
+        session.flush()
+        replaces.replaced_by = token_row.id
     ttl = int(config.access_token_ttl.total_seconds())
     access = security.tokens.issue(
         STAFF_TOKEN, staff.id, ttl, pid=practice.id, role=staff.role, sid=family.id
@@ -148,7 +155,8 @@ def _issue(
 
 
 def refresh(db: Database, security: Security, config: PortalConfig, token: str) -> SessionTokens:
-    """Rotate a refresh token. Presenting an already-rotated token ends the whole session."""
+    """Rotate a refresh token. Presenting an already-rotated token ends the whole session, with
+    one exception: a lost answer (see `_retry_after_lost_answer`)."""
     now = utcnow()
     reuse_of: str | None = None
     with db.write() as session:
@@ -172,12 +180,55 @@ def refresh(db: Database, security: Security, config: PortalConfig, token: str) 
                 .returning(StaffRefreshToken.id)
             ).scalar_one_or_none()
             if claimed is not None:
-                return _issue(session, security, config, family)
+                return _issue(session, security, config, family, replaces=row)
+            session.refresh(row)
+            if _retry_after_lost_answer(session, config, row, now):
+                log.info("refresh token presented again after a lost answer; session %s", family.id)
+                return _issue(session, security, config, family, replaces=row)
             family.revoked_at, family.revoke_reason = now, "refresh token reuse"
             reuse_of = family.id
     if reuse_of is not None:
         log.warning("refresh token reuse detected; session %s revoked", reuse_of)
     raise Unauthorized(BAD_REFRESH)
+
+
+def _retry_after_lost_answer(
+    session: Session, config: PortalConfig, row: StaffRefreshToken, now: datetime
+) -> bool:
+    """Accept a used refresh token once more when the answer to its rotation was evidently lost.
+
+    That is: it was used less than `refresh_reuse_grace` ago, it was not accepted this way before,
+    and its successor has never been used (whoever got the successor never presented it). The
+    successor is then retired and a fresh pair is issued. Answering with the successor itself
+    would need the token in clear, which the portal never keeps; and retiring it means that if a
+    thief was the one who rotated, the thief's token dies here, while the session goes on with
+    exactly one live refresh token. Claims are conditional updates, so of two racing
+    presentations only one wins; the other is treated as reuse.
+    """
+    grace = config.refresh_reuse_grace
+    if (
+        grace <= timedelta(0)
+        or row.used_at is None
+        or row.replaced_by is None
+        or row.grace_used_at is not None
+        or now - row.used_at > grace
+    ):
+        return False
+    successor = session.execute(
+        update(StaffRefreshToken)
+        .where(StaffRefreshToken.id == row.replaced_by, StaffRefreshToken.used_at.is_(None))
+        .values(used_at=now)
+        .returning(StaffRefreshToken.id)
+    ).scalar_one_or_none()
+    if successor is None:
+        return False
+    again = session.execute(
+        update(StaffRefreshToken)
+        .where(StaffRefreshToken.id == row.id, StaffRefreshToken.grace_used_at.is_(None))
+        .values(grace_used_at=now)
+        .returning(StaffRefreshToken.id)
+    ).scalar_one_or_none()
+    return again is not None
 
 
 def patient_sign_in(
