@@ -128,6 +128,26 @@ def test_serve_with_ephemeral_port_and_ready_file(tmp_path: Path) -> None:
     assert "?" not in "".join(line for line in stderr.splitlines() if "GET" in line)
 
 
+def test_serve_takes_fake_cards_only_on_loopback_and_stripe_only_with_its_keys(
+    tmp_path: Path,
+) -> None:
+    data_dir = str(tmp_path / "portal")
+    fake = _run("serve", "--host", "0.0.0.0", "--data-dir", data_dir, "--payment-gateway", "test")
+    assert fake.returncode == 2 and "loopback" in fake.stderr
+    keyless = _run("serve", "--data-dir", data_dir, "--payment-gateway", "stripe")
+    assert keyless.returncode == 2 and "Stripe secret key is not set" in keyless.stderr
+    missing = _run(
+        "serve",
+        "--data-dir",
+        data_dir,
+        "--payment-gateway",
+        "stripe",
+        "--stripe-secret-key-file",
+        str(tmp_path / "absent"),
+    )
+    assert missing.returncode == 2 and "cannot read the Stripe secret key file" in missing.stderr
+
+
 def test_every_flag_of_every_subcommand_has_help() -> None:
     import argparse
 

@@ -70,6 +70,7 @@ def _family(flows: Flows, child_dob: str, relationship: str = "child") -> dict[s
     registered = flows.register_username(code, "Dana", last, username=username)
     assert registered.status_code == 201, registered.text
     headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+    flows.set_security_questions(headers)
     child = flows.add_patient("Kit", last, child_dob)
     issued = flows.issued_code(child, "link", relationship=relationship)
     linked = flows.post(

@@ -31,6 +31,7 @@ from visitdesk.api.wire import (
     SessionTokens,
     UpsertResult,
 )
+from visitdesk.api.wire_accounts import StaffPasswordChange, StaffPasswordReset
 from visitdesk.api.wire_audit import (
     AuditHeadOut,
     AuditPage,
@@ -144,6 +145,18 @@ REFRESH_SESSION = _command(
 )
 SIGN_OUT: StaffCommand[None] = _command(
     "sign_out", "DELETE", "/sessions/current", RefreshRequest, None, idempotent=True
+)
+#: Not replayable: a password is never stored with an idempotency key's answer.
+CHANGE_OWN_PASSWORD: StaffCommand[None] = _command(
+    "change_own_password", "POST", "/sessions/password", StaffPasswordChange, None, idempotent=False
+)
+RESET_STAFF_PASSWORD = _command(
+    "reset_staff_password",
+    "POST",
+    "/staff/{staff_id}/password-reset",
+    None,
+    StaffPasswordReset,
+    idempotent=False,
 )
 
 # --------------------------------------------------------------------------- feed and records
@@ -294,6 +307,8 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         SIGN_IN,
         REFRESH_SESSION,
         SIGN_OUT,
+        CHANGE_OWN_PASSWORD,
+        RESET_STAFF_PASSWORD,
         GET_CHANGES,
         UPSERT_PATIENTS,
         UPSERT_APPOINTMENTS,

@@ -281,6 +281,7 @@ class VisitDeskApp(QObject):
                 request.username,
                 request.password,
                 request.ca_file,
+                new_password=request.new_password,
             )
 
         dialog = SignInDialog(self.runner, sign_in, self.settings, notice)
@@ -303,6 +304,7 @@ class VisitDeskApp(QObject):
             self.settings.portal_url = opened.portal_url
             self.settings.practice_code = opened.practice.code
             self.settings.username = opened.username
+            self.settings.role = opened.staff.role.value
             self.settings.ca_file = str(opened.ca_file) if opened.ca_file else ""
             self.settings.save(self.data_dir)
         bridge = SyncBridge()

@@ -26,6 +26,7 @@ import requests
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from visitdesk.api.commands import (
+    CHANGE_OWN_PASSWORD,
     GET_CHANGES,
     REFRESH_SESSION,
     SET_CHECKIN_STATUS,
@@ -53,6 +54,7 @@ from visitdesk.api.wire import (
     StaffInfo,
     UpsertResult,
 )
+from visitdesk.api.wire_accounts import StaffPasswordChange
 from visitdesk.sync.credentials import TokenStore
 from visitdesk.sync.errors import (
     AuthExpired,
@@ -150,6 +152,16 @@ class PortalClient:
         self._accept_tokens(tokens)
         log.info("Signed in to the portal")
         return tokens
+
+    def change_password(self, current: str, new: str) -> None:
+        """Change the signed-in staff member's own password; their other sessions end."""
+        command = CHANGE_OWN_PASSWORD
+        body = command.dump_body(StaffPasswordChange(current_password=current, new_password=new))
+        resp = self._authed(command.method, command.url_path(), json=body)
+        if resp.status_code == 422:
+            raise Rejected(422, _detail(resp) or "The portal refused the new password.")
+        _raise_for_status(resp)
+        log.info("Staff password changed")
 
     def resume(self) -> SessionTokens | None:
         """Continue the session whose refresh token is in the token store, if any.

@@ -14,14 +14,14 @@ from visitdesk.portal.web.security import hash_token
 STAFF_TOKEN = "staff"  # noqa: S105  (token type claim)
 
 
-def practice_of_refresh_token(session: Session, token: str) -> tuple[str, str] | None:
-    """(practice id, session id) the token belongs to, or None when it is unknown."""
+def practice_of_refresh_token(session: Session, token: str) -> tuple[str, str, str] | None:
+    """(practice id, staff id, session id) the token belongs to, or None when it is unknown."""
     row = session.execute(
-        select(StaffSession.practice_id, StaffSession.id)
+        select(StaffSession.practice_id, StaffSession.staff_id, StaffSession.id)
         .join(StaffRefreshToken, StaffRefreshToken.session_id == StaffSession.id)
         .where(StaffRefreshToken.token_hash == hash_token(token))
     ).first()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 def revoke_session(session: Session, session_id: str, reason: str) -> None:

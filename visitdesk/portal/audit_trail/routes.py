@@ -23,6 +23,7 @@ from visitdesk.portal.audit_trail import trail
 from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.idempotency import Outcome
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import (
     PortalState,
     StaffPrincipal,
@@ -34,7 +35,7 @@ from visitdesk.portal.web.deps import (
 from visitdesk.portal.web.errors import NotFound
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff audit trail"])
+router = APIRouter(route_class=PortalRoute, tags=["staff audit trail"])
 
 ManagerReader = Annotated[StaffPrincipal, Depends(require_roles(Role.MANAGER))]
 _ERRORS: dict[int | str, dict[str, object]] = {

@@ -30,6 +30,7 @@ from visitdesk.api.wire_links import (
 from visitdesk.portal.links import actions, listing, review
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.idempotency import Outcome
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import (
     StaffPrincipal,
     StaffWriter,
@@ -40,7 +41,7 @@ from visitdesk.portal.web.deps import (
 from visitdesk.portal.web.notify import Notice, send_notice
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff linked accounts"])
+router = APIRouter(route_class=PortalRoute, tags=["staff linked accounts"])
 
 Manager = Annotated[StaffWriter, Depends(staff_writer(Role.MANAGER))]
 ManagerReader = Annotated[StaffPrincipal, Depends(require_roles(Role.MANAGER))]

@@ -78,30 +78,50 @@ class FeedRow:
     data: str
 
 
+@dataclass(frozen=True)
+class FeedPage:
+    items: list[FeedRow]
+    more: bool
+    #: Highest seq read, shown or not: a role's client skips what it may not see only once.
+    last_seq: int
+
+
 def read_page(
-    session: Session, practice_id: str, after: int, limit: int
-) -> tuple[list[FeedRow], bool]:
-    """Items with seq > after in order, at most ``limit``; plus whether more are waiting."""
+    session: Session,
+    practice_id: str,
+    after: int,
+    limit: int,
+    kinds: frozenset[str] | None = None,
+) -> FeedPage:
+    """Up to ``limit`` changes with seq > after, in order, keeping only ``kinds`` (None: all).
+
+    Filtering happens after the read so ``last_seq`` covers what was skipped, and one query
+    keeps the page consistent on PostgreSQL too (no second read of the sequence).
+    """
     rows = session.execute(
         select(Change.seq, Change.kind, Change.op, Change.entity_id, Change.data)
         .where(Change.practice_id == practice_id, Change.seq > after)
         .order_by(Change.seq)
         .limit(limit + 1)
     ).all()
-    items = [FeedRow(int(r.seq), r.kind, r.op, r.entity_id, r.data) for r in rows[:limit]]
-    return items, len(rows) > limit
+    page = rows[:limit]
+    items = [
+        FeedRow(int(r.seq), r.kind, r.op, r.entity_id, r.data)
+        for r in page
+        if kinds is None or r.kind in kinds
+    ]
+    return FeedPage(items, len(rows) > limit, int(page[-1].seq) if page else after)
 
 
-def page_json(items: Sequence[FeedRow], after: int, more: bool) -> bytes:
+def page_json(page: FeedPage) -> bytes:
     """The ChangesPage JSON, built without re-parsing each item's stored ``data``."""
     parts = [
         f'{{"seq":{item.seq},"kind":{json.dumps(item.kind)},"op":{json.dumps(item.op)},'
         f'"id":{json.dumps(item.entity_id)},"data":{item.data}}}'
-        for item in items
+        for item in page.items
     ]
-    last_seq = items[-1].seq if items else after
-    more_text = "true" if more else "false"
-    return f'{{"items":[{",".join(parts)}],"last_seq":{last_seq},"more":{more_text}}}'.encode()
+    more_text = "true" if page.more else "false"
+    return f'{{"items":[{",".join(parts)}],"last_seq":{page.last_seq},"more":{more_text}}}'.encode()
 
 
 class ChangeNotifier:

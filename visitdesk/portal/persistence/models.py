@@ -68,6 +68,9 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when a manager resets the password to a one-time password: until the user picks a
+    #: new one, a session of theirs may do nothing else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class StaffSession(Base):
@@ -188,6 +191,20 @@ class PatientAccount(Base):
     lock_reason: Mapped[str] = mapped_column(String(500), default="")
 
 
+class PatientSession(Base):
+    """One patient sign-in; its access tokens carry its id, so revoking it ends them at once."""
+
+    __tablename__ = "patient_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("patient_accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
 class AccountLink(Base):
     """A patient record an account may act for (self, child, spouse...), revocable by staff."""
 
@@ -263,7 +280,7 @@ class Change(Base):
 class IdempotencyRecord(Base):
     """The first successful response to an idempotent call, replayed for repeats of its key.
 
-    ``scope`` is ``staff:<practice id>`` or ``patient:<account id>``.
+    ``scope`` is ``staff:<practice id>:<staff id>`` or ``patient:<account id>``.
     """
 
     __tablename__ = "idempotency_records"

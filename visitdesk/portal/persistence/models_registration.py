@@ -121,6 +121,23 @@ class EmailToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
+class PasswordResetToken(Base):
+    """A forgot-password token mailed to an account's address, kept as its SHA-256."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("patient_accounts.id", ondelete="CASCADE"), index=True
+    )
+    #: The address it was sent to: using it proves the reader owns that address.
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
 class SecurityAnswer(Base):
     """One of an account's three security questions; set once, never changed."""
 

@@ -107,6 +107,8 @@ def create(
         name=body.name,
         role=body.role.value,
         password_hash=password_hash,
+        # A one-time password: the portal allows nothing but changing it at first sign-in.
+        must_change_password=True,
     )
     session.add(row)
     session.flush()

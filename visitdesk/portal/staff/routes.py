@@ -20,6 +20,7 @@ from visitdesk.api.wire_staff import StaffCreate, StaffCreated, StaffMember, Sta
 from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.staff import accounts
 from visitdesk.portal.staff.accounts import one_time_password
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import (
     StaffPrincipal,
     StaffWriter,
@@ -29,7 +30,7 @@ from visitdesk.portal.web.deps import (
 )
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff accounts"])
+router = APIRouter(route_class=PortalRoute, tags=["staff accounts"])
 
 Manager = Annotated[StaffWriter, Depends(staff_writer(Role.MANAGER))]
 ManagerReader = Annotated[StaffPrincipal, Depends(require_roles(Role.MANAGER))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import json
 import logging
 import os
@@ -21,14 +22,27 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.demo.seed import DemoCredentials, PracticeExists, seed_demo
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.migrate import SchemaTooNew
 from visitdesk.portal.staff.commands import add_commands as add_practice_commands
-from visitdesk.portal.web.app import ENV_DATA_DIR, ENV_DATABASE_URL, create_app
-from visitdesk.portal.web.config import PortalConfig
+from visitdesk.portal.web.app import (
+    ENV_DATA_DIR,
+    ENV_DATABASE_URL,
+    ENV_SETTINGS,
+    ENV_TRUSTED_PROXIES,
+    build_gateway,
+    create_app,
+)
+from visitdesk.portal.web.config import (
+    STRIPE_SECRET_ENV,
+    STRIPE_WEBHOOK_SECRET_ENV,
+    PortalConfig,
+    prepare_data_dir,
+)
 from visitdesk.portal.web.logs import configure_logging, logging_config
 from visitdesk.portal.web.server import PortalServer, bind_socket, url_host, uvicorn_config
 from visitdesk.portal.web.tls import TlsFiles, ensure_tls
@@ -87,6 +101,34 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="uvicorn worker processes sharing the port (default 1)",
     )
+    serve.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS_OR_CIDR",
+        help="a reverse proxy whose X-Forwarded-For names the client (repeatable)",
+    )
+    serve.add_argument(
+        "--payment-gateway",
+        choices=["none", "stripe", "test"],
+        default="none",
+        help="who takes card payments: none (patients are told how to pay instead), stripe, or "
+        "test (the demo's fake cards; only on a loopback --host)",
+    )
+    serve.add_argument(
+        "--stripe-secret-key-file",
+        type=Path,
+        default=None,
+        help=f"file holding Stripe's secret key (${STRIPE_SECRET_ENV} wins); never on the "
+        "command line",
+    )
+    serve.add_argument(
+        "--stripe-webhook-secret-file",
+        type=Path,
+        default=None,
+        help=f"file holding the webhook signing secret (${STRIPE_WEBHOOK_SECRET_ENV} wins)",
+    )
+    serve.add_argument("--stripe-publishable-key", default="", help="for the card form")
     serve.set_defaults(handler=_serve)
 
     seed = commands.add_parser("seed-demo", help="create the demo practice with synthetic data")
@@ -140,7 +182,29 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    config = PortalConfig(data_dir=data_dir, database_url=args.database_url)
+    if args.payment_gateway == "test" and not _is_loopback(args.host):
+        print(
+            "--payment-gateway test takes fake cards: only a loopback demo may use it",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        config = PortalConfig(
+            data_dir=data_dir,
+            database_url=args.database_url,
+            trusted_proxies=tuple(args.trusted_proxy),
+            **_payment_settings(args),
+        )
+        build_gateway(config)  # Stripe's keys are readable, before anything starts
+    except ValueError as exc:
+        print(f"invalid setting: {exc}", file=sys.stderr)
+        return 2
+    if config.payment_gateway == "none":
+        print(
+            "VisitDesk portal: no card processor configured; patients are told how to pay instead.",
+            flush=True,
+        )
+    prepare_data_dir(config)
     config.resolved_secret_key()  # create the key file once, before any worker starts
     tls = ensure_tls(data_dir / "tls", args.host)
     print(f"VisitDesk portal CA certificate: {tls.ca_file}", flush=True)
@@ -190,6 +254,24 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _payment_settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "payment_gateway": args.payment_gateway,
+        "stripe_secret_key_file": args.stripe_secret_key_file,
+        "stripe_webhook_secret_file": args.stripe_webhook_secret_file,
+        "stripe_publishable_key": args.stripe_publishable_key,
+    }
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _serve_workers(
     args: argparse.Namespace,
     config: PortalConfig,
@@ -202,6 +284,14 @@ def _serve_workers(
     os.environ[ENV_DATA_DIR] = str(config.data_dir)
     if config.database_url:
         os.environ[ENV_DATABASE_URL] = config.database_url
+    os.environ[ENV_TRUSTED_PROXIES] = ",".join(config.trusted_proxies)
+    os.environ[ENV_SETTINGS] = json.dumps(
+        {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in _payment_settings(args).items()
+            if value is not None
+        }
+    )
     uv_config = uvicorn_config(
         "visitdesk.portal.web.app:create_app_from_env",
         tls,

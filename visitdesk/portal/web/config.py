@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: Environment variable that, when set, replaces the secret key file in the data directory.
 SECRET_ENV = "VISITDESK_PORTAL_SECRET"  # noqa: S105  (a variable name)
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name)
+#: Stripe's secret API key and webhook signing secret: from these variables, else from the files
+#: named in the settings (never from a command-line value, which other users can read).
+STRIPE_SECRET_ENV = "VISITDESK_PORTAL_STRIPE_SECRET_KEY"  # noqa: S105  (a variable name)
+STRIPE_WEBHOOK_SECRET_ENV = "VISITDESK_PORTAL_STRIPE_WEBHOOK_SECRET"  # noqa: S105
 DATABASE_FILE = "portal.sqlite3"
 MAIL_DROP_DIR = "outbox-mail"
 TEXT_DROP_DIR = "outbox-sms"
@@ -56,8 +61,38 @@ class PortalConfig(BaseModel):
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id iterations.")
     argon2_memory_cost: int = Field(default=64 * 1024, ge=8, description="argon2id memory, KiB.")
     argon2_parallelism: int = Field(default=4, ge=1, description="argon2id lanes.")
+    password_hash_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Password hashes computed at once; default half the cores (1 to 4).",
+    )
+    password_hash_queue: int = Field(
+        default=16,
+        ge=0,
+        description="Sign-ins waiting for a hashing slot; more are answered 503 + Retry-After.",
+    )
+    password_hash_wait_seconds: float = Field(
+        default=10.0, gt=0, description="Longest a sign-in waits for a hashing slot."
+    )
     login_max_failures: int = Field(
         default=5, ge=1, description="Failed sign-ins per login and address before throttling."
+    )
+    login_account_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins for one login from all addresses together before that "
+        "login is throttled (guessing spread over many addresses).",
+    )
+    login_address_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address over all logins before that "
+        "address is throttled (trying many usernames).",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+        "header names the client; from anyone else the header is ignored.",
     )
     login_failure_window: timedelta = Field(
         default=timedelta(minutes=15), description="Failures older than this are forgotten."
@@ -139,8 +174,15 @@ class PortalConfig(BaseModel):
     connect_max_starts: int = Field(
         default=5,
         ge=1,
-        description="Safe Health Codes one account may request per practice inside "
-        "connect_start_window (each sends a message to a patient).",
+        description="Connection requests one account may make per practice inside "
+        "connect_start_window (each sends a message to a patient or waits in the queue).",
+    )
+    safe_health_code_sends_per_patient: int = Field(
+        default=3,
+        ge=1,
+        description="Safe Health Codes sent to one patient record inside connect_start_window, "
+        "whichever accounts ask (wrong guesses per record are limited by "
+        "safe_health_code_max_attempts over the same window).",
     )
     connect_start_window: timedelta = Field(
         default=timedelta(hours=1), description="Window of connect_max_starts."
@@ -157,6 +199,51 @@ class PortalConfig(BaseModel):
     email_token_ttl: timedelta = Field(
         default=timedelta(days=7), description="Lifetime of an email-confirmation token."
     )
+    password_reset_ttl: timedelta = Field(
+        default=timedelta(hours=1), description="Lifetime of a forgot-password link."
+    )
+    recovery_question_max_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Wrong security-answer attempts on one username inside "
+        "recovery_question_window before the questions stop working and only a fresh code "
+        "from the office can recover the account.",
+    )
+    recovery_question_window: timedelta = Field(
+        default=timedelta(hours=24), description="Window of recovery_question_max_failures."
+    )
+
+    # ------------------------------------------------------------------ card payments
+    payment_gateway: Literal["none", "stripe", "test"] = Field(
+        default="none",
+        description="Who takes card payments: 'none' (patients are told how to pay instead), "
+        "'stripe', or 'test' (the demo's fake cards; loopback demo and tests only).",
+    )
+    stripe_secret_key_file: Path | None = Field(
+        default=None,
+        description=f"File holding Stripe's secret API key (${STRIPE_SECRET_ENV} wins).",
+    )
+    stripe_webhook_secret_file: Path | None = Field(
+        default=None,
+        description=f"File holding the webhook endpoint's signing secret "
+        f"(${STRIPE_WEBHOOK_SECRET_ENV} wins).",
+    )
+    stripe_publishable_key: str = Field(
+        default="", description="Stripe's publishable key, handed to the patient's card form."
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Stripe's API address; only a test changes it."
+    )
+    payment_currency: str = Field(
+        default="usd", pattern=r"^[a-z]{3}$", description="ISO currency of the amounts, lower case."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in value:
+            ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad entry
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -182,6 +269,21 @@ class PortalConfig(BaseModel):
         return load_or_create_secret_file(self.data_dir / SECRET_FILE)
 
 
+def read_secret(env: str, path: Path | None, what: str) -> str:
+    """A secret from the environment, else from a file; ValueError names what is missing."""
+    value = os.environ.get(env, "").strip()
+    if not value and path is not None:
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the {what} file: {exc.strerror}") from exc
+    if not value:
+        raise ValueError(
+            f"the {what} is not set: put it in ${env} or in a file named by the settings"
+        )
+    return value
+
+
 def load_or_create_secret_file(path: Path) -> bytes:
     """Read the key file, creating it with owner-only permissions on first use."""
     if path.exists():
@@ -202,3 +304,21 @@ def load_or_create_secret_file(path: Path) -> bytes:
     finally:
         tmp.unlink(missing_ok=True)
     return path.read_text(encoding="ascii").strip().encode()
+
+
+def prepare_data_dir(config: PortalConfig) -> None:
+    """Create the data directory and the default SQLite file owner-only (0700 / 0600).
+
+    They hold patients' records, the signing key and the TLS key. SQLite gives its -wal and
+    -shm files the database file's permissions, so creating that file first covers them too.
+    """
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name != "posix":
+        return  # Windows: the user profile's ACLs already keep the directory private
+    config.data_dir.chmod(0o700)
+    if config.database_url:
+        return
+    database = config.data_dir / DATABASE_FILE
+    fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    database.chmod(0o600)

@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -124,6 +125,21 @@ class PortalServer(uvicorn.Server):
             notifier.close()
 
 
+#: TLS 1.2 suites offered: forward-secret AEAD only (no CBC, no RSA key exchange). TLS 1.3's
+#: suites are all AEAD and configured by OpenSSL separately.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+
+class PortalUvicornConfig(uvicorn.Config):
+    """uvicorn's config with the portal's TLS floor: 1.2 at least, AEAD suites only."""
+
+    def load(self) -> None:
+        super().load()
+        if self.ssl is not None:
+            self.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
+            self.ssl.set_ciphers(TLS12_CIPHERS)
+
+
 def uvicorn_config(app: Any, tls: TlsFiles, **overrides: Any) -> uvicorn.Config:
     install_access_log_filter()
     options: dict[str, Any] = {
@@ -132,10 +148,12 @@ def uvicorn_config(app: Any, tls: TlsFiles, **overrides: Any) -> uvicorn.Config:
         "log_config": None,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "server_header": False,
+        # uvicorn would believe X-Forwarded-For from loopback; the app decides whom to trust.
+        "proxy_headers": False,
         "lifespan": "on",
     }
     options.update(overrides)
-    return uvicorn.Config(app, **options)
+    return PortalUvicornConfig(app, **options)
 
 
 @dataclass

@@ -14,7 +14,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import (
-    AccountInfo,
     PatientSession,
     PatientSignIn,
     PracticeInfo,
@@ -23,7 +22,7 @@ from visitdesk.api.wire import (
     SessionTokens,
     StaffInfo,
 )
-from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN, display_name
+from visitdesk.portal.accounts.patient_side import display_name, open_session
 from visitdesk.portal.accounts.sessions import STAFF_TOKEN
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.db import Database, utcnow
@@ -35,10 +34,10 @@ from visitdesk.portal.persistence.models import (
     StaffUser,
 )
 from visitdesk.portal.persistence.throttle import (
-    clear,
-    raise_if_locked,
-    record_failure,
-    throttle_key,
+    SignInKeys,
+    clear_sign_in,
+    raise_if_sign_in_locked,
+    record_sign_in_failure,
 )
 from visitdesk.portal.web.config import PortalConfig
 from visitdesk.portal.web.errors import Unauthorized
@@ -66,9 +65,10 @@ def staff_sign_in(
     client: str,
     workstation: str = "",
 ) -> SessionTokens:
-    key = throttle_key("staff", f"{body.practice}\x00{body.username}", client)
+    security.passwords.gate.refuse_if_full()
+    keys = SignInKeys.of("staff", f"{body.practice}\x00{body.username}", client)
     with db.read() as session:
-        raise_if_locked(session, key)
+        raise_if_sign_in_locked(session, keys)
         row = session.execute(
             select(StaffUser.id, StaffUser.practice_id, StaffUser.password_hash)
             .join(Practice, Practice.id == StaffUser.practice_id)
@@ -81,7 +81,7 @@ def staff_sign_in(
     login = _StaffLogin(*row) if row is not None else None
     # Hashing happens outside any transaction: it is slow on purpose and must not hold locks.
     if not security.passwords.verify(login.password_hash if login else None, body.password):
-        record_failure(db, config, key)
+        record_sign_in_failure(db, config, keys)
         log.info("staff sign-in failed")
         raise Unauthorized(WRONG_CREDENTIALS)
     assert login is not None
@@ -91,7 +91,7 @@ def staff_sign_in(
         else None
     )
     with db.write() as session:
-        clear(session, key)
+        clear_sign_in(session, keys)
         if new_hash is not None:
             session.execute(
                 update(StaffUser)
@@ -151,6 +151,7 @@ def _issue(
             phone=practice.phone,
             timezone=practice.timezone,
         ),
+        password_change_required=staff.must_change_password,
     )
 
 
@@ -234,21 +235,22 @@ def _retry_after_lost_answer(
 def patient_sign_in(
     db: Database, security: Security, config: PortalConfig, body: PatientSignIn, client: str
 ) -> PatientSession:
+    security.passwords.gate.refuse_if_full()
     login = body.login.casefold()
-    key = throttle_key("patient", login, client)
+    keys = SignInKeys.of("patient", login, client)
     column = PatientAccount.email if "@" in login else PatientAccount.username
     with db.read() as session:
-        raise_if_locked(session, key)
+        raise_if_sign_in_locked(session, keys)
         account = session.scalar(
             select(PatientAccount).where(column == login, PatientAccount.active.is_(True))
         )
     if not security.passwords.verify(account.password_hash if account else None, body.password):
-        record_failure(db, config, key)
+        record_sign_in_failure(db, config, keys)
         log.info("patient sign-in failed")
         raise Unauthorized(PATIENT_WRONG_CREDENTIALS)
     assert account is not None
     with db.write() as session:
-        clear(session, key)
+        clear_sign_in(session, keys)
         session.execute(
             update(PatientAccount)
             .where(PatientAccount.id == account.id)
@@ -260,10 +262,6 @@ def patient_sign_in(
                 .where(PatientAccount.id == account.id)
                 .values(password_hash=security.passwords.hash(body.password))
             )
-    ttl = int(config.patient_token_ttl.total_seconds())
+        result = open_session(session, security, config, account.id, display_name(account))
     log.info("patient sign-in: account %s", account.id)
-    return PatientSession(
-        access_token=security.tokens.issue(PATIENT_TOKEN, account.id, ttl),
-        expires_in=ttl,
-        account=AccountInfo(id=account.id, display_name=display_name(account)),
-    )
+    return result

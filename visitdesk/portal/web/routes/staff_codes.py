@@ -31,6 +31,7 @@ from visitdesk.portal.codes import security_codes
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.persistence.models import Patient
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import (
     StaffPrincipal,
     StaffWriter,
@@ -41,7 +42,7 @@ from visitdesk.portal.web.deps import (
 from visitdesk.portal.web.errors import NotFound
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff security codes"])
+router = APIRouter(route_class=PortalRoute, tags=["staff security codes"])
 
 _DESK_ROLES = (Role.FRONT_DESK, Role.MANAGER)
 Desk = Annotated[StaffWriter, Depends(staff_writer(*_DESK_ROLES))]

@@ -24,11 +24,12 @@ from visitdesk.api.wire_registration import (
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.registrations import registration_queue
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import PortalState, StaffWriter, State, staff_writer
 from visitdesk.portal.web.notify import Notice, send_notice
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff registration queue"])
+router = APIRouter(route_class=PortalRoute, tags=["staff registration queue"])
 
 Desk = Annotated[StaffWriter, Depends(staff_writer(Role.FRONT_DESK, Role.MANAGER))]
 RegistrationId = Annotated[str, Path(max_length=64)]

@@ -2,7 +2,7 @@
 and locks, and the indexes the manager's paged list needs.
 
 Revision ID: 0012
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-03 08:30:00
 
 Links made before this revision have an empty `method` ("not recorded"); nothing is guessed.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
