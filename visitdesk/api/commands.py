@@ -32,7 +32,23 @@ from visitdesk.api.wire import (
     UpsertResult,
 )
 from visitdesk.api.wire_accounts import StaffPasswordChange, StaffPasswordReset
+from visitdesk.api.wire_audit import (
+    AuditHeadOut,
+    AuditPage,
+    AuditVerification,
+    DeskEvent,
+    DeskEventRecorded,
+)
 from visitdesk.api.wire_billing import LedgerUpsert
+from visitdesk.api.wire_links import (
+    AccountLock,
+    AccountState,
+    LinkPage,
+    LinkRevoke,
+    LinkRow,
+    ReviewList,
+    ReviewSettings,
+)
 from visitdesk.api.wire_registration import (
     RegistrationMatch,
     RegistrationOut,
@@ -41,6 +57,7 @@ from visitdesk.api.wire_registration import (
     SecurityCodeIssued,
     SecurityCodeOut,
 )
+from visitdesk.api.wire_staff import StaffCreate, StaffCreated, StaffMember, StaffRoleChange
 
 Out = TypeVar("Out")
 Method = Literal["GET", "POST", "PUT", "DELETE"]
@@ -220,6 +237,69 @@ REJECT_REGISTRATION = _command(
     idempotent=True,
 )
 
+# --------------------------------------------------------------------------- linked accounts (managers)
+
+LIST_LINKS = _command("list_links", "GET", "/links", None, LinkPage, idempotent=False)
+REVIEW_LINKS = _command("review_links", "GET", "/links/review", None, ReviewList, idempotent=False)
+READ_REVIEW_SETTINGS = _command(
+    "read_review_settings", "GET", "/links/review-settings", None, ReviewSettings, idempotent=False
+)
+WRITE_REVIEW_SETTINGS = _command(
+    "write_review_settings",
+    "PUT",
+    "/links/review-settings",
+    ReviewSettings,
+    ReviewSettings,
+    idempotent=True,
+)
+REVOKE_LINK = _command(
+    "revoke_link", "POST", "/links/{link_id}/revoke", LinkRevoke, LinkRow, idempotent=True
+)
+LOCK_ACCOUNT = _command(
+    "lock_account",
+    "POST",
+    "/accounts/{account_id}/lock",
+    AccountLock,
+    AccountState,
+    idempotent=True,
+)
+UNLOCK_ACCOUNT = _command(
+    "unlock_account", "POST", "/accounts/{account_id}/unlock", None, AccountState, idempotent=True
+)
+
+# --------------------------------------------------------------------------- audit trail (managers)
+
+LIST_AUDIT = _command("list_audit", "GET", "/audit", None, AuditPage, idempotent=False)
+AUDIT_HEAD = _command("audit_head", "GET", "/audit/head", None, AuditHeadOut, idempotent=False)
+VERIFY_AUDIT = _command(
+    "verify_audit", "GET", "/audit/verify", None, AuditVerification, idempotent=False
+)
+#: Sent through the outbox, so a statement run made offline reaches the trail later.
+RECORD_DESK_EVENT = _command(
+    "record_desk_event", "POST", "/audit/desk-events", DeskEvent, DeskEventRecorded, idempotent=True
+)
+
+# --------------------------------------------------------------------------- staff accounts (managers)
+
+LIST_STAFF = _command("list_staff", "GET", "/staff", None, list[StaffMember], idempotent=False)
+#: Not idempotent: the answer holds a one-time password the portal does not keep; a repeat
+#: finds the username taken.
+ADD_STAFF = _command("add_staff", "POST", "/staff", StaffCreate, StaffCreated, idempotent=False)
+SET_STAFF_ROLE = _command(
+    "set_staff_role",
+    "POST",
+    "/staff/{staff_id}/role",
+    StaffRoleChange,
+    StaffMember,
+    idempotent=True,
+)
+DISABLE_STAFF = _command(
+    "disable_staff", "POST", "/staff/{staff_id}/disable", None, StaffMember, idempotent=True
+)
+ENABLE_STAFF = _command(
+    "enable_staff", "POST", "/staff/{staff_id}/enable", None, StaffMember, idempotent=True
+)
+
 #: Every staff command by name (the name is what the outbox stores).
 STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
     command.name: command
@@ -240,6 +320,22 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         REISSUE_SECURITY_CODE,
         MATCH_REGISTRATION,
         REJECT_REGISTRATION,
+        LIST_LINKS,
+        REVIEW_LINKS,
+        READ_REVIEW_SETTINGS,
+        WRITE_REVIEW_SETTINGS,
+        REVOKE_LINK,
+        LOCK_ACCOUNT,
+        UNLOCK_ACCOUNT,
+        LIST_AUDIT,
+        AUDIT_HEAD,
+        VERIFY_AUDIT,
+        RECORD_DESK_EVENT,
+        LIST_STAFF,
+        ADD_STAFF,
+        SET_STAFF_ROLE,
+        DISABLE_STAFF,
+        ENABLE_STAFF,
     )
 }
 

@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -33,13 +34,16 @@ from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.demo import DemoEnvironment, prepare_demo_desk, start_demo
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models.store import LocalStore, default_data_dir
+from visitdesk.desktop.ops.audit import AuditOps
 from visitdesk.desktop.ops.billing import BillingOps
 from visitdesk.desktop.ops.checkins import CheckInOps
 from visitdesk.desktop.ops.codes import CodeOps, PatientOps
 from visitdesk.desktop.ops.desk import DeskOps, DeskSession
 from visitdesk.desktop.ops.imports import ImportOps
+from visitdesk.desktop.ops.links import LinkOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
+from visitdesk.desktop.ops.staff import StaffOps
 from visitdesk.desktop.settings import Settings
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
@@ -114,6 +118,25 @@ def build_ops(
         billing=BillingOps(runner, store, engine, staff_name=staff_name, today=session.today),
         imports=ImportOps(runner, store, engine),
         outbox=OutboxOps(runner, store, engine),
+        links=LinkOps(
+            runner,
+            client=client,
+            practice_name=practice.name,
+            staff_name=staff_name,
+            zone=session.zone,
+            now=lambda: datetime.now(UTC),
+        ),
+        audit=AuditOps(
+            runner,
+            store,
+            client=client,
+            practice_id=practice.id,
+            practice_name=practice.name,
+            staff_name=staff_name,
+            zone=session.zone,
+            now=lambda: datetime.now(UTC),
+        ),
+        staff=StaffOps(runner, client=client),
         tasks=runner,
     )
 

@@ -27,21 +27,27 @@ from PySide6.QtWidgets import (
 from visitdesk.desktop.about import APP_NAME, AboutDialog
 from visitdesk.desktop.idle import IdleWatcher
 from visitdesk.desktop.ops.desk import (
+    AUDIT_ROLES,
     BILLING_ROLES,
     CODE_ROLES,
     IMPORT_ROLES,
+    LINK_ROLES,
     REGISTRATION_ROLES,
+    STAFF_ROLES,
     DeskOps,
 )
 from visitdesk.desktop.ops.imports import ImportKind
 from visitdesk.desktop.sync_bridge import SyncBridge
+from visitdesk.desktop.views.audit import AuditView
 from visitdesk.desktop.views.checkins import CheckInsView, plain_label
 from visitdesk.desktop.views.checkins_table import format_time
 from visitdesk.desktop.views.import_dialog import ImportDialog
+from visitdesk.desktop.views.linked_accounts import LinkedAccountsView
 from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.desktop.views.security_codes import SecurityCodesView
+from visitdesk.desktop.views.staff import StaffView
 from visitdesk.desktop.views.statements import StatementsView
 
 #: The keys of each screen, as Help shows them (the screens define the shortcuts themselves).
@@ -129,6 +135,21 @@ class MainWindow(QMainWindow):
             self._add_screen(self.statements, "Statements")
             self.statements.message.connect(self.show_message)
             bridge.changed.connect(self.statements.on_sync_changed)
+        self.linked_accounts: LinkedAccountsView | None = None
+        if session.can(LINK_ROLES):
+            self.linked_accounts = LinkedAccountsView(ops)
+            self._add_screen(self.linked_accounts, "Linked accounts")
+            self.linked_accounts.message.connect(self.show_message)
+        self.audit: AuditView | None = None
+        if session.can(AUDIT_ROLES):
+            self.audit = AuditView(ops)
+            self._add_screen(self.audit, "Audit trail")
+            self.audit.message.connect(self.show_message)
+        self.staff: StaffView | None = None
+        if session.can(STAFF_ROLES):
+            self.staff = StaffView(ops)
+            self._add_screen(self.staff, "Staff")
+            self.staff.message.connect(self.show_message)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         # Billing clerks start where their work is, not on a board of arriving patients.
         first = self.stack.indexOf(self.statements) if session.staff.role == "billing" else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -92,6 +93,7 @@ class PortalClient:
         ca_file: Path | None,
         token_store: TokenStore,
         timeout: tuple[float, float] = (5.0, 35.0),
+        workstation: str | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme != "https" or not parts.hostname:
@@ -106,6 +108,8 @@ class PortalClient:
         self._verify: str = str(ca_file) if ca_file is not None else certifi.where()
         self._token_store = token_store
         self._timeout = timeout
+        #: Sent with every call so the portal's audit trail names the desk an action came from.
+        self.workstation = (workstation if workstation is not None else socket.gethostname())[:64]
 
         self._local = threading.local()
         self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
@@ -445,6 +449,8 @@ class PortalClient:
             session.verify = self._verify
             session.headers["User-Agent"] = "VisitDesk-desktop"
             session.headers["Accept"] = "application/json"
+            if self.workstation:
+                session.headers["X-Workstation"] = self.workstation
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.add(session)

@@ -332,6 +332,12 @@ def create_practice(
         )
         staff_credentials.append(StaffCredential(username, password, role, staff_name))
 
+    # The seeded accounts stand for patients the front desk matched by hand before go-live.
+    front_desk = next(row for row in staff_rows if row["role"] == "front_desk")
+    for link in link_rows:
+        link.update(
+            method="staff_match", made_by_staff_id=front_desk["id"], made_by=front_desk["name"]
+        )
     mrn_of = {row["id"]: row["mrn"] for row in rows}
     with db.write() as session:
         if session.scalar(select(Practice.id).where(Practice.code == code)) is not None:

@@ -169,6 +169,7 @@ class AuditEvent(Base):
     """One append-only audit entry; ``row_hash`` = SHA-256(prev_hash, canonical content)."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_practice_occurred", "practice_id", "occurred_at"),)
 
     practice_id: Mapped[str] = mapped_column(
         ForeignKey("practices.id", ondelete="CASCADE"), primary_key=True
@@ -186,3 +187,20 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A head of a practice's audit chain the portal verified and signed (Ed25519, key file
+    outside the database). Someone who rewrites the chain in the database cannot re-sign these,
+    so a chain that no longer passes through a checkpoint is caught."""
+
+    __tablename__ = "audit_checkpoints"
+
+    practice_id: Mapped[str] = mapped_column(
+        ForeignKey("practices.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    row_hash: Mapped[str] = mapped_column(String(64))
+    #: Base64 of the Ed25519 signature over `checkpoint_message(practice_id, seq, row_hash)`.
+    signature: Mapped[str] = mapped_column(String(128))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

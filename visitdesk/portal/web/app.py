@@ -18,8 +18,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from visitdesk.api.wire import PATIENT_PREFIX, STAFF_PREFIX
+from visitdesk.portal.audit_trail import routes as audit_routes
+from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.billing.payments import PaymentGateway, TestGateway
 from visitdesk.portal.codes.hashing import CodeHasher
+from visitdesk.portal.links import routes as link_routes
 from visitdesk.portal.persistence import idempotency, throttle
 from visitdesk.portal.persistence.db import (
     ConnectionBudget,
@@ -28,6 +31,7 @@ from visitdesk.portal.persistence.db import (
     plan_pool,
 )
 from visitdesk.portal.persistence.longpoll import ChangeNotifier
+from visitdesk.portal.staff import routes as staff_routes
 from visitdesk.portal.web.bodies import (
     DEFAULT_BODY_LIMIT,
     SecurityHeaders,
@@ -167,6 +171,7 @@ def create_app(config: PortalConfig) -> FastAPI:
         notifier=notifier,
         codes=CodeHasher(config.resolved_secret_key()),
         messenger=build_messenger(config),
+        audit_signer=AuditSigner.load(config.data_dir),
     )
 
     @asynccontextmanager
@@ -205,6 +210,9 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(staff_billing.router, prefix=STAFF_PREFIX)
     app.include_router(patient_billing.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
+    app.include_router(link_routes.router, prefix=STAFF_PREFIX)
+    app.include_router(audit_routes.router, prefix=STAFF_PREFIX)
+    app.include_router(staff_routes.router, prefix=STAFF_PREFIX)
     app.include_router(payment_events.router, prefix=GATEWAY_PREFIX)
     app.include_router(patient_accounts.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_accounts.router, prefix=STAFF_PREFIX)

@@ -1,4 +1,5 @@
-"""``visitdesk-portal``: serve the portal, seed the demo practice, run the patient simulator.
+"""``visitdesk-portal``: serve the portal, create and list practices, seed the demo practice, run
+the patient simulator.
 
 Exit codes: 0 success; 1 runtime failure; 2 usage error; 3 ``seed-demo`` found the demo practice
 already in the database (nothing is changed; use another --data-dir or --database-url to start
@@ -33,6 +34,7 @@ from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.demo.seed import DemoCredentials, PracticeExists, seed_demo
 from visitdesk.portal.persistence.db import Database, PoolSettings
 from visitdesk.portal.persistence.migrate import SchemaTooNew
+from visitdesk.portal.staff.commands import add_commands as add_practice_commands
 from visitdesk.portal.web.app import ENV_CONFIG_JSON, build_gateway, create_app
 from visitdesk.portal.web.config import (
     DATABASE_PASSWORD_ENV,
@@ -184,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-events", type=int, default=None, help="stop after this many events (default: run on)"
     )
     sim.set_defaults(handler=_simulate)
+    add_practice_commands(commands)
     return parser
 
 

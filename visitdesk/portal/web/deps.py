@@ -5,7 +5,7 @@
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -18,8 +18,10 @@ from starlette.responses import Response
 from visitdesk.api.wire import Role
 from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN, display_name
 from visitdesk.portal.accounts.sessions import STAFF_TOKEN
+from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.codes.hashing import CodeHasher
-from visitdesk.portal.persistence import idempotency
+from visitdesk.portal.persistence import audit, idempotency
+from visitdesk.portal.persistence.clock import Clock
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.idempotency import IdempotentCall, Outcome
 from visitdesk.portal.persistence.longpoll import ChangeNotifier
@@ -44,6 +46,10 @@ class PortalState:
     codes: CodeHasher
     #: Outgoing email and text messages.
     messenger: Messenger
+    #: "Now" for time-based rules (link reviews); tests move it.
+    clock: Clock = field(default_factory=Clock)
+    #: Signs audit checkpoints (key file in the data directory).
+    audit_signer: AuditSigner | None = None
 
 
 def get_state(request: Request) -> PortalState:
@@ -127,6 +133,12 @@ class StaffPrincipal:
     session_id: str
     role: Role
     name: str
+    #: The workstation name the desk sends (``X-Workstation``), for the audit trail.
+    workstation: str = ""
+
+    @property
+    def actor(self) -> audit.Actor:
+        return audit.Actor("staff", self.staff_id, self.name, self.workstation)
 
     @property
     def scope(self) -> str:
@@ -135,13 +147,27 @@ class StaffPrincipal:
         return staff_scope(self.practice_id, self.staff_id)
 
 
+def workstation_name(value: str | None) -> str:
+    """The desk's name as sent, kept only if it is a plain short name (it goes into the audit)."""
+    if not value:
+        return ""
+    name = value.strip()[:64]
+    return name if all(ch.isalnum() or ch in "._- " for ch in name) else ""
+
+
+_Workstation = Annotated[
+    str | None,
+    Header(alias="X-Workstation", description="The desk's workstation name, for the audit."),
+]
+
+
 PASSWORD_CHANGE_REQUIRED = (
     "Your password was reset by a manager: choose a new password before doing anything else."  # noqa: S105
 )
 
 
 def _signed_in_staff(
-    state: PortalState, credentials: HTTPAuthorizationCredentials | None
+    state: PortalState, credentials: HTTPAuthorizationCredentials | None, workstation: str | None
 ) -> tuple[StaffPrincipal, bool]:
     """The staff member of a live session, and whether they must change their password first."""
     claims = _claims(state, credentials, STAFF_TOKEN)
@@ -165,15 +191,23 @@ def _signed_in_staff(
     if row is None or row.practice_id != claims.get("pid"):
         raise Unauthorized("This session has ended; please sign in again.")
     # The role is read fresh so a demotion applies at once, not when the token expires.
-    principal = StaffPrincipal(staff_id, row.practice_id, session_id, Role(row.role), row.name)
+    principal = StaffPrincipal(
+        staff_id,
+        row.practice_id,
+        session_id,
+        Role(row.role),
+        row.name,
+        workstation_name(workstation),
+    )
     return principal, bool(row.must_change_password)
 
 
 def current_staff(
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
+    workstation: _Workstation = None,
 ) -> StaffPrincipal:
-    principal, must_change = _signed_in_staff(state, credentials)
+    principal, must_change = _signed_in_staff(state, credentials, workstation)
     if must_change:
         raise Forbidden(PASSWORD_CHANGE_REQUIRED)
     return principal
@@ -182,9 +216,10 @@ def current_staff(
 def staff_changing_password(
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
+    workstation: _Workstation = None,
 ) -> StaffPrincipal:
     """The one call a session with a reset password may make: changing it."""
-    return _signed_in_staff(state, credentials)[0]
+    return _signed_in_staff(state, credentials, workstation)[0]
 
 
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]

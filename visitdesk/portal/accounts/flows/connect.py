@@ -369,6 +369,7 @@ def verify_connect(
                     patient_id=pending.patient_id,
                     practice_id=pending.practice_id,
                     relationship="self",
+                    method="safe_health_code",
                 )
                 session.add(link)
             account = session.get(PatientAccount, account_id)
@@ -456,6 +457,10 @@ def link_family_member(
                     patient_id=row.patient_id,
                     practice_id=practice.id,
                     relationship=row.relationship,
+                    method="security_code",
+                    security_code_id=row.id,
+                    made_by_staff_id=row.issued_by_staff_id,
+                    made_by=row.issued_by,
                 )
                 session.add(link)
                 security_codes.mark_used(session, row, account_id, actor)

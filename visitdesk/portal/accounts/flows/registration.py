@@ -378,6 +378,10 @@ def register_by_username(
                         patient_id=patient.id,
                         practice_id=practice_id,
                         relationship="self",
+                        method="security_code",
+                        security_code_id=row.id,
+                        made_by_staff_id=row.issued_by_staff_id,
+                        made_by=row.issued_by,
                     )
                 )
                 actor = audit.Actor("patient", account.id, display_name(account))

@@ -24,6 +24,7 @@ from visitdesk.api.wire import (
 )
 from visitdesk.portal.accounts.patient_side import display_name, open_session
 from visitdesk.portal.accounts.sessions import STAFF_TOKEN
+from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.db import Database, utcnow
 from visitdesk.portal.persistence.models import (
     PatientAccount,
@@ -57,7 +58,12 @@ class _StaffLogin:
 
 
 def staff_sign_in(
-    db: Database, security: Security, config: PortalConfig, body: SessionCreate, client: str
+    db: Database,
+    security: Security,
+    config: PortalConfig,
+    body: SessionCreate,
+    client: str,
+    workstation: str = "",
 ) -> SessionTokens:
     security.passwords.gate.refuse_if_full()
     keys = SignInKeys.of("staff", f"{body.practice}\x00{body.username}", client)
@@ -96,6 +102,14 @@ def staff_sign_in(
         session.add(family)
         session.flush()
         tokens = _issue(session, security, config, family)
+        audit.record(
+            session,
+            login.practice_id,
+            audit.Actor("staff", login.staff_id, tokens.staff.name, workstation),
+            "staff.signed_in",
+            "staff_session",
+            family.id,
+        )
     log.info("staff sign-in: staff %s session %s", login.staff_id, family.id)
     return tokens
 
@@ -237,6 +251,11 @@ def patient_sign_in(
     assert account is not None
     with db.write() as session:
         clear_sign_in(session, keys)
+        session.execute(
+            update(PatientAccount)
+            .where(PatientAccount.id == account.id)
+            .values(last_sign_in_at=utcnow())
+        )
         if security.passwords.needs_rehash(account.password_hash):
             session.execute(
                 update(PatientAccount)

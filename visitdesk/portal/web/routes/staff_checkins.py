@@ -44,6 +44,7 @@ def set_checkin_status(
             CheckInStatus(body.status),
             writer.staff.staff_id,
             writer.staff.name,
+            writer.staff.workstation,
         )
         return Outcome(200, out)
 

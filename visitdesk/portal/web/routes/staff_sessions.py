@@ -15,7 +15,14 @@ from visitdesk.portal.accounts.flows import sign_in
 from visitdesk.portal.persistence import idempotency
 from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.web.bodies import AUTH_BODY_LIMIT, PortalRoute
-from visitdesk.portal.web.deps import RequiredKey, State, Writer, client_address, staff_scope
+from visitdesk.portal.web.deps import (
+    RequiredKey,
+    State,
+    Writer,
+    client_address,
+    staff_scope,
+    workstation_name,
+)
 from visitdesk.portal.web.routes.commands import staff_route
 
 router = APIRouter(route_class=PortalRoute, tags=["staff sessions"])
@@ -30,7 +37,12 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 def create_session(body: SessionCreate, request: Request, state: State) -> SessionTokens:
     """Sign in with the practice code, username and password."""
     return sign_in.staff_sign_in(
-        state.db, state.security, state.config, body, client_address(request)
+        state.db,
+        state.security,
+        state.config,
+        body,
+        client_address(request),
+        workstation_name(request.headers.get("X-Workstation")),
     )
 
 
