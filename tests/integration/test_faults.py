@@ -242,7 +242,8 @@ def test_the_push_worker_outlives_a_read_only_store_and_says_so(
         store_faults.read_only = False
         assert wait_for(lambda: desk.store.outbox_pending_count() == 0, timeout=15)
         assert wait_for(lambda: desk.engine.status.store_problem is None, timeout=5)
-        assert desk.engine.status.outbox_pending == 0
+        # The engine's status is refreshed after the store's count: wait for it too.
+        assert wait_for(lambda: desk.engine.status.outbox_pending == 0, timeout=5)
         assert _status(desk, checkin_id) is ACK
         statuses = [i.data["status"] for i in feed_for(observer, "checkin", checkin_id)]
         assert statuses == ["arrived", "acknowledged"]
