@@ -28,6 +28,7 @@ from visitdesk.api.wire_audit import (
 )
 from visitdesk.desktop.models import state
 from visitdesk.desktop.models.store import LocalStore
+from visitdesk.desktop.ops.base import first_rows, printed_by
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.reports.csv_export import csv_bytes
 from visitdesk.reports.table_report import TableReport, render_table_report
@@ -266,11 +267,7 @@ class AuditOps:
     # ---- exports
 
     def _subtitle(self, where: AuditFilter) -> str:
-        printed = self._now().astimezone(self.zone)
-        return (
-            f"{self.practice_name} \u2014 {where.words()} \u2014 printed by {self.staff_name} "
-            f"on {printed:%m/%d/%Y %I:%M %p}"
-        )
+        return printed_by(self.practice_name, where.words(), self.staff_name, self._now(), self.zone)
 
     def export_csv(self, where: AuditFilter) -> Op[bytes]:
         def run() -> bytes:
@@ -281,13 +278,9 @@ class AuditOps:
 
     def export_pdf(self, where: AuditFilter) -> Op[bytes]:
         def run() -> bytes:
-            rows: list[tuple[str, ...]] = []
-            more = False
-            for event in self._all(where):
-                if len(rows) == PDF_MAX_ROWS:
-                    more = True
-                    break
-                rows.append(event_cells(event, self.zone))
+            rows, more = first_rows(
+                self._all(where), lambda event: event_cells(event, self.zone), PDF_MAX_ROWS
+            )
             count = f"{len(rows):,} event{'s' if len(rows) != 1 else ''}."
             report = TableReport(
                 title="Audit trail",

@@ -35,6 +35,7 @@ from visitdesk.api.wire_links import (
     ReviewList,
     ReviewSettings,
 )
+from visitdesk.desktop.ops.base import first_rows, printed_by
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.reports.csv_export import csv_bytes
 from visitdesk.reports.table_report import TableReport, render_table_report
@@ -231,11 +232,7 @@ class LinkOps:
     # ---- exports
 
     def _subtitle(self, what: str) -> str:
-        printed = self._now().astimezone(self.zone)
-        return (
-            f"{self.practice_name} \u2014 {what} \u2014 printed by {self.staff_name} "
-            f"on {printed:%m/%d/%Y %I:%M %p}"
-        )
+        return printed_by(self.practice_name, what, self.staff_name, self._now(), self.zone)
 
     def export_links_csv(self, query: LinkQuery) -> Op[bytes]:
         def run() -> bytes:
@@ -246,13 +243,9 @@ class LinkOps:
 
     def export_links_pdf(self, query: LinkQuery) -> Op[bytes]:
         def run() -> bytes:
-            rows: list[tuple[str, ...]] = []
-            more = False
-            for row in self._all_rows(query):
-                if len(rows) == PDF_MAX_ROWS:
-                    more = True
-                    break
-                rows.append(link_cells(row, self.zone))
+            rows, more = first_rows(
+                self._all_rows(query), lambda row: link_cells(row, self.zone), PDF_MAX_ROWS
+            )
             shown = _filter_words(query)
             note = (
                 f"The first {PDF_MAX_ROWS:,} links only; the CSV export holds them all."
