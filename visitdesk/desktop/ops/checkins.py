@@ -1,11 +1,16 @@
-"""The check-in board: today's arrivals and the status changes staff make."""
+"""The check-in desk: today's schedule and arrivals, and the changes the front desk makes from it
+(acknowledge, room, finish, check in at the desk, walk-ins, no-shows, the practice's settings)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from visitdesk.api.commands import WRITE_CHECKIN_SETTINGS
 from visitdesk.api.wire import CheckInStatus
+from visitdesk.api.wire_checkins import CheckInSettings
+from visitdesk.desktop.models import board, schedule
 from visitdesk.desktop.models.board import CheckInRow
+from visitdesk.desktop.models.schedule import NO_FILTER, Board, BoardFilter
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.ops.base import StoreOps, SyncKick
 from visitdesk.desktop.tasks import Op, TaskRunner
@@ -26,14 +31,67 @@ class CheckInOps(StoreOps):
         self.zone = zone
         self.staff_name = staff_name
 
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """The instants the practice's `day` starts and ends."""
+        start = datetime.combine(day, time.min, tzinfo=self.zone)
+        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.zone)
+        return start, end
+
     def load_board(self, day: date) -> Op[list[CheckInRow]]:
         """The check-ins that arrived on `day` (the practice's day), in arrival order."""
-        start = datetime.combine(day, time.min, tzinfo=self.zone)
-        end = start + timedelta(days=1)
+        start, end = self.day_bounds(day)
         return self.runner.op(self.store.checkins_for_day, start, end)
+
+    def load_desk(self, day: date, board_filter: BoardFilter = NO_FILTER) -> Op[Board]:
+        """The day's arrivals and schedule (sorted and filtered in SQL), its providers and
+        locations, and the practice's check-in settings."""
+        start, end = self.day_bounds(day)
+
+        def load() -> Board:
+            with self.store.read() as session:
+                return schedule.load_board(session, start, end, board_filter)
+
+        return self.runner.op(load)
 
     def set_status(self, checkin_id: str, status: CheckInStatus) -> Op[OutboxItem]:
         """Change the status here and queue it for the portal, atomically."""
         return self._queued(
             lambda: self.store.set_checkin_status(checkin_id, status, self.staff_name)
         )
+
+    def check_in_at_desk(
+        self, patient_id: str, appointment_id: str | None, day: date
+    ) -> Op[tuple[str, OutboxItem]]:
+        """Check a patient in at the desk (for an appointment, or as a walk-in with None)."""
+        day_start, _ = self.day_bounds(day)
+
+        def change() -> tuple[str, OutboxItem]:
+            with self.store.write() as uow:
+                return board.check_in_at_desk(
+                    uow.session, patient_id, appointment_id, self.staff_name, day_start
+                )
+
+        return self._queued(change)
+
+    def mark_no_show(self, appointment_id: str) -> Op[OutboxItem]:
+        """Mark a patient who never came a no-show (refused for an arrival, or too soon)."""
+
+        def change() -> OutboxItem:
+            with self.store.write() as uow:
+                grace = schedule.checkin_settings(uow.session).no_show_grace_minutes
+                return board.mark_no_show(
+                    uow.session, appointment_id, self.staff_name, timedelta(minutes=grace)
+                )
+
+        return self._queued(change)
+
+    def save_settings(self, settings: CheckInSettings) -> Op[OutboxItem]:
+        """A manager's new check-in rules: in force on this desk at once, and sent to the portal
+        (which hands them to every desk)."""
+
+        def change() -> OutboxItem:
+            with self.store.write() as uow:
+                schedule.put_checkin_settings(uow.session, settings)
+                return uow.enqueue(WRITE_CHECKIN_SETTINGS, {}, settings, "Check-in settings")
+
+        return self._queued(change)

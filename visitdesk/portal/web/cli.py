@@ -408,6 +408,8 @@ def _seed_demo(args: argparse.Namespace) -> int:
             patients=args.patients,
             seed=seed,
             code_hasher=CodeHasher(config.resolved_secret_key()),
+            # The app patients arrive over the next hours, as on a real clinic day.
+            arrivals_spread_minutes=150,
         )
         credentials = dataclasses.replace(
             credentials,
