@@ -155,9 +155,12 @@ def check_in_at_desk(
     appointment_id: str | None,
     staff_name: str,
     day_start: datetime,
+    day_end: datetime,
 ) -> tuple[str, OutboxItem]:
     """Check a patient in at the desk: the row shows here at once under a new id, and the
-    check-in goes to the portal. Returns (check-in id, outbox item).
+    check-in goes to the portal. Returns (check-in id, outbox item). Without `appointment_id`
+    the check-in is tied to the patient's appointment today nearest to now, if there is one,
+    else it is a walk-in.
 
     Raises AlreadyCheckedIn for a patient checked in today, NotFoundError for an appointment
     this desk does not have.
@@ -165,7 +168,9 @@ def check_in_at_desk(
     existing = standing_checkin(session, patient_id, day_start)
     if existing is not None:
         raise AlreadyCheckedIn(existing.id)
-    if appointment_id is not None:
+    if appointment_id is None:
+        appointment_id = _todays_appointment(session, patient_id, day_start, day_end)
+    else:
         appointment = session.scalar(
             select(Appointment).where(Appointment.portal_id == appointment_id)
         )
@@ -195,6 +200,24 @@ def check_in_at_desk(
         "Walk-in check-in" if appointment_id is None else "Check in at the desk",
     )
     return checkin_id, item
+
+
+def _todays_appointment(
+    session: Session, patient_id: str, day_start: datetime, day_end: datetime
+) -> str | None:
+    rows = session.execute(
+        select(Appointment.portal_id, Appointment.starts_at).where(
+            Appointment.patient_portal_id == patient_id,
+            Appointment.portal_id.is_not(None),
+            Appointment.status == "scheduled",
+            Appointment.starts_at >= day_start,
+            Appointment.starts_at < day_end,
+        )
+    ).all()
+    if not rows:
+        return None
+    now = utcnow()
+    return min(rows, key=lambda r: abs((r[1] - now).total_seconds()))[0]
 
 
 def mark_no_show(

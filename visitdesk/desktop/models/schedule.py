@@ -20,7 +20,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    distinct,
     exists,
     func,
     literal,
@@ -366,11 +365,12 @@ def choices(session: Session, start: datetime, end: datetime) -> tuple[list[str]
     """The providers and locations of the day's appointments, for the board's filters."""
     day = (Appointment.starts_at >= start, Appointment.starts_at < end)
     providers = session.scalars(
-        select(distinct(Appointment.provider)).where(*day).order_by(Appointment.provider)
+        select(Appointment.provider).where(*day).distinct().order_by(Appointment.provider)
     ).all()
     locations = session.scalars(
-        select(distinct(Appointment.location))
+        select(Appointment.location)
         .where(*day, Appointment.location != "")
+        .distinct()
         .order_by(Appointment.location)
     ).all()
     return list(providers), list(locations)

@@ -62,13 +62,14 @@ class CheckInOps(StoreOps):
     def check_in_at_desk(
         self, patient_id: str, appointment_id: str | None, day: date
     ) -> Op[tuple[str, OutboxItem]]:
-        """Check a patient in at the desk (for an appointment, or as a walk-in with None)."""
-        day_start, _ = self.day_bounds(day)
+        """Check a patient in at the desk, for `appointment_id`, or with None for their
+        appointment today if they have one (a walk-in if not)."""
+        day_start, day_end = self.day_bounds(day)
 
         def change() -> tuple[str, OutboxItem]:
             with self.store.write() as uow:
                 return board.check_in_at_desk(
-                    uow.session, patient_id, appointment_id, self.staff_name, day_start
+                    uow.session, patient_id, appointment_id, self.staff_name, day_start, day_end
                 )
 
         return self._queued(change)
