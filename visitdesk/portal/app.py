@@ -19,6 +19,8 @@ from visitdesk.portal.db import Database
 from visitdesk.portal.deps import PortalState
 from visitdesk.portal.errors import PortalError
 from visitdesk.portal.feed import ChangeNotifier
+from visitdesk.portal.messages import routes_patient as patient_messages
+from visitdesk.portal.messages import routes_staff as staff_messages
 from visitdesk.portal.notify import build_messenger
 from visitdesk.portal.payments import TestGateway
 from visitdesk.portal.routes import (
@@ -91,6 +93,8 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(staff_billing.router, prefix=STAFF_PREFIX)
     app.include_router(patient_billing.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
+    app.include_router(staff_messages.router, prefix=STAFF_PREFIX)
+    app.include_router(patient_messages.router, prefix=PATIENT_PREFIX)
     # The card processor; only the test gateway exists until a real processor is contracted.
     app.state.payment_gateway = TestGateway()
 

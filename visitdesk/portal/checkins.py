@@ -1,4 +1,5 @@
-"""Check-ins: the patient's "I'm Here" tap and the desk's status changes."""
+"""Check-ins: the patient's "I'm Here" tap (which begins an arrival chat) and the desk's status
+changes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from visitdesk.portal.clock import day_bounds, local_today
 from visitdesk.portal.db import utcnow
 from visitdesk.portal.errors import NotFound, Unprocessable
 from visitdesk.portal.feed import NewChange, append_changes
+from visitdesk.portal.messages.threads import start_arrival_chat
 from visitdesk.portal.models import AccountLink, Appointment, CheckIn, Patient, Practice
 from visitdesk.portal.out import checkin_out
 from visitdesk.sync.wire import CheckInOut, CheckInStatus
@@ -108,6 +110,10 @@ def tap_im_here(
         status_changed_at=now,
     )
     session.add(row)
+    session.flush()
+    # The tap also opens a chat with the desk; the app finds it through ``thread_id``.
+    thread = start_arrival_chat(session, practice.id, patient.id, account_id, row.id)
+    row.thread_id = thread.id
     session.flush()
     log.info("check-in %s created for practice %s", row.id, practice.id)
     return TapResult(_emit(session, row), created=True)
