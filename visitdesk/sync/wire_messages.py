@@ -96,6 +96,8 @@ class MessageOut(Wire):
     body: str
     created_at: AwareDatetime
     attachments: list[AttachmentOut] = []
+    #: The writer's own id for the message (the desk's local reply id), echoed back.
+    client_id: str | None = None
 
 
 class ThreadOut(Wire):
@@ -148,6 +150,7 @@ class ThreadStart(Wire):
 class MessageCreate(Wire):
     body: MessageBody
     attachment_ids: AttachmentIds = []
+    client_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class ThreadAssign(Wire):

@@ -141,6 +141,7 @@ def table_of(entity: type[Base]) -> Table:
 from visitdesk.desktop.models import (  # noqa: E402, F401  (security codes)
     billing,
     codes,
+    messages,
     patient_search,
     registrations,
 )

@@ -61,6 +61,7 @@ class ThreadMessage(Base):
     author_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
     author_account_id: Mapped[str | None] = mapped_column(String(36), default=None)
     body: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

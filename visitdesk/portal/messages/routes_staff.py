@@ -52,7 +52,13 @@ def reply(thread_id: ThreadId, body: MessageCreate, writer: Desk, state: State) 
     def apply(session: Session) -> Outcome:
         author = threads.Author(AuthorKind.STAFF, writer.staff.name, staff_id=writer.staff.staff_id)
         result = threads.staff_reply(
-            session, writer.staff.practice_id, thread_id, author, body.body, body.attachment_ids
+            session,
+            writer.staff.practice_id,
+            thread_id,
+            author,
+            body.body,
+            body.attachment_ids,
+            body.client_id,
         )
         sent.append(result)
         return Outcome(201, result.message)

@@ -113,6 +113,7 @@ def message_out(row: ThreadMessage, attachments: Sequence[MessageAttachment] = (
         body=row.body,
         created_at=row.created_at,
         attachments=[attachment_out(a) for a in attachments],
+        client_id=row.client_id,
     )
 
 
@@ -190,6 +191,7 @@ def _add_message(
     author: Author,
     body: str,
     attachment_ids: Sequence[str] = (),
+    client_id: str | None = None,
 ) -> MessageOut:
     attachments: list[MessageAttachment] = []
     if attachment_ids:
@@ -220,6 +222,7 @@ def _add_message(
         author_staff_id=author.staff_id,
         author_account_id=author.account_id,
         body=body,
+        client_id=client_id,
         created_at=now,
     )
     session.add(row)
@@ -319,11 +322,12 @@ def staff_reply(
     author: Author,
     body: str,
     attachment_ids: Sequence[str] = (),
+    client_id: str | None = None,
 ) -> StaffReply:
     thread = thread_for_staff(session, practice_id, thread_id, lock=True)
     # One announcement per batch of replies: none while an earlier one is still unread.
     announce = thread.patient_read_number >= thread.last_staff_number
-    message = _add_message(session, thread, author, body, attachment_ids)
+    message = _add_message(session, thread, author, body, attachment_ids, client_id)
     return StaffReply(message, announce, thread.account_id, thread.patient_id)
 
 

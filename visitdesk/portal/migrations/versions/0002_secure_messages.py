@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("author_staff_id", sa.String(length=36), nullable=True),
         sa.Column("author_account_id", sa.String(length=36), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["practice_id"],
