@@ -55,6 +55,7 @@ from visitdesk.sync.wire import (
     StaffInfo,
     UpsertResult,
 )
+from visitdesk.sync.wire_messages import Colleague
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,30 @@ class PortalClient:
         )
         return _parse(resp, CheckInOut)
 
+    def colleagues(self) -> list[Colleague]:
+        """Staff a message thread can be assigned to."""
+        resp = self._authed("GET", f"{STAFF_PREFIX}/colleagues")
+        return [Colleague.model_validate(item) for item in resp.json()]
+
+    def download_attachment(self, thread_id: str, attachment_id: str, destination: Path) -> int:
+        """Stream an attachment into ``destination`` (written whole or not at all); its size."""
+        resp = self._authed(
+            "GET",
+            f"{STAFF_PREFIX}/threads/{_segment(thread_id)}/attachments/{_segment(attachment_id)}",
+            stream=True,
+        )
+        partial = destination.with_name(destination.name + ".part")
+        size = 0
+        try:
+            with resp, partial.open("wb") as out:
+                for piece in resp.iter_content(64 * 1024):
+                    out.write(piece)
+                    size += len(piece)
+            partial.replace(destination)
+        finally:
+            partial.unlink(missing_ok=True)
+        return size
+
     def send(self, method: str, path: str, body: Any, idempotency_key: str | None) -> Any:
         """A raw staff call (what the outbox push worker replays); returns the parsed JSON."""
         if not path.startswith("/api/"):
@@ -352,6 +377,7 @@ class PortalClient:
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         headers: dict[str, str] = {}
         if idempotency_key is not None:
@@ -360,7 +386,13 @@ class PortalClient:
         for attempt in (1, 2):
             headers["Authorization"] = f"Bearer {token}"
             resp = self._raw(
-                method, path, json=json, params=params, headers=headers, timeout=timeout
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+                stream=stream,
             )
             if resp.status_code != 401:
                 break
@@ -396,6 +428,7 @@ class PortalClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: tuple[float, float] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """One HTTP exchange; transport failures become PortalOffline / PortalUntrusted."""
         if not path.startswith("/api/"):
@@ -411,6 +444,7 @@ class PortalClient:
                 timeout=timeout or self._timeout,
                 verify=self._verify,
                 allow_redirects=False,
+                stream=stream,
             )
         except requests.exceptions.SSLError as exc:
             if _is_cert_failure(exc):

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -38,6 +38,10 @@ from visitdesk.desktop.models.feed import register_applier
 from visitdesk.desktop.models.schema import Base, OutboxEntry, Patient, table_of
 from visitdesk.sync.store import OutboxItem
 from visitdesk.sync.wire import STAFF_PREFIX, ChangeItem
+
+if TYPE_CHECKING:
+    from visitdesk.desktop.models.store import LocalStore
+
 from visitdesk.sync.wire_messages import (
     MessageCreate,
     MessageOut,
@@ -153,7 +157,7 @@ def _apply_threads(session: Session, items: list[ChangeItem]) -> None:
         record = ThreadOut.model_validate(item.data)
         row = {field: getattr(record, field) for field in _THREAD_FIELDS}
         row["topic"], row["status"] = record.topic.value, record.status.value
-        row["id"] = item.id
+        row["id"], row["preview"] = item.id, ""
         rows.append(row)
     delete_where_in(session, table_of(Thread), "id", [i.id for i in items if i.op == "delete"])
     bulk_insert(session, table_of(Thread), rows, conflict="id", update=_THREAD_FIELDS)
@@ -577,3 +581,50 @@ def fill(body: str, values: dict[str, str]) -> str:
     for name, value in values.items():
         out = out.replace("{" + name + "}", value)
     return out
+
+
+# --------------------------------------------------------------------------- for the desk
+# Each runs one transaction on the store; the desk's operations call them off the GUI thread.
+
+
+def inbox(store: LocalStore, pool: Pool | Topic, staff_id: str, search: str = "") -> Inbox:
+    with store.read() as session:
+        return Inbox(
+            counts=pool_counts(session, staff_id),
+            threads=list_threads(session, pool, staff_id, search),
+        )
+
+
+@dataclass(frozen=True)
+class Inbox:
+    counts: list[PoolCount]
+    threads: list[ThreadRow]
+
+
+def open_thread(store: LocalStore, thread_id: str) -> tuple[ThreadDetail, OutboxItem | None]:
+    """The thread, marked read here and (queued) on the portal, so every desk's count drops."""
+    with store.write() as uow:
+        item = record_read(uow.session, uow.enqueue, thread_id)
+        return thread_detail(uow.session, thread_id), item
+
+
+def reply(store: LocalStore, thread_id: str, body: str, author_name: str) -> OutboxItem:
+    with store.write() as uow:
+        return record_reply(uow.session, uow.enqueue, thread_id, body, author_name)
+
+
+def assign(
+    store: LocalStore, thread_id: str, staff_id: str | None, staff_name: str | None
+) -> OutboxItem:
+    with store.write() as uow:
+        return record_assign(uow.session, uow.enqueue, thread_id, staff_id, staff_name)
+
+
+def close(store: LocalStore, thread_id: str) -> OutboxItem:
+    with store.write() as uow:
+        return record_close(uow.session, uow.enqueue, thread_id)
+
+
+def arrival_thread(store: LocalStore, checkin_id: str) -> str | None:
+    with store.read() as session:
+        return thread_for_checkin(session, checkin_id)
