@@ -184,3 +184,84 @@ def test_a_refused_reply_shows_failed(
             is messages.ReplyState.FAILED
         )
     assert Colleague  # the wire model the desk's assign dialog lists
+
+
+_WRITE_REPLY_AND_HANG = """
+import sys, threading
+from pathlib import Path
+from visitdesk.desktop.models import messages
+from visitdesk.desktop.models.store import LocalStore
+store = LocalStore.open(Path(sys.argv[1]))
+messages.reply(store, sys.argv[2], "We have your message and will call you today.", "Front Desk")
+print("written", flush=True)
+threading.Event().wait()
+"""
+
+
+def test_offline_reply_survives_a_killed_app_and_is_delivered_once(
+    portal_factory: Any, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.fixtures_portal import make_practice
+    from visitdesk.portal.db import Database
+
+    portal = portal_factory.start()
+    db = Database.from_url(portal.config.resolved_database_url)
+    try:
+        practice = make_practice(db, portal, patients=10, accounts=1)
+    finally:
+        db.dispose()
+    with http_session(practice.ca_file) as session:
+        patient = patient_headers(session, practice)
+        thread = start_thread(session, practice, patient, practice.patients[0].patient_ids[0])
+    store_path = tmp_path / "desk" / "visitdesk.sqlite3"
+    client = staff_client(practice)
+    store = LocalStore.open(store_path)
+    SyncEngine(client, store, **FAST).pull_once()
+    store.close()
+    data_dir, port = portal.config.data_dir, portal.port
+    portal.stop()
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    app = subprocess.Popen(
+        [sys.executable, "-c", _WRITE_REPLY_AND_HANG, str(store_path), thread["id"]],
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert app.stdout is not None
+        assert app.stdout.readline().strip() == b"written"
+    finally:
+        app.send_signal(signal.SIGKILL)
+        app.wait(10)
+        if app.stdout is not None:
+            app.stdout.close()
+
+    portal_factory.start(data_dir=data_dir, port=port)
+    store = LocalStore.open(store_path)
+    engine = SyncEngine(client, store, listener=RecordingListener(), **FAST)
+    try:
+        assert store.outbox_pending_count() == 1
+        engine.start()
+        assert wait_for(lambda: store.outbox_pending_count() == 0, timeout=15)
+        engine.kick()
+        assert wait_for(lambda: _pending_replies(store) == 0, timeout=15)
+    finally:
+        engine.stop(timeout=2)
+        store.close()
+        client.close()
+    with http_session(practice.ca_file) as session:
+        patient = patient_headers(session, practice)
+        seen = _patient_thread(session, practice, patient, thread["id"])
+    bodies = [m["body"] for m in seen["messages"]]
+    assert bodies.count("We have your message and will call you today.") == 1
+    assert len(bodies) == 2
+
+
+def _pending_replies(store: LocalStore) -> int:
+    with store.read() as session:
+        return len(session.scalars(messages.select(messages.PendingReply)).all())
