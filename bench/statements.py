@@ -39,7 +39,7 @@ from tests.billing_data import (
 from visitdesk.desktop.models import billing
 from visitdesk.desktop.models.ledger_import import import_ledger_csv
 from visitdesk.desktop.models.store import LocalStore
-from visitdesk.reports import statement_run
+from visitdesk.desktop.ops import statement_run
 
 
 def rss_mb(pid: int | None = None) -> float:

@@ -35,9 +35,8 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
 from visitdesk.desktop import session as sessions
-from visitdesk.desktop.app import settle_garbage_collector
+from visitdesk.desktop.app import build_ops, settle_garbage_collector
 from visitdesk.desktop.collector import GuiThreadCollector
-from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models.csv_import import import_patients_csv
 from visitdesk.desktop.sync_bridge import SyncBridge
@@ -344,8 +343,8 @@ def run(
     bridge = SyncBridge()
     engine2 = SyncEngine(second.client, second.store, wait_seconds=20, listener=bridge)
     runner = TaskRunner()
-    controller = DeskController(runner, second.store, engine2, second.staff, second.practice)
-    window = MainWindow(controller, bridge)
+    ops = build_ops(runner, second.store, engine2, bridge, second.staff, second.practice)
+    window = MainWindow(ops, bridge)
     window.show()
     collector = settle_like_the_app()
     stall = StallMeter()

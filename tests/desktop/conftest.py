@@ -10,9 +10,10 @@ import pytest
 
 from tests.fixtures_portal import PortalPractice
 from visitdesk.desktop import session as sessions
-from visitdesk.desktop.controller import DeskController
+from visitdesk.desktop.app import ops_for
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models.store import LocalStore
+from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
 from visitdesk.sync.credentials import MemoryTokenStore
@@ -27,7 +28,7 @@ class Desk:
     engine: SyncEngine
     bridge: SyncBridge
     runner: TaskRunner
-    controller: DeskController
+    ops: DeskOps
     window: MainWindow
 
     @property
@@ -60,18 +61,10 @@ def make_desk(qtbot, tmp_path: Path) -> Iterator[Callable[..., Desk]]:
         bridge = SyncBridge()
         engine = SyncEngine(opened.client, opened.store, wait_seconds=1, listener=bridge)
         runner = TaskRunner()
-        controller = DeskController(
-            runner,
-            opened.store,
-            engine,
-            opened.staff,
-            opened.practice,
-            opened.unlock,
-            client=opened.client,
-        )
-        window = MainWindow(controller, bridge)
+        ops = ops_for(runner, opened, engine, bridge)
+        window = MainWindow(ops, bridge)
         qtbot.addWidget(window)
-        desk = Desk(opened, engine, bridge, runner, controller, window)
+        desk = Desk(opened, engine, bridge, runner, ops, window)
         desks.append(desk)
         engine.start()
         window.show()

@@ -16,7 +16,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,16 +27,25 @@ from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from visitdesk.desktop import session as sessions
 from visitdesk.desktop.collector import GuiThreadCollector
-from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.demo import DemoEnvironment, prepare_demo_desk, start_demo
 from visitdesk.desktop.main_window import MainWindow
-from visitdesk.desktop.models.store import default_data_dir
+from visitdesk.desktop.models.store import LocalStore, default_data_dir
+from visitdesk.desktop.ops.billing import BillingOps
+from visitdesk.desktop.ops.checkins import CheckInOps
+from visitdesk.desktop.ops.codes import CodeOps, PatientOps
+from visitdesk.desktop.ops.desk import DeskOps, DeskSession
+from visitdesk.desktop.ops.imports import ImportOps
+from visitdesk.desktop.ops.messages import MessageOps
+from visitdesk.desktop.ops.outbox import OutboxOps
+from visitdesk.desktop.ops.registrations import RegistrationOps
 from visitdesk.desktop.settings import Settings
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
 from visitdesk.desktop.views.sign_in import SignInDialog, SignInRequest
+from visitdesk.sync.client import PortalClient
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import SyncEngine
+from visitdesk.sync.wire import PracticeInfo, StaffInfo
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +83,56 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(5000, 20, 20)
 
 
+def build_ops(
+    runner: TaskRunner,
+    store: LocalStore,
+    engine: SyncEngine,
+    bridge: SyncBridge,
+    staff: StaffInfo,
+    practice: PracticeInfo,
+    *,
+    client: PortalClient | None = None,
+    password_checker: Callable[[str], bool] | None = None,
+) -> DeskOps:
+    """The desk's ops for one signed-in session, each built once, from the session's parts.
+
+    `client` None: a desk without a portal session (benchmarks); portal calls then say offline.
+    """
+    session = DeskSession(runner, staff, practice, password_checker)
+    staff_name = staff.name
+    registrations = RegistrationOps(runner, store, engine)
+    # The feed's news reaches the match index without a view in between.
+    bridge.changed.connect(registrations.note_changes)
+    return DeskOps(
+        session=session,
+        checkins=CheckInOps(runner, store, engine, zone=session.zone, staff_name=staff_name),
+        patients=PatientOps(runner, store, engine),
+        codes=CodeOps(runner, store, engine, client=client, staff_name=staff_name),
+        registrations=registrations,
+        billing=BillingOps(runner, store, engine, staff_name=staff_name, today=session.today),
+        imports=ImportOps(runner, store, engine),
+        outbox=OutboxOps(runner, store, engine),
+        messages=MessageOps(runner, store, engine, staff=staff, practice=practice, client=client),
+        tasks=runner,
+    )
+
+
+def ops_for(
+    runner: TaskRunner, opened: sessions.OpenSession, engine: SyncEngine, bridge: SyncBridge
+) -> DeskOps:
+    """`build_ops` for a signed-in session."""
+    return build_ops(
+        runner,
+        opened.store,
+        engine,
+        bridge,
+        opened.staff,
+        opened.practice,
+        client=opened.client,
+        password_checker=opened.unlock,
+    )
+
+
 @dataclass
 class Running:
     """The parts of one signed-in session, kept together so they can be torn down in order."""
@@ -81,7 +140,7 @@ class Running:
     session: sessions.OpenSession
     engine: SyncEngine
     bridge: SyncBridge
-    controller: DeskController
+    ops: DeskOps
     window: MainWindow
 
 
@@ -223,19 +282,11 @@ class VisitDeskApp(QObject):
             wait_seconds=self.settings.sync_wait_seconds,
             listener=bridge,
         )
-        controller = DeskController(
-            self.runner,
-            opened.store,
-            engine,
-            opened.staff,
-            opened.practice,
-            opened.unlock,
-            client=opened.client,
-        )
-        window = MainWindow(controller, bridge, idle_lock_minutes=self.settings.idle_lock_minutes)
+        ops = ops_for(self.runner, opened, engine, bridge)
+        window = MainWindow(ops, bridge, idle_lock_minutes=self.settings.idle_lock_minutes)
         window.sign_out_requested.connect(self.sign_out)
         window.closed.connect(self.quit)
-        self.running = Running(opened, engine, bridge, controller, window)
+        self.running = Running(opened, engine, bridge, ops, window)
         if self.demo is not None:
             self.runner.op(
                 prepare_demo_desk,

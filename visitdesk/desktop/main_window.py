@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +22,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.billing_service import BILLING_ROLES, BillingService
-from visitdesk.desktop.controller import (
+from visitdesk.desktop.idle import IdleWatcher
+from visitdesk.desktop.ops.desk import (
+    BILLING_ROLES,
     CODE_ROLES,
     IMPORT_ROLES,
     REGISTRATION_ROLES,
-    DeskController,
+    DeskOps,
 )
-from visitdesk.desktop.idle import IdleWatcher
-from visitdesk.desktop.models import csv_import
-from visitdesk.desktop.models.ledger_import import import_ledger_csv
+from visitdesk.desktop.ops.imports import ImportKind
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.views.checkins import CheckInsView, plain_label
-from visitdesk.desktop.views.checkins_model import format_time
+from visitdesk.desktop.views.checkins_table import format_time
 from visitdesk.desktop.views.import_dialog import ImportDialog
 from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
@@ -53,18 +52,19 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        controller: DeskController,
+        ops: DeskOps,
         bridge: SyncBridge,
         parent: QWidget | None = None,
         *,
         idle_lock_minutes: float = 10,
     ) -> None:
         super().__init__(parent)
-        self._controller = controller
+        self._ops = ops
         self._bridge = bridge
         self._last_status: Any = None
         self._dialogs: list[QWidget] = []
-        practice = controller.practice
+        session = ops.session
+        practice = session.practice
         self.setWindowTitle(f"VisitDesk \u2014 {practice.name}")
         self.resize(1180, 720)
 
@@ -73,27 +73,27 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(200)
         self.stack = QStackedWidget()
 
-        self.checkins = CheckInsView(controller)
+        self.checkins = CheckInsView(ops)
         self._add_screen(self.checkins, "Check-ins")
         self.checkins.waiting_changed.connect(self._on_waiting_changed)
         self.checkins.message.connect(self.show_message)
         bridge.changed.connect(self.checkins.on_sync_changed)
         self.security_codes: SecurityCodesView | None = None
-        if controller.can(CODE_ROLES):
-            self.security_codes = SecurityCodesView(controller)
+        if session.can(CODE_ROLES):
+            self.security_codes = SecurityCodesView(ops)
             self._add_screen(self.security_codes, "Security codes")
             self.security_codes.message.connect(self.show_message)
             bridge.changed.connect(self.security_codes.on_sync_changed)
         self.registrations: RegistrationsView | None = None
-        if controller.can(REGISTRATION_ROLES):
-            self.registrations = RegistrationsView(controller)
+        if session.can(REGISTRATION_ROLES):
+            self.registrations = RegistrationsView(ops)
             self._add_screen(self.registrations, "Registrations")
             self.registrations.count_changed.connect(self._on_registrations_changed)
             self.registrations.message.connect(self.show_message)
             bridge.changed.connect(self.registrations.on_sync_changed)
         self.statements: StatementsView | None = None
-        if controller.can(BILLING_ROLES):
-            self.statements = StatementsView(BillingService(controller))
+        if session.can(BILLING_ROLES):
+            self.statements = StatementsView(ops)
             self._add_screen(self.statements, "Statements")
             self.statements.message.connect(self.show_message)
             bridge.changed.connect(self.statements.on_sync_changed)
@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
         self.auth_banner.hide()
 
         who = plain_label(
-            f"{controller.staff.name}\n{ROLE_NAMES.get(controller.staff.role, controller.staff.role)}",
+            f"{session.staff.name}\n{ROLE_NAMES.get(session.staff.role, session.staff.role)}",
             "whoAmI",
         )
         left = QVBoxLayout()
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         body = QHBoxLayout(self.body)
         body.addLayout(left)
         body.addLayout(right, 1)
-        self.lock_screen = LockScreen(controller.staff.name)
+        self.lock_screen = LockScreen(session.staff.name)
         self.lock_screen.unlock_requested.connect(self._try_unlock)
         self.lock_screen.sign_out_requested.connect(self.sign_out_requested.emit)
         self.pages = QStackedWidget()
@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        if self._controller.can(IMPORT_ROLES):
+        if self._ops.session.can(IMPORT_ROLES):
             patients = QAction("Import &patients from CSV\u2026", self)
             patients.triggered.connect(lambda: self._choose_import("patients"))
             appointments = QAction("Import &appointments from CSV\u2026", self)
@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(patients)
             file_menu.addAction(appointments)
             file_menu.addSeparator()
-        if self._controller.can(BILLING_ROLES):
+        if self._ops.session.can(BILLING_ROLES):
             ledger = QAction("Import &ledger from CSV\u2026", self)
             ledger.triggered.connect(lambda: self._choose_import("ledger lines"))
             file_menu.addAction(ledger)
@@ -227,7 +227,9 @@ class MainWindow(QMainWindow):
         self.online_label.style().unpolish(self.online_label)
         self.online_label.style().polish(self.online_label)
         if status.last_sync_at is not None:
-            self.sync_label.setText(f"Last synced {_ago(status.last_sync_at, self._controller)}")
+            self.sync_label.setText(
+                f"Last synced {_ago(status.last_sync_at, self._ops.session.zone)}"
+            )
         else:
             self.sync_label.setText("Not synced yet")
         pending = status.outbox_pending
@@ -278,7 +280,7 @@ class MainWindow(QMainWindow):
 
     def _try_unlock(self, password: str) -> None:
         (
-            self._controller.check_password(password)
+            self._ops.session.check_password(password)
             .owned_by(self)
             .success(self._unlock_checked)
             .failure(self._unlock_failed)
@@ -304,7 +306,7 @@ class MainWindow(QMainWindow):
         self._refresh_failures()
 
     def _refresh_failures(self) -> None:
-        self._controller.failed_outbox().owned_by(self).success(self._show_failures).run()
+        self._ops.outbox.failed().owned_by(self).success(self._show_failures).run()
 
     def _show_failures(self, items: list[Any]) -> None:
         count = len(items)
@@ -318,7 +320,7 @@ class MainWindow(QMainWindow):
         self.banner.show()
 
     def show_outbox(self) -> OutboxDialog:
-        dialog = OutboxDialog(self._controller, self)
+        dialog = OutboxDialog(self._ops, self)
         dialog.outbox_touched.connect(self._refresh_failures)
         self._bridge.outbox_failed.connect(dialog.reload)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -327,20 +329,15 @@ class MainWindow(QMainWindow):
 
     # ---- imports
 
-    def _choose_import(self, what: str) -> None:
+    def _choose_import(self, what: ImportKind) -> None:
         path, _filter = QFileDialog.getOpenFileName(
             self, f"Import {what}", str(Path.home()), "CSV files (*.csv);;All files (*)"
         )
         if path:
             self.start_import(what, Path(path))
 
-    def start_import(self, what: str, path: Path) -> ImportDialog:
-        importer = {
-            "patients": csv_import.import_patients_csv,
-            "appointments": csv_import.import_appointments_csv,
-            "ledger lines": import_ledger_csv,
-        }[what]
-        dialog = ImportDialog(self._controller, importer, what, path, self)
+    def start_import(self, what: ImportKind, path: Path) -> ImportDialog:
+        dialog = ImportDialog(self._ops.imports, what, path, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         dialog.start()
@@ -352,11 +349,11 @@ class MainWindow(QMainWindow):
         self.closed.emit()
 
 
-def _ago(moment: datetime, controller: DeskController) -> str:
+def _ago(moment: datetime, zone: tzinfo) -> str:
     seconds = (datetime.now(UTC) - moment).total_seconds()
     if seconds < 60:
         return "just now"
     if seconds < 3600:
         minutes = int(seconds // 60)
         return f"{minutes} min ago"
-    return f"at {format_time(moment, controller.zone)}"
+    return f"at {format_time(moment, zone)}"

@@ -9,11 +9,16 @@ import pytest
 
 from tests.desktop.models.factories import patient_item
 from visitdesk.desktop.models import LocalStore
-from visitdesk.desktop.models.codes import codes_for_desk, list_codes, record_revoked
+from visitdesk.desktop.models.codes import SecurityCodeRow, list_codes, mark_revoked
 from visitdesk.sync.wire import ChangeItem
 
 #: Recent enough that codes issued "at T0" for 14 days are still active when the tests run.
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+
+
+def codes_for_desk(store: LocalStore, **filters: Any) -> list[SecurityCodeRow]:
+    with store.read() as session:
+        return list_codes(session, **filters)
 
 
 def code_item(seq: int, cid: str, pid: str = "P1", **changes: Any) -> ChangeItem:
@@ -85,7 +90,8 @@ def test_filter_by_patient_and_reapplying_a_page_changes_nothing(store: LocalSto
 
 def test_reissue_marks_the_old_code_revoked_until_the_feed_confirms(store: LocalStore) -> None:
     store.apply_changes([code_item(1, "C1")], 1)
-    record_revoked(store, "C1", T0)
+    with store.write() as uow:
+        mark_revoked(uow.session, "C1", T0)
     row = codes_for_desk(store)[0]
     assert row.status == "revoked" and row.revoked_at == T0
 

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine
 
 from visitdesk.desktop.models import LocalStore, StoreUnavailableError, migrate
 from visitdesk.desktop.models.messages import SEARCH_TABLE
-from visitdesk.desktop.models.schema import Base
+from visitdesk.desktop.models.tables import METADATA
 
 #: The FTS5 index over messages and its shadow tables are not ORM tables.
 ORM_ONLY = {"include_name": lambda name, _type, _parents: not str(name).startswith(SEARCH_TABLE)}
@@ -33,7 +33,7 @@ def test_migrations_create_exactly_the_orm_schema(tmp_path: Path) -> None:
                     ),
                 },
             )
-            diff = compare_metadata(context, Base.metadata)
+            diff = compare_metadata(context, METADATA)
     finally:
         store.close()
     assert diff == []
@@ -155,7 +155,7 @@ def test_engine_for_autogenerate_has_no_pending_changes(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'dev.sqlite3'}")
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts=ORM_ONLY), Base.metadata)
+            diff = compare_metadata(MigrationContext.configure(conn, opts=ORM_ONLY), METADATA)
     finally:
         engine.dispose()
     assert diff == []

@@ -14,13 +14,19 @@ from visitdesk.desktop.models import LocalStore
 from visitdesk.desktop.models.bulk import bulk_insert
 from visitdesk.desktop.models.patient_search import (
     SEARCH_LIMIT,
-    find_patients,
+    SearchResult,
     parse_query,
     search_key,
+    search_patients,
 )
 from visitdesk.desktop.models.schema import Patient, table_of
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def find_patients(store: LocalStore, typed: str) -> SearchResult:
+    with store.read() as session:
+        return search_patients(session, typed)
 
 
 def add(store: LocalStore, rows: list[dict]) -> None:

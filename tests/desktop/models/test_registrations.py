@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from tests.desktop.models.factories import T0
 from tests.desktop.registration_items import registration_item
 from visitdesk.desktop.models import LocalStore, registrations
 from visitdesk.desktop.models.errors import NotFoundError
+from visitdesk.sync.store import OutboxItem
 from visitdesk.sync.wire import STAFF_PREFIX
 
 
@@ -19,7 +21,23 @@ def _queue_ids(store: LocalStore, **kwargs: object) -> list[str]:
 
 
 def _count(store: LocalStore) -> int:
-    return registrations.count_for_desk(store)
+    with store.read() as session:
+        return registrations.queue_count(session)
+
+
+def _queue(store: LocalStore) -> list[registrations.QueueRow]:
+    with store.read() as session:
+        return registrations.queue(session)
+
+
+def _match(store: LocalStore, *args: Any, **kwargs: Any) -> OutboxItem:
+    with store.write() as uow:
+        return registrations.record_match(uow.session, *args, **kwargs)
+
+
+def _reject(store: LocalStore, *args: Any) -> OutboxItem:
+    with store.write() as uow:
+        return registrations.record_reject(uow.session, *args)
 
 
 def test_feed_fills_the_queue_oldest_first(store: LocalStore) -> None:
@@ -33,7 +51,7 @@ def test_feed_fills_the_queue_oldest_first(store: LocalStore) -> None:
     )
     assert _queue_ids(store) == ["r-old", "r-new"]
     assert _count(store) == 2
-    [first, _] = registrations.queue_for_desk(store)
+    [first, _] = _queue(store)
     assert (first.display_name, str(first.date_of_birth)) == ("Lee, Ann", "1980-01-02")
 
     # A decision from another workstation arrives through the feed: it leaves the queue.
@@ -46,7 +64,7 @@ def test_feed_fills_the_queue_oldest_first(store: LocalStore) -> None:
 
 def test_match_here_hides_it_and_queues_the_call_atomically(store: LocalStore) -> None:
     store.apply_changes([registration_item(1, "r1"), registration_item(2, "r2")], 2)
-    item = registrations.record_match(store, "r1", "P-1", 42.5, note="checked ID")
+    item = _match(store, "r1", "P-1", 42.5, note="checked ID")
     assert item.path == f"{STAFF_PREFIX}/registrations/r1/match"
     assert item.body == {"patient_id": "P-1", "score": 42.5, "note": "checked ID"}
     assert _queue_ids(store) == ["r2"]
@@ -58,11 +76,11 @@ def test_match_here_hides_it_and_queues_the_call_atomically(store: LocalStore) -
 
     # The portal refused it: back in the queue, marked.
     store.outbox_failed(item.id, "409 already matched")
-    [again, _] = registrations.queue_for_desk(store)
+    [again, _] = _queue(store)
     assert (again.id, again.decision_refused) == ("r1", True)
 
     # Deciding it again works; the portal's confirmation settles it for good.
-    second = registrations.record_reject(store, "r1", "no_record", "Call us.")
+    second = _reject(store, "r1", "no_record", "Call us.")
     assert second.body == {"reason_code": "no_record", "text": "Call us."}
     assert _queue_ids(store) == ["r2"]
     store.outbox_sent(second.id, None)
@@ -73,7 +91,7 @@ def test_match_here_hides_it_and_queues_the_call_atomically(store: LocalStore) -
 
 def test_a_decision_the_portal_never_confirms_returns_after_the_grace(store: LocalStore) -> None:
     store.apply_changes([registration_item(1, "r1")], 1)
-    item = registrations.record_match(store, "r1", "P-1", 30)
+    item = _match(store, "r1", "P-1", 30)
     store.discard_outbox_item(item.id)
     assert _queue_ids(store) == []
     later = registrations.utcnow() + registrations.UNCONFIRMED_GRACE + timedelta(seconds=1)
@@ -83,10 +101,10 @@ def test_a_decision_the_portal_never_confirms_returns_after_the_grace(store: Loc
 def test_decisions_are_refused_for_unknown_or_decided_registrations(store: LocalStore) -> None:
     store.apply_changes([registration_item(1, "r1", status="matched")], 1)
     with pytest.raises(NotFoundError):
-        registrations.record_match(store, "nope", "P-1", 30)
+        _match(store, "nope", "P-1", 30)
     with pytest.raises(ValueError, match="already decided"):
-        registrations.record_reject(store, "r1", "no_record")
+        _reject(store, "r1", "no_record")
     store.apply_changes([registration_item(2, "r2")], 2)
     with pytest.raises(ValueError, match="unknown rejection reason"):
-        registrations.record_reject(store, "r2", "rude")
+        _reject(store, "r2", "rude")
     assert store.pending_outbox_items() == []

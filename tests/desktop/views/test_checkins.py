@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QLabel
 
 from tests.fixtures_portal import http_session
 from tests.patient_api import patient_check_in
-from visitdesk.desktop.views.checkins_model import STATUS_COLUMN
+from visitdesk.desktop.views.checkins_table import STATUS_COLUMN
 from visitdesk.sync.wire import CheckInStatus
 
 

@@ -18,7 +18,7 @@ from tests.desktop.typing import type_text
 from tests.fixtures_portal import http_session
 from visitdesk.desktop.app import load_stylesheet
 from visitdesk.desktop.views.security_codes import OFFLINE_MESSAGE, SecurityCodesView
-from visitdesk.desktop.views.security_codes_model import STATUS_COLUMN
+from visitdesk.desktop.views.security_codes_table import STATUS_COLUMN
 
 CODE_SHAPE = re.compile(r"^[A-Z2-9]{4}(-[A-Z2-9]{4})+$")
 #: Set to a directory to keep screenshots of the screen for a look (README, reviews).
@@ -251,7 +251,7 @@ def test_search_results_model_passes_the_tester_with_unsynced_patients(qtmodelte
     from datetime import date
 
     from visitdesk.desktop.models.patient_search import PatientHit
-    from visitdesk.desktop.views.patient_search_model import PatientResultsModel
+    from visitdesk.desktop.views.patient_search_table import PatientResultsModel
 
     model = PatientResultsModel()
     # An imported patient the portal has not reported yet is drawn greyed out.

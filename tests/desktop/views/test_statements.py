@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from tests.billing_api import patient_http, pay
 from visitdesk.desktop.models import billing
-from visitdesk.reports import statement_run
+from visitdesk.desktop.models.schema import Patient
+from visitdesk.desktop.ops import statement_run
 
 
 def ledger_count(desk) -> int:
@@ -23,8 +24,8 @@ def test_a_portal_payment_reaches_the_desk_ledger(qtbot, practice, make_desk):
     with desk.store.read() as session:
         mrn = session.scalar(
             select(billing.LedgerLine.patient_mrn)
-            .join(billing.Patient, billing.Patient.mrn == billing.LedgerLine.patient_mrn)
-            .where(billing.Patient.portal_id == patient_id)
+            .join(Patient, Patient.mrn == billing.LedgerLine.patient_mrn)
+            .where(Patient.portal_id == patient_id)
             .limit(1)
         )
         guarantor = billing.guarantor_of(session, mrn)

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from tests.billing_api import patient_http, pay
 from visitdesk.desktop.models import billing
+from visitdesk.desktop.models.schema import Patient
 
 
 def ledger_count(desk) -> int:
@@ -38,7 +39,7 @@ def test_a_hold_leaves_the_account_out_of_the_run_until_released(
     assert count > 0
 
     with desk.store.read() as session:
-        billed = billing.accounts(session, desk.controller.today(), view.filters())
+        billed = billing.accounts(session, desk.ops.session.today(), view.filters())
         target = next(
             a
             for a in billed
@@ -140,9 +141,7 @@ def test_a_portal_payment_shows_in_the_payments_tab(
     assert model.data(model.index(0, 4)) == "Visa ending 4242"
     assert model.data(model.index(0, 5)) == "Approved, in the ledger"
     with desk.store.read() as session:
-        mrn = session.scalar(
-            select(billing.Patient.mrn).where(billing.Patient.portal_id == patient_id)
-        )
+        mrn = session.scalar(select(Patient.mrn).where(Patient.portal_id == patient_id))
     assert f"({mrn})" in model.data(model.index(0, 1))
     assert "2 card payments" in view.payments.summary.text()
     qtmodeltester.check(model)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Index, Integer, Select, String, case, literal, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -26,13 +26,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from visitdesk.desktop.models.bulk import delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
-from visitdesk.desktop.models.feed import register_applier
 from visitdesk.desktop.models.schema import Base, Patient, table_of
 from visitdesk.sync.wire import ChangeItem
 from visitdesk.sync.wire_registration import SecurityCodeOut
-
-if TYPE_CHECKING:
-    from visitdesk.desktop.models.store import LocalStore
 
 #: Feed kind of security code items.
 KIND = "security_code"
@@ -146,14 +142,11 @@ def upsert_codes(session: Session, records: Sequence[SecurityCodeOut]) -> None:
         session.execute(statement)
 
 
-def _apply_security_codes(session: Session, items: list[ChangeItem]) -> None:
+def apply_security_codes(session: Session, items: list[ChangeItem]) -> None:
     upserts = [SecurityCodeOut.model_validate(i.data) for i in items if i.op == "upsert"]
     deletes = [i.id for i in items if i.op == "delete"]
     delete_where_in(session, table_of(SecurityCode), "id", deletes)
     upsert_codes(session, upserts)
-
-
-register_applier(KIND, _apply_security_codes)
 
 
 # --------------------------------------------------------------------------- reading
@@ -221,26 +214,9 @@ def get_code(session: Session, code_id: str, now: datetime | None = None) -> Sec
     return None if row is None else SecurityCodeRow(*row)
 
 
-# --------------------------------------------------------------------------- for the desk
-
-
-def codes_for_desk(
-    store: LocalStore, status: str | None = None, patient_id: str | None = None
-) -> list[SecurityCodeRow]:
-    with store.read() as session:
-        return list_codes(session, status=status, patient_id=patient_id)
-
-
-def record_codes(store: LocalStore, records: Sequence[SecurityCodeOut]) -> None:
-    """Keep the portal's answer at once, so the list shows it before the feed brings it too."""
-    with store.write() as uow:
-        upsert_codes(uow.session, records)
-
-
-def record_revoked(store: LocalStore, code_id: str, revoked_at: datetime) -> None:
+def mark_revoked(session: Session, code_id: str, revoked_at: datetime) -> None:
     """The portal revoked `code_id` (as part of a reissue, whose answer names only the new code)."""
-    with store.write() as uow:
-        row = uow.session.get(SecurityCode, code_id)
-        if row is not None and row.status == "active":
-            row.status = "revoked"
-            row.revoked_at = revoked_at
+    row = session.get(SecurityCode, code_id)
+    if row is not None and row.status == "active":
+        row.status = "revoked"
+        row.revoked_at = revoked_at

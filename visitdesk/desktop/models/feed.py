@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from visitdesk.desktop.models import codes, messages, registrations
+from visitdesk.desktop.models.billing import feed as billing_feed
 from visitdesk.desktop.models.bulk import bulk_insert, chunks, delete_where_in
 from visitdesk.desktop.models.schema import Appointment, CheckIn, OutboxEntry, Patient, table_of
 from visitdesk.sync.wire import STAFF_PREFIX, AppointmentOut, ChangeItem, CheckInOut, PatientOut
@@ -58,26 +60,19 @@ def apply_changes(session: Session, items: Sequence[ChangeItem]) -> set[str]:
     final: dict[tuple[str, str], ChangeItem] = {}
     for item in sorted(items, key=lambda i: i.seq):
         final[(item.kind, item.id)] = item
-    by_kind: dict[str, list[ChangeItem]] = {kind: [] for kind in APPLIERS}
+    by_kind: dict[str, list[ChangeItem]] = {kind: [] for kind, _ in APPLIERS}
     for item in final.values():
         if item.kind in by_kind:
             by_kind[item.kind].append(item)
         # A kind this version does not know comes from a newer portal: it is skipped, and the
         # feed position still advances, so the desk keeps working until it is updated.
-    for kind, apply in APPLIERS.items():
+    for kind, apply in APPLIERS:
         if by_kind[kind]:
             apply(session, by_kind[kind])
-    return {item.kind for item in items if item.kind in APPLIERS}
+    return {item.kind for item in items if item.kind in by_kind}
 
 
 Applier = Callable[[Session, list[ChangeItem]], None]
-#: How each kind of feed item is written, in the order kinds are applied within a page (records
-#: that others refer to first). Features register their kinds with `register_applier`.
-APPLIERS: dict[str, Applier] = {}
-
-
-def register_applier(kind: str, apply: Applier) -> None:
-    APPLIERS[kind] = apply
 
 
 def _split(items: Iterable[ChangeItem]) -> tuple[list[ChangeItem], list[str]]:
@@ -230,6 +225,18 @@ def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:
         bulk_insert(session, table, batch, conflict="id", update=fields)
 
 
-register_applier("patient", _apply_patients)
-register_applier("appointment", _apply_appointments)
-register_applier("checkin", _apply_checkins)
+#: How each kind of feed item is written, in the order kinds are applied within a page: records
+#: that others refer to come first (patients before their appointments, check-ins and ledgers).
+#: A new kind of feed item is added here, and only here.
+APPLIERS: tuple[tuple[str, Applier], ...] = (
+    ("patient", _apply_patients),
+    ("appointment", _apply_appointments),
+    ("checkin", _apply_checkins),
+    ("ledger_line", billing_feed.apply_ledger_lines),
+    ("payment", billing_feed.apply_payments),
+    (codes.KIND, codes.apply_security_codes),
+    (registrations.KIND, registrations.apply_registrations),
+    # Messages before their threads: a thread's list preview is its newest message held here.
+    (messages.MESSAGE_KIND, messages.apply_messages),
+    (messages.THREAD_KIND, messages.apply_threads),
+)

@@ -1,5 +1,5 @@
 """Secure messages in the local store: threads and messages from the feed, replies written here,
-quick-text templates, and full-text search (SQLite FTS5).
+and full-text search (SQLite FTS5). Quick-text templates are in `quick_texts`.
 
 A reply written on this workstation is a ``pending_replies`` row plus an outbox item, committed
 together; its state is read from the outbox (there: sending, parked: failed, gone: sent). When the
@@ -8,7 +8,6 @@ portal's feed brings the message back carrying the reply's ``client_id``, the pe
 
 from __future__ import annotations
 
-import string
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,7 +23,6 @@ from sqlalchemy import (
     Text,
     and_,
     case,
-    delete,
     func,
     select,
     text,
@@ -34,7 +32,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
-from visitdesk.desktop.models.feed import register_applier
 from visitdesk.desktop.models.schema import Base, OutboxEntry, Patient, table_of
 from visitdesk.sync.store import OutboxItem
 from visitdesk.sync.wire import STAFF_PREFIX, ChangeItem
@@ -43,6 +40,7 @@ if TYPE_CHECKING:
     from visitdesk.desktop.models.store import LocalStore
 
 from visitdesk.sync.wire_messages import (
+    AuthorKind,
     MessageCreate,
     MessageOut,
     ThreadAssign,
@@ -118,16 +116,6 @@ class PendingReply(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64))
 
 
-class QuickText(Base):
-    """A template the composer inserts; ``{placeholders}`` are filled for the open thread."""
-
-    __tablename__ = "quick_texts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    title: Mapped[str] = mapped_column(String(80))
-    body: Mapped[str] = mapped_column(Text)
-
-
 # --------------------------------------------------------------------------- feed
 
 _THREAD_FIELDS = (
@@ -149,7 +137,7 @@ _THREAD_FIELDS = (
 _MESSAGE_FIELDS = ("thread_id", "number", "author_kind", "author_name", "body", "created_at")
 
 
-def _apply_threads(session: Session, items: list[ChangeItem]) -> None:
+def apply_threads(session: Session, items: list[ChangeItem]) -> None:
     rows = []
     for item in items:
         if item.op != "upsert":
@@ -180,7 +168,7 @@ def _apply_threads(session: Session, items: list[ChangeItem]) -> None:
         )
 
 
-def _apply_messages(session: Session, items: list[ChangeItem]) -> None:
+def apply_messages(session: Session, items: list[ChangeItem]) -> None:
     rows = []
     arrived: list[str] = []
     for item in items:
@@ -200,9 +188,10 @@ def _apply_messages(session: Session, items: list[ChangeItem]) -> None:
     delete_where_in(session, table_of(PendingReply), "id", arrived)
 
 
-# Messages before threads: a thread's preview is taken from its newest message.
-register_applier("thread_message", _apply_messages)
-register_applier("thread", _apply_threads)
+#: Feed kinds, in the order `feed.APPLIERS` applies them: messages before threads, since a
+#: thread's preview is taken from its newest message held here.
+MESSAGE_KIND = "thread_message"
+THREAD_KIND = "thread"
 
 
 # --------------------------------------------------------------------------- pools
@@ -522,67 +511,6 @@ def record_read(session: Session, enqueue: Any, thread_id: str) -> OutboxItem | 
     return enqueue("POST", _path(thread_id, "read"), body, "Mark a portal message read")  # type: ignore[no-any-return]
 
 
-# --------------------------------------------------------------------------- quick texts
-
-DEFAULT_QUICK_TEXTS = (
-    (
-        "Thanks, we're on it",
-        "Hi {patient_first_name}, thank you for your message. We are looking into it and will reply soon.",
-    ),
-    (
-        "Please call us",
-        "Hi {patient_first_name}, please call us at {practice_phone} so we can help you with this.",
-    ),
-    (
-        "Arrival: have a seat",
-        "Welcome, {patient_first_name}! Please have a seat; we will call you shortly.",
-    ),
-    (
-        "Refill sent",
-        "Hi {patient_first_name}, your refill request has been sent to the provider for review.",
-    ),
-)
-#: Placeholders a template may use, with what each stands for.
-PLACEHOLDERS = {
-    "patient_first_name": "the patient's first name",
-    "patient_last_name": "the patient's last name",
-    "practice_name": "the practice's name",
-    "practice_phone": "the practice's phone number",
-    "staff_name": "your name",
-}
-
-
-def quick_texts(session: Session) -> list[QuickText]:
-    rows = list(session.scalars(select(QuickText).order_by(QuickText.id)))
-    if rows:
-        return rows
-    return [QuickText(id=0, title=t, body=b) for t, b in DEFAULT_QUICK_TEXTS]
-
-
-def save_quick_texts(session: Session, texts: list[tuple[str, str]]) -> None:
-    for title, body in texts:
-        unknown = unknown_placeholders(body)
-        if unknown:
-            raise ValueError(f"Unknown placeholder {{{unknown[0]}}} in “{title}”.")
-    session.execute(delete(QuickText))
-    session.add_all(QuickText(title=t, body=b) for t, b in texts)
-
-
-def unknown_placeholders(body: str) -> list[str]:
-    names = [
-        name for _lit, name, _spec, _conv in string.Formatter().parse(body) if name is not None
-    ]
-    return [name for name in names if name not in PLACEHOLDERS]
-
-
-def fill(body: str, values: dict[str, str]) -> str:
-    """Fill a template's placeholders; an unknown one stays as typed rather than failing."""
-    out = body
-    for name, value in values.items():
-        out = out.replace("{" + name + "}", value)
-    return out
-
-
 # --------------------------------------------------------------------------- for the desk
 # Each runs one transaction on the store; the desk's operations call them off the GUI thread.
 
@@ -628,3 +556,18 @@ def close(store: LocalStore, thread_id: str) -> OutboxItem:
 def arrival_thread(store: LocalStore, checkin_id: str) -> str | None:
     with store.read() as session:
         return thread_for_checkin(session, checkin_id)
+
+
+def patient_messages_after(session: Session, after: int) -> tuple[int, int]:
+    """(newest message key held here, patient messages with a key above `after`).
+
+    Message keys only grow as the feed is applied, so a caller that keeps the first figure and
+    passes it back next time learns how many patient messages arrived in between.
+    """
+    newest = session.scalar(select(func.max(Message.id))) or 0
+    count = session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(Message.id > after, Message.author_kind == AuthorKind.PATIENT.value)
+    )
+    return int(newest), int(count or 0)

@@ -22,15 +22,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, Select, String, and_, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from visitdesk.desktop.models.schema import Base, Patient
-
-if TYPE_CHECKING:
-    from visitdesk.desktop.models.store import LocalStore
 
 #: Most patients one search returns; the desk asks for more letters rather than scrolling.
 SEARCH_LIMIT = 50
@@ -433,14 +430,3 @@ def search_patients(
 def patient_by_portal_id(session: Session, portal_id: str) -> PatientHit | None:
     row = session.execute(_base().where(Patient.portal_id == portal_id)).first()
     return None if row is None else PatientHit(*row)
-
-
-def find_patients(store: LocalStore, text: str, limit: int = SEARCH_LIMIT) -> SearchResult:
-    """`search_patients` in a read transaction of `store` (run off the GUI thread)."""
-    with store.read() as session:
-        return search_patients(session, text, limit)
-
-
-def patient_for_code(store: LocalStore, portal_id: str) -> PatientHit | None:
-    with store.read() as session:
-        return patient_by_portal_id(session, portal_id)

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, Index, Integer, String, and_, exists, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from visitdesk.desktop.models import outbox
 from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
-from visitdesk.desktop.models.feed import register_applier
 from visitdesk.desktop.models.schema import Base, OutboxEntry, table_of
 from visitdesk.sync.store import OutboxItem
 from visitdesk.sync.wire import STAFF_PREFIX, ChangeItem
@@ -35,9 +35,6 @@ from visitdesk.sync.wire_registration import (
     RegistrationOut,
     RegistrationReject,
 )
-
-if TYPE_CHECKING:
-    from visitdesk.desktop.models.store import LocalStore
 
 #: Feed kind of registration items.
 KIND = "registration"
@@ -114,7 +111,7 @@ class QueueRow:
 # --------------------------------------------------------------------------- feed
 
 
-def _apply_registrations(session: Session, items: list[ChangeItem]) -> None:
+def apply_registrations(session: Session, items: list[ChangeItem]) -> None:
     table = table_of(Registration)
     deletes = [i.id for i in items if i.op == "delete"]
     delete_where_in(session, table, "id", deletes)
@@ -127,9 +124,6 @@ def _apply_registrations(session: Session, items: list[ChangeItem]) -> None:
         row["id"] = item.id
         rows.append(row)
     bulk_insert(session, table, rows, conflict="id", update=_FEED_FIELDS)
-
-
-register_applier(KIND, _apply_registrations)
 
 
 # --------------------------------------------------------------------------- the queue
@@ -213,47 +207,36 @@ def _decide(session: Session, row: Registration, decision: str, item: OutboxItem
 
 
 def record_match(
-    store: LocalStore, registration_id: str, patient_id: str, score: float, note: str = ""
+    session: Session, registration_id: str, patient_id: str, score: float, note: str = ""
 ) -> OutboxItem:
-    """Match here (the registration leaves the queue at once) and queue the call, atomically."""
+    """Match here (the registration leaves the queue at once) and queue the call, in the
+    caller's write transaction."""
     body = RegistrationMatch(patient_id=patient_id, score=score, note=note)
-    with store.write() as uow:
-        row = _pending_here(uow.session, registration_id)
-        item = uow.enqueue(
-            "POST",
-            _path(registration_id, "match"),
-            body.model_dump(mode="json"),
-            f"Match registration of {row.first_name} {row.last_name} to a patient record",
-        )
-        return _decide(uow.session, row, "matched", item)
+    row = _pending_here(session, registration_id)
+    item = outbox.enqueue(
+        session,
+        "POST",
+        _path(registration_id, "match"),
+        body.model_dump(mode="json"),
+        f"Match registration of {row.first_name} {row.last_name} to a patient record",
+    )
+    return _decide(session, row, "matched", item)
 
 
 def record_reject(
-    store: LocalStore, registration_id: str, reason_code: str, text: str = ""
+    session: Session, registration_id: str, reason_code: str, text: str = ""
 ) -> OutboxItem:
-    """Reject here with a template reason (+ optional words) and queue the call, atomically."""
+    """Reject here with a template reason (+ optional words) and queue the call, in the caller's
+    write transaction."""
     if reason_code not in REJECT_REASONS:
         raise ValueError(f"unknown rejection reason {reason_code!r}")
     body = RegistrationReject(reason_code=reason_code, text=text)  # type: ignore[arg-type]
-    with store.write() as uow:
-        row = _pending_here(uow.session, registration_id)
-        item = uow.enqueue(
-            "POST",
-            _path(registration_id, "reject"),
-            body.model_dump(mode="json"),
-            f"Reject registration of {row.first_name} {row.last_name}",
-        )
-        return _decide(uow.session, row, "rejected", item)
-
-
-# --------------------------------------------------------------------------- for the desk
-
-
-def queue_for_desk(store: LocalStore) -> list[QueueRow]:
-    with store.read() as session:
-        return queue(session)
-
-
-def count_for_desk(store: LocalStore) -> int:
-    with store.read() as session:
-        return queue_count(session)
+    row = _pending_here(session, registration_id)
+    item = outbox.enqueue(
+        session,
+        "POST",
+        _path(registration_id, "reject"),
+        body.model_dump(mode="json"),
+        f"Reject registration of {row.first_name} {row.last_name}",
+    )
+    return _decide(session, row, "rejected", item)

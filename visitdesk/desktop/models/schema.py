@@ -4,6 +4,10 @@ The desktop keeps a cache of the portal (patients, appointments, check-ins, fed 
 the practice records imported from the practice management system (the same patient and appointment
 tables, before the portal has assigned them ids), and the outbox of staff actions not yet accepted
 by the portal. Changing anything here needs a new Alembic revision in `migrations/versions/`.
+
+These are the core tables; the features' tables live beside their queries (`billing/tables.py`,
+`codes.py`, `registrations.py`, `patient_search.py`). `tables.py` lists every one of them, and it is
+the only place that brings them together into the complete metadata.
 """
 
 from __future__ import annotations
@@ -135,13 +139,3 @@ class OutboxEntry(Base):
 def table_of(entity: type[Base]) -> Table:
     """The Core table of a mapped class, for bulk statements (typed, unlike `__table__`)."""
     return cast(Table, entity.__table__)
-
-
-# Feature tables live in their own modules; importing them here completes `Base.metadata`.
-from visitdesk.desktop.models import (  # noqa: E402, F401  (security codes)
-    billing,
-    codes,
-    messages,
-    patient_search,
-    registrations,
-)

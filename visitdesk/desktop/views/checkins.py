@@ -17,8 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.controller import CHECKIN_ROLES, DeskController
-from visitdesk.desktop.views.checkins_model import CheckInsModel
+from visitdesk.desktop.ops.desk import CHECKIN_ROLES, DeskOps
+from visitdesk.desktop.views.checkins_table import CheckInsModel
+from visitdesk.desktop.views.reload import Reload
 from visitdesk.desktop.views.tables import rows_table
 from visitdesk.sync.wire import CheckInStatus
 
@@ -43,13 +44,14 @@ class CheckInsView(QWidget):
     waiting_changed = Signal(int)
     message = Signal(str)
 
-    def __init__(self, controller: DeskController, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._controller = controller
-        self._day: date = controller.today()
-        self._loading = False
-        self._reload_again = False
-        self.model = CheckInsModel(controller.zone, parent=self)
+        self._ops = ops
+        self._day: date = ops.session.today()
+        self._reload = Reload(
+            self, lambda: ops.checkins.load_board(self._day), self._show_rows, self._load_failed
+        )
+        self.model = CheckInsModel(ops.session.zone, parent=self)
 
         heading = plain_label("Check-ins", "screenTitle")
         self._date_label = plain_label("", "screenSubtitle")
@@ -86,7 +88,7 @@ class CheckInsView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.acknowledge_button)
         buttons.addWidget(self.roomed_button)
-        may_act = controller.can(CHECKIN_ROLES)
+        may_act = ops.session.can(CHECKIN_ROLES)
         self.acknowledge_button.setVisible(may_act)
         self.roomed_button.setVisible(may_act)
         if may_act:
@@ -116,17 +118,7 @@ class CheckInsView(QWidget):
 
     def reload(self) -> None:
         """Fetch today's board off the GUI thread; coalesce bursts of change notices."""
-        if self._loading:
-            self._reload_again = True
-            return
-        self._loading = True
-        (
-            self._controller.load_board(self._day)
-            .owned_by(self)
-            .success(self._show_rows)
-            .failure(self._load_failed)
-            .run()
-        )
+        self._reload.request()
 
     def _show_rows(self, rows: list[Any]) -> None:
         selected = self.selected_id()
@@ -136,21 +128,13 @@ class CheckInsView(QWidget):
             self.select_id(selected)
         self._update_header()
         self._update_buttons()
-        self._finish_load()
 
     def _load_failed(self, error: BaseException) -> None:
         log.error("Loading the check-in board failed: %s", type(error).__name__)
         self.message.emit("The check-in board could not be loaded from the local database.")
-        self._finish_load()
-
-    def _finish_load(self) -> None:
-        self._loading = False
-        if self._reload_again:
-            self._reload_again = False
-            self.reload()
 
     def _tick(self) -> None:
-        today = self._controller.today()
+        today = self._ops.session.today()
         if today != self._day:
             self._day = today
             self.reload()
@@ -204,7 +188,7 @@ class CheckInsView(QWidget):
         self.acknowledge_button.setEnabled(False)
         self.roomed_button.setEnabled(False)
         (
-            self._controller.set_checkin_status(checkin_id, status)
+            self._ops.checkins.set_status(checkin_id, status)
             .owned_by(self)
             .success(lambda _item: self.reload())
             .failure(self._status_failed)

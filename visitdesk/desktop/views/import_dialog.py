@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.controller import DeskController
+from visitdesk.desktop.ops.imports import ImportKind, ImportOps
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +35,15 @@ class ImportDialog(QDialog):
 
     def __init__(
         self,
-        controller: DeskController,
-        importer: Callable[..., Any],
-        what: str,
+        imports: ImportOps,
+        what: ImportKind,
         path: Path,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Import {what}")
         self.setMinimumWidth(560)
-        self._controller = controller
-        self._importer = importer
+        self._imports = imports
         self._what = what
         self._path = path
         self._cancel = threading.Event()
@@ -80,7 +77,7 @@ class ImportDialog(QDialog):
 
     def start(self) -> None:
         (
-            self._controller.import_csv(self._importer, self._path, self._cancel)
+            self._imports.start(self._what, self._path, self._cancel)
             .owned_by(self)
             .with_progress(self._on_progress)
             .success(self._on_done)

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.controller import DeskController
-from visitdesk.desktop.views.checkins_model import format_time
+from visitdesk.desktop.ops.desk import DeskOps
+from visitdesk.desktop.views.checkins_table import format_time
 
 
 class OutboxDialog(QDialog):
@@ -28,11 +28,11 @@ class OutboxDialog(QDialog):
 
     outbox_touched = Signal()
 
-    def __init__(self, controller: DeskController, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Changes the portal did not accept")
         self.resize(760, 360)
-        self._controller = controller
+        self._ops = ops
         self._items: list[Any] = []
         self.summary = QLabel()
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -64,7 +64,7 @@ class OutboxDialog(QDialog):
         self.reload()
 
     def reload(self, *_: object) -> None:
-        self._controller.failed_outbox().owned_by(self).success(self._show).run()
+        self._ops.outbox.failed().owned_by(self).success(self._show).run()
 
     def _show(self, items: list[Any]) -> None:
         self._items = list(items)
@@ -72,7 +72,7 @@ class OutboxDialog(QDialog):
         for number, item in enumerate(self._items):
             self.table.setItem(number, 0, QTableWidgetItem(item.description))
             self.table.setItem(
-                number, 1, QTableWidgetItem(format_time(item.created_at, self._controller.zone))
+                number, 1, QTableWidgetItem(format_time(item.created_at, self._ops.session.zone))
             )
             self.table.setItem(number, 2, QTableWidgetItem(item.last_error or ""))
         if self._items:
@@ -94,12 +94,12 @@ class OutboxDialog(QDialog):
     def _retry(self) -> None:
         item = self._selected()
         if item is not None:
-            self._controller.retry_outbox(item.id).owned_by(self).success(self._touched).run()
+            self._ops.outbox.retry(item.id).owned_by(self).success(self._touched).run()
 
     def _discard(self) -> None:
         item = self._selected()
         if item is not None:
-            self._controller.discard_outbox(item.id).owned_by(self).success(self._touched).run()
+            self._ops.outbox.discard(item.id).owned_by(self).success(self._touched).run()
 
     def _touched(self, _result: object) -> None:
         self.outbox_touched.emit()

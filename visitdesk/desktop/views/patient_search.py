@@ -18,14 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.models.patient_search import (
     MIN_KEY_LENGTH,
     PatientHit,
     PatientQuery,
     SearchResult,
 )
-from visitdesk.desktop.views.patient_search_model import PatientResultsModel
+from visitdesk.desktop.ops.codes import PatientOps
+from visitdesk.desktop.views.patient_search_table import PatientResultsModel
 from visitdesk.desktop.views.tables import rows_table
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,9 @@ class PatientSearchBox(QWidget):
     #: The selected patient (PatientHit), or None when the selection is cleared.
     patient_chosen = Signal(object)
 
-    def __init__(self, controller: DeskController, parent: QWidget | None = None) -> None:
+    def __init__(self, patients: PatientOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._controller = controller
+        self._patients = patients
         self._asked = 0  # number of the newest search started
         self.model = PatientResultsModel(self)
 
@@ -88,7 +88,7 @@ class PatientSearchBox(QWidget):
             return
         number = self._asked
         (
-            self._controller.search_patients(text)
+            self._patients.search(text)
             .owned_by(self)
             .success(lambda result: self._show(result, number))
             .failure(self._failed)

@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.match_service import CandidateView
 from visitdesk.desktop.models.patient_search import PatientHit
 from visitdesk.desktop.models.registrations import QueueRow
+from visitdesk.desktop.ops.codes import PatientOps
 from visitdesk.desktop.views.patient_search import PatientSearchBox
-from visitdesk.desktop.views.registrations_model import BAND_LABELS, disagreements
+from visitdesk.desktop.views.registrations_table import BAND_LABELS, disagreements
 from visitdesk.sync.wire_registration import REJECT_REASON_LABELS, REJECT_REASONS, rejection_text
 
 
@@ -148,11 +148,11 @@ class RejectDialog(QDialog):
 class FindRecordDialog(QDialog):
     """Search the local records when no candidate is right; Enter takes the selected one."""
 
-    def __init__(self, controller: DeskController, parent: QWidget | None = None) -> None:
+    def __init__(self, patients: PatientOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Find the patient record")
         self.resize(640, 420)
-        self.search = PatientSearchBox(controller, self)
+        self.search = PatientSearchBox(patients, self)
         self.problem = _label("", "formError")
         layout = QVBoxLayout(self)
         layout.addWidget(self.search, 1)

@@ -24,20 +24,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.match_service import CandidateView, Review
 from visitdesk.desktop.models.registrations import QueueRow
+from visitdesk.desktop.ops.desk import DeskOps
+from visitdesk.desktop.tasks import Op
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.registration_dialogs import (
     ConfirmMatchDialog,
     FindRecordDialog,
     RejectDialog,
 )
-from visitdesk.desktop.views.registrations_model import (
+from visitdesk.desktop.views.registrations_table import (
     CandidatesModel,
     ComparisonModel,
     QueueModel,
 )
+from visitdesk.desktop.views.reload import Reload
 from visitdesk.desktop.views.tables import rows_table
 
 log = logging.getLogger(__name__)
@@ -67,16 +69,22 @@ class RegistrationsView(QWidget):
     count_changed = Signal(int)
     message = Signal(str)
 
-    def __init__(self, controller: DeskController, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._controller = controller
-        self._loading = False
-        self._reload_again = False
+        self._ops = ops
+        self._reload = Reload(
+            self, ops.registrations.load_queue, self._show_queue, self._load_failed
+        )
+        # Patient changes may change the shown registration's candidates: one re-ranking at a
+        # time (the ops catch the index up first), and none while the screen is hidden.
+        self._rereview = Reload(self, self._review_op, self._reviewed_again, self._review_failed)
+        self._review_stale = False
+        self._rereview_number = 0
         self._review: Review | None = None
         self._asked = 0  # number of the newest review asked for
         self._busy = False
         self._dialog: Any = None
-        self.queue_model = QueueModel(controller.zone, self)
+        self.queue_model = QueueModel(ops.session.zone, self)
         self.candidates_model = CandidatesModel(self)
         self.comparison_model = ComparisonModel(self)
 
@@ -177,71 +185,37 @@ class RegistrationsView(QWidget):
         self._timer.start()
         self._update_buttons()
         self.reload()
-        self._indexing = False
-        self._index_again = False
-        self._index_stale = True
 
     # ---- loading
 
     def on_sync_changed(self, kinds: set[str]) -> None:
         if "patient" in kinds:
-            self._refresh_index()
+            self._candidates_changed()
         if "registration" in kinds:
             self.reload()
 
-    def _refresh_index(self) -> None:
-        """Catch the candidate index up with patient changes, one refresh at a time.
+    def _candidates_changed(self) -> None:
+        """Rank the shown registration again against the changed records.
 
         A large sync brings a page of patients every few milliseconds; notices that arrive while
-        a refresh runs are folded into a single follow-up refresh.
+        a ranking runs are folded into a single follow-up.
         """
         if not self.isVisible():
-            # Nobody is looking: catch up when the screen is next shown. Keeping a large first
+            # Nobody is looking: rank again when the screen is next shown. Keeping a large first
             # sync free of index work keeps the rest of the desk responsive.
-            self._index_stale = True
+            self._review_stale = True
             return
-        if self._indexing:
-            self._index_again = True
-            return
-        self._index_stale = False
-        self._indexing = True
-        (
-            self._controller.refresh_match_index()
-            .owned_by(self)
-            .success(self._index_refreshed)
-            .failure(self._index_refresh_failed)
-            .run()
-        )
+        self._review_stale = False
+        if self.current_registration() is not None:
+            self._rereview.request()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self._index_stale:
-            self._refresh_index()
-
-    def _index_refreshed(self, _count: int) -> None:
-        self._indexing = False
-        if self._index_again:
-            self._index_again = False
-            self._refresh_index()
-        else:
-            self._review_current()
-
-    def _index_refresh_failed(self, error: BaseException) -> None:
-        self._indexing = False
-        self._index_failed(error)
+        if self._review_stale:
+            self._candidates_changed()
 
     def reload(self) -> None:
-        if self._loading:
-            self._reload_again = True
-            return
-        self._loading = True
-        (
-            self._controller.load_registration_queue()
-            .owned_by(self)
-            .success(self._show_queue)
-            .failure(self._load_failed)
-            .run()
-        )
+        self._reload.request()
 
     def _show_queue(self, rows: list[QueueRow]) -> None:
         current = self.current_registration()
@@ -261,22 +235,10 @@ class RegistrationsView(QWidget):
                 self.candidates_table.setFocus()
         else:
             self._show_review(None)
-        self._finish_load()
 
     def _load_failed(self, error: BaseException) -> None:
         log.error("Loading the registration queue failed: %s", type(error).__name__)
         self.message.emit("The registration queue could not be loaded from the local database.")
-        self._finish_load()
-
-    def _finish_load(self) -> None:
-        self._loading = False
-        if self._reload_again:
-            self._reload_again = False
-            self.reload()
-
-    def _index_failed(self, error: BaseException) -> None:
-        log.error("Building the candidate index failed: %s", type(error).__name__)
-        self.message.emit("Candidate records could not be read from the local database.")
 
     def _tick(self) -> None:
         if self.queue_model.rowCount():
@@ -309,17 +271,33 @@ class RegistrationsView(QWidget):
         current = self.current_registration()
         if current is None:
             return
-        self._asked += 1
-        number = self._asked
-        self.registration_label.setText(self._describe(current))
-        self.candidates_note.setText("Looking for matching records\u2026")
+        number = self._ask(current)
         (
-            self._controller.review_registration(current.id)
+            self._ops.registrations.review(current.id)
             .owned_by(self)
             .success(lambda review: self._reviewed(review, number))
             .failure(self._review_failed)
             .run()
         )
+
+    def _ask(self, current: QueueRow) -> int:
+        self._asked += 1
+        self.registration_label.setText(self._describe(current))
+        self.candidates_note.setText("Looking for matching records\u2026")
+        return self._asked
+
+    def _review_op(self) -> Op[Review | None]:
+        """The shown registration ranked again (nothing when none is shown any more)."""
+        current = self.current_registration()
+        if current is None:
+            return self._ops.tasks.op(lambda: None)
+        self._rereview_number = self._ask(current)
+        review: Op[Review | None] = self._ops.registrations.review(current.id)  # type: ignore[assignment]
+        return review
+
+    def _reviewed_again(self, review: Review | None) -> None:
+        if review is not None:
+            self._reviewed(review, self._rereview_number)
 
     def _reviewed(self, review: Review, number: int) -> None:
         if number == self._asked:
@@ -416,9 +394,7 @@ class RegistrationsView(QWidget):
     def _match(self, registration: QueueRow, view: CandidateView, note: str) -> None:
         self._set_busy(True)
         (
-            self._controller.match_registration(
-                registration.id, view.record.portal_id, view.score, note
-            )
+            self._ops.registrations.match(registration.id, view.record.portal_id, view.score, note)
             .owned_by(self)
             .success(
                 lambda _item: self._decided(
@@ -441,7 +417,7 @@ class RegistrationsView(QWidget):
     def _reject(self, registration: QueueRow, reason_code: str, text: str) -> None:
         self._set_busy(True)
         (
-            self._controller.reject_registration(registration.id, reason_code, text)
+            self._ops.registrations.reject(registration.id, reason_code, text)
             .owned_by(self)
             .success(
                 lambda _item: self._decided(
@@ -457,7 +433,7 @@ class RegistrationsView(QWidget):
         registration = self.current_registration()
         if registration is None or self._busy or self._dialog is not None:
             return
-        dialog = FindRecordDialog(self._controller, self)
+        dialog = FindRecordDialog(self._ops.patients, self)
         dialog.search.field.setText(f"{registration.last_name}, {registration.first_name}")
         dialog.accepted.connect(lambda: self._compare_found(registration, dialog))
         self._open(dialog)
@@ -468,7 +444,7 @@ class RegistrationsView(QWidget):
             return
         portal_id = hit.portal_id
         (
-            self._controller.compare_registration(registration.id, portal_id)
+            self._ops.registrations.compare(registration.id, portal_id)
             .owned_by(self)
             .success(lambda view: self._add_found(registration.id, view))
             .failure(self._review_failed)

@@ -36,12 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.controller import DeskController
 from visitdesk.desktop.models.codes import SecurityCodeRow
 from visitdesk.desktop.models.patient_search import PatientHit
+from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.printing import PdfPrintJob, choose_pdf_path
+from visitdesk.desktop.tasks import Op
 from visitdesk.desktop.views.patient_search import PatientSearchBox
-from visitdesk.desktop.views.security_codes_model import (
+from visitdesk.desktop.views.reload import Reload
+from visitdesk.desktop.views.security_codes_table import (
     RELATIONSHIP_LABELS,
     STATUS_LABELS,
     SecurityCodesModel,
@@ -155,16 +157,15 @@ class SecurityCodesView(QWidget):
     title = "Security codes"
     message = Signal(str)
 
-    def __init__(self, controller: DeskController, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._controller = controller
-        self._zone: tzinfo = controller.zone
+        self._ops = ops
+        self._zone: tzinfo = ops.session.zone
         self._patient: PatientHit | None = None
         self._issue_key: str | None = None
         self._issue_request: SecurityCodeCreate | None = None
         self._busy = False
-        self._loading = False
-        self._reload_again = False
+        self._reload = Reload(self, self._load_rows, self._show_rows, self._load_failed)
         # The one copy of a fresh code, and its slip; both dropped by `dismiss_code`.
         self._issued: SecurityCodeIssued | None = None
         self.slip_pdf: bytes | None = None
@@ -182,7 +183,7 @@ class SecurityCodesView(QWidget):
         top.addStretch(1)
 
         # ---- find the patient
-        self.search = PatientSearchBox(controller)
+        self.search = PatientSearchBox(ops.patients)
         self.search.patient_chosen.connect(self._patient_chosen)
         find_box = QGroupBox("1. Find the patient")
         find_layout = QVBoxLayout(find_box)
@@ -376,7 +377,7 @@ class SecurityCodesView(QWidget):
             self._issue_request = request
         self._set_busy(True, "Asking the portal for a code\u2026")
         (
-            self._controller.issue_security_code(request, self._issue_key)
+            self._ops.codes.issue(request, self._issue_key)
             .owned_by(self)
             .success(lambda issued: self._issued_ok(issued, patient, request.account_login))
             .failure(self._issue_failed)
@@ -432,8 +433,8 @@ class SecurityCodesView(QWidget):
         self.issue_box.setTitle("2. Hand the code to the patient")
         self.code_panel.print_button.setFocus()
         slip = CodeSlip(
-            practice_name=self._controller.practice.name,
-            practice_phone=self._controller.practice.phone,
+            practice_name=self._ops.session.practice.name,
+            practice_phone=self._ops.session.practice.phone,
             patient_first_name=first,
             patient_last_name=last,
             code=issued.code,
@@ -443,10 +444,10 @@ class SecurityCodesView(QWidget):
             zone=self._zone,
             relationship=code.relationship,
             account_login=login,
-            practice_code=self._controller.practice.code,
+            practice_code=self._ops.session.practice.code,
         )
         (
-            self._controller.code_slip(slip)
+            self._ops.codes.code_slip(slip)
             .owned_by(self)
             .success(lambda pdf: self._slip_ready(issued, pdf))
             .failure(self._slip_failed)
@@ -471,7 +472,7 @@ class SecurityCodesView(QWidget):
         if self.slip_pdf is None:
             return
         self.print_job = PdfPrintJob(
-            self._controller.runner, self.slip_pdf, "Code slip", self, self._print_finished
+            self._ops.tasks, self.slip_pdf, "Code slip", self, self._print_finished
         )
         self.print_job.start()
 
@@ -492,7 +493,7 @@ class SecurityCodesView(QWidget):
         if self.slip_pdf is None:
             return
         (
-            self._controller.save_file(path, self.slip_pdf)
+            self._ops.save_file(path, self.slip_pdf)
             .owned_by(self)
             .success(lambda _n: self._saved(path))
             .failure(lambda _e: self.code_panel.status.setText(f"Could not save to {path}."))
@@ -539,20 +540,13 @@ class SecurityCodesView(QWidget):
             self.reload()
 
     def reload(self) -> None:
-        if self._loading:
-            self._reload_again = True
-            return
-        self._loading = True
+        self._reload.request()
+
+    def _load_rows(self) -> Op[list[SecurityCodeRow]]:
         status = self.status_filter.currentData()
         patient = self._patient
         only = self.only_patient.isChecked() and patient is not None and patient.portal_id
-        (
-            self._controller.load_security_codes(status, patient.portal_id if only else None)  # type: ignore[union-attr]
-            .owned_by(self)
-            .success(self._show_rows)
-            .failure(self._load_failed)
-            .run()
-        )
+        return self._ops.codes.load(status, patient.portal_id if only else None)  # type: ignore[union-attr]
 
     def _show_rows(self, rows: list[SecurityCodeRow]) -> None:
         selected = self.selected_code()
@@ -562,15 +556,10 @@ class SecurityCodesView(QWidget):
         count = len(rows)
         self.summary.setText(f"{count} code{'s' if count != 1 else ''}")
         self._update_buttons()
-        self._loading = False
-        if self._reload_again:
-            self._reload_again = False
-            self.reload()
 
     def _load_failed(self, error: BaseException) -> None:
         log.error("Loading security codes failed: %s", type(error).__name__)
         self.message.emit("The list of security codes could not be loaded from the local database.")
-        self._loading = False
 
     def selected_code(self) -> SecurityCodeRow | None:
         rows = self.table.selectionModel().selectedRows()
@@ -623,7 +612,7 @@ class SecurityCodesView(QWidget):
     def revoke(self, code_id: str) -> None:
         self._set_busy(True, "")
         (
-            self._controller.revoke_security_code(code_id, str(uuid.uuid4()))
+            self._ops.codes.revoke(code_id, str(uuid.uuid4()))
             .owned_by(self)
             .success(lambda _out: self._revoked())
             .failure(lambda error: self._action_failed("Revoking a code", error))
@@ -653,7 +642,7 @@ class SecurityCodesView(QWidget):
         self._set_busy(True, "")
         first, last = row.first_name or "", row.last_name or ""
         (
-            self._controller.reissue_security_code(row.id, str(uuid.uuid4()))
+            self._ops.codes.reissue(row.id, str(uuid.uuid4()))
             .owned_by(self)
             .success(lambda issued: self._reissued(issued, first, last))
             .failure(lambda error: self._action_failed("Reissuing a code", error))

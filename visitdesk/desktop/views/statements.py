@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.billing_service import BillingService
 from visitdesk.desktop.models.billing import (
     MESSAGE_KEYS,
     RunPreview,
@@ -37,13 +36,14 @@ from visitdesk.desktop.models.billing import (
     StatementSettings,
     check_template,
 )
+from visitdesk.desktop.ops.desk import DeskOps
+from visitdesk.desktop.ops.statement_run import RunCancelled, RunResult, SettingsIncomplete
 from visitdesk.desktop.printing import PdfFilePrintJob, PdfPreviewJob, choose_pdf_path
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.statements_accounts import HoldsPanel, PortalPaymentsPanel
-from visitdesk.desktop.views.statements_model import RunsModel, StatementsModel
+from visitdesk.desktop.views.statements_table import RunsModel, StatementsModel
 from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.statement import money
-from visitdesk.reports.statement_run import RunCancelled, RunResult, SettingsIncomplete
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,10 @@ class StatementsView(QWidget):
     title = "Statements"
     message = Signal(str)
 
-    def __init__(self, service: BillingService, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.service = service
+        self._ops = ops
+        self.service = ops.billing
         self.settings: StatementSettings | None = None
         self.preview_result: RunPreview | None = None
         self.last_result: RunResult | None = None
@@ -152,7 +153,7 @@ class StatementsView(QWidget):
         actions.addWidget(self.cancel_button)
         actions.addWidget(self.generate_button)
 
-        self.runs_model = RunsModel(service.controller.zone, self)
+        self.runs_model = RunsModel(ops.session.zone, self)
         self.runs_table = rows_table(self.runs_model)
         self.runs_table.selectionModel().selectionChanged.connect(self._run_selected)
         self.print_run_button = QPushButton("Print run\u2026")
@@ -192,10 +193,10 @@ class StatementsView(QWidget):
         history = QSplitter(Qt.Orientation.Vertical)
         history.addWidget(runs_box)
         history.addWidget(statements_box)
-        self.holds = HoldsPanel(service)
+        self.holds = HoldsPanel(ops)
         self.holds.message.connect(self.message)
         self.holds.holds_changed.connect(self._holds_changed)
-        self.payments = PortalPaymentsPanel(service)
+        self.payments = PortalPaymentsPanel(ops)
         self.payments.message.connect(self.message)
         self.tabs = tabs = QTabWidget()
         tabs.addTab(history, "History of runs")
@@ -208,7 +209,7 @@ class StatementsView(QWidget):
         layout.addWidget(filters)
         layout.addLayout(actions)
         layout.addWidget(tabs, 1)
-        self.date_label.setText(f"Statement date {service.today():%m/%d/%Y}")
+        self.date_label.setText(f"Statement date {ops.session.today():%m/%d/%Y}")
         self._update_buttons()
         self.reload()
 
@@ -411,7 +412,7 @@ class StatementsView(QWidget):
             self.message.emit(f"Printing {title}: page {done:,} of {total:,}\u2026")
 
         self.print_job = PdfFilePrintJob(
-            self.service.controller.runner, path, title, self, self._print_done, progress
+            self._ops.tasks, path, title, self, self._print_done, progress
         )
         self.print_job.start()
 
@@ -428,9 +429,9 @@ class StatementsView(QWidget):
             return
 
         def copy(path: Path) -> None:
-            self.service.controller.runner.op(
-                lambda: target.write_bytes(path.read_bytes())
-            ).owned_by(self).success(lambda _n: self.message.emit(f"Saved {target.name}.")).failure(
+            self._ops.tasks.op(lambda: target.write_bytes(path.read_bytes())).owned_by(
+                self
+            ).success(lambda _n: self.message.emit(f"Saved {target.name}.")).failure(
                 lambda error: self._failed("The file could not be saved", error)
             ).run()
 
@@ -456,13 +457,11 @@ class StatementsView(QWidget):
         if save:
             target = choose_pdf_path(self, name)
             if target is not None:
-                self.service.controller.runner.op(target.write_bytes, pdf).owned_by(self).success(
+                self._ops.save_file(target, pdf).owned_by(self).success(
                     lambda _n: self.message.emit(f"Saved {target.name}.")
                 ).failure(lambda error: self._failed("The file could not be saved", error)).run()
             return
-        self.print_job = PdfPreviewJob(
-            self.service.controller.runner, pdf, "Statement", self, self._print_done
-        )
+        self.print_job = PdfPreviewJob(self._ops.tasks, pdf, "Statement", self, self._print_done)
         self.print_job.start()
 
     # ---- single statements and settings

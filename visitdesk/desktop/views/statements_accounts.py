@@ -20,11 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.billing_service import BillingService
-from visitdesk.desktop.models.billing import HoldTarget
+from visitdesk.desktop.models.billing import HoldTarget, PaymentRow
+from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.patient_search import PatientSearchBox
-from visitdesk.desktop.views.statements_model import HoldsModel, PaymentsModel
+from visitdesk.desktop.views.reload import Reload
+from visitdesk.desktop.views.statements_table import HoldsModel, PaymentsModel
 from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.statement import money
 
@@ -43,12 +44,13 @@ class HoldsPanel(QWidget):
     #: Emitted after a hold was placed or released (the run preview is then stale).
     holds_changed = Signal()
 
-    def __init__(self, service: BillingService, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.service = service
+        self._ops = ops
+        self.service = ops.billing
         self.dialog: PlaceHoldDialog | None = None
         self.loaded = False
-        self.model = HoldsModel(service.controller.zone, self)
+        self.model = HoldsModel(ops.session.zone, self)
         self.table = rows_table(self.model)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         note = plain_label(
@@ -99,7 +101,7 @@ class HoldsPanel(QWidget):
         self.release_button.setEnabled(self.selected() is not None)
 
     def ask_place(self) -> PlaceHoldDialog:
-        dialog = PlaceHoldDialog(self.service, self)
+        dialog = PlaceHoldDialog(self._ops, self)
         dialog.chosen.connect(self.place)
         dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
         self.dialog = dialog
@@ -146,14 +148,14 @@ class PlaceHoldDialog(QDialog):
     #: (guarantor MRN, reason)
     chosen = Signal(str, str)
 
-    def __init__(self, service: BillingService, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Place an account on hold")
         self.setMinimumSize(640, 460)
-        self.service = service
+        self.service = ops.billing
         self.target: HoldTarget | None = None
         self._asked = 0
-        self.search = PatientSearchBox(service.controller, self)
+        self.search = PatientSearchBox(ops.patients, self)
         self.search.patient_chosen.connect(self._patient_chosen)
         self.account_label = plain_label("Find the patient whose account to hold.")
         self.account_label.setWordWrap(True)
@@ -245,13 +247,14 @@ class PortalPaymentsPanel(QWidget):
 
     message = Signal(str)
 
-    def __init__(self, service: BillingService, parent: QWidget | None = None) -> None:
+    def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.service = service
+        self.service = ops.billing
         self.loaded = False
-        self._loading = False
-        self._reload_again = False
-        self.model = PaymentsModel(service.controller.zone, self)
+        self._reload = Reload(
+            self, lambda: self.service.portal_payments(PAYMENT_LIMIT), self._show, self._failed
+        )
+        self.model = PaymentsModel(ops.session.zone, self)
         self.table = rows_table(self.model)
         self.summary = plain_label("", "screenSubtitle")
         self.summary.setWordWrap(True)
@@ -266,20 +269,9 @@ class PortalPaymentsPanel(QWidget):
             self.reload()
 
     def reload(self) -> None:
-        if self._loading:
-            self._reload_again = True
-            return
-        self._loading = True
-        (
-            self.service.portal_payments(PAYMENT_LIMIT)
-            .owned_by(self)
-            .success(self._show)
-            .failure(self._failed)
-            .run()
-        )
+        self._reload.request()
 
-    def _show(self, rows: list[Any]) -> None:
-        self._loading = False
+    def _show(self, rows: list[PaymentRow]) -> None:
         self.model.set_rows(rows)
         self.loaded = True
         if rows:
@@ -291,15 +283,7 @@ class PortalPaymentsPanel(QWidget):
             )
         else:
             self.summary.setText("No patient has paid on the portal yet.")
-        self._again()
 
     def _failed(self, error: BaseException) -> None:
-        self._loading = False
         log.error("Portal payments could not be loaded: %s", type(error).__name__)
         self.message.emit("The portal payments could not be loaded. The details are in the log.")
-        self._again()
-
-    def _again(self) -> None:
-        if self._reload_again:
-            self._reload_again = False
-            self.reload()

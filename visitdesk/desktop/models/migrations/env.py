@@ -6,6 +6,6 @@ Run programmatically by `visitdesk.desktop.models.migrate.upgrade`; see `visitde
 from __future__ import annotations
 
 from visitdesk.alembic_env import run_environment
-from visitdesk.desktop.models.schema import Base
+from visitdesk.desktop.models.tables import METADATA
 
-run_environment(Base.metadata)
+run_environment(METADATA)

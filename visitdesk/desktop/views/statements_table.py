@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import Qt
 
 from visitdesk.desktop.models.billing import HoldRow, PaymentRow, RunSummary, StatementSummary
-from visitdesk.desktop.views.rows_model import Index, RowsModel
+from visitdesk.desktop.views.rows import Index, RowsModel
 from visitdesk.reports.statement import money, us_date
 
 T = TypeVar("T")

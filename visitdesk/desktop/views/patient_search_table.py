@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from visitdesk.desktop.models.patient_search import PatientHit
-from visitdesk.desktop.views.rows_model import RowsModel
+from visitdesk.desktop.views.rows import RowsModel
 
 COLUMNS = ("Patient", "Date of birth", "MRN", "Phone")
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from visitdesk.desktop.models.codes import SecurityCodeRow
-from visitdesk.desktop.views.rows_model import RowsModel
+from visitdesk.desktop.views.rows import RowsModel
 
 COLUMNS = ("Status", "Code", "Patient", "Purpose", "Issued", "Issued by", "Expires")
 STATUS_COLUMN = 0

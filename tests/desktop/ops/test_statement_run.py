@@ -13,7 +13,7 @@ import pytest
 from tests.billing_data import PRACTICE, add_patients, ledger_rows, ready_settings, write_ledger_csv
 from visitdesk.desktop.models import LocalStore, billing
 from visitdesk.desktop.models.ledger_import import import_ledger_csv
-from visitdesk.reports import statement_run
+from visitdesk.desktop.ops import statement_run
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
-from visitdesk.desktop.views.rows_model import RowsModel
+from visitdesk.desktop.views.rows import RowsModel
 from visitdesk.sync.wire import CheckInStatus
 
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
 
-from visitdesk.desktop.views.checkins_model import (
+from visitdesk.desktop.views.checkins_table import (
     STATUS_COLUMN,
     WAITING_COLUMN,
     CheckInsModel,

@@ -11,7 +11,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from visitdesk.desktop.match_service import CandidateView
 from visitdesk.desktop.models.registrations import QueueRow
-from visitdesk.desktop.views.rows_model import RowsModel
+from visitdesk.desktop.views.rows import RowsModel
 from visitdesk.matching import Band, Evidence, Field, Level
 
 BAND_LABELS = {Band.STRONG: "Strong", Band.POSSIBLE: "Possible", Band.WEAK: "Weak"}

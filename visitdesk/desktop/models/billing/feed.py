@@ -1,0 +1,74 @@
+"""Writing the change feed's ledger lines and portal payments to the local store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from visitdesk.desktop.models.billing.tables import LedgerLine, PortalPayment
+from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
+from visitdesk.desktop.models.schema import table_of
+from visitdesk.sync.wire import ChangeItem
+from visitdesk.sync.wire_billing import LedgerLineOut, PaymentOut
+
+LINE_FIELDS = (
+    "kind",
+    "service_date",
+    "posted_date",
+    "code",
+    "description",
+    "provider",
+    "amount_cents",
+    "responsibility",
+)
+
+
+def line_row(record: Any, now: datetime) -> dict[str, Any]:
+    row = {name: getattr(record, name) for name in LINE_FIELDS}
+    row.update(
+        external_id=record.external_id,
+        patient_mrn=record.mrn,
+        guarantor_mrn=record.guarantor_mrn,
+        updated_at=now,
+    )
+    return row
+
+
+def apply_ledger_lines(session: Session, items: list[ChangeItem]) -> None:
+    table = table_of(LedgerLine)
+    deletes = [item.id for item in items if item.op == "delete"]
+    delete_where_in(session, table, "portal_id", deletes)
+    rows = []
+    for item in items:
+        if item.op != "upsert":
+            continue
+        record = LedgerLineOut.model_validate(item.data)
+        row = line_row(record, record.updated_at)
+        row["portal_id"] = item.id
+        row["source"] = record.source
+        rows.append(row)
+    fields = (*LINE_FIELDS, "patient_mrn", "guarantor_mrn", "portal_id", "source", "updated_at")
+    bulk_insert(session, table, rows, conflict="external_id", update=fields)
+
+
+def apply_payments(session: Session, items: list[ChangeItem]) -> None:
+    rows = []
+    for item in items:
+        if item.op != "upsert":
+            continue
+        record = PaymentOut.model_validate(item.data)
+        rows.append(
+            {
+                "id": item.id,
+                "patient_portal_id": record.patient_id,
+                "patient_mrn": record.mrn,
+                "amount_cents": record.amount_cents,
+                "card_brand": record.card_brand,
+                "card_last4": record.card_last4,
+                "ledger_line_id": record.ledger_line_id,
+                "created_at": record.created_at,
+            }
+        )
+    bulk_insert(session, table_of(PortalPayment), rows, conflict="id", update=("amount_cents",))
