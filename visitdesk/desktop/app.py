@@ -189,6 +189,13 @@ class VisitDeskApp(QObject):
             self._resumed
         ).failure(lambda _error: self._resumed(None)).run()
 
+    def _save_message_notices(self, enabled: bool) -> None:
+        self.settings.message_notices = enabled
+        try:
+            self.settings.save(self.data_dir)
+        except OSError as error:
+            log.warning("Settings could not be saved: %s", type(error).__name__)
+
     def _show_splash(self, text: str) -> None:
         if self.splash is None:
             self.splash = QLabel()
@@ -283,7 +290,13 @@ class VisitDeskApp(QObject):
             listener=bridge,
         )
         ops = ops_for(self.runner, opened, engine, bridge)
-        window = MainWindow(ops, bridge, idle_lock_minutes=self.settings.idle_lock_minutes)
+        window = MainWindow(
+            ops,
+            bridge,
+            idle_lock_minutes=self.settings.idle_lock_minutes,
+            message_notices=self.settings.message_notices,
+        )
+        window.message_notices_changed.connect(self._save_message_notices)
         window.sign_out_requested.connect(self.sign_out)
         window.closed.connect(self.quit)
         self.running = Running(opened, engine, bridge, ops, window)

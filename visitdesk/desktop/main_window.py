@@ -23,10 +23,12 @@ from PySide6.QtWidgets import (
 )
 
 from visitdesk.desktop.idle import IdleWatcher
+from visitdesk.desktop.notifier import MessageNotifier
 from visitdesk.desktop.ops.desk import (
     BILLING_ROLES,
     CODE_ROLES,
     IMPORT_ROLES,
+    MESSAGE_ROLES,
     REGISTRATION_ROLES,
     DeskOps,
 )
@@ -36,6 +38,7 @@ from visitdesk.desktop.views.checkins import CheckInsView, plain_label
 from visitdesk.desktop.views.checkins_table import format_time
 from visitdesk.desktop.views.import_dialog import ImportDialog
 from visitdesk.desktop.views.lock_screen import LockScreen
+from visitdesk.desktop.views.messages import MessagesView
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.desktop.views.security_codes import SecurityCodesView
@@ -49,6 +52,8 @@ class MainWindow(QMainWindow):
 
     sign_out_requested = Signal()
     closed = Signal()
+    #: The user switched desktop notices for new messages on or off (the app saves it).
+    message_notices_changed = Signal(bool)
 
     def __init__(
         self,
@@ -57,6 +62,7 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
         *,
         idle_lock_minutes: float = 10,
+        message_notices: bool = True,
     ) -> None:
         super().__init__(parent)
         self._ops = ops
@@ -91,6 +97,19 @@ class MainWindow(QMainWindow):
             self.registrations.count_changed.connect(self._on_registrations_changed)
             self.registrations.message.connect(self.show_message)
             bridge.changed.connect(self.registrations.on_sync_changed)
+        self.messages: MessagesView | None = None
+        self.notifier: MessageNotifier | None = None
+        if session.can(MESSAGE_ROLES):
+            inbox = self.messages = MessagesView(ops)
+            self._add_screen(inbox, "Messages")
+            inbox.message.connect(self.show_message)
+            inbox.unread_changed.connect(self._on_unread_changed)
+            bridge.changed.connect(inbox.on_sync_changed)
+            bridge.status_changed.connect(inbox.on_status)
+            bridge.outbox_failed.connect(lambda _item, _text: inbox.on_status(None))
+            self.checkins.chat_requested.connect(self.show_thread)
+            self.notifier = MessageNotifier(ops.messages, message_notices, self)
+            bridge.changed.connect(self.notifier.on_sync_changed)
         self.statements: StatementsView | None = None
         if session.can(BILLING_ROLES):
             self.statements = StatementsView(ops)
@@ -204,6 +223,19 @@ class MainWindow(QMainWindow):
         unsent = QAction("Changes the portal did &not accept\u2026", self)
         unsent.triggered.connect(self.show_outbox)
         sync_menu.addAction(unsent)
+        self.notices_action: QAction | None = None
+        if self.notifier is not None:
+            notices = QAction("Desktop &notices for new messages", self)
+            notices.setCheckable(True)
+            notices.setChecked(self.notifier.enabled)
+            notices.toggled.connect(self._notices_toggled)
+            self.notices_action = notices
+            sync_menu.addAction(notices)
+
+    def _notices_toggled(self, enabled: bool) -> None:
+        if self.notifier is not None:
+            self.notifier.set_enabled(enabled)
+        self.message_notices_changed.emit(enabled)
 
     # ---- status
 
@@ -248,10 +280,26 @@ class MainWindow(QMainWindow):
             item.setText("Check-ins" if waiting == 0 else f"Check-ins  ({waiting} waiting)")
 
     def _on_registrations_changed(self, waiting: int) -> None:
+        self._set_count("Registrations", waiting)
+
+    def _on_unread_changed(self, unread: int) -> None:
+        self._set_count("Messages", unread)
+
+    def _set_count(self, title: str, count: int) -> None:
         for row in range(self.sidebar.count()):
             item = self.sidebar.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) == "Registrations":
-                item.setText("Registrations" if waiting == 0 else f"Registrations  ({waiting})")
+            if item.data(Qt.ItemDataRole.UserRole) == title:
+                item.setText(title if count == 0 else f"{title}  ({count})")
+
+    def show_screen(self, widget: QWidget) -> None:
+        self.sidebar.setCurrentRow(self.stack.indexOf(widget))
+
+    def show_thread(self, thread_id: str) -> None:
+        """Switch to the Messages screen with `thread_id` open (the board's C key)."""
+        if self.messages is None:
+            return
+        self.show_screen(self.messages)
+        self.messages.open_thread(thread_id)
 
     # ---- locking
 

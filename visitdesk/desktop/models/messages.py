@@ -309,25 +309,58 @@ def fts_query(words: str) -> str:
     return " ".join(f'"{term}"*' for term in terms)
 
 
+class ThreadOrder(StrEnum):
+    """What the thread list is sorted by (in SQL); each has a natural direction."""
+
+    ACTIVITY = "activity"
+    PATIENT = "patient"
+    TOPIC = "topic"
+    ASSIGNED = "assigned"
+
+
+def _order_by(order: ThreadOrder, descending: bool) -> list[Any]:
+    """ORDER BY for `order`; ties fall back to newest activity, then id, so pages are stable."""
+    name = func.lower(Patient.last_name + ", " + Patient.first_name)
+    key: Any = {
+        ThreadOrder.ACTIVITY: Thread.last_message_at,
+        ThreadOrder.PATIENT: name,
+        ThreadOrder.TOPIC: Thread.topic,
+        ThreadOrder.ASSIGNED: func.lower(Thread.assigned_name),
+    }[order]
+    first = key.desc() if descending else key.asc()
+    if order is ThreadOrder.ACTIVITY:
+        return [first, Thread.id]
+    return [first, Thread.last_message_at.desc(), Thread.id]
+
+
 def list_threads(
-    session: Session, pool: Pool | Topic, staff_id: str, search: str = "", limit: int = LIST_LIMIT
+    session: Session,
+    pool: Pool | Topic,
+    staff_id: str,
+    search: str = "",
+    limit: int = LIST_LIMIT,
+    order: ThreadOrder = ThreadOrder.ACTIVITY,
+    descending: bool = True,
 ) -> list[ThreadRow]:
-    """Threads of a pool, newest activity first; with ``search``, only threads with a message
-    containing every word (all pools: a search looks everywhere)."""
+    """Threads of a pool, sorted in SQL (newest activity first by default); with ``search``,
+    only threads with a message containing every word (all pools: a search looks everywhere)."""
     query = select(*_thread_columns()).outerjoin(Patient, Patient.portal_id == Thread.patient_id)
     if search.strip():
+        words = fts_query(search)
+        if not words:
+            return []
         matched = (
             text(
                 "SELECT m.thread_id FROM message_search s JOIN thread_messages m ON m.id = s.rowid "
                 "WHERE message_search MATCH :q"
             )
-            .bindparams(q=fts_query(search))
+            .bindparams(q=words)
             .columns(thread_id=String)
         )
         query = query.where(Thread.id.in_(select(matched.subquery().c.thread_id)))
     else:
         query = query.where(_pool_filter(pool, staff_id))
-    query = query.order_by(Thread.last_message_at.desc(), Thread.id).limit(limit)
+    query = query.order_by(*_order_by(order, descending)).limit(limit)
     return [_thread_row(row) for row in session.execute(query)]
 
 
@@ -515,11 +548,20 @@ def record_read(session: Session, enqueue: Any, thread_id: str) -> OutboxItem | 
 # Each runs one transaction on the store; the desk's operations call them off the GUI thread.
 
 
-def inbox(store: LocalStore, pool: Pool | Topic, staff_id: str, search: str = "") -> Inbox:
+def inbox(
+    store: LocalStore,
+    pool: Pool | Topic,
+    staff_id: str,
+    search: str = "",
+    order: ThreadOrder = ThreadOrder.ACTIVITY,
+    descending: bool = True,
+) -> Inbox:
     with store.read() as session:
         return Inbox(
             counts=pool_counts(session, staff_id),
-            threads=list_threads(session, pool, staff_id, search),
+            threads=list_threads(
+                session, pool, staff_id, search, order=order, descending=descending
+            ),
         )
 
 

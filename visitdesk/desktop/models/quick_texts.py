@@ -61,7 +61,10 @@ def quick_texts(session: Session) -> list[QuickText]:
 
 def save_quick_texts(session: Session, texts: list[tuple[str, str]]) -> None:
     for title, body in texts:
-        unknown = unknown_placeholders(body)
+        try:
+            unknown = unknown_placeholders(body)
+        except ValueError:
+            raise ValueError(f"A brace without its pair in “{title}”: write {{name}}.") from None
         if unknown:
             raise ValueError(f"Unknown placeholder {{{unknown[0]}}} in “{title}”.")
     session.execute(delete(QuickText))

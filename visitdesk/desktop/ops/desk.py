@@ -31,6 +31,8 @@ IMPORT_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 CODE_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: The roles that work the registration queue (the portal enforces the same).
 REGISTRATION_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
+#: The roles that work the shared inbox of secure messages (the portal enforces the same).
+MESSAGE_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: The roles that work with ledgers and statements (the portal enforces the same for uploads).
 BILLING_ROLES = frozenset({Role.BILLING, Role.MANAGER})
 

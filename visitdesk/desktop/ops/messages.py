@@ -23,8 +23,6 @@ from visitdesk.sync.store import OutboxItem
 from visitdesk.sync.wire import PracticeInfo, Role, StaffInfo
 from visitdesk.sync.wire_messages import AttachmentOut, Colleague, Topic
 
-#: Roles that work the shared inbox (the portal enforces the same).
-MESSAGE_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: Roles that edit the practice's quick-text templates.
 TEMPLATE_ROLES = frozenset({Role.MANAGER})
 
@@ -53,9 +51,18 @@ class MessageOps(StoreOps):
 
     # ---- reading
 
-    def inbox(self, pool: messages.Pool | Topic, search: str = "") -> Op[messages.Inbox]:
-        """The sidebar's counts and a pool's threads (or, with `search`, matching threads)."""
-        return self.runner.op(messages.inbox, self.store, pool, self.staff.id, search)
+    def inbox(
+        self,
+        pool: messages.Pool | Topic,
+        search: str = "",
+        order: messages.ThreadOrder = messages.ThreadOrder.ACTIVITY,
+        descending: bool = True,
+    ) -> Op[messages.Inbox]:
+        """The sidebar's counts and a pool's threads (or, with `search`, matching threads),
+        sorted in SQL."""
+        return self.runner.op(
+            messages.inbox, self.store, pool, self.staff.id, search, order, descending
+        )
 
     def counts(self) -> Op[list[messages.PoolCount]]:
         def run() -> list[messages.PoolCount]:
