@@ -7,6 +7,7 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
+from visitdesk.api.text import hidden_characters
 from visitdesk.sync.wire_registration import SecurityQuestion
 
 MIN_PASSWORD_LENGTH = 10
@@ -64,6 +65,23 @@ def password_problem(password: str, *, username: str | None, email: str | None) 
 
 _SPACES = re.compile(r"\s+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+
+
+def hidden_text_problem(**fields: str) -> str | None:
+    """Why text a patient typed is refused: invisible formatting or control characters in it.
+
+    A right-to-left override or a zero-width space in a name prints nothing but can reorder or
+    disguise what the desk shows beside it (a date of birth reading backwards in a match
+    decision), so the portal refuses such names rather than store them.
+    """
+    for field_name, value in fields.items():
+        if found := hidden_characters(value):
+            shown = ", ".join(dict.fromkeys(found))
+            return (
+                f"{field_name} contains invisible formatting or control characters ({shown}); "
+                "type the name with letters, spaces, hyphens and apostrophes only."
+            )
+    return None
 
 
 def name_key(name: str) -> str:

@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 
 from visitdesk.matching.normalize import compact
 from visitdesk.portal import audit, security_codes
-from visitdesk.portal.account_rules import mask_email, mask_phone, phone_digits
+from visitdesk.portal.account_rules import (
+    hidden_text_problem,
+    mask_email,
+    mask_phone,
+    phone_digits,
+)
 from visitdesk.portal.codes import CodeHasher, new_safe_health_code, normalise_safe_health_code
 from visitdesk.portal.config import PortalConfig
 from visitdesk.portal.db import Database, utcnow
@@ -197,6 +202,8 @@ def start_connect(
     account_id: str,
     body: ConnectRequest,
 ) -> ConnectStarted:
+    if problem := hidden_text_problem(first_name=body.first_name, last_name=body.last_name):
+        raise Unprocessable(problem)
     with db.read() as session:
         practice = practice_by_code(session, body.practice_code)
         start_key = throttle_key("connect-start", practice.id, account_id)

@@ -21,6 +21,7 @@ from visitdesk.portal import audit, security_codes
 from visitdesk.portal.account_rules import (
     QUESTION_IDS,
     answer_key,
+    hidden_text_problem,
     names_match,
     password_problem,
 )
@@ -147,6 +148,8 @@ def register_by_email(
 ) -> RegistrationAccepted:
     if not body.accept_terms:
         raise Unprocessable(TERMS_REQUIRED)
+    if problem := hidden_text_problem(first_name=body.first_name, last_name=body.last_name):
+        raise Unprocessable(problem)
     email = body.email.casefold()
     _check_password(body.password, username=None, email=email)
     mail_key = throttle_key("registration-mail", email, "")
@@ -299,6 +302,8 @@ def register_by_username(
 ) -> PatientSession:
     if body.email is None and body.email_choice != "proceed_without":
         raise Unprocessable(EMAIL_CHOICE_NEEDED)
+    if problem := hidden_text_problem(first_name=body.first_name, last_name=body.last_name):
+        raise Unprocessable(problem)
     username = body.username.casefold()
     email = body.email.casefold() if body.email else None
     _check_password(body.password, username=username, email=email)

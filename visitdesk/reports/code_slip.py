@@ -4,11 +4,14 @@ It carries the practice's name and phone, the patient's name, the code (large, m
 groups), when it expires, and numbered steps for registering a new portal account or linking a
 family member with it. The PDF is built in memory; the caller decides whether it is printed or
 saved. Patient text goes into reportlab Paragraphs escaped (Paragraph reads its text as markup), so
-a name like "<b>x</b>" prints as typed.
+a name like "<b>x</b>" prints as typed; invisible formatting characters are left out so nothing can
+reorder it, and the whole slip is set in the DejaVu Sans shipped with the package, so "Nguyễn" or
+"Wałęsa" prints with every letter.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -23,6 +26,8 @@ from reportlab.lib.units import inch
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
+
+from visitdesk.reports.fonts import SANS, SANS_BOLD, printable, register
 
 #: Colours of the slip; dark enough to survive a tired office printer.
 INK = colors.HexColor("#1f2933")
@@ -80,7 +85,7 @@ def _time(moment: datetime, zone: tzinfo) -> str:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    body = ParagraphStyle("body", fontName="Helvetica", fontSize=11.5, leading=15.5, textColor=INK)
+    body = ParagraphStyle("body", fontName=SANS, fontSize=11.5, leading=15.5, textColor=INK)
     return {
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=9.5, leading=13, textColor=MUTED),
@@ -147,6 +152,17 @@ def steps(slip: CodeSlip) -> list[str]:
 
 def render_code_slip(slip: CodeSlip) -> bytes:
     """The slip as a one-page PDF (US Letter)."""
+    register()
+    slip = dataclasses.replace(
+        slip,
+        practice_name=printable(slip.practice_name),
+        practice_phone=printable(slip.practice_phone),
+        patient_first_name=printable(slip.patient_first_name),
+        patient_last_name=printable(slip.patient_last_name),
+        account_login=None if slip.account_login is None else printable(slip.account_login),
+        portal_address=printable(slip.portal_address),
+        practice_code=printable(slip.practice_code),
+    )
     buffer = io.BytesIO()
     # The title says what the document is; the patient's name and the code stay out of metadata.
     canvas = Canvas(buffer, pagesize=LETTER, pageCompression=1)
@@ -181,14 +197,14 @@ def _draw(canvas: Canvas, slip: CodeSlip) -> None:
     canvas.setFillColor(BRAND)
     canvas.rect(0, page_height - band, page_width, band, stroke=0, fill=1)
     canvas.setFillColor(colors.white)
-    canvas.setFont("Helvetica-Bold", 18)
+    canvas.setFont(SANS_BOLD, 18)
     canvas.drawString(left, page_height - 0.52 * inch, _fit(slip.practice_name, 18, width * 0.62))
-    canvas.setFont("Helvetica", 11)
+    canvas.setFont(SANS, 11)
     if slip.practice_phone:
         canvas.drawString(left, page_height - 0.76 * inch, slip.practice_phone)
-    canvas.setFont("Helvetica-Bold", 11)
+    canvas.setFont(SANS_BOLD, 11)
     canvas.drawRightString(page_width - margin, page_height - 0.52 * inch, "Patient Portal")
-    canvas.setFont("Helvetica", 10)
+    canvas.setFont(SANS, 10)
     canvas.drawRightString(
         page_width - margin,
         page_height - 0.76 * inch,
@@ -202,7 +218,7 @@ def _draw(canvas: Canvas, slip: CodeSlip) -> None:
         else "Security code to link a family member"
     )
     canvas.setFillColor(INK)
-    canvas.setFont("Helvetica-Bold", 20)
+    canvas.setFont(SANS_BOLD, 20)
     canvas.drawString(left, y, title)
     y -= 0.38 * inch
     for_whom = (
@@ -228,13 +244,13 @@ def _draw(canvas: Canvas, slip: CodeSlip) -> None:
     canvas.setLineWidth(1.5)
     canvas.roundRect(left, y - box_height, width, box_height, 10, stroke=1, fill=1)
     canvas.setFillColor(MUTED)
-    canvas.setFont("Helvetica-Bold", 9.5)
+    canvas.setFont(SANS_BOLD, 9.5)
     canvas.drawCentredString(page_width / 2, y - 0.3 * inch, "SECURITY CODE")
     canvas.setFillColor(colors.black)
     canvas.setFont("Courier-Bold", 34)
     canvas.drawCentredString(page_width / 2, y - 0.84 * inch, slip.code, charSpace=3)
     canvas.setFillColor(INK)
-    canvas.setFont("Helvetica-Bold", 11.5)
+    canvas.setFont(SANS_BOLD, 11.5)
     canvas.drawCentredString(
         page_width / 2,
         y - 1.22 * inch,
@@ -254,7 +270,7 @@ def _draw(canvas: Canvas, slip: CodeSlip) -> None:
     # The steps.
     y -= 0.32 * inch
     canvas.setFillColor(BRAND)
-    canvas.setFont("Helvetica-Bold", 13)
+    canvas.setFont(SANS_BOLD, 13)
     heading = (
         "How to create your portal account"
         if slip.purpose == "register"
@@ -268,7 +284,7 @@ def _draw(canvas: Canvas, slip: CodeSlip) -> None:
         canvas.setFillColor(BRAND)
         canvas.circle(left + 9, top - 10.5, 9, stroke=0, fill=1)
         canvas.setFillColor(colors.white)
-        canvas.setFont("Helvetica-Bold", 10)
+        canvas.setFont(SANS_BOLD, 10)
         canvas.drawCentredString(left + 9, top - 14, str(number))
         y = bottom - 4
 
@@ -291,7 +307,7 @@ def _draw(canvas: Canvas, slip: CodeSlip) -> None:
     )
 
 
-def _fit(text: str, size: float, width: float, font: str = "Helvetica-Bold") -> str:
+def _fit(text: str, size: float, width: float, font: str = SANS_BOLD) -> str:
     """`text` shortened with an ellipsis so that it fits `width` points."""
     if stringWidth(text, font, size) <= width:
         return text

@@ -1,18 +1,11 @@
 """The patient statement: a US Letter PDF drawn with reportlab's canvas, ready for window envelopes.
 
 **Envelope windows.** Page 1 is folded in three (letter fold) so that its top panel, 3 2/3 inches,
-faces out of a standard #10 double-window envelope (4 1/8 x 9 1/2 in). The common #10 double-window
-pattern (the one QuickBooks, Sage and most billing software print for) has
-
-- a return-address window about 3 1/4 x 7/8 in, 1/2 in from the top and left of the envelope, and
-- an address window 4 1/2 x 1 1/8 in, 7/8 in from the left and 1/2 in from the bottom.
-
-The sheet is an inch narrower than the envelope and its folded panel half an inch shorter, so it
-can shift; the regions below are where the windows fall for every position of the insert, and the
-text is kept 1/8 in inside them (USPS clearance). Coordinates are inches from the page's top-left:
-
-- ``RETURN_WINDOW`` x 0.5 to 3.75, y 0.5 to 1.375: logo, practice name and return address;
-- ``ADDRESS_WINDOW`` x 0.875 to 4.375, y 2.125 to 3.125: the guarantor's name and address.
+faces out of a standard #10 double-window envelope (4 1/8 x 9 1/2 in). `visitdesk.reports.address`
+works out, from the envelope's windows and how far the insert can move inside it, the regions of
+the page that show through the windows wherever the insert sits: ``RETURN_WINDOW`` (logo, practice
+name and return address) and ``ADDRESS_WINDOW`` (the guarantor's name and address, printed 1/8 in
+inside it, wrapped, never cut).
 
 The top panel is also the **remittance stub**: the patient tears it off along the dashed line at
 the fold and returns it with the payment (account, amount due, due date, amount enclosed, card
@@ -25,7 +18,8 @@ each row's running balance adds its amount; the last running balance is the amou
 also the sum of the aging buckets (see `StatementData.check`).
 
 Patient text is drawn with ``drawString`` only (never parsed as markup), so a hostile name prints as
-typed. Text that the standard PDF fonts cannot encode is drawn in DejaVu Sans when it is installed.
+typed, less the invisible characters that could reorder it. Text that the standard PDF fonts cannot
+encode is drawn in the DejaVu Sans shipped with the package (`visitdesk.reports.fonts`).
 The QR code carries the practice's pay page (one code per practice, encoded once per process: the
 account number is printed beside it) because encoding a code per statement would double the time
 of a large run.
@@ -38,18 +32,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 
 from reportlab import rl_config
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.units import inch
-from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from visitdesk.api.text import strip_hidden
+from visitdesk.reports.address import ADDRESS_BLOCK, ADDRESS_WINDOW, RETURN_WINDOW, split_words
+from visitdesk.reports.address import layout as address_layout
+from visitdesk.reports.fonts import font_for, printable
 from visitdesk.sync.wire_billing import BUCKET_LABELS, AgingBuckets
 
 # Binary (Flate only) streams: ASCII85 on top costs a third of the rendering time and 25% more
@@ -57,12 +52,9 @@ from visitdesk.sync.wire_billing import BUCKET_LABELS, AgingBuckets
 rl_config.useA85 = 0
 
 PAGE_WIDTH, PAGE_HEIGHT = LETTER
-#: (x, y, width, height) in inches from the page's top-left corner; see the module docstring.
-RETURN_WINDOW = (0.5, 0.5, 3.25, 0.875)
-ADDRESS_WINDOW = (0.875, 2.125, 3.5, 1.0)
+__all__ = ["ADDRESS_WINDOW", "RETURN_WINDOW", "StatementData", "render_statement"]
 #: Where the tear-off stub ends: the first fold of a letter fold.
 FOLD_Y = 11 / 3
-CLEARANCE = 0.125
 
 BRAND = HexColor("#0f4c81")
 INK = HexColor("#1f2933")
@@ -72,15 +64,6 @@ SHADE = HexColor("#eef2f6")
 ALERT = HexColor("#9b1c1c")
 
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
-_FALLBACK_FONTS = {
-    FONT: ("VisitDeskSans", "DejaVuSans.ttf"),
-    BOLD: ("VisitDeskSans-Bold", "DejaVuSans-Bold.ttf"),
-}
-_FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("C:/Windows/Fonts"),
-)
 
 #: Line-item rows on the first page and on each continuation page.
 FIRST_PAGE_ROWS = 14
@@ -156,32 +139,10 @@ def us_date(day: date | None) -> str:
 
 
 def page_count(data: StatementData) -> int:
-    rows = len(data.lines) + 2  # the balance forward and the total rows
-    if rows <= FIRST_PAGE_ROWS:
-        return 1
-    return 1 + -(-(rows - FIRST_PAGE_ROWS) // NEXT_PAGE_ROWS)
+    return len(_pages(_item_rows(data)))
 
 
 # --------------------------------------------------------------------------- drawing helpers
-
-
-@lru_cache(maxsize=8)
-def _fallback_font(font: str) -> str | None:
-    name, filename = _FALLBACK_FONTS[font]
-    for folder in _FONT_DIRS:
-        path = folder / filename
-        if path.exists():
-            pdfmetrics.registerFont(TTFont(name, str(path)))
-            return name
-    return None
-
-
-def _font_for(text: str, font: str) -> str:
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:
-        return _fallback_font(font) or font
-    return font
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
@@ -210,7 +171,8 @@ class _Pen:
         align: str = "left",
         width: float | None = None,
     ) -> None:
-        face = _font_for(text, font)
+        text = printable(text)
+        face = font_for(text, font)
         if width is not None:
             text = _fit(text, face, size, width * inch)
         self.c.setFont(face, size)
@@ -266,10 +228,11 @@ class _Pen:
         color: Color = INK,
         max_lines: int = 6,
     ) -> float:
-        face = _font_for(text, font)
+        text = strip_hidden(text, keep_newlines=True)
+        face = font_for(text, font)
         lines: list[str] = []
         for paragraph in text.splitlines() or [""]:
-            lines += simpleSplit(paragraph, face, size, width * inch) or [""]
+            lines += split_words(paragraph, face, size, width * inch)
         for number, line in enumerate(lines[:max_lines]):
             self.text(x, y + number * leading / 72, line, size, face, color)
         return y + len(lines[:max_lines]) * leading / 72
@@ -340,46 +303,38 @@ def render_statement(data: StatementData) -> bytes:
 
 def draw_statement(canvas: Canvas, data: StatementData) -> None:
     pen = _Pen(canvas)
-    pages = page_count(data)
-    rows = _item_rows(data)
+    chunks = _pages(_item_rows(data))
+    pages = len(chunks)
     _stub(pen, data)
     _body_header(pen, data)
-    first = rows[:FIRST_PAGE_ROWS]
-    _items(pen, first, 5.92, more=len(rows) > FIRST_PAGE_ROWS)
+    _items(pen, chunks[0], 5.92, more=pages > 1)
     _message_and_pay(pen, data)
     _footer(pen, data, 1, pages)
-    rest = rows[FIRST_PAGE_ROWS:]
-    page = 1
-    while rest:
+    for page, chunk in enumerate(chunks[1:], start=2):
         canvas.showPage()
-        page += 1
-        chunk, rest = rest[:NEXT_PAGE_ROWS], rest[NEXT_PAGE_ROWS:]
         _continuation_header(pen, data, page, pages)
-        _items(pen, chunk, 1.55, more=bool(rest))
+        _items(pen, chunk, 1.55, more=page < pages)
         _footer(pen, data, page, pages)
     canvas.showPage()
 
 
 def _stub(pen: _Pen, data: StatementData) -> None:
     practice = data.practice
+    # The return window shows 2 1/4 x 1/2 in wherever the insert sits: a small logo beside the
+    # practice's name (up to two lines) and the first two lines of its address.
     rx, ry, rw, _rh = RETURN_WINDOW
-    x, y = rx + CLEARANCE, ry + CLEARANCE
-    _logo(pen, x, y, 0.5, practice.initials)
-    pen.text(x + 0.6, y + 0.16, practice.name, 9.5, BOLD, BRAND, width=rw - 0.85)
-    for number, line in enumerate(practice.address_lines[:3]):
-        pen.text(x + 0.6, y + 0.31 + number * 0.13, line, 7.5, color=MUTED, width=rw - 0.85)
+    _logo(pen, rx + 0.04, ry + 0.05, 0.4, practice.initials)
+    x = rx + 0.5
+    y = pen.wrapped(x, ry + 0.13, practice.name, rw - 0.55, 8, 8.6, BOLD, BRAND, max_lines=2)
+    for number, line in enumerate(practice.address_lines[:2]):
+        pen.text(x, y + 0.02 + number * 0.11, line, 6.5, color=MUTED, width=rw - 0.55)
 
-    ax, ay, aw, _ah = ADDRESS_WINDOW
-    x, y = ax + CLEARANCE, ay + CLEARANCE + 0.12
-    lines = [data.guarantor_name, *data.address_lines][:5]
-    for number, line in enumerate(lines):
+    # The guarantor's name and address: wrapped to the block, never cut (see reports.address).
+    block = address_layout(data.guarantor_name, data.address_lines)
+    bx0, by0, _bw, _bh = ADDRESS_BLOCK
+    for number, (line, face) in enumerate(block.lines):
         pen.text(
-            x,
-            y + number * 0.15,
-            line.upper(),
-            9.5,
-            BOLD if number == 0 else FONT,
-            width=aw - 2 * CLEARANCE,
+            bx0, by0 + (block.size * 0.75 + number * block.leading) / 72, line, block.size, face
         )
 
     # The remittance side of the stub.
@@ -519,32 +474,85 @@ _COLUMNS = (  # (title, x, width, align)
 )
 
 
-def _item_rows(data: StatementData) -> list[tuple[str, ...]]:
+@dataclass(frozen=True)
+class _Row:
+    """One printed line of the items table; the lines of one item share its `band` (shading)."""
+
+    cells: tuple[str, ...]
+    band: int
+    total: bool = False
+
+
+#: Columns whose text wraps onto further lines of its item (Patient, Description) rather than
+#: being cut: a long description must not lose the provider at its end.
+_WRAPPING = (2, 3)
+_CELL_SIZE = 8
+
+
+def _wrap(cells: tuple[str, ...], band: int, total: bool = False) -> list[_Row]:
+    pieces: dict[int, list[str]] = {}
+    for column in _WRAPPING:
+        text = printable(cells[column])
+        width = (_COLUMNS[column][2] - 0.1) * inch
+        face = font_for(text, BOLD if total else FONT)
+        if pdfmetrics.stringWidth(text, face, _CELL_SIZE) > width:
+            pieces[column] = split_words(text, face, _CELL_SIZE, width)
+    if not pieces:
+        return [_Row(cells, band, total)]
+    height = max(len(p) for p in pieces.values())
+    rows = []
+    for number in range(height):
+        line = [cell if number == 0 else "" for cell in cells]
+        for column, parts in pieces.items():
+            line[column] = parts[number] if number < len(parts) else ""
+        rows.append(_Row(tuple(line), band, total))
+    return rows
+
+
+def _item_rows(data: StatementData) -> list[_Row]:
     forward = (
         f"Balance from statement of {us_date(data.previous_statement_date)}"
         if data.previous_statement_date
         else "Balance forward"
     )
-    rows: list[tuple[str, ...]] = [("", "", "", forward, "", money(data.previous_balance_cents))]
+    rows = _wrap(("", "", "", forward, "", money(data.previous_balance_cents)), 0)
     running = data.previous_balance_cents
-    for line in data.lines:
+    for band, line in enumerate(data.lines, start=1):
         running += line.amount_cents
         text = line.description + (f" \u2014 {line.provider}" if line.provider else "")
-        rows.append(
-            (
-                us_date(line.posted),
-                us_date(line.service),
-                line.patient,
-                text,
-                money(line.amount_cents),
-                money(running),
-            )
+        cells = (
+            us_date(line.posted),
+            us_date(line.service),
+            line.patient,
+            text,
+            money(line.amount_cents),
+            money(running),
         )
-    rows.append(("", "", "", "AMOUNT DUE", "", money(running)))
+        rows += _wrap(cells, band)
+    rows += _wrap(("", "", "", "AMOUNT DUE", "", money(running)), len(data.lines) + 1, total=True)
     return rows
 
 
-def _items(pen: _Pen, rows: Sequence[tuple[str, ...]], top: float, *, more: bool) -> None:
+def _pages(rows: Sequence[_Row]) -> list[list[_Row]]:
+    """The rows of each page; an item's lines stay on one page."""
+    pages: list[list[_Row]] = [[]]
+    room = FIRST_PAGE_ROWS
+    start = 0
+    while start < len(rows):
+        end = start + 1
+        while end < len(rows) and rows[end].band == rows[start].band:
+            end += 1
+        item = rows[start:end]
+        if len(item) > room and pages[-1]:
+            pages.append([])
+            room = NEXT_PAGE_ROWS
+        pages[-1] += item
+        room -= len(item)
+        start = end
+    return pages
+
+
+def _items(pen: _Pen, rows: Sequence[_Row], top: float, *, more: bool) -> None:
     pen.rect(0.5, top, 7.5, 0.2, fill=BRAND, stroke=None)
     for title, x, _width, align in _COLUMNS:
         pen.text(
@@ -559,19 +567,19 @@ def _items(pen: _Pen, rows: Sequence[tuple[str, ...]], top: float, *, more: bool
     y = top + 0.2
     step = ROW / 72
     for number, row in enumerate(rows):
-        total_row = row[3] == "AMOUNT DUE" and row[0] == ""
-        if number % 2 == 1 and not total_row:
+        first_of_total = row.total and (number == 0 or not rows[number - 1].total)
+        if row.band % 2 == 1 and not row.total:
             pen.rect(0.5, y, 7.5, step, fill=SHADE, stroke=None)
-        if total_row:
+        if first_of_total:
             pen.line(0.5, y, 8.0, y, INK, 0.8)
-        for value, (_title, x, width, align) in zip(row, _COLUMNS, strict=True):
+        for value, (_title, x, width, align) in zip(row.cells, _COLUMNS, strict=True):
             if value:
                 pen.text(
                     x + (0.06 if align == "left" else -0.06),
                     y + step * 0.72,
                     value,
-                    8,
-                    BOLD if total_row else FONT,
+                    _CELL_SIZE,
+                    BOLD if row.total else FONT,
                     align=align,
                     width=width - 0.1,
                 )

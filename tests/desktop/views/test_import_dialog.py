@@ -49,7 +49,9 @@ def test_bad_file_lists_each_problem_with_its_line_and_saves_nothing(
     )
     dialog = desk.window.start_import("patients", path)
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=10_000)
-    assert "nothing from bad.csv was imported" in dialog.heading.text()
+    assert "3 problems were found in bad.csv, so nothing from it was imported" in (
+        dialog.heading.text()
+    )
     assert not dialog.errors.isHidden()
     lines = [dialog.errors.item(r, 0).text() for r in range(dialog.errors.rowCount())]
     assert lines == ["3", "4", "5"]
@@ -70,3 +72,56 @@ def test_cancel_saves_nothing(qtbot, practice, make_desk, tmp_path: Path):
     assert dialog.report.cancelled
     assert "Nothing from big.csv was saved" in dialog.heading.text()
     assert desk.store.patient_count() == before
+
+
+def test_a_header_problem_is_the_file_not_a_row(qtbot, practice, make_desk, tmp_path: Path):
+    desk = make_desk(practice)
+    path = tmp_path / "no-names.csv"
+    path.write_text("mrn,first_name,date_of_birth\nA1,Ann,1980-01-01\n", encoding="utf-8")
+    dialog = desk.window.start_import("patients", path)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=10_000)
+    heading = dialog.heading.text()
+    assert heading.startswith("no-names.csv cannot be imported (the header, line 1):")
+    assert "last_name" in heading and "Nothing was saved" in heading
+    assert "row" not in heading and "problem" not in heading
+    assert dialog.errors.isHidden()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
+
+
+def test_long_problems_wrap_and_ignored_columns_are_listed(
+    qtbot, practice, make_desk, tmp_path: Path
+):
+    desk = make_desk(practice)
+    qtbot.waitUntil(lambda: desk.store.patient_count() >= 50, timeout=10_000)
+    long_mrn = "M" * 40  # a long value makes a long message
+    path = tmp_path / "extra.csv"
+    path.write_text(
+        "mrn,first_name,last_name,middle_name,date_of_birth,sex,postal_code,Insurance Plan,notes\n"
+        f"{long_mrn},{'Ann' * 40},{'Lee' * 40},{'Jo' * 101},1980-01-01,Q,{'9' * 13},Gold,hi\n",
+        encoding="utf-8",
+    )
+    dialog = desk.window.start_import("patients", path)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=10_000)
+    dialog.resize(640, 400)
+    assert not dialog.ignored.isHidden()
+    assert dialog.ignored.text().endswith("Insurance Plan, notes")
+    table = dialog.errors
+    assert not table.isHidden()
+    assert table.wordWrap()
+    assert table.horizontalScrollBar().maximum() == 0
+    # The message wraps over several lines instead of running off the table.
+    line_height = table.fontMetrics().height()
+    qtbot.waitUntil(lambda: table.rowHeight(0) >= 2 * line_height, timeout=2_000)
+    dialog.grab().save(str(tmp_path / "import-wrapped.png"))
+
+
+def test_warnings_are_listed_after_a_good_import(qtbot, practice, make_desk, tmp_path: Path):
+    desk = make_desk(practice)
+    path = tmp_path / "hidden.csv"
+    path.write_text(HEADER + "HID1,Eve\u202e,Lee,1980-01-01,\n", encoding="utf-8")
+    dialog = desk.window.start_import("patients", path)
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=10_000)
+    assert "Imported 1 patients" in dialog.heading.text()
+    assert "1 line needs a look" in dialog.heading.text()
+    assert dialog.errors.horizontalHeaderItem(1).text() == "Worth a look"
+    assert "U+202E" in dialog.errors.item(0, 1).text()

@@ -29,6 +29,7 @@ from visitdesk.desktop.views.messages_table import (
     PATIENT_COLUMN,
     PREVIEW_COLUMN,
     ThreadsModel,
+    body_text,
 )
 from visitdesk.desktop.views.thread_view import MessageBubble
 from visitdesk.sync.wire_messages import ThreadStatus, Topic
@@ -192,7 +193,9 @@ def test_the_whole_keyboard_flow(qtbot, practice, make_desk, tmp_path: Path):
     qtbot.waitUntil(lambda: len(pane.findChildren(MessageBubble)) == 2, timeout=WAIT)
     bodies = [b.body for b in pane.findChildren(MessageBubble)]
     assert all(b.textFormat() == Qt.TextFormat.PlainText for b in bodies)
-    assert any(b.text() == f"\u2068{hostile}\u2069" for b in bodies)
+    shown = next(b.text() for b in bodies if "Bold?" in b.text())
+    assert shown == body_text(hostile)
+    assert "<script>alert(1)</script>" in shown and "[U+202E]evil" in shown
     assert pane.attachments.count() == 2 and not pane.files.isHidden()
     # Opened means read, here and (through the feed) in the count.
     qtbot.waitUntil(lambda: _pool_text(view, Pool.UNASSIGNED) == "Unassigned", timeout=WAIT)

@@ -77,12 +77,24 @@ def test_statements_screen_previews_generates_and_keeps_history(
 
     view.use_days.setChecked(False)
     view.min_balance.setValue(0.01)
+    # One guarantor's address is too long for the envelope window: the preview names them.
+    with desk.store.write() as uow:
+        account = billing.accounts(uow.session, date.today(), view.filters(), limit=1)[0]
+        patient = uow.session.scalar(select(Patient).where(Patient.mrn == account.guarantor_mrn))
+        patient.address_line1 = "1200 North Brookside Meadows Parkway, Building " * 2
+        patient.address_line2 = "Suite 4100, Attention Accounts Payable Department"
+        long_name = f"{patient.last_name}, {patient.first_name}"
+    assert view.unfit_label.isHidden()
     view.run_preview()
     qtbot.waitUntil(lambda: view.preview_result is not None, timeout=5_000)
     preview = view.preview_result
     assert preview.count > 0
     assert f"{preview.count:,} statement" in view.preview_label.text()
     assert view.generate_button.isEnabled()
+    assert [u.guarantor_mrn for u in preview.unfit_addresses] == [account.guarantor_mrn]
+    assert not view.unfit_label.isHidden()
+    assert long_name in view.unfit_label.text()
+    assert "1 address does not fit the envelope window" in view.unfit_label.text()
 
     view.generate()
     qtbot.waitUntil(lambda: view.last_result is not None, timeout=30_000)

@@ -37,6 +37,11 @@ through a callback and stop when a `threading.Event` is set.
 - provider: 1-100 characters. location, reason: up to 200.
 - status: scheduled or cancelled (also "canceled"); empty means scheduled.
 
+**Hidden characters**: invisible formatting and control characters (a right-to-left override,
+zero-width spaces, control codes) are removed from every value; they have no place in a name or an
+address and could make one text look like another. Each removal is a warning in the report, as is
+a patient whose name and address will not fit the envelope window of a statement.
+
 **All or nothing**: every row is checked first. If any row is wrong, nothing from the file is saved
 and the report lists each problem with its line. A good file is saved in one transaction: records
 are matched by MRN (patients) or appointment_id (appointments), new and changed ones are saved and
@@ -58,6 +63,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from visitdesk.api.text import hidden_characters, strip_hidden
 from visitdesk.desktop.models import outbox
 from visitdesk.desktop.models.bulk import bulk_insert, chunks
 from visitdesk.desktop.models.coltypes import utcnow
@@ -74,6 +80,7 @@ from visitdesk.desktop.models.csv_read import (
 from visitdesk.desktop.models.feed import APPOINTMENT_FIELDS, PATIENT_FIELDS
 from visitdesk.desktop.models.schema import Appointment, OutboxEntry, Patient, table_of
 from visitdesk.desktop.models.store import LocalStore
+from visitdesk.reports.address import patient_address_fits
 from visitdesk.sync.wire import STAFF_PREFIX, AppointmentRecord, PatientRecord
 
 Progress = Callable[[int, int], None]
@@ -117,6 +124,13 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     #: Outbox items queued (one per batch of up to 1000 records).
     outbox_items: int = 0
+    #: Things imported but worth a look (hidden characters removed, an address too long for the
+    #: envelope window); the first MAX_REPORTED_ERRORS, `warning_count` in all.
+    warnings: list[RowError] = field(default_factory=list)
+    warning_count: int = 0
+    #: The file itself was refused (unreadable, no header, a required column missing): `errors`
+    #: holds that one problem, and no row was looked at.
+    file_rejected: bool = False
 
     @property
     def rows(self) -> int:
@@ -131,6 +145,11 @@ class ImportReport:
         self.error_count += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(RowError(line, reason))
+
+    def add_warning(self, line: int, reason: str) -> None:
+        self.warning_count += 1
+        if len(self.warnings) < MAX_REPORTED_ERRORS:
+            self.warnings.append(RowError(line, reason))
 
 
 class _Cancelled(Exception):
@@ -190,6 +209,18 @@ def _cells(table: Table, record: list[str], names: tuple[str, ...]) -> dict[str,
     return {n: record[table.columns[n]].strip() for n in names if n in table.columns}
 
 
+def _without_hidden(cells: dict[str, str], line: int, report: ImportReport) -> dict[str, str]:
+    """`cells` with invisible formatting and control characters removed, each removal reported."""
+    for column, value in cells.items():
+        if found := hidden_characters(value):
+            cells[column] = strip_hidden(value).strip()
+            shown = ", ".join(dict.fromkeys(found))
+            report.add_warning(
+                line, f"{column}: removed invisible characters ({shown}) that could disguise it."
+            )
+    return cells
+
+
 def _rows(table: Table, report: ImportReport, ticker: _Ticker) -> Iterator[tuple[int, list[str]]]:
     for line, record in table.records:
         ticker.step()
@@ -207,6 +238,7 @@ def _begin(
         table = read_table(path, required, optional)
     except FileRejected as rejected:
         report.add_error(*rejected.error)
+        report.file_rejected = True
         return report, None
     report.ignored_columns = table.ignored_columns
     report.rows_read = len(table.records)
@@ -253,7 +285,8 @@ def import_patients_csv(
     try:
         for line, record in _rows(table, report, ticker):
             try:
-                patient = _parse_patient(_cells(table, record, names), today)
+                cells = _without_hidden(_cells(table, record, names), line, report)
+                patient = _parse_patient(cells, today)
             except ValidationError as error:
                 report.add_error(line, _friendly(error))
                 continue
@@ -263,6 +296,12 @@ def import_patients_csv(
             if (seen := first_line.setdefault(patient.mrn, line)) != line:
                 report.add_error(line, f"MRN {patient.mrn} appears twice (also on line {seen}).")
                 continue
+            if not patient_address_fits(patient):
+                report.add_warning(
+                    line,
+                    "The name and address do not fit the envelope window of a statement; "
+                    "shorten the address in the practice system before statements are mailed.",
+                )
             records.append(patient)
         if report.error_count:
             return report
@@ -409,7 +448,8 @@ def import_appointments_csv(
     try:
         for line, record in _rows(table, report, ticker):
             try:
-                appointment = _parse_appointment(_cells(table, record, names), tz, latest)
+                cells = _without_hidden(_cells(table, record, names), line, report)
+                appointment = _parse_appointment(cells, tz, latest)
             except ValueError as error:
                 report.add_error(line, str(error))
                 continue

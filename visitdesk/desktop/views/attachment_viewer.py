@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.printing import render_pages
 from visitdesk.desktop.views.checkins import plain_label
-from visitdesk.desktop.views.messages_table import isolate
 from visitdesk.sync.wire_messages import AttachmentOut
 
 log = logging.getLogger(__name__)

@@ -64,7 +64,9 @@ class CheckInsView(QWidget):
         top.addStretch(1)
         top.addWidget(self._summary)
 
-        self.table = rows_table(self.model, stretch=0)
+        self.table = rows_table(
+            self.model, stretch=0, keep=(0,), empty="No one has checked in yet today."
+        )
         self.table.horizontalHeader().setMinimumSectionSize(90)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 

@@ -54,16 +54,27 @@ class ImportDialog(QDialog):
         self.heading.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
+        # Columns not imported; the README promises they are listed.
+        self.ignored = QLabel()
+        self.ignored.setTextFormat(Qt.TextFormat.PlainText)
+        self.ignored.setWordWrap(True)
+        self.ignored.hide()
         self.errors = QTableWidget(0, 2)
         self.errors.setHorizontalHeaderLabels(["Line", "Problem"])
+        self.errors.horizontalHeaderItem(0).setToolTip(
+            "The line in the file, as a spreadsheet numbers it: the header is line 1."
+        )
         self.errors.verticalHeader().setVisible(False)
+        # Rows grow to hold a long message wrapped within the Problem column.
+        self.errors.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.errors.horizontalHeader().setSectionResizeMode(
             0, QHeaderView.ResizeMode.ResizeToContents
         )
         self.errors.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.errors.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.errors.setMinimumHeight(240)
-        self.errors.setWordWrap(False)
+        self.errors.setWordWrap(True)
+        self.errors.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.errors.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.rejected.connect(self._cancel_or_close)
@@ -72,6 +83,7 @@ class ImportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(self.progress)
+        layout.addWidget(self.ignored)
         layout.addWidget(self.errors, 1)
         layout.addWidget(self.buttons)
 
@@ -105,32 +117,58 @@ class ImportDialog(QDialog):
     def _on_done(self, report: Any) -> None:
         self.report = report
         self._finish_buttons()
+        name = self._path.name
         if report.cancelled:
-            self.heading.setText(f"Import cancelled. Nothing from {self._path.name} was saved.")
+            self.heading.setText(f"Import cancelled. Nothing from {name} was saved.")
+        elif getattr(report, "file_rejected", False):
+            [problem] = report.errors
+            where = "the header, line 1" if problem.line == 1 else f"line {problem.line}"
+            if not problem.line:
+                where = "the file"
+            self.heading.setText(
+                f"{name} cannot be imported ({where}): {problem.reason} Nothing was saved."
+            )
         elif report.errors:
             count = report.error_count
-            rows = "row has a problem" if count == 1 else "rows have problems"
+            problems = "1 problem was" if count == 1 else f"{count:,} problems were"
             self.heading.setText(
-                f"{count} {rows}, so nothing from {self._path.name} was imported. "
+                f"{problems} found in {name}, so nothing from it was imported. "
                 "Correct the file and import it again."
             )
-            listed = report.errors[:MAX_LISTED_ERRORS]
-            self.errors.setRowCount(len(listed))
-            for number, error in enumerate(listed):
-                line, reason = error.line, error.reason
-                self.errors.setItem(number, 0, QTableWidgetItem("" if line is None else str(line)))
-                self.errors.setItem(number, 1, QTableWidgetItem(str(reason)))
-            self.errors.resizeRowsToContents()
-            self.errors.show()
-            self.resize(max(self.width(), 640), max(self.height(), 400))
+            self._list(report.errors, "Problem")
         else:
+            warned = getattr(report, "warning_count", 0)
+            notes = (
+                f" {warned:,} {'line needs' if warned == 1 else 'lines need'} a look (below)."
+                if warned
+                else ""
+            )
             self.heading.setText(
-                f"Imported {report.rows_read:,} {self._what} from {self._path.name}: "
+                f"Imported {report.rows_read:,} {self._what} from {name}: "
                 f"{report.created:,} new, {report.updated:,} changed, "
                 f"{report.unchanged:,} already up to date. "
-                "Changes are sent to the portal in the background."
+                f"Changes are sent to the portal in the background.{notes}"
             )
+            if warned:
+                self._list(report.warnings, "Worth a look")
+        ignored = list(getattr(report, "ignored_columns", []) or [])
+        if ignored and not getattr(report, "file_rejected", False):
+            self.ignored.setText(
+                "Columns not imported (VisitDesk does not use them): " + ", ".join(ignored)
+            )
+            self.ignored.show()
         self.finished_import.emit(report)
+
+    def _list(self, rows: list[Any], what: str) -> None:
+        listed = rows[:MAX_LISTED_ERRORS]
+        self.errors.setHorizontalHeaderLabels(["Line", what])
+        self.errors.setRowCount(len(listed))
+        for number, error in enumerate(listed):
+            line, reason = error.line, error.reason
+            self.errors.setItem(number, 0, QTableWidgetItem("" if line is None else str(line)))
+            self.errors.setItem(number, 1, QTableWidgetItem(str(reason)))
+        self.errors.show()
+        self.resize(max(self.width(), 640), max(self.height(), 400))
 
     def _on_failed(self, error: BaseException) -> None:
         log.error("Import failed: %s", type(error).__name__)

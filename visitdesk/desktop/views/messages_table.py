@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.models.messages import ThreadOrder, ThreadRow
 from visitdesk.desktop.views.rows import RowsModel
 from visitdesk.sync.wire_messages import TOPIC_LABELS
@@ -26,21 +27,16 @@ COLUMN_ORDER = {
     ASSIGNED_COLUMN: ThreadOrder.ASSIGNED,
 }
 
-#: First Strong Isolate / Pop Directional Isolate: patient text keeps its own direction and
-#: cannot reorder what is shown around it (a right-to-left override in a body stays inside).
-FSI, PDI = "\u2068", "\u2069"
-#: Direction controls that would leak out of a preview cut short (embeddings, overrides, isolates).
-_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
-
-def isolate(text: str) -> str:
-    """Patient text wrapped so its direction marks stay inside it."""
-    return f"{FSI}{text}{PDI}"
+def body_text(text: str) -> str:
+    """A message body for a label: each line isolated, its invisible characters revealed (a
+    right-to-left override shows as [U+202E] and cannot reorder anything), line breaks kept."""
+    return "\n".join(isolate(line) for line in text.replace("\r\n", "\n").split("\n"))
 
 
 def one_line(text: str) -> str:
-    """A body shown on one row: whitespace runs folded, direction controls dropped, isolated."""
-    return isolate(" ".join(text.translate(_BIDI_CONTROLS).split()))
+    """A body shown on one row: whitespace runs folded, hidden characters revealed, isolated."""
+    return isolate(" ".join(text.split()))
 
 
 def age(moment: datetime, now: datetime) -> str:

@@ -48,6 +48,7 @@ class OutboxDialog(QDialog):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.retry_button = QPushButton("Send again")
         self.discard_button = QPushButton("Discard change")
+        self.discard_button.setObjectName("destructive")
         self.retry_button.clicked.connect(self._retry)
         self.discard_button.clicked.connect(self._discard)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -55,7 +55,12 @@ class PatientSearchBox(QWidget):
         self.field.textChanged.connect(self._typed)
         self.field.installEventFilter(self)
 
-        self.table = rows_table(self.model, stretch=0)
+        self.table = rows_table(
+            self.model,
+            stretch=0,
+            keep=(0,),
+            empty="No patient found yet. Type part of a last name, a date of birth, an MRN or a phone.",
+        )
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
 
         self.status = QLabel(HINT)

@@ -38,7 +38,7 @@ class PatientResultsModel(RowsModel[PatientHit]):
             return "Not yet on the portal: codes can be issued once the import is synced."
         if role == Qt.ItemDataRole.ForegroundRole and hit.portal_id is None:
             # A QBrush, not a Qt.GlobalColor: views (and Qt's model tester) expect a brush or colour.
-            return QBrush(QColor("#7b8794"))
+            return QBrush(QColor("#52606d"))
         if role == Qt.ItemDataRole.UserRole:
             return hit.id
         return None

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.match_service import CandidateView
 from visitdesk.desktop.models.patient_search import PatientHit
 from visitdesk.desktop.models.registrations import QueueRow
@@ -50,10 +51,14 @@ class ConfirmMatchDialog(QDialog):
         self.setWindowTitle("Confirm the match")
         self.setMinimumWidth(520)
         record = view.record
+        # Each piece of patient text is isolated: a right-to-left override in a name must not
+        # reverse the date of birth after it ("0891/10/30 nrob").
+        who = isolate(f"{registration.first_name} {registration.last_name}")
         summary = (
-            f"Connect the portal account of {registration.first_name} {registration.last_name} "
+            f"Connect the portal account of {who} "
             f"(born {registration.date_of_birth:%m/%d/%Y}) to the patient record "
-            f"{record.display_name}, MRN {record.mrn}, born {record.date_of_birth:%m/%d/%Y}?\n\n"
+            f"{isolate(record.display_name)}, MRN {isolate(record.mrn)}, "
+            f"born {record.date_of_birth:%m/%d/%Y}?\n\n"
             f"Score {view.score:.1f} ({BAND_LABELS[view.candidate.band]}). The patient will be "
             "able to see this record's information in the portal."
         )
@@ -96,8 +101,9 @@ class RejectDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(
             _label(
-                f"Reject the registration of {registration.first_name} "
-                f"{registration.last_name}? Choose what the patient is told:"
+                "Reject the registration of "
+                f"{isolate(f'{registration.first_name} {registration.last_name}')}? "
+                "Choose what the patient is told:"
             )
         )
         self.reasons = QListWidget()
@@ -125,6 +131,7 @@ class RejectDialog(QDialog):
         )
         buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.reject_button.setDefault(True)
+        self.reject_button.setObjectName("destructive")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.match_service import CandidateView, Review
 from visitdesk.desktop.models.registrations import QueueRow
 from visitdesk.desktop.ops.desk import DeskOps
@@ -95,25 +96,37 @@ class RegistrationsView(QWidget):
         top.addStretch(1)
         top.addWidget(self._summary)
 
-        self.queue_table = rows_table(self.queue_model, stretch=0)
+        self.queue_table = rows_table(
+            self.queue_model,
+            stretch=0,
+            keep=(0,),
+            empty="No registrations are waiting. Registrations the portal could not match to one record appear here.",
+        )
         self.queue_table.setMinimumWidth(340)
         self.queue_table.selectionModel().selectionChanged.connect(self._registration_changed)
 
         self.registration_label = plain_label("", "registrationDetails")
         self.registration_label.setWordWrap(True)
-        self.candidates_table = rows_table(self.candidates_model, stretch=2)
+        self.candidates_table = rows_table(
+            self.candidates_model,
+            stretch=2,
+            keep=(2,),
+            empty="No patient record resembles this registration. Find the record by hand or reject it.",
+        )
         self.candidates_table.selectionModel().selectionChanged.connect(self._candidate_changed)
         self.candidates_note = plain_label("", "screenSubtitle")
         self.candidates_note.setWordWrap(True)
         self.warning_label = plain_label("", "matchWarning")
         self.warning_label.setWordWrap(True)
         self.warning_label.hide()
-        self.comparison_table = rows_table(self.comparison_model, stretch=3)
+        self.comparison_table = rows_table(
+            self.comparison_model,
+            stretch=3,
+            keep=(1, 2),
+            empty="Choose a candidate to compare it with the registration, field by field.",
+        )
         self.comparison_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.comparison_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        header = self.comparison_table.horizontalHeader()
-        # Long emails must not push the reason, the most useful column, off the screen.
-        header.setMaximumSectionSize(150)
         self.comparison_table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         # The reason is the point of the table: it wraps rather than being cut short.
         self.comparison_table.setWordWrap(True)
@@ -121,6 +134,7 @@ class RegistrationsView(QWidget):
 
         self.confirm_button = QPushButton("Confirm match (Enter)")
         self.reject_button = QPushButton("Reject\u2026 (R)")
+        self.reject_button.setObjectName("destructive")
         self.skip_button = QPushButton("Skip (S)")
         self.find_button = QPushButton("Find record\u2026 (F)")
         self.confirm_button.clicked.connect(self.confirm_selected)
@@ -312,15 +326,14 @@ class RegistrationsView(QWidget):
         contact = " \u00b7 ".join(
             part
             for part in (
-                row.email,
-                row.phone and f"phone {row.phone}",
-                row.postal_code and f"ZIP {row.postal_code}",
+                isolate(row.email),
+                row.phone and f"phone {isolate(row.phone)}",
+                row.postal_code and f"ZIP {isolate(row.postal_code)}",
             )
             if part
         )
-        text = f"{row.first_name} {row.last_name}, born {row.date_of_birth:%m/%d/%Y}" + (
-            f"\n{contact}" if contact else ""
-        )
+        name = isolate(f"{row.first_name} {row.last_name}")
+        text = f"{name}, born {row.date_of_birth:%m/%d/%Y}" + (f"\n{contact}" if contact else "")
         if row.decision_refused:
             text += "\nThe portal did not accept the decision made here earlier; decide again."
         return text

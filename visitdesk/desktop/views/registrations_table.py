@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.match_service import CandidateView
 from visitdesk.desktop.models.registrations import QueueRow
 from visitdesk.desktop.views.rows import RowsModel
@@ -176,8 +177,8 @@ class ComparisonModel(_Table):
 def disagreements(view: CandidateView) -> list[str]:
     """The fields that do not plainly agree, as lines for the confirmation."""
     return [
-        f"{FIELD_LABELS[e.field]}: {_shown(e, e.registration_value)} on the registration, "
-        f"{_shown(e, e.record_value)} on the record \u2014 {e.reason}"
+        f"{FIELD_LABELS[e.field]}: {isolate(_shown(e, e.registration_value))} on the "
+        f"registration, {isolate(_shown(e, e.record_value))} on the record \u2014 {e.reason}"
         for e in view.candidate.evidence
         if e.level in DOUBTFUL
     ]

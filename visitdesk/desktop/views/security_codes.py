@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.models.codes import SecurityCodeRow
 from visitdesk.desktop.models.patient_search import PatientHit
 from visitdesk.desktop.ops.desk import DeskOps
@@ -273,7 +274,12 @@ class SecurityCodesView(QWidget):
         list_top.addWidget(self.summary)
         list_top.addWidget(self.only_patient)
         list_top.addWidget(self.status_filter)
-        self.table = rows_table(self.model, stretch=2)
+        self.table = rows_table(
+            self.model,
+            stretch=2,
+            keep=(2,),
+            empty="No security codes to show: none issued yet, or none with this status.",
+        )
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.revoke_button = QPushButton("&Revoke\u2026")
         self.revoke_button.setObjectName("secondary")
@@ -322,7 +328,10 @@ class SecurityCodesView(QWidget):
         if patient is None:
             self.patient_label.setText("Choose a patient on the left.")
         else:
-            text = f"{patient.display_name}\nBorn {patient.date_of_birth:%m/%d/%Y} \u00b7 MRN {patient.mrn}"
+            text = (
+                f"{isolate(patient.display_name)}\n"
+                f"Born {patient.date_of_birth:%m/%d/%Y} \u00b7 MRN {isolate(patient.mrn)}"
+            )
             if patient.portal_id is None:
                 text += (
                     "\nNot yet on the portal: this patient was imported here and has not been "
@@ -425,7 +434,7 @@ class SecurityCodesView(QWidget):
         self._slip_handled = False
         purpose = purpose_label(code.purpose, code.relationship)
         self.code_panel.show_code(
-            f"Security code for {first} {last}",
+            f"Security code for {isolate(f'{first} {last}')}",
             issued.code,
             f"{purpose} \u00b7 valid until {format_moment(code.expires_at, self._zone)}",
         )
@@ -605,7 +614,7 @@ class SecurityCodesView(QWidget):
             return
         self._confirm(
             "Revoke code",
-            f"Revoke code {row.hint} for {row.patient_name}? It stops working at once.",
+            f"Revoke code {row.hint} for {isolate(row.patient_name)}? It stops working at once.",
             lambda: self.revoke(row.id),
         )
 
@@ -634,7 +643,7 @@ class SecurityCodesView(QWidget):
         revoke_note = " The current code stops working." if row.status == "active" else ""
         self._confirm(
             "Reissue code",
-            f"Issue a new code for {row.patient_name}?{revoke_note}",
+            f"Issue a new code for {isolate(row.patient_name)}?{revoke_note}",
             lambda: self.reissue(row),
         )
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.models.billing import (
     MESSAGE_KEYS,
     RunPreview,
@@ -46,6 +47,9 @@ from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.statement import money
 
 log = logging.getLogger(__name__)
+
+#: Accounts named in the preview when addresses do not fit; the rest are counted.
+UNFIT_LISTED = 10
 
 MESSAGE_TITLES = {
     "current": "Current balance",
@@ -146,6 +150,10 @@ class StatementsView(QWidget):
         self.cancel_button.setObjectName("secondary")
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.hide()
+        # Accounts whose address would run out of the envelope window: fix the record first.
+        self.unfit_label = plain_label("", "formError")
+        self.unfit_label.setWordWrap(True)
+        self.unfit_label.hide()
         actions = QHBoxLayout()
         actions.addWidget(self.preview_button)
         actions.addWidget(self.preview_label, 1)
@@ -154,7 +162,11 @@ class StatementsView(QWidget):
         actions.addWidget(self.generate_button)
 
         self.runs_model = RunsModel(ops.session.zone, self)
-        self.runs_table = rows_table(self.runs_model)
+        self.runs_table = rows_table(
+            self.runs_model,
+            stretch=4,
+            empty="No statement runs yet. Preview, then generate statements above.",
+        )
         self.runs_table.selectionModel().selectionChanged.connect(self._run_selected)
         self.print_run_button = QPushButton("Print run\u2026")
         self.print_run_button.clicked.connect(self.print_selected_run)
@@ -172,7 +184,12 @@ class StatementsView(QWidget):
         runs_layout.addLayout(run_buttons)
 
         self.statements_model = StatementsModel(self)
-        self.statements_table = rows_table(self.statements_model)
+        self.statements_table = rows_table(
+            self.statements_model,
+            stretch=1,
+            keep=(1,),
+            empty="Select a run above to list its statements.",
+        )
         self.statements_table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.reprint_button = QPushButton("Reprint statement\u2026")
         self.reprint_button.clicked.connect(lambda: self.reprint_selected(save=False))
@@ -208,6 +225,7 @@ class StatementsView(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(filters)
         layout.addLayout(actions)
+        layout.addWidget(self.unfit_label)
         layout.addWidget(tabs, 1)
         self.date_label.setText(f"Statement date {ops.session.today():%m/%d/%Y}")
         self._update_buttons()
@@ -264,6 +282,21 @@ class StatementsView(QWidget):
         )
         ready = self.settings is not None and self.settings.ready
         self.generate_button.setEnabled(result.count > 0 and ready)
+        self._show_unfit(result)
+
+    def _show_unfit(self, result: RunPreview) -> None:
+        unfit = result.unfit_addresses
+        self.unfit_label.setVisible(bool(unfit))
+        if not unfit:
+            return
+        listed = "; ".join(isolate(f"{u.name} ({u.guarantor_mrn})") for u in unfit[:UNFIT_LISTED])
+        more = f" and {len(unfit) - UNFIT_LISTED:,} more" if len(unfit) > UNFIT_LISTED else ""
+        noun = "address does" if len(unfit) == 1 else "addresses do"
+        self.unfit_label.setText(
+            f"{len(unfit):,} {noun} not fit the envelope window and would print outside it: "
+            f"{listed}{more}. Shorten the address in the practice system (or put these accounts "
+            "on hold) before mailing."
+        )
 
     # ---- generating
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.models.billing import HoldTarget, PaymentRow
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.views.checkins import plain_label
@@ -51,7 +52,12 @@ class HoldsPanel(QWidget):
         self.dialog: PlaceHoldDialog | None = None
         self.loaded = False
         self.model = HoldsModel(ops.session.zone, self)
-        self.table = rows_table(self.model)
+        self.table = rows_table(
+            self.model,
+            stretch=3,
+            keep=(0,),
+            empty="No account is on hold: every account with a balance can get a statement.",
+        )
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         note = plain_label(
             "Accounts on hold get no statement while \u201cLeave out accounts on hold\u201d is "
@@ -204,8 +210,8 @@ class PlaceHoldDialog(QDialog):
         if number != self._asked:
             return
         self.target = target
-        holder = target.guarantor_name or "(not in the patient list)"
-        text = f"Account {target.guarantor_mrn}, {holder}"
+        holder = isolate(target.guarantor_name) or "(not in the patient list)"
+        text = f"Account {isolate(target.guarantor_mrn)}, {holder}"
         if target.guarantor_mrn != target.patient_mrn:
             text += f" (the guarantor for patient {target.patient_mrn})"
         if target.balance_cents is None:
@@ -255,7 +261,12 @@ class PortalPaymentsPanel(QWidget):
             self, lambda: self.service.portal_payments(PAYMENT_LIMIT), self._show, self._failed
         )
         self.model = PaymentsModel(ops.session.zone, self)
-        self.table = rows_table(self.model)
+        self.table = rows_table(
+            self.model,
+            stretch=2,
+            keep=(1, 2),
+            empty="No payments made in the portal yet.",
+        )
         self.summary = plain_label("", "screenSubtitle")
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.text import isolate
 from visitdesk.desktop.models.messages import ReplyState, ThreadDetail, ThreadMessageRow
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.ops.messages import QuickText
@@ -40,7 +41,7 @@ from visitdesk.desktop.views.attachment_viewer import (
 )
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.checkins_table import format_date, format_time
-from visitdesk.desktop.views.messages_table import isolate
+from visitdesk.desktop.views.messages_table import body_text
 from visitdesk.sync.store import OutboxItem
 from visitdesk.sync.wire_messages import TOPIC_LABELS, AttachmentOut, Colleague, ThreadStatus
 
@@ -66,7 +67,7 @@ class MessageBubble(QFrame):
         if message.state is not None:
             meta += f" \u00b7 {STATE_LABELS[message.state]}"
         self.meta = plain_label(meta, "messageMeta")
-        self.body = plain_label(isolate(message.body), "messageBody")
+        self.body = plain_label(body_text(message.body), "messageBody")
         self.body.setWordWrap(True)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)

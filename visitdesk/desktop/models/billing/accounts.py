@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from visitdesk.desktop.models.billing.tables import LedgerLine, PortalPayment
+from visitdesk.reports.address import patient_address_fits
 from visitdesk.sync.wire_billing import AgingBuckets
 
 
@@ -145,9 +146,19 @@ def iter_accounts(session: Session, as_of: date, filters: StatementFilters) -> I
 
 
 @dataclass(frozen=True)
+class UnfitAddress:
+    """A guarantor in a run whose name and address do not fit the envelope window."""
+
+    guarantor_mrn: str
+    name: str
+
+
+@dataclass(frozen=True)
 class RunPreview:
     count: int
     total_cents: int
+    #: Accounts whose statement would have an address running out of the envelope window.
+    unfit_addresses: tuple[UnfitAddress, ...] = ()
 
 
 def preview(session: Session, as_of: date, filters: StatementFilters) -> RunPreview:
@@ -155,7 +166,23 @@ def preview(session: Session, as_of: date, filters: StatementFilters) -> RunPrev
     params["as_of"] = as_of.isoformat()
     sql = f"SELECT COUNT(*), COALESCE(SUM(balance), 0) FROM ({_AGING_SQL} WHERE {where})"  # noqa: S608
     count, total = session.execute(text(sql), params).one()
-    return RunPreview(int(count), int(total))
+    return RunPreview(int(count), int(total), unfit_addresses(session, where, params))
+
+
+def unfit_addresses(
+    session: Session, where: str, params: dict[str, Any]
+) -> tuple[UnfitAddress, ...]:
+    """The run's guarantors whose address cannot be printed inside the envelope window."""
+    sql = (
+        f"SELECT run.guarantor_mrn, q.first_name, q.last_name, q.address_line1, q.address_line2, "  # noqa: S608
+        f"q.city, q.state, q.postal_code FROM ({_AGING_SQL} WHERE {where}) AS run "
+        "JOIN patients q ON q.mrn = run.guarantor_mrn ORDER BY q.last_name, q.first_name"
+    )
+    return tuple(
+        UnfitAddress(row.guarantor_mrn, f"{row.last_name}, {row.first_name}")
+        for row in session.execute(text(sql), params)
+        if not patient_address_fits(row)
+    )
 
 
 def account_aging(session: Session, guarantor_mrn: str, as_of: date) -> AccountRow | None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from visitdesk.desktop.models.billing.accounts import AccountRow
 from visitdesk.desktop.models.billing.settings import StatementSettings, fill_template
+from visitdesk.reports.address import mailing_lines
 from visitdesk.reports.statement import (
     PracticeHeader,
     StatementData,
@@ -66,11 +67,12 @@ def practice_header(settings: StatementSettings) -> PracticeHeader:
 def _address(patient: _Guarantor | None) -> tuple[str, ...]:
     if patient is None:
         return ()
-    city = ", ".join(
-        p for p in (patient.city, f"{patient.state} {patient.postal_code}".strip()) if p
-    )
-    return tuple(
-        line for line in (patient.address_line1, patient.address_line2, city) if line.strip()
+    return mailing_lines(
+        patient.address_line1,
+        patient.address_line2,
+        patient.city,
+        patient.state,
+        patient.postal_code,
     )
 
 

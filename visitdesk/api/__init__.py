@@ -1,0 +1,1 @@
+"""The contract between the desk, the portal and the reports: plain Python shared by every part."""
