@@ -152,8 +152,9 @@ def test_thread_model_passes_qt_model_tester(qtmodeltester):
     )
     qtmodeltester.check(model)
     preview = model.data(model.index(1, PREVIEW_COLUMN))
-    assert "\n" not in preview and "\u202e" not in preview and "<b>x</b>" in preview
-    assert preview.startswith("\u2068") and preview.endswith("\u2069")
+    assert "\n" not in preview and "<b>x</b>" in preview
+    tip = model.data(model.index(1, PREVIEW_COLUMN), Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("\u2068") and "[U+202E]" in tip and tip.endswith("\u2069")
     assert model.data(model.index(0, PATIENT_COLUMN)) == "(patient not yet synced)"
     assert model.data(model.index(1, 0), Qt.ItemDataRole.FontRole).bold()
     assert model.data(model.index(2, 0), Qt.ItemDataRole.FontRole) is None

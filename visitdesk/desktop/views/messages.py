@@ -16,7 +16,6 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QHeaderView,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -41,10 +40,8 @@ from visitdesk.desktop.tasks import Op
 from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.messages_table import (
     AGE_COLUMN,
-    ASSIGNED_COLUMN,
     PATIENT_COLUMN,
     PREVIEW_COLUMN,
-    TOPIC_COLUMN,
     ThreadsModel,
 )
 from visitdesk.desktop.views.quick_texts import QuickTextEditor
@@ -136,15 +133,14 @@ class MessagesView(QWidget):
 
         self.model = ThreadsModel(parent=self)
         self.model.order_requested.connect(self._order_chosen)
-        self.table = rows_table(self.model, stretch=PREVIEW_COLUMN)
+        self.table = rows_table(self.model, stretch=PREVIEW_COLUMN, keep=(PATIENT_COLUMN,))
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setSortingEnabled(True)
         header = self.table.horizontalHeader()
         header.setSortIndicator(AGE_COLUMN, Qt.SortOrder.AscendingOrder)
-        for column, width in ((PATIENT_COLUMN, 140), (TOPIC_COLUMN, 95), (ASSIGNED_COLUMN, 80)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(AGE_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
+        # Columns are fitted to the rows on screen, not to all 1,000 a pool may list: measuring
+        # every row on each reload costs more than the list itself.
+        header.setResizeContentsPrecision(0)
         self.table.selectionModel().selectionChanged.connect(self._thread_chosen)
         self.empty = plain_label("", "emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -1,5 +1,7 @@
 """Item model of the Messages screen's thread list, and the text helpers its views share.
 
+Cells hold the text as written; the table (`views.tables`) isolates each cell when drawing it.
+
 The store sorts and filters threads in SQL; the model holds the slice it shows. Clicking a header
 does not sort here: `sort()` announces the wanted order and the screen reloads it from the store.
 """
@@ -35,8 +37,8 @@ def body_text(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """A body shown on one row: whitespace runs folded, hidden characters revealed, isolated."""
-    return isolate(" ".join(text.split()))
+    """A body shown on one row: whitespace runs folded (the table isolates each cell itself)."""
+    return " ".join(text.split())
 
 
 def age(moment: datetime, now: datetime) -> str:
@@ -52,7 +54,7 @@ def age(moment: datetime, now: datetime) -> str:
 
 
 def patient_label(name: str | None) -> str:
-    return isolate(name) if name else "(patient not yet synced)"
+    return name or "(patient not yet synced)"
 
 
 class ThreadsModel(RowsModel[ThreadRow]):
@@ -91,7 +93,7 @@ class ThreadsModel(RowsModel[ThreadRow]):
         if role == Qt.ItemDataRole.FontRole and row.unread:
             return self._bold
         if role == Qt.ItemDataRole.ToolTipRole and column == PREVIEW_COLUMN:
-            return one_line(row.preview)
+            return isolate(one_line(row.preview))
         if role == Qt.ItemDataRole.AccessibleDescriptionRole and row.unread:
             return "unread"
         if role == Qt.ItemDataRole.UserRole:
@@ -107,4 +109,4 @@ class ThreadsModel(RowsModel[ThreadRow]):
             return one_line(row.preview)
         if column == AGE_COLUMN:
             return age(row.last_message_at, self._now())
-        return isolate(row.assigned_name) if row.assigned_name else "\u2014"
+        return row.assigned_name or "\u2014"
