@@ -8,19 +8,22 @@ key presses: pool, thread, Ctrl+Enter, T, X, Ctrl+F.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QApplication, QLabel
 from reportlab.pdfgen import canvas
 
 from tests.fixtures_portal import PortalPractice, http_session
 from tests.patient_api import patient_check_in
 from tests.portal.helpers import patient_headers
 from tests.portal.messages_api import start_thread
+from visitdesk.desktop.app import load_stylesheet
 from visitdesk.desktop.models.messages import Pool, ThreadRow
 from visitdesk.desktop.notifier import NOTICE_TEXT
 from visitdesk.desktop.views.attachment_viewer import AttachmentViewer
@@ -127,6 +130,16 @@ def _focus(qtbot, widget) -> None:
 
 def _rows(view: MessagesView) -> list[ThreadRow]:
     return list(view.model.rows)
+
+
+@pytest.fixture
+def styled() -> Iterator[None]:
+    """The application's own stylesheet (its padding and fonts decide what fits)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setStyleSheet(load_stylesheet())
+    yield
+    app.setStyleSheet("")
 
 
 def test_thread_model_passes_qt_model_tester(qtmodeltester):
@@ -435,7 +448,7 @@ def test_a_new_patient_message_gives_a_notice_without_phi(qtbot, practice, make_
         Patient(practice).write("Another one")
 
 
-def test_screen_fits_1280_by_800(qtbot, practice, make_desk, tmp_path: Path):
+def test_screen_fits_1280_by_800(qtbot, practice, make_desk, tmp_path: Path, styled):
     patient = Patient(practice)
     patient.write("A long message " * 30)
     desk = make_desk(practice)

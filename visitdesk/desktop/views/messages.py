@@ -112,7 +112,6 @@ class MessagesView(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(plain_label("Messages", "screenTitle"))
         left_layout.addWidget(self.pools, 1)
         left_layout.addWidget(self.edit_texts_button)
 
@@ -177,11 +176,11 @@ class MessagesView(QWidget):
         splitter.addWidget(middle)
         splitter.addWidget(self.thread)
         # The list gets the spare width: at 1280x800 every column fits without scrolling.
-        left.setMaximumWidth(200)
+        left.setMaximumWidth(170)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 0)
-        splitter.setSizes([160, 540, 370])
+        splitter.setSizes([140, 610, 320])
         splitter.setChildrenCollapsible(False)
         layout = QHBoxLayout(self)
         layout.addWidget(splitter)

@@ -19,7 +19,7 @@ from visitdesk.desktop.models.messages import ThreadOrder, ThreadRow
 from visitdesk.desktop.views.rows import RowsModel
 from visitdesk.sync.wire_messages import TOPIC_LABELS
 
-COLUMNS = ("Patient", "Topic", "Last message", "Age", "Assigned")
+COLUMNS = ("Patient", "Topic", "Message", "Age", "With")
 PATIENT_COLUMN, TOPIC_COLUMN, PREVIEW_COLUMN, AGE_COLUMN, ASSIGNED_COLUMN = range(len(COLUMNS))
 #: The SQL order each sortable column stands for (the preview is not sortable).
 COLUMN_ORDER = {

@@ -78,7 +78,7 @@ class MessageBubble(QFrame):
         for attachment in message.attachments:
             name = isolate(str(attachment.get("filename", "")))
             size = size_text(int(attachment.get("size", 0)))
-            layout.addWidget(plain_label(f"\U0001f4ce {name} ({size})", "messageAttachment"))
+            layout.addWidget(plain_label(f"Attachment: {name} ({size})", "messageAttachment"))
         if message.state is ReplyState.FAILED:
             self.setProperty("state", "failed")
 
@@ -139,7 +139,7 @@ class ThreadPane(QWidget):
         self.quick_texts.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.quick_texts.setMinimumContentsLength(12)
+        self.quick_texts.setMinimumContentsLength(8)
         self.quick_texts.setToolTip("Insert a quick text at the cursor (Ctrl+T)")
         self.quick_texts.activated.connect(self._insert_quick_text)
         self.send_button = QPushButton("Send")
@@ -173,14 +173,14 @@ class ThreadPane(QWidget):
         actions.addWidget(self.take_button)
         actions.addWidget(self.assignee, 1)
         actions.addWidget(self.assign_button)
-        actions.addWidget(self.close_button)
         compose_row = QHBoxLayout()
         compose_row.addWidget(self.quick_texts, 1)
+        compose_row.addWidget(self.close_button)
         compose_row.addWidget(self.send_button)
 
         self.empty = plain_label("Choose a thread to read it here.", "emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumWidth(340)
+        self.setMinimumWidth(320)
         self.content = QWidget()
         content = QVBoxLayout(self.content)
         content.setContentsMargins(0, 0, 0, 0)
