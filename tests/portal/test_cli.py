@@ -126,3 +126,24 @@ def test_serve_with_ephemeral_port_and_ready_file(tmp_path: Path) -> None:
     assert "ca.pem" in stdout
     assert not ready.exists()
     assert "?" not in "".join(line for line in stderr.splitlines() if "GET" in line)
+
+
+def test_every_flag_of_every_subcommand_has_help() -> None:
+    import argparse
+
+    from visitdesk.portal.cli import _parser
+
+    parser = _parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    parsers = {"visitdesk-portal": parser, **commands.choices}
+    missing = [
+        f"{name} {'/'.join(action.option_strings)}"
+        for name, sub in parsers.items()
+        for action in sub._actions
+        if action.option_strings
+        and not isinstance(action, argparse._HelpAction)
+        and not (action.help and action.help.strip())
+    ]
+    assert missing == []
+    assert set(commands.choices) == {"serve", "seed-demo", "simulate"}
+    assert all(choice.help for choice in commands._choices_actions)

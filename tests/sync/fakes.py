@@ -203,7 +203,7 @@ class FakeStore:
             self._check("outbox_attempt_failed")
             self.attempt_errors.append((item_id, message))
 
-    def outbox_failed(self, item_id: int, message: str) -> None:
+    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> None:
         with self.lock:
             self._check("outbox_failed")
             self.failed[item_id] = message
@@ -303,9 +303,9 @@ class ProbeLocalStore(LocalStore):
         with self.lock:
             self.attempt_errors.append((item_id, message))
 
-    def outbox_failed(self, item_id: int, message: str) -> None:
+    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> None:
         self._check("outbox_failed")
-        super().outbox_failed(item_id, message)
+        super().outbox_failed(item_id, message, retryable)
 
     def outbox_pending_count(self) -> int:
         self._check("outbox_pending_count")

@@ -214,6 +214,12 @@ class VisitDeskApp(QObject):
 
     def _demo_started(self, demo: DemoEnvironment) -> None:
         self.demo = demo
+        # On the terminal that started the demo, so the sign-ins are at hand after the idle lock.
+        print(
+            f"VisitDesk demo (made-up practice, removed when the demo stops)\n"
+            f"{demo.sign_in_details()}",
+            flush=True,
+        )
         username, password = demo.staff_login(self.demo_role)
         self._show_splash("Signing in to the demo practice\u2026")
         (
@@ -295,19 +301,25 @@ class VisitDeskApp(QObject):
             bridge,
             idle_lock_minutes=self.settings.idle_lock_minutes,
             message_notices=self.settings.message_notices,
+            demo_sign_ins=self.demo.sign_in_details() if self.demo is not None else "",
         )
         window.message_notices_changed.connect(self._save_message_notices)
         window.sign_out_requested.connect(self.sign_out)
         window.closed.connect(self.quit)
         self.running = Running(opened, engine, bridge, ops, window)
         if self.demo is not None:
-            self.runner.op(
-                prepare_demo_desk,
-                opened.store,
-                opened.practice.name,
-                opened.practice.phone,
-                opened.portal_url,
-            ).run()
+            (
+                self.runner.op(
+                    prepare_demo_desk,
+                    opened.store,
+                    opened.practice.name,
+                    opened.practice.phone,
+                    opened.portal_url,
+                )
+                .owned_by(window)
+                .success(lambda _none: window.settings_changed())
+                .run()
+            )
         engine.start()
         window.show()
         settle_garbage_collector()

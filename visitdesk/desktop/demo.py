@@ -49,6 +49,23 @@ class DemoEnvironment:
                 return str(staff["username"]), str(staff["password"])
         raise DemoError(f"the demo practice has no {role} user")
 
+    def sign_in_details(self) -> str:
+        """The demo's portal address, practice code and staff sign-ins, for the newcomer.
+
+        The demo practice is made up and thrown away when the demo stops; its passwords are
+        shown so that whoever tries it can sign in again (after the idle lock, as another role).
+        """
+        roles = {"front_desk": "Front desk", "billing": "Billing", "manager": "Office manager"}
+        lines = [
+            f"Portal address: {self.portal_url}",
+            f"Practice code: {self.practice_code}",
+            "Staff sign-ins (username / password):",
+        ]
+        for staff in self.credentials.get("staff", []):
+            role = roles.get(str(staff["role"]), str(staff["role"]))
+            lines.append(f"  {role}: {staff['username']} / {staff['password']}")
+        return "\n".join(lines)
+
     def stop(self) -> None:
         """Stop the simulator and the portal, then remove the demo's files."""
         for process in reversed(self.processes):

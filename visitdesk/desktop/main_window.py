@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -44,6 +45,43 @@ from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.desktop.views.security_codes import SecurityCodesView
 from visitdesk.desktop.views.statements import StatementsView
 
+#: The keys of each screen, as Help shows them (the screens define the shortcuts themselves).
+SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Check-ins": (
+        ("A", "Acknowledge the selected arrival"),
+        ("R", "Mark the selected patient roomed"),
+        ("C", "Open the selected arrival's chat"),
+    ),
+    "Security codes": (
+        ("Ctrl+F", "Find a patient"),
+        ("Alt+I", "Issue a code"),
+        ("Alt+P", "Print the code slip"),
+        ("Alt+S", "Save the slip as PDF"),
+        ("Alt+D", "Done with the shown code"),
+        ("Alt+R", "Revoke the selected code"),
+    ),
+    "Registrations": (
+        ("Up / Down", "Choose a candidate record"),
+        ("Enter", "Confirm the match (asks first)"),
+        ("R", "Reject the registration"),
+        ("S, Page Down", "Skip to the next registration"),
+        ("Page Up", "Back to the previous registration"),
+        ("F", "Find the record by search"),
+    ),
+    "Messages": (
+        ("Up / Down", "Choose a thread (it opens, and is marked read)"),
+        ("Enter", "Write a reply to the open thread"),
+        ("Ctrl+Enter", "Send the reply"),
+        ("Escape", "From the reply back to the list"),
+        ("Ctrl+T", "Insert a quick text"),
+        ("T", "Take the thread"),
+        ("A", "Assign the thread to a colleague"),
+        ("X", "Close the thread"),
+        ("Ctrl+F", "Search every message"),
+    ),
+}
+GLOBAL_SHORTCUTS = (("Ctrl+Q", "Quit VisitDesk"),)
+
 ROLE_NAMES = {"front_desk": "Front desk", "billing": "Billing", "manager": "Office manager"}
 
 
@@ -63,12 +101,16 @@ class MainWindow(QMainWindow):
         *,
         idle_lock_minutes: float = 10,
         message_notices: bool = True,
+        demo_sign_ins: str = "",
     ) -> None:
         super().__init__(parent)
         self._ops = ops
         self._bridge = bridge
         self._last_status: Any = None
+        self._refused = 0  # changes the portal did not accept, awaiting review
         self._dialogs: list[QWidget] = []
+        self._demo_sign_ins = demo_sign_ins
+        self.help_box: QMessageBox | None = None
         session = ops.session
         practice = session.practice
         self.setWindowTitle(f"VisitDesk \u2014 {practice.name}")
@@ -117,7 +159,9 @@ class MainWindow(QMainWindow):
             self.statements.message.connect(self.show_message)
             bridge.changed.connect(self.statements.on_sync_changed)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.sidebar.setCurrentRow(0)
+        # Billing clerks start where their work is, not on a board of arriving patients.
+        first = self.stack.indexOf(self.statements) if session.staff.role == "billing" else 0
+        self.sidebar.setCurrentRow(max(first, 0))
 
         self.banner = QFrame()
         self.banner.setObjectName("problemBanner")
@@ -232,10 +276,51 @@ class MainWindow(QMainWindow):
             self.notices_action = notices
             sync_menu.addAction(notices)
 
+        help_menu = menu.addMenu("&Help")
+        keys = QAction("&Keyboard shortcuts\u2026", self)
+        keys.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(keys)
+        if self._demo_sign_ins:
+            demo = QAction("&Demo sign-in details\u2026", self)
+            demo.triggered.connect(self.show_demo_sign_ins)
+            help_menu.addAction(demo)
+
     def _notices_toggled(self, enabled: bool) -> None:
         if self.notifier is not None:
             self.notifier.set_enabled(enabled)
         self.message_notices_changed.emit(enabled)
+
+    def _help(self, title: str, text: str) -> QMessageBox:
+        if self.help_box is not None:
+            self.help_box.close()
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _r: setattr(self, "help_box", None))
+        self.help_box = box
+        box.open()
+        return box
+
+    def show_shortcuts(self) -> QMessageBox:
+        screens = [
+            self.sidebar.item(n).data(Qt.ItemDataRole.UserRole) for n in range(self.sidebar.count())
+        ]
+        lines: list[str] = []
+        for screen in screens:
+            if not SHORTCUTS.get(screen):
+                continue
+            lines.append(screen)
+            lines.extend(f"  {keys} \u2014 {what}" for keys, what in SHORTCUTS.get(screen, ()))
+            lines.append("")
+        lines.extend(f"{keys} \u2014 {what}" for keys, what in GLOBAL_SHORTCUTS)
+        return self._help("Keyboard shortcuts", "\n".join(lines))
+
+    def show_demo_sign_ins(self) -> QMessageBox:
+        return self._help(
+            "Demo sign-in details",
+            "This demo practice is made up and removed when the demo stops.\n\n"
+            + self._demo_sign_ins,
+        )
 
     # ---- status
 
@@ -258,18 +343,27 @@ class MainWindow(QMainWindow):
             self.online_label.setProperty("state", "offline")
         self.online_label.style().unpolish(self.online_label)
         self.online_label.style().polish(self.online_label)
-        if status.last_sync_at is not None:
-            self.sync_label.setText(
-                f"Last synced {_ago(status.last_sync_at, self._ops.session.zone)}"
-            )
-        else:
-            self.sync_label.setText("Not synced yet")
-        pending = status.outbox_pending
-        self.outbox_label.setText(
-            "All changes sent"
-            if pending == 0
-            else f"{pending} change{'s' if pending != 1 else ''} waiting to be sent"
-        )
+        self.sync_label.setText(sync_words(status, self._ops.session.zone))
+        self._show_outbox_state()
+
+    def _show_outbox_state(self) -> None:
+        """What became of the changes made here: sent, waiting, or refused (never "all sent"
+        while one is refused or while offline with some still waiting)."""
+        status = self._last_status
+        pending = status.outbox_pending if status is not None else 0
+        parts = []
+        if self._refused:
+            parts.append(f"{_changes(self._refused)} not accepted by the portal")
+        if pending:
+            parts.append(f"{_changes(pending)} waiting to be sent")
+        if not parts:
+            parts.append("All changes sent" if status is not None else "")
+        self.outbox_label.setText(" \u00b7 ".join(parts))
+
+    def settings_changed(self) -> None:
+        """Settings were saved outside the screens (the demo's day-one set-up): show them."""
+        if self.statements is not None:
+            self.statements.reload_settings()
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 15_000)
@@ -357,7 +451,8 @@ class MainWindow(QMainWindow):
         self._ops.outbox.failed().owned_by(self).success(self._show_failures).run()
 
     def _show_failures(self, items: list[Any]) -> None:
-        count = len(items)
+        count = self._refused = len(items)
+        self._show_outbox_state()
         if count == 0:
             self.banner.hide()
             return
@@ -395,6 +490,20 @@ class MainWindow(QMainWindow):
         self._clock.stop()
         super().closeEvent(event)
         self.closed.emit()
+
+
+def _changes(count: int) -> str:
+    return f"{count} change{'s' if count != 1 else ''}"
+
+
+def sync_words(status: Any, zone: tzinfo) -> str:
+    """When the desk last heard from the portal, worded for the connection as it is now."""
+    if status.last_sync_at is None:
+        return "Not synced yet"
+    if status.online and not status.auth_needed:
+        return f"Last synced {_ago(status.last_sync_at, zone)}"
+    # Offline, "just now" would read as up to date: give the time the data is from instead.
+    return f"Not synced since {format_time(status.last_sync_at, zone)}"
 
 
 def _ago(moment: datetime, zone: tzinfo) -> str:

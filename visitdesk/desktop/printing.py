@@ -11,13 +11,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pypdfium2 as pdfium
 from PySide6.QtCore import QObject, QRect, Qt
-from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QPageLayout, QPageSize, QPainter
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrintPreviewWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from visitdesk.desktop.tasks import TaskRunner
 
@@ -58,6 +65,16 @@ def _to_qimage(bitmap: pdfium.PdfBitmap) -> QImage:
     return image.copy()
 
 
+def paint_on(printer: QPrinter, painter: QPainter, image: QImage) -> None:
+    """Paint one page image on the printer's printable area, aspect kept."""
+    area = painter.viewport()
+    size = image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+    target = QRect(
+        area.x() + (area.width() - size.width()) // 2, area.y(), size.width(), size.height()
+    )
+    painter.drawImage(target, image)
+
+
 def paint_pages(printer: QPrinter, images: list[QImage]) -> None:
     """Paint page images on `printer`, each scaled to the printable area, aspect kept."""
     painter = QPainter()
@@ -67,17 +84,101 @@ def paint_pages(printer: QPrinter, images: list[QImage]) -> None:
         for number, image in enumerate(images):
             if number:
                 printer.newPage()
-            area = painter.viewport()
-            size = image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRect(
-                area.x() + (area.width() - size.width()) // 2,
-                area.y(),
-                size.width(),
-                size.height(),
-            )
-            painter.drawImage(target, image)
+            paint_on(printer, painter, image)
     finally:
         painter.end()
+
+
+def open_print_dialog(
+    printer: QPrinter,
+    parent: QWidget,
+    title: str,
+    accepted: Callable[[], None],
+    rejected: Callable[[], None],
+) -> QPrintDialog:
+    """Show the print dialog window-modally without blocking, and report the choice.
+
+    QPrintDialog overloads `open(receiver, member)`, and from PySide6 6.12 on that overload hides
+    the plain `QDialog.open()`: calling the base class explicitly works with every version. The
+    dialog applies the chosen printer (or "Print to File") to `printer` before `accepted` runs.
+    """
+    dialog = QPrintDialog(printer, parent)
+    dialog.setWindowTitle(title)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.accepted.connect(accepted)
+    dialog.rejected.connect(rejected)
+    QDialog.open(dialog)
+    return dialog
+
+
+class PrintPreview(QDialog):
+    """The pages as they will print, with a toolbar to zoom, page through and print.
+
+    Qt's own QPrintPreviewDialog opens tiny and runs its print dialog with a nested `exec()`;
+    this one opens at a size that shows a whole page and asks for the printer without blocking.
+    `accepted` means the pages went to the printer.
+    """
+
+    def __init__(self, printer: QPrinter, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Print preview \u2014 {title}")
+        self._printer = printer
+        self._title = title
+        self.print_dialog: QPrintDialog | None = None
+        self.view = QPrintPreviewWidget(printer, self)
+        self.paintRequested = self.view.paintRequested
+        self.toolbar = QToolBar()
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.print_action = self.toolbar.addAction("Print\u2026", self.ask_printer)
+        self.print_action.setShortcut(QKeySequence.StandardKey.Print)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction("Whole page", self.view.fitInView)
+        self.toolbar.addAction("Page width", self.view.fitToWidth)
+        self.toolbar.addAction("Zoom in", self.view.zoomIn)
+        self.toolbar.addAction("Zoom out", self.view.zoomOut)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction("Previous page", lambda: self._turn(-1))
+        self.toolbar.addAction("Next page", lambda: self._turn(1))
+        self.page_label = QLabel()
+        self.toolbar.addWidget(self.page_label)
+        self.view.previewChanged.connect(self._show_page)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(close)
+        self._fit_to_screen(parent)
+
+    def _fit_to_screen(self, parent: QWidget | None) -> None:
+        # A whole Letter page readable at a glance, but never larger than the screen.
+        screen = (
+            parent.screen() if parent is not None else None
+        ) or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else QRect(0, 0, 1280, 800)
+        self.resize(min(900, int(room.width() * 0.9)), min(1000, int(room.height() * 0.9)))
+
+    def _turn(self, step: int) -> None:
+        self.view.setCurrentPage(self.view.currentPage() + step)
+
+    def _show_page(self) -> None:
+        count = self.view.pageCount()
+        self.page_label.setText(f"  Page {self.view.currentPage()} of {count}")
+
+    def ask_printer(self) -> None:
+        if self.print_dialog is not None:
+            return
+        self.print_dialog = open_print_dialog(
+            self._printer, self, f"Print {self._title.lower()}", self._print, self._not_printed
+        )
+
+    def _not_printed(self) -> None:
+        self.print_dialog = None
+
+    def _print(self) -> None:
+        self.print_dialog = None
+        self.view.print_()
+        self.accept()
 
 
 def letter_printer() -> QPrinter:
@@ -132,13 +233,13 @@ class PdfPrintJob(_PdfJob):
 
     def _rendered(self, images: list[QImage]) -> None:
         self.images = images
-        dialog = QPrintDialog(self.printer, self._parent)
-        dialog.setWindowTitle(f"Print {self._title.lower()}")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(self.print_now)
-        dialog.rejected.connect(lambda: self._done("Printing cancelled."))
-        self.dialog = dialog
-        dialog.open()
+        self.dialog = open_print_dialog(
+            self.printer,
+            self._parent,
+            f"Print {self._title.lower()}",
+            self.print_now,
+            lambda: self._done("Printing cancelled."),
+        )
 
     def print_now(self) -> None:
         try:
@@ -170,16 +271,6 @@ def choose_pdf_path(parent: QWidget, suggested_name: str) -> Path | None:
 # --------------------------------------------------------------------------- statements (issue 5)
 
 
-def paint_on(printer: QPrinter, painter: QPainter, image: QImage) -> None:
-    """Paint one page image on the printer's printable area, aspect kept."""
-    area = painter.viewport()
-    size = image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
-    target = QRect(
-        area.x() + (area.width() - size.width()) // 2, area.y(), size.width(), size.height()
-    )
-    painter.drawImage(target, image)
-
-
 def pdf_page_count(path: Path) -> int:
     with _PDFIUM_LOCK:
         document = pdfium.PdfDocument(str(path))
@@ -209,7 +300,7 @@ class PdfPreviewJob(_PdfJob):
     The pages are rendered off the GUI thread first; the preview then only paints them.
     """
 
-    dialog: Any = None
+    dialog: PrintPreview | None = None
 
     def start(self) -> None:
         (
@@ -221,11 +312,8 @@ class PdfPreviewJob(_PdfJob):
         )
 
     def _rendered(self, images: list[QImage]) -> None:
-        from PySide6.QtPrintSupport import QPrintPreviewDialog
-
         self.images = images
-        dialog = QPrintPreviewDialog(self.printer, self._parent)
-        dialog.setWindowTitle(f"Print preview \u2014 {self._title}")
+        dialog = PrintPreview(self.printer, self._title, self._parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.paintRequested.connect(lambda printer: paint_pages(printer, self.images))
         dialog.finished.connect(self._closed)
@@ -272,16 +360,19 @@ class PdfFilePrintJob(QObject):
         self.total = 0
         self.done = 0
         self._cancelled = False
+        self.dialog: QPrintDialog | None = None
 
     def start(self) -> None:
-        dialog = QPrintDialog(self.printer, self._parent)
-        dialog.setWindowTitle(f"Print {self._title}")
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(self.print_now)
-        dialog.rejected.connect(lambda: self._done("Printing cancelled."))
-        dialog.open()
+        self.dialog = open_print_dialog(
+            self.printer,
+            self._parent,
+            f"Print {self._title}",
+            self.print_now,
+            lambda: self._done("Printing cancelled."),
+        )
 
     def print_now(self) -> None:
+        self.dialog = None
         (
             self._runner.op(pdf_page_count, self._path)
             .owned_by(self)
@@ -335,5 +426,6 @@ class PdfFilePrintJob(QObject):
 
     def _done(self, message: str) -> None:
         self.painter = None
+        self.dialog = None
         self._finished(message)
         self.deleteLater()

@@ -50,38 +50,73 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="visitdesk-portal", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="least severe log messages written (default INFO; logs carry no patient data)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the portal over HTTPS")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
     serve.add_argument("--port", type=int, default=8443, help="0 picks a free port")
-    serve.add_argument("--data-dir", type=Path, required=True)
-    serve.add_argument("--database-url", default=None)
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        required=True,
+        help="where the portal keeps its CA, certificate, SQLite database and logs",
+    )
+    serve.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL of a PostgreSQL database (default: SQLite in --data-dir)",
+    )
     serve.add_argument(
         "--ready-file",
         type=Path,
         default=None,
         help='written once serving: {"url", "port", "ca_file"}',
     )
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes sharing the port (default 1)",
+    )
     serve.set_defaults(handler=_serve)
 
     seed = commands.add_parser("seed-demo", help="create the demo practice with synthetic data")
-    seed.add_argument("--data-dir", type=Path, required=True)
-    seed.add_argument("--database-url", default=None)
-    seed.add_argument("--patients", type=int, default=5000)
-    seed.add_argument("--seed", default="0")
+    seed.add_argument(
+        "--data-dir", type=Path, required=True, help="the data directory `serve` will use"
+    )
+    seed.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL of a PostgreSQL database (default: SQLite in --data-dir)",
+    )
+    seed.add_argument(
+        "--patients", type=int, default=5000, help="synthetic patients to create (default 5000)"
+    )
+    seed.add_argument(
+        "--seed", default="0", help="random seed: the same seed makes the same practice"
+    )
     seed.add_argument("--json", action="store_true", help="print the demo credentials as JSON")
     seed.set_defaults(handler=_seed_demo)
 
     sim = commands.add_parser("simulate", help="demo patients tapping I'm Here")
-    sim.add_argument("--url", required=True)
-    sim.add_argument("--ca-file", type=Path, required=True)
+    sim.add_argument("--url", required=True, help="the portal's https:// address")
+    sim.add_argument(
+        "--ca-file", type=Path, required=True, help="the portal's CA certificate to trust"
+    )
     sim.add_argument("--credentials", type=Path, required=True, help="seed-demo --json output")
-    sim.add_argument("--interval", type=float, default=5.0)
-    sim.add_argument("--max-events", type=int, default=None)
+    sim.add_argument(
+        "--interval", type=float, default=5.0, help="average seconds between patient events"
+    )
+    sim.add_argument(
+        "--max-events", type=int, default=None, help="stop after this many events (default: run on)"
+    )
     sim.set_defaults(handler=_simulate)
     return parser
 

@@ -23,7 +23,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from visitdesk.sync.errors import AuthExpired, PortalError, RateLimited, is_transient
+from visitdesk.sync.errors import (
+    AuthExpired,
+    PortalError,
+    RateLimited,
+    is_transient,
+    may_succeed_again,
+)
 from visitdesk.sync.store import OutboxItem, SyncStore
 from visitdesk.sync.wire import ChangeItem, ChangesPage
 
@@ -377,7 +383,7 @@ class SyncEngine:
                 self._guarded(self._store.outbox_attempt_failed, item.id, exc.user_message)
                 self._went_offline(exc)
                 return exc
-            self._park(item, exc.user_message, type(exc).__name__)
+            self._park(item, exc.user_message, type(exc).__name__, may_succeed_again(exc))
             return 0
         except Exception:
             log.exception("Unexpected error sending outbox item %d", item.id)
@@ -394,12 +400,12 @@ class SyncEngine:
         self._refresh_pending()
         return 1
 
-    def _park(self, item: OutboxItem, message: str, reason: str) -> None:
+    def _park(self, item: OutboxItem, message: str, reason: str, retryable: bool = True) -> None:
         log.warning("Outbox item %d refused for good (%s)", item.id, reason)
         with self._guard:
             if self._stopped:
                 raise EngineStopped()
-            self._store.outbox_failed(item.id, message)
+            self._store.outbox_failed(item.id, message, retryable)
             if self._listener is not None:
                 self._notify(self._listener.on_outbox_failed, item, message)
         self._refresh_pending()

@@ -99,6 +99,23 @@ class ServerError(PortalError):
 
 _TRANSIENT = (PortalOffline, ServerError, RateLimited)
 
+#: Refusals of a request itself (bad input, not allowed, no such record, gone, too large): the same
+#: request fails again the same way, so sending it again is pointless.
+_FINAL_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 413, 415, 422})
+
+
+def may_succeed_again(err: BaseException) -> bool:
+    """For a change the portal did not take: can sending it unchanged later go through?
+
+    A conflict (the record changed meanwhile) or an answer this version did not understand may;
+    a permission, lookup or validation refusal will not.
+    """
+    if isinstance(err, (Forbidden, NotFound)):
+        return False
+    if isinstance(err, Rejected):
+        return err.status not in _FINAL_STATUSES
+    return True
+
 
 def is_transient(err: BaseException) -> bool:
     """True when trying the same request again later may succeed.

@@ -32,6 +32,8 @@ class OutboxItem:
     attempts: int = 0
     last_error: str | None = None
     failed: bool = False
+    #: A failed item that may go through if sent again (a conflict, not a refusal on the merits).
+    retryable: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -57,7 +59,7 @@ class SyncStore(Protocol):
     def outbox_attempt_failed(self, item_id: int, message: str) -> None:
         """A transient failure: count the attempt, keep the item first in line."""
 
-    def outbox_failed(self, item_id: int, message: str) -> None:
+    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> None:
         """The portal refused the item for good: park it for the user to see."""
 
     def outbox_pending_count(self) -> int:

@@ -21,6 +21,7 @@ from visitdesk.desktop.views.registration_dialogs import (
     RejectDialog,
 )
 from visitdesk.desktop.views.registrations import RegistrationsView
+from visitdesk.matching import Band
 from visitdesk.sync.wire_registration import REJECT_REASONS
 
 SCREENSHOTS = os.environ.get("VISITDESK_SCREENSHOTS")
@@ -199,7 +200,9 @@ def test_find_the_record_by_hand_when_no_candidate_is_right(flows: Flows, make_d
     qtbot.keyClick(view.candidates_table, Qt.Key.Key_F)
     qtbot.waitUntil(lambda: _dialog(FindRecordDialog) is not None)
     finder = _dialog(FindRecordDialog)
-    assert finder.search.field.text() == "Brown, Meg"
+    # Pre-filled with the date of birth as well; the name is selected, to be typed over.
+    assert finder.search.field.text() == "Brown, Meg 11/20/1976"
+    assert finder.search.field.selectedText() == "Brown, Meg"
     qtbot.waitUntil(lambda: QApplication.activeWindow() is finder)
     finder.search.field.selectAll()
     type_text(qtbot, finder.search.field, "Okafor, Marg")
@@ -239,6 +242,73 @@ def test_find_the_record_by_hand_when_no_candidate_is_right(flows: Flows, make_d
         timeout=15_000,
     )
     qtbot.waitUntil(lambda: view.queue_model.rowCount() == 0, timeout=15_000)
+
+
+def test_a_weak_candidate_is_not_preselected_and_skip_follows_the_queue(
+    flows: Flows, make_desk, qtbot
+) -> None:
+    # Same date of birth, both names different: shown as a weak candidate, never selected for
+    # the desk, so Enter cannot connect it.
+    harold = flows.add_patient("Harold", "Finch", "1970-05-05")
+    _queued(flows, "Zed", "Quincy", "1970-05-05")
+    desk = make_desk(flows.practice)
+    view = _open_screen(desk.window)
+    qtbot.waitUntil(lambda: view.queue_model.rowCount() == 1, timeout=15_000)
+    qtbot.waitUntil(lambda: view.candidates_model.rowCount() > 0, timeout=15_000)
+    qtbot.waitUntil(lambda: "none is selected" in view.candidates_note.text(), timeout=5_000)
+    top = view.candidates_model.row_at(0)
+    assert top.record.portal_id == harold and top.candidate.band is Band.WEAK
+    assert view.selected_candidate() is None and not view.confirm_button.isEnabled()
+    # The band in words; no raw score anywhere in the table.
+    shown = [
+        view.candidates_model.data(view.candidates_model.index(0, c))
+        for c in range(view.candidates_model.columnCount())
+    ]
+    assert shown[0] == "Weak" and not any(f"{top.score:.1f}" == text for text in shown)
+    tip = view.candidates_model.data(view.candidates_model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("Weak match")
+    view.candidates_table.setFocus()
+    qtbot.waitUntil(view.candidates_table.hasFocus)
+    qtbot.keyClick(view.candidates_table, Qt.Key.Key_Return)
+    assert _dialog(ConfirmMatchDialog) is None
+    assert not view.skip_button.isEnabled()  # nothing to skip to
+
+    # A second registration arrives while the first is shown: Skip (S) becomes available.
+    _queued(flows, "Amy", "Lind", "1991-01-01")
+    qtbot.waitUntil(lambda: view.queue_model.rowCount() == 2, timeout=15_000)
+    assert view.current_registration().first_name == "Zed"
+    qtbot.waitUntil(view.skip_button.isEnabled, timeout=5_000)
+    qtbot.mouseClick(view.skip_button, Qt.MouseButton.LeftButton)
+    assert view.current_registration().first_name == "Amy"
+
+
+def test_offline_the_desk_says_nothing_was_sent(flows: Flows, make_desk, qtbot) -> None:
+    _queued(flows, "Rita", "Nobody", "1999-09-09")
+    desk = make_desk(flows.practice)
+    window = desk.window
+    view = _open_screen(window)
+    qtbot.waitUntil(lambda: view.queue_model.rowCount() == 1, timeout=15_000)
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Last synced"), timeout=10_000)
+
+    # The network goes away: nothing listens where the portal was.
+    desk.opened.client.base_url = "https://127.0.0.1:9"
+    qtbot.waitUntil(lambda: "Offline" in window.online_label.text(), timeout=10_000)
+    assert window.sync_label.text().startswith("Not synced since ")
+    assert "just now" not in window.sync_label.text()
+
+    # A decision taken offline is recorded, and the desk does not claim the patient was told.
+    view.reject_current()
+    qtbot.waitUntil(lambda: _dialog(RejectDialog) is not None)
+    dialog = _dialog(RejectDialog)
+    with qtbot.waitSignal(view.message, timeout=5_000) as told:
+        qtbot.mouseClick(dialog.reject_button, Qt.MouseButton.LeftButton)
+    (text,) = told.args
+    assert "Saved on this workstation only" in text and "only then" in text
+    assert "; the portal tells the patient" not in text
+    qtbot.waitUntil(
+        lambda: "1 change waiting to be sent" in window.outbox_label.text(), timeout=10_000
+    )
+    assert "All changes sent" not in window.outbox_label.text()
 
 
 def test_billing_does_not_see_the_screen(flows: Flows, make_desk) -> None:

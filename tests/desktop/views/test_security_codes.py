@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox
 
+from tests.desktop.print_to_pdf import first_page_has_ink, print_to_pdf, printed_pages
 from tests.desktop.typing import type_text
 from tests.fixtures_portal import http_session
 from visitdesk.desktop.app import load_stylesheet
@@ -137,6 +138,18 @@ def test_issue_print_slip_and_see_it_used(
     assert code in text
     assert f"{patient.first_name} {patient.last_name}" in text
     assert practice.practice_name in text
+
+    # Print slip: the print dialog opens without blocking; printing to a PDF file gives the page.
+    qtbot.mouseClick(view.code_panel.print_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: view.print_job is not None and view.print_job.dialog is not None, timeout=10_000
+    )
+    printed = tmp_path / "printed-slip.pdf"
+    print_to_pdf(qtbot, view.print_job.dialog, printed)
+    qtbot.waitUntil(lambda: view.print_job is None, timeout=10_000)
+    assert view.code_panel.status.text() == "Code slip sent to the printer."
+    assert printed_pages(printed) == 1 and first_page_has_ink(printed)
+
     target = tmp_path / "slip.pdf"
     view.save_slip_to(target)
     qtbot.waitUntil(target.exists, timeout=5_000)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
+from pypdf import PdfReader
+from PySide6.QtCore import Qt
 from sqlalchemy import func, select
 
 from tests.billing_api import patient_http, pay
+from tests.desktop.print_to_pdf import first_page_has_ink, print_to_pdf, printed_pages
 from visitdesk.desktop.models import billing
 from visitdesk.desktop.models.schema import Patient
 from visitdesk.desktop.ops import statement_run
@@ -116,6 +120,8 @@ def test_statements_screen_previews_generates_and_keeps_history(
     qtbot.waitUntil(lambda: bool(fetched), timeout=5_000)
     assert fetched[0] == sent
 
+    _print_the_run_and_reprint_one(qtbot, view, tmp_path, sent)
+
     # Everyone was just billed: the default filters now select nobody.
     view.use_days.setChecked(True)
     view.run_preview()
@@ -124,8 +130,84 @@ def test_statements_screen_previews_generates_and_keeps_history(
     assert not view.generate_button.isEnabled()
 
 
+def _print_job_dialog(qtbot, view):
+    qtbot.waitUntil(
+        lambda: view.print_job is not None and view.print_job.dialog is not None, timeout=10_000
+    )
+    return view.print_job.dialog
+
+
+def _print_the_run_and_reprint_one(qtbot, view, tmp_path, statement_pdf: bytes) -> None:
+    """Print run and Reprint go through the print dialog to a PDF file with every page."""
+    run = view.selected_run()
+    run_pages = len(PdfReader(statement_run.run_pdf(view.service.store, run.id)).pages)
+    qtbot.mouseClick(view.print_run_button, Qt.MouseButton.LeftButton)
+    printed_run = tmp_path / "printed-run.pdf"
+    print_to_pdf(qtbot, _print_job_dialog(qtbot, view), printed_run)
+    qtbot.waitUntil(lambda: view.print_job is None, timeout=60_000)
+    assert printed_pages(printed_run) == run_pages and first_page_has_ink(printed_run)
+
+    view.statements_table.selectRow(0)
+    qtbot.mouseClick(view.reprint_button, Qt.MouseButton.LeftButton)
+    preview = _print_job_dialog(qtbot, view)
+    qtbot.waitUntil(preview.isVisible, timeout=5_000)
+    # A usable preview: big enough for a page, its toolbar and Print button in sight.
+    assert preview.width() >= 600 and preview.height() >= 500
+    assert preview.toolbar.isVisible()
+    assert preview.toolbar.widgetForAction(preview.print_action).isVisible()
+    preview.grab().save(str(tmp_path / "print-preview.png"))
+    qtbot.mouseClick(
+        preview.toolbar.widgetForAction(preview.print_action), Qt.MouseButton.LeftButton
+    )
+    printed_one = tmp_path / "printed-statement.pdf"
+    qtbot.waitUntil(lambda: preview.print_dialog is not None, timeout=5_000)
+    print_to_pdf(qtbot, preview.print_dialog, printed_one)
+    qtbot.waitUntil(lambda: view.print_job is None, timeout=10_000)
+    assert printed_pages(printed_one) == len(PdfReader(io.BytesIO(statement_pdf)).pages)
+    assert first_page_has_ink(printed_one)
+
+
 def test_front_desk_has_no_statements_screen(qtbot, practice, make_desk):
     desk = make_desk(practice, role="front_desk")
     assert desk.window.statements is None
     titles = [desk.window.sidebar.item(n).text() for n in range(desk.window.sidebar.count())]
     assert "Statements" not in titles
+
+
+def test_statements_read_settings_saved_after_the_screen_was_built(qtbot, practice, make_desk):
+    """The demo saves the remit-to address after sign-in: no stale banner, Generate works."""
+    from visitdesk.desktop.demo import prepare_demo_desk
+
+    desk = make_desk(practice, role="billing")
+    view = desk.window.statements
+    qtbot.waitUntil(lambda: view.settings is not None, timeout=5_000)
+    assert not view.banner.isHidden()
+    qtbot.waitUntil(lambda: ledger_count(desk) > 0, timeout=15_000)
+    desk.window.sidebar.setCurrentRow(0)  # look at another screen meanwhile
+    assert not view.isVisible()
+
+    # Saved behind the screen's back, as the demo does on another thread.
+    prepare_demo_desk(desk.store, practice.practice_name, "(413) 555-0100", practice.base_url)
+    titles = [desk.window.sidebar.item(n).text() for n in range(desk.window.sidebar.count())]
+    desk.window.sidebar.setCurrentRow(titles.index("Statements"))
+    qtbot.waitUntil(lambda: view.banner.isHidden(), timeout=5_000)
+
+    view.use_days.setChecked(False)
+    qtbot.mouseClick(view.preview_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.preview_result is not None, timeout=5_000)
+    assert view.preview_result.count > 0
+    qtbot.waitUntil(view.generate_button.isEnabled, timeout=5_000)
+
+
+def test_a_preview_reads_the_settings_as_they_are_now(qtbot, practice, make_desk):
+    from visitdesk.desktop.demo import prepare_demo_desk
+
+    desk = make_desk(practice, role="billing")
+    view = desk.window.statements
+    qtbot.waitUntil(lambda: view.settings is not None, timeout=5_000)
+    qtbot.waitUntil(lambda: ledger_count(desk) > 0, timeout=15_000)
+    prepare_demo_desk(desk.store, practice.practice_name, "(413) 555-0100", practice.base_url)
+    view.use_days.setChecked(False)
+    qtbot.mouseClick(view.preview_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(view.generate_button.isEnabled, timeout=5_000)
+    assert view.banner.isHidden()

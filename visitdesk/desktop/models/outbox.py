@@ -31,6 +31,7 @@ def to_item(entry: OutboxEntry) -> OutboxItem:
         attempts=entry.attempts,
         last_error=entry.last_error,
         failed=entry.failed,
+        retryable=entry.retryable,
     )
 
 
@@ -53,6 +54,7 @@ def new_entry(
         "attempts": 0,
         "last_error": None,
         "failed": False,
+        "retryable": True,
         "next_attempt_at": None,
     }
 
@@ -93,7 +95,7 @@ def attempt_failed(session: Session, item_id: int, message: str) -> None:
     )
 
 
-def failed(session: Session, item_id: int, message: str) -> None:
+def failed(session: Session, item_id: int, message: str, retryable: bool = True) -> None:
     session.execute(
         update(OutboxEntry)
         .where(OutboxEntry.id == item_id)
@@ -101,6 +103,7 @@ def failed(session: Session, item_id: int, message: str) -> None:
             attempts=OutboxEntry.attempts + 1,
             last_error=message[:MAX_ERROR_CHARS],
             failed=True,
+            retryable=retryable,
         )
     )
 
@@ -108,6 +111,7 @@ def failed(session: Session, item_id: int, message: str) -> None:
 def retry(session: Session, item_id: int) -> None:
     entry = _get(session, item_id)
     entry.failed = False
+    entry.retryable = True
     entry.attempts = 0
     entry.next_attempt_at = None
 

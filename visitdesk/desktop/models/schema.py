@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, MetaData, String, Table, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from visitdesk.desktop.models.coltypes import UTCDateTime
@@ -133,6 +133,8 @@ class OutboxEntry(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: For a failed item: whether sending it again can succeed (see `sync.errors.may_succeed_again`).
+    retryable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     next_attempt_at: Mapped[datetime | None]
 
 

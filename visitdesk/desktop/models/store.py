@@ -208,9 +208,9 @@ class LocalStore:
         with self.write() as uow:
             outbox.attempt_failed(uow.session, item_id, message)
 
-    def outbox_failed(self, item_id: int, message: str) -> None:
+    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> None:
         with self.write() as uow:
-            outbox.failed(uow.session, item_id, message)
+            outbox.failed(uow.session, item_id, message, retryable)
 
     def outbox_pending_count(self) -> int:
         with self.read() as s:

@@ -8,6 +8,7 @@ from typing import Protocol, TypeVar
 
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.tasks import Op, TaskRunner
+from visitdesk.sync.engine import SyncStatus
 
 T = TypeVar("T")
 
@@ -17,6 +18,9 @@ class SyncKick(Protocol):
 
     def kick(self) -> None: ...
 
+    @property
+    def status(self) -> SyncStatus: ...
+
 
 class StoreOps:
     """Base of the per-domain ops: the task runner, the local store and the sync engine."""
@@ -25,6 +29,12 @@ class StoreOps:
         self.runner = runner
         self.store = store
         self.sync = sync
+
+    @property
+    def portal_reachable(self) -> bool:
+        """The portal answered the last exchange: a queued change goes out within moments."""
+        status = self.sync.status
+        return status.online is True and not status.auth_needed
 
     def _queued(self, change: Callable[[], T]) -> Op[T]:
         """Run a change that queues portal calls, then have the engine send them at once."""

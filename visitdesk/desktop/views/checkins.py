@@ -80,9 +80,9 @@ class CheckInsView(QWidget):
         self._stack.addWidget(self._empty)
         self._stack.addWidget(self.table)
 
-        self.acknowledge_button = QPushButton("Acknowledge")
+        self.acknowledge_button = QPushButton("Acknowledge (A)")
         self.acknowledge_button.setToolTip("Let the patient know the front desk has seen them (A)")
-        self.roomed_button = QPushButton("Mark roomed")
+        self.roomed_button = QPushButton("Mark roomed (R)")
         self.roomed_button.setToolTip("The patient has been taken to a room (R)")
         self.acknowledge_button.clicked.connect(
             lambda: self._set_status(CheckInStatus.ACKNOWLEDGED)

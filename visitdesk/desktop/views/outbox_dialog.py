@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -46,6 +47,14 @@ class OutboxDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        # The portal's reason is the point of the dialog: it wraps instead of being cut off.
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self.hint = QLabel()
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
+        self.hint.setWordWrap(True)
+        self.confirm_box: QMessageBox | None = None
         self.retry_button = QPushButton("Send again")
         self.discard_button = QPushButton("Discard change")
         self.discard_button.setObjectName("destructive")
@@ -61,6 +70,7 @@ class OutboxDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.hint)
         layout.addLayout(row)
         self.reload()
 
@@ -75,7 +85,10 @@ class OutboxDialog(QDialog):
             self.table.setItem(
                 number, 1, QTableWidgetItem(format_time(item.created_at, self._ops.session.zone))
             )
-            self.table.setItem(number, 2, QTableWidgetItem(item.last_error or ""))
+            reason = QTableWidgetItem(item.last_error or "")
+            reason.setToolTip(item.last_error or "")
+            self.table.setItem(number, 2, reason)
+        self.table.resizeRowsToContents()
         if self._items:
             self.summary.setText(
                 "The portal refused these changes, so they were not applied. Send a change again "
@@ -83,8 +96,28 @@ class OutboxDialog(QDialog):
             )
         else:
             self.summary.setText("Every change made on this workstation has been accepted.")
-        self.retry_button.setEnabled(bool(self._items))
-        self.discard_button.setEnabled(bool(self._items))
+        self._update_buttons()
+
+    def _update_buttons(self, *_: object) -> None:
+        item = self._selected()
+        # Sending again is offered only where it can succeed: a refusal on the merits (not
+        # allowed, no such record, invalid) would come back identically.
+        self.retry_button.setEnabled(item is not None and item.retryable)
+        self.discard_button.setEnabled(item is not None)
+        if item is None:
+            self.hint.setText(
+                "Select a change to send it again or discard it." if self._items else ""
+            )
+        elif item.retryable:
+            self.hint.setText(
+                "This change may go through now (for example once the record is no longer being "
+                "changed elsewhere): Send again keeps it in order with your other changes."
+            )
+        else:
+            self.hint.setText(
+                "The portal will refuse this change again as it is. Discard it, and make the "
+                "change again in VisitDesk if it is still needed."
+            )
 
     def _selected(self) -> Any | None:
         rows = self.table.selectionModel().selectedRows()
@@ -99,8 +132,31 @@ class OutboxDialog(QDialog):
 
     def _discard(self) -> None:
         item = self._selected()
-        if item is not None:
-            self._ops.outbox.discard(item.id).owned_by(self).success(self._touched).run()
+        if item is None or self.confirm_box is not None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Discard this change?",
+            f"\u201c{item.description}\u201d was never applied by the portal. Discarding it "
+            "removes it from this workstation for good.",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        discard = box.addButton("Discard change", QMessageBox.ButtonRole.DestructiveRole)
+        discard.setObjectName("destructive")
+        keep = box.addButton("Keep it", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered() -> None:
+            self.confirm_box = None
+            if box.clickedButton() is discard:
+                self._ops.outbox.discard(item.id).owned_by(self).success(self._touched).run()
+
+        box.finished.connect(answered)
+        self.confirm_box = box
+        box.open()
 
     def _touched(self, _result: object) -> None:
         self.outbox_touched.emit()

@@ -24,7 +24,7 @@ from visitdesk.desktop.models.patient_search import PatientHit
 from visitdesk.desktop.models.registrations import QueueRow
 from visitdesk.desktop.ops.codes import PatientOps
 from visitdesk.desktop.views.patient_search import PatientSearchBox
-from visitdesk.desktop.views.registrations_table import BAND_LABELS, disagreements
+from visitdesk.desktop.views.registrations_table import BAND_MEANINGS, disagreements
 from visitdesk.sync.wire_registration import REJECT_REASON_LABELS, REJECT_REASONS, rejection_text
 
 
@@ -59,7 +59,7 @@ class ConfirmMatchDialog(QDialog):
             f"(born {registration.date_of_birth:%m/%d/%Y}) to the patient record "
             f"{isolate(record.display_name)}, MRN {isolate(record.mrn)}, "
             f"born {record.date_of_birth:%m/%d/%Y}?\n\n"
-            f"Score {view.score:.1f} ({BAND_LABELS[view.candidate.band]}). The patient will be "
+            f"{BAND_MEANINGS[view.candidate.band]} The patient will be "
             "able to see this record's information in the portal."
         )
         layout = QVBoxLayout(self)

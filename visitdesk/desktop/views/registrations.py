@@ -36,6 +36,7 @@ from visitdesk.desktop.views.registration_dialogs import (
     RejectDialog,
 )
 from visitdesk.desktop.views.registrations_table import (
+    PRESELECTED_BANDS,
     CandidatesModel,
     ComparisonModel,
     QueueModel,
@@ -56,6 +57,16 @@ def _select(table: QTableView, row: int) -> None:
         QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
     )
     table.scrollTo(index)
+
+
+def decision_message(done: str, portal_does: str, reachable: bool) -> str:
+    """What a recorded decision means now: nothing reaches the patient until the portal has it."""
+    if reachable:
+        return f"{done} Sending it to the portal, which then {portal_does}."
+    return (
+        f"{done} Saved on this workstation only: the portal cannot be reached. It is sent when "
+        f"the connection is back; only then the portal {portal_does}."
+    )
 
 
 def _selected_row(table: QTableView) -> int:
@@ -249,6 +260,8 @@ class RegistrationsView(QWidget):
                 self.candidates_table.setFocus()
         else:
             self._show_review(None)
+        # The same registration may stay selected while others arrive: Skip depends on the count.
+        self._update_buttons()
 
     def _load_failed(self, error: BaseException) -> None:
         log.error("Loading the registration queue failed: %s", type(error).__name__)
@@ -339,11 +352,20 @@ class RegistrationsView(QWidget):
         return text
 
     def _show_review(self, review: Review | None) -> None:
-        self._review = review
+        previous, self._review = self._review, review
         chosen = self.selected_candidate()
-        keep = chosen.record.portal_id if chosen is not None else None
+        same = (
+            previous is not None
+            and review is not None
+            and previous.registration.id == review.registration.id
+        )
+        # A record someone chose stays chosen when the same registration is ranked again.
+        keep = chosen.record.portal_id if chosen is not None and same else None
         candidates = review.candidates if review is not None else []
         self.candidates_model.set_rows(candidates)
+        row = self.candidates_model.index_of(keep) if keep is not None else -1
+        if row < 0 and candidates and candidates[0].candidate.band in PRESELECTED_BANDS:
+            row = 0  # the best candidate only when it is likely: Enter-Enter never connects a weak one
         if review is None:
             self.registration_label.setText("")
             self.candidates_note.setText("")
@@ -351,6 +373,11 @@ class RegistrationsView(QWidget):
             self.candidates_note.setText(
                 "No record is similar enough. Press F to find the record by name, date of birth, "
                 "MRN or phone, or R to reject."
+            )
+        elif row < 0:
+            self.candidates_note.setText(
+                "No candidate is a likely match, so none is selected. Check one with Up/Down "
+                "before confirming, press F to find the record, or R to reject."
             )
         else:
             self.candidates_note.setText(
@@ -360,9 +387,8 @@ class RegistrationsView(QWidget):
         warnings = review.warnings() if review is not None else []
         self.warning_label.setText("\n".join(f"\u26a0 {w}" for w in warnings))
         self.warning_label.setVisible(bool(warnings))
-        if candidates:
-            row = self.candidates_model.index_of(keep) if keep is not None else -1
-            _select(self.candidates_table, max(row, 0))
+        if row >= 0:
+            _select(self.candidates_table, row)
         self._candidate_changed()
 
     def _candidate_changed(self, *_: object) -> None:
@@ -412,7 +438,8 @@ class RegistrationsView(QWidget):
             .success(
                 lambda _item: self._decided(
                     f"Matched {registration.first_name} {registration.last_name} to MRN "
-                    f"{view.record.mrn}; the portal connects the account and tells the patient."
+                    f"{view.record.mrn}.",
+                    "connects the account and tells the patient",
                 )
             )
             .failure(self._decision_failed)
@@ -435,7 +462,8 @@ class RegistrationsView(QWidget):
             .success(
                 lambda _item: self._decided(
                     f"Rejected the registration of {registration.first_name} "
-                    f"{registration.last_name}; the portal tells the patient why."
+                    f"{registration.last_name}.",
+                    "tells the patient why",
                 )
             )
             .failure(self._decision_failed)
@@ -447,7 +475,11 @@ class RegistrationsView(QWidget):
         if registration is None or self._busy or self._dialog is not None:
             return
         dialog = FindRecordDialog(self._ops.patients, self)
-        dialog.search.field.setText(f"{registration.last_name}, {registration.first_name}")
+        # The name may be misspelled or changed; the date of birth narrows the search as well.
+        # The name is selected so that typing a corrected one keeps the date.
+        name = f"{registration.last_name}, {registration.first_name}"
+        dialog.search.field.setText(f"{name} {registration.date_of_birth:%m/%d/%Y}")
+        dialog.search.field.setSelection(0, len(name))
         dialog.accepted.connect(lambda: self._compare_found(registration, dialog))
         self._open(dialog)
 
@@ -491,10 +523,12 @@ class RegistrationsView(QWidget):
         self._busy = busy
         self._update_buttons()
 
-    def _decided(self, text: str) -> None:
+    def _decided(self, done: str, portal_does: str) -> None:
         self._set_busy(False)
         self._review = None
-        self.message.emit(text)
+        self.message.emit(
+            decision_message(done, portal_does, self._ops.registrations.portal_reachable)
+        )
         self.reload()
 
     def _decision_failed(self, error: BaseException) -> None:

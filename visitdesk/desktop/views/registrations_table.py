@@ -16,6 +16,16 @@ from visitdesk.desktop.views.rows import RowsModel
 from visitdesk.matching import Band, Evidence, Field, Level
 
 BAND_LABELS = {Band.STRONG: "Strong", Band.POSSIBLE: "Possible", Band.WEAK: "Weak"}
+#: What each band means to the person deciding; the desk shows these words, never raw scores.
+BAND_MEANINGS = {
+    Band.STRONG: "Strong match: the details on the registration agree with this record.",
+    Band.POSSIBLE: "Possible match: check the details that differ before connecting.",
+    Band.WEAK: (
+        "Weak match: most details differ. Connect only after confirming who the patient is."
+    ),
+}
+#: Bands good enough for the desk to select the candidate before anyone chooses it.
+PRESELECTED_BANDS = frozenset({Band.STRONG, Band.POSSIBLE})
 _BAND_COLOURS = {
     Band.STRONG: QColor("#dcfce7"),
     Band.POSSIBLE: QColor("#fef9c3"),
@@ -114,7 +124,7 @@ class QueueModel(_Table):
 class CandidatesModel(_Table):
     """The ranked candidate records (and one found by searching), best first."""
 
-    columns = ("Score", "Match", "Patient", "Date of birth", "MRN")
+    columns = ("Match", "Patient", "Date of birth", "MRN")
 
     def index_of(self, portal_id: str) -> int:
         for number, view in enumerate(self._rows):
@@ -126,20 +136,18 @@ class CandidatesModel(_Table):
         candidate = view.candidate
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
-                return f"{candidate.score:.1f}"
-            if column == 1:
                 label = BAND_LABELS[candidate.band]
                 return f"{label} (found by search)" if view.searched else label
-            if column == 2:
+            if column == 1:
                 return view.record.display_name
-            if column == 3:
+            if column == 2:
                 return f"{view.record.date_of_birth:%m/%d/%Y}"
             return view.record.mrn
-        if role == Qt.ItemDataRole.BackgroundRole and column == 1:
+        if role == Qt.ItemDataRole.BackgroundRole and column == 0:
             return QBrush(_BAND_COLOURS[candidate.band])
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and column == 2 and candidate.namesakes:
+        if role == Qt.ItemDataRole.ToolTipRole and column == 0:
+            return BAND_MEANINGS[candidate.band]
+        if role == Qt.ItemDataRole.ToolTipRole and column == 1 and candidate.namesakes:
             return "Another record has the same name and date of birth: check which one it is."
         if role == Qt.ItemDataRole.UserRole:
             return view.record.portal_id

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -260,9 +261,20 @@ class StatementsView(QWidget):
         if kinds & {"patient"}:
             self.holds.reload()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        # Settings may have been saved elsewhere since the screen was built (the demo fills them
+        # in after sign-in; another workstation may have saved them): never show a stale banner.
+        super().showEvent(event)
+        self.reload_settings()
+
+    def reload_settings(self) -> None:
+        self.service.settings().owned_by(self).success(self._show_settings).run()
+
     def run_preview(self) -> None:
         self.preview_button.setEnabled(False)
         self.preview_label.setText("Counting\u2026")
+        # Generate depends on the settings as they are now, so read them with the count.
+        self.reload_settings()
         (
             self.service.preview(self.filters())
             .owned_by(self)
@@ -369,7 +381,7 @@ class StatementsView(QWidget):
     # ---- history
 
     def reload(self, select_run: int | None = None) -> None:
-        self.service.settings().owned_by(self).success(self._show_settings).run()
+        self.reload_settings()
         (
             self.service.history()
             .owned_by(self)
@@ -381,6 +393,8 @@ class StatementsView(QWidget):
     def _show_settings(self, settings: StatementSettings) -> None:
         self.settings = settings
         self.banner.setVisible(not settings.ready)
+        if self.preview_result is not None and not self.running:
+            self.generate_button.setEnabled(self.preview_result.count > 0 and settings.ready)
 
     def _show_runs(self, rows: list[Any], select_run: int | None) -> None:
         self.runs_model.set_rows(rows)
