@@ -50,7 +50,7 @@ from visitdesk.sync.wire_messages import (
     Topic,
 )
 
-#: The FTS5 table over message bodies (created by migration 0005; not an ORM table).
+#: The FTS5 table over message bodies (created by migration 0006; not an ORM table).
 SEARCH_TABLE = "message_search"
 #: Characters of the newest message kept on the thread for the list's preview column.
 PREVIEW_CHARS = 160
