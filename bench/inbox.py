@@ -38,6 +38,7 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).parent))
 import sync as sync_bench
 
+from visitdesk.api.wire import ChangeItem
 from visitdesk.desktop.app import build_ops
 from visitdesk.desktop.models.feed import apply_changes
 from visitdesk.desktop.models.messages import Pool
@@ -46,7 +47,6 @@ from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
 from visitdesk.desktop.views.messages import MessagesView
 from visitdesk.sync.engine import SyncEngine
-from visitdesk.sync.wire import ChangeItem
 
 WORDS = [
     "appointment",

@@ -34,6 +34,7 @@ import requests
 from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop import session as sessions
 from visitdesk.desktop.app import build_ops, settle_garbage_collector
 from visitdesk.desktop.collector import GuiThreadCollector
@@ -43,7 +44,6 @@ from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import SyncEngine
-from visitdesk.sync.wire import CheckInStatus
 
 FIRST = [
     "James",

@@ -16,11 +16,11 @@ from pathlib import Path
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop.app import VisitDeskApp, load_stylesheet
 from visitdesk.desktop.settings import Settings
 from visitdesk.desktop.tasks import TaskRunner
 from visitdesk.desktop.views.sign_in import SignInDialog
-from visitdesk.sync.wire import CheckInStatus
 
 
 async def shoot(desk: VisitDeskApp, out: Path) -> None:

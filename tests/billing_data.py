@@ -11,7 +11,7 @@ from visitdesk.desktop.models import billing
 from visitdesk.desktop.models.bulk import bulk_insert
 from visitdesk.desktop.models.schema import Patient, table_of
 from visitdesk.desktop.models.store import LocalStore, PracticeMeta
-from visitdesk.portal.seed_billing import account_lines
+from visitdesk.portal.demo.seed_billing import account_lines
 
 LEDGER_HEADER = [
     "line_id",

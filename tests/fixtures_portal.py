@@ -26,17 +26,17 @@ import requests
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from visitdesk.portal.app import create_app
-from visitdesk.portal.config import PortalConfig
-from visitdesk.portal.db import Database
-from visitdesk.portal.models import Patient
-from visitdesk.portal.seed import (
+from visitdesk.portal.demo.seed import (
     DemoCredentials,
     PatientCredential,
     StaffCredential,
     create_practice,
 )
-from visitdesk.portal.server import RunningPortal, start_in_thread
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models import Patient
+from visitdesk.portal.web.app import create_app
+from visitdesk.portal.web.config import PortalConfig
+from visitdesk.portal.web.server import RunningPortal, start_in_thread
 
 #: argon2 parameters for tests only: the production defaults cost ~50 ms and 64 MiB per hash.
 FAST_ARGON2: dict[str, int] = {

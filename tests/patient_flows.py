@@ -35,10 +35,10 @@ from tests.fixtures_portal import (
     portal_test_config,
 )
 from tests.portal.helpers import idem, wait_until
-from visitdesk.portal.db import Database
-from visitdesk.portal.models import Patient
-from visitdesk.portal.notify import TextMessage, read_text_drop
-from visitdesk.portal.server import RunningPortal, start_in_thread
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models import Patient
+from visitdesk.portal.web.notify import TextMessage, read_text_drop
+from visitdesk.portal.web.server import RunningPortal, start_in_thread
 
 STRONG_PASSWORD = "plum-harbor-violin-42"
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.desktop.models.factories import T0
-from visitdesk.sync.wire import ChangeItem
+from visitdesk.api.wire import ChangeItem
 
 
 def registration_item(

@@ -85,7 +85,7 @@ def test_index_follows_patient_changes(store: LocalStore) -> None:
         ],
         6,
     )
-    from visitdesk.sync.wire import ChangeItem
+    from visitdesk.api.wire import ChangeItem
 
     store.apply_changes([ChangeItem(seq=7, kind="patient", op="delete", id="P-rob2", data={})], 7)
     assert service.refresh() >= 3

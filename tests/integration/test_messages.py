@@ -17,11 +17,11 @@ from tests.portal.helpers import patient_headers
 from tests.portal.messages_api import start_thread
 from tests.sync.fakes import RecordingListener, wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
+from visitdesk.api.wire_messages import Colleague
 from visitdesk.desktop.models import messages
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.engine import SyncEngine
-from visitdesk.sync.wire_messages import Colleague
 
 FAST: dict[str, Any] = {"wait_seconds": 1.0, "backoff_base": 0.05, "backoff_max": 0.3}
 
@@ -207,7 +207,7 @@ def test_offline_reply_survives_a_killed_app_and_is_delivered_once(
     import sys
 
     from tests.fixtures_portal import make_practice
-    from visitdesk.portal.db import Database
+    from visitdesk.portal.persistence.db import Database
 
     portal = portal_factory.start()
     db = Database.from_url(portal.config.resolved_database_url)

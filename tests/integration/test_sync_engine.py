@@ -16,13 +16,21 @@ import pytest
 from tests.fixtures_portal import PortalFactory, PortalPractice, make_practice
 from tests.sync.fakes import RecordingListener, wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
+from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.wire import (
+    STAFF_PREFIX,
+    ChangeItem,
+    CheckInStatus,
+    CheckInStatusUpdate,
+    PatientRecord,
+)
+from visitdesk.desktop.models.schema import OutboxEntry
 from visitdesk.desktop.models.store import LocalStore
-from visitdesk.portal.db import Database
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.web.server import RunningPortal
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import SyncEngine
-from visitdesk.sync.wire import STAFF_PREFIX, ChangeItem, CheckInStatus, PatientRecord
 
 FAST: dict[str, Any] = {"wait_seconds": 1.0, "backoff_base": 0.05, "backoff_max": 0.3}
 
@@ -333,9 +341,16 @@ def test_permanent_refusal_is_reported_and_the_queue_moves_on(
     ids = [first["id"], second["id"]]
     assert wait_for(lambda: all(desk.store.checkin(i) is not None for i in ids), timeout=3)
     # A bogus command (as if written by an older version) ahead of a good one.
-    bad = desk.store.enqueue(
-        "POST", f"{STAFF_PREFIX}/checkins/{first['id']}/status", {"status": "teleported"}, "Bad"
-    )
+    with desk.store.write() as uow:
+        bad = uow.enqueue(
+            SET_CHECKIN_STATUS,
+            {"checkin_id": first["id"]},
+            CheckInStatusUpdate(status=CheckInStatus.ROOMED),  # type: ignore[arg-type]
+            "Bad",
+        )
+        entry = uow.session.get(OutboxEntry, bad.id)
+        assert entry is not None
+        entry.body = {"status": "teleported"}
     desk.store.set_checkin_status(second["id"], CheckInStatus.ACKNOWLEDGED, "Desk One")
     desk.engine.kick()
     assert wait_for(lambda: desk.store.outbox_pending_count() == 0, timeout=5)

@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tests.fixtures_portal import PortalPractice
-from visitdesk.portal.db import Base, Database
+from visitdesk.portal.persistence.db import Base, Database
 
 
 def idem() -> dict[str, str]:

@@ -11,8 +11,8 @@ from sqlalchemy import insert
 from tests.billing_api import balances, patient_http, pay
 from tests.fixtures_portal import PortalPractice
 from tests.portal.helpers import idem, last_seq, staff_headers
-from visitdesk.portal.db import Database
-from visitdesk.portal.models import PracticeSetting
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models import PracticeSetting
 
 
 def test_patients_see_the_balance_and_aging_of_each_linked_patient(practice: PortalPractice):

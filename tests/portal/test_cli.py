@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "visitdesk.portal.cli", *args]
+    return [sys.executable, "-m", "visitdesk.portal.web.cli", *args]
 
 
 def _env() -> dict[str, str]:
@@ -131,7 +131,7 @@ def test_serve_with_ephemeral_port_and_ready_file(tmp_path: Path) -> None:
 def test_every_flag_of_every_subcommand_has_help() -> None:
     import argparse
 
-    from visitdesk.portal.cli import _parser
+    from visitdesk.portal.web.cli import _parser
 
     parser = _parser()
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.patient_flows import Flows, body_of, safe_health_code_in
-from visitdesk.sync.wire_registration import RegistrationOut
+from visitdesk.api.wire_registration import RegistrationOut
 
 
 def test_connect_by_email_step_by_step(flows: Flows) -> None:

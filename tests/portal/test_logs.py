@@ -9,7 +9,7 @@ import requests
 
 from tests.fixtures_portal import PortalPractice
 from tests.portal.helpers import idem, patient_headers, sign_in_staff
-from visitdesk.portal.logs import StripQueryFilter
+from visitdesk.portal.web.logs import StripQueryFilter
 
 
 def test_access_log_records_lose_their_query_string() -> None:

@@ -11,7 +11,7 @@ from reportlab.pdfgen import canvas
 from tests.fixtures_portal import PortalPractice
 from tests.portal.helpers import patient_headers, staff_headers
 from tests.portal.messages_api import start_thread
-from visitdesk.sync.wire_messages import MAX_ATTACHMENT_BYTES, MESSAGE_TOO_LONG
+from visitdesk.api.wire_messages import MAX_ATTACHMENT_BYTES, MESSAGE_TOO_LONG
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 200

@@ -12,8 +12,8 @@ import requests
 from tests.fixtures_portal import PortalPractice, make_practice
 from tests.portal.helpers import idem, patient_headers, staff_headers
 from tests.portal.messages_api import staff_call, staff_reply, start_thread
-from visitdesk.portal.db import Database
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.web.server import RunningPortal
 
 
 def _feed(http: requests.Session, practice: PortalPractice, headers: dict[str, str]) -> list[Any]:

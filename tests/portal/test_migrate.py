@@ -12,9 +12,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import insert, select, text
 
 from tests.portal.helpers import schema_drift
-from visitdesk.portal import migrate
-from visitdesk.portal.db import Database, utcnow
-from visitdesk.portal.models import Practice
+from visitdesk.portal.persistence import migrate
+from visitdesk.portal.persistence.db import Database, utcnow
+from visitdesk.portal.persistence.models import Practice
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.web.server import RunningPortal
 
 
 def test_schema_lists_every_route_with_security(

@@ -8,8 +8,8 @@ import requests
 
 from tests.fixtures_portal import PortalPractice, make_practice
 from tests.portal.helpers import patient_headers
-from visitdesk.portal.db import Database
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.web.server import RunningPortal
 
 
 def test_wrong_patient_credentials_are_401_with_one_message(

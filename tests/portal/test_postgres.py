@@ -13,7 +13,7 @@ import pytest
 
 from tests.fixtures_portal import PortalFactory, http_session, make_practice
 from tests.portal.helpers import idem, patient_headers, schema_drift, staff_headers
-from visitdesk.portal.db import Database
+from visitdesk.portal.persistence.db import Database
 
 POSTGRES_URL = os.environ.get("VISITDESK_TEST_POSTGRES_URL", "")
 

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from tests.fixtures_portal import make_practice
 from tests.patient_flows import Flows, body_of
 from tests.portal.helpers import idem
-from visitdesk.portal.models_registration import SecurityCode
+from visitdesk.portal.persistence.models_registration import SecurityCode
 
 THREE = [
     {"question_id": "q01", "answer": "Biscuit"},

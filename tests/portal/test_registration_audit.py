@@ -12,8 +12,8 @@ from sqlalchemy import delete, select, text
 
 from tests.patient_flows import Flows, body_of, safe_health_code_in
 from tests.portal.helpers import idem
-from visitdesk.portal import audit
-from visitdesk.portal.models_registration import AuditEvent
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.models_registration import AuditEvent
 
 
 def _events(flows: Flows) -> list[AuditEvent]:

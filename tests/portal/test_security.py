@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures_portal import fast_hasher
-from visitdesk.portal.security import Passwords, TokenError, TokenSigner
+from visitdesk.portal.web.security import Passwords, TokenError, TokenSigner
 
 
 def test_token_round_trip_and_type_check() -> None:

@@ -10,7 +10,7 @@ from starlette.types import Receive, Scope, Send
 
 from tests.fixtures_portal import PortalFactory, http_session, make_practice
 from tests.portal.helpers import staff_headers
-from visitdesk.portal.db import Database
+from visitdesk.portal.persistence.db import Database
 
 
 class FailFirst:

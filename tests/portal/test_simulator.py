@@ -9,8 +9,8 @@ import requests
 
 from tests.fixtures_portal import PortalFactory, PortalPractice, make_practice
 from tests.portal.helpers import staff_headers, wait_until
-from visitdesk.portal.db import Database
-from visitdesk.portal.simulator import PatientSimulator
+from visitdesk.portal.demo.simulator import PatientSimulator
+from visitdesk.portal.persistence.db import Database
 
 
 def _checkins(http: requests.Session, practice: PortalPractice) -> list[dict[str, Any]]:

@@ -10,11 +10,11 @@ import uuid
 import requests
 
 from tests.fixtures_portal import TEST_SECRET, fast_hasher
-from visitdesk.portal.codes import CodeHasher
-from visitdesk.portal.db import Database
-from visitdesk.portal.seed import DemoCredentials, create_practice
-from visitdesk.portal.server import RunningPortal
-from visitdesk.portal.simulator import PatientSimulator
+from visitdesk.portal.codes.hashing import CodeHasher
+from visitdesk.portal.demo.seed import DemoCredentials, create_practice
+from visitdesk.portal.demo.simulator import PatientSimulator
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.web.server import RunningPortal
 
 
 def _demo_practice(portal: RunningPortal, db: Database) -> DemoCredentials:

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
 from tests.portal.helpers import patient_headers, staff_headers
-from visitdesk.portal import checkins
-from visitdesk.portal.db import Database
-from visitdesk.portal.models import AccountLink, PatientAccount
-from visitdesk.portal.server import RunningPortal
+from visitdesk.portal.checkins import arrivals
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models import AccountLink, PatientAccount
+from visitdesk.portal.web.server import RunningPortal
 
 
 def _page(
@@ -156,7 +156,7 @@ def test_long_poll_sees_writes_from_another_process(
                     .where(AccountLink.patient_id == account_cred.patient_ids[0])
                 )
                 assert account_id is not None
-                checkins.tap_im_here(session, account_id, account_cred.patient_ids[0], None)
+                arrivals.tap_im_here(session, account_id, account_cred.patient_ids[0], None)
             written_at = time.monotonic()
             poller.join(10)
             assert time.monotonic() - written_at < 1.5

@@ -10,10 +10,10 @@ from sqlalchemy import select, update
 from tests.fixtures_portal import make_practice
 from tests.patient_flows import Flows
 from tests.portal.helpers import idem
-from visitdesk.portal.codes import ALPHABET, CODE_BITS
-from visitdesk.portal.models import PracticeSetting
-from visitdesk.portal.models_registration import SecurityCode
-from visitdesk.sync.wire_registration import SecurityCodeIssued, SecurityCodeOut
+from visitdesk.api.wire_registration import SecurityCodeIssued, SecurityCodeOut
+from visitdesk.portal.codes.hashing import ALPHABET, CODE_BITS
+from visitdesk.portal.persistence.models import PracticeSetting
+from visitdesk.portal.persistence.models_registration import SecurityCode
 
 CODE_FORMAT = re.compile(r"^[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}$")
 

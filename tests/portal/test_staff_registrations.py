@@ -11,9 +11,9 @@ from sqlalchemy import select
 from tests.fixtures_portal import make_practice
 from tests.patient_flows import Flows, body_of
 from tests.portal.helpers import idem
-from visitdesk.portal import audit
-from visitdesk.portal.models_registration import AuditEvent, Registration
-from visitdesk.sync.wire_registration import REJECT_REASONS, RegistrationOut
+from visitdesk.api.wire_registration import REJECT_REASONS, RegistrationOut
+from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.models_registration import AuditEvent, Registration
 
 
 def _queued(flows: Flows, first: str = "Nadia", last: str = "Nomatch") -> tuple[str, str, dict]:

@@ -6,8 +6,8 @@ import requests
 
 from tests.fixtures_portal import TEST_SECRET, PortalPractice
 from tests.portal.helpers import idem, sign_in_staff
-from visitdesk.portal.security import TokenSigner
-from visitdesk.sync.wire import SessionTokens
+from visitdesk.api.wire import SessionTokens
+from visitdesk.portal.web.security import TokenSigner
 
 
 def _changes(http: requests.Session, practice: PortalPractice, access: str) -> requests.Response:

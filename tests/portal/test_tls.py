@@ -11,8 +11,8 @@ import requests
 from cryptography import x509
 
 from tests.fixtures_portal import http_session
-from visitdesk.portal.server import RunningPortal
-from visitdesk.portal.tls import ensure_tls
+from visitdesk.portal.web.server import RunningPortal
+from visitdesk.portal.web.tls import ensure_tls
 
 
 def _sans(path: Path) -> list[str]:

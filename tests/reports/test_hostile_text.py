@@ -18,6 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from tests.reports.test_code_slip import slip
 from tests.reports.test_statement import PRACTICE, TODAY
 from visitdesk.api.text import hidden_characters, strip_hidden
+from visitdesk.api.wire_billing import AgingBuckets
 from visitdesk.reports.address import ADDRESS_BLOCK, address_fits, layout
 from visitdesk.reports.code_slip import render_code_slip
 from visitdesk.reports.fonts import SANS, SANS_BOLD, register
@@ -27,7 +28,6 @@ from visitdesk.reports.statement import (
     StatementLine,
     render_statement,
 )
-from visitdesk.sync.wire_billing import AgingBuckets
 
 INTERNATIONAL = [
     ("Nguyễn", "Thị Phượng"),

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pypdf
 import pytest
 
+from visitdesk.api.wire_billing import AgingBuckets
 from visitdesk.reports.pdf_concat import PdfConcatenator
 from visitdesk.reports.statement import (
     ADDRESS_WINDOW,
@@ -21,7 +22,6 @@ from visitdesk.reports.statement import (
     page_count,
     render_statement,
 )
-from visitdesk.sync.wire_billing import AgingBuckets
 
 TODAY = date(2026, 11, 30)
 PRACTICE = PracticeHeader(

@@ -9,16 +9,24 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.wire import (
+    ChangeItem,
+    ChangesPage,
+    CheckInOut,
+    CheckInStatus,
+    CheckInStatusUpdate,
+    PatientOut,
+)
 from visitdesk.desktop.models.schema import CheckIn, Patient
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import ChangeItem, ChangesPage, CheckInOut, CheckInStatus, PatientOut
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.01) -> bool:
@@ -61,7 +69,7 @@ class FakePortal:
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.feed: list[ChangeItem] = []
-        self.sent: list[tuple[str, str, Any, str | None]] = []
+        self.sent: list[tuple[str, Mapping[str, str], Any, str]] = []
         self.applied: dict[str, Any] = {}  # idempotency key -> first response
         self.send_errors: list[BaseException] = []  # raised, in order, by the next send calls
         self.pull_errors: list[BaseException] = []
@@ -94,9 +102,15 @@ class FakePortal:
             last = items[-1].seq if items else after
             return ChangesPage(items=items, last_seq=last, more=len(self.feed) > last)
 
-    def send(self, method: str, path: str, body: Any, idempotency_key: str | None) -> Any:
+    def send(
+        self,
+        command_name: str,
+        params: Mapping[str, str],
+        body: dict[str, Any] | None,
+        idempotency_key: str,
+    ) -> Any:
         with self.cond:
-            self.sent.append((method, path, body, idempotency_key))
+            self.sent.append((command_name, params, body, idempotency_key))
             if self.send_errors:
                 raise self.send_errors.pop(0)
             assert idempotency_key is not None
@@ -146,13 +160,14 @@ class FakeStore:
         with self.lock:
             return dict(self.failed)
 
-    def enqueue(self, path: str, body: dict[str, Any] | None = None) -> OutboxItem:
+    def enqueue(self, checkin_id: str, body: dict[str, Any] | None = None) -> OutboxItem:
+        """Queue a check-in status change (the engine treats every command alike)."""
         with self.lock:
             item_id = next(self._ids)
             item = OutboxItem(
                 id=item_id,
-                method="POST",
-                path=path,
+                command=SET_CHECKIN_STATUS.name,
+                params={"checkin_id": checkin_id},
                 body=body,
                 idempotency_key=f"key-{item_id}",
                 description=f"item {item_id}",
@@ -271,9 +286,13 @@ class ProbeLocalStore(LocalStore):
         return {item.id: item.last_error or "" for item in self.failed_outbox_items()}
 
     def enqueue(  # type: ignore[override]
-        self, path: str, body: dict[str, Any] | None = None
+        self, checkin_id: str, body: dict[str, Any] | None = None
     ) -> OutboxItem:
-        return super().enqueue("POST", path, body, "test item")
+        """FakeStore.enqueue's signature; the body is checked as the real store checks it."""
+        update = CheckInStatusUpdate.model_validate(body or {"status": "acknowledged"})
+        return super().enqueue(
+            SET_CHECKIN_STATUS, {"checkin_id": checkin_id}, update, "test item"
+        )
 
     @property
     def seq(self) -> int:

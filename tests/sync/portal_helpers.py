@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 from tests.fixtures_portal import PortalPractice, http_session
+from visitdesk.api.wire import PATIENT_PREFIX
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.credentials import MemoryTokenStore, TokenStore
-from visitdesk.sync.wire import PATIENT_PREFIX
 
 
 def staff_client(

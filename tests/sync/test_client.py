@@ -16,7 +16,9 @@ from tests.fixtures_keyring import MemoryKeyring
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
 from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
-from visitdesk.portal.db import Database
+from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate, PatientRecord, Role
+from visitdesk.portal.persistence.db import Database
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.credentials import SERVICE, MemoryTokenStore, open_token_store
 from visitdesk.sync.errors import (
@@ -28,7 +30,6 @@ from visitdesk.sync.errors import (
     Rejected,
     SignInFailed,
 )
-from visitdesk.sync.wire import STAFF_PREFIX, CheckInStatus, PatientRecord, Role
 
 
 def _client(practice: PortalPractice, **kwargs: object) -> PortalClient:
@@ -377,28 +378,38 @@ def test_checkin_status_and_errors(practice: PortalPractice) -> None:
             checkin["id"], "roomed", str(uuid.uuid4())
         )
     assert forbidden.value.user_message
-    with pytest.raises(Rejected) as missing_key:
-        desk.send(
-            "POST", f"{STAFF_PREFIX}/checkins/{checkin['id']}/status", {"status": "roomed"}, None
+    # The portal answers a change without a key 400 (tests/portal/test_idempotency.py); the client
+    # refuses to make one in the first place.
+    with pytest.raises(ValueError, match="idempotency key"):
+        desk.call(
+            SET_CHECKIN_STATUS,
+            {"checkin_id": checkin["id"]},
+            CheckInStatusUpdate(status=CheckInStatus.ROOMED),  # type: ignore[arg-type]
         )
-    assert missing_key.value.status == 400
-    assert "Idempotency-Key" in missing_key.value.message
 
 
 def test_send_replays_under_the_same_key(practice: PortalPractice) -> None:
     checkin = patient_checkin(practice)
     desk = staff_client(practice)
-    path = f"{STAFF_PREFIX}/checkins/{checkin['id']}/status"
+    params = {"checkin_id": checkin["id"]}
     key = str(uuid.uuid4())
-    first = desk.send("POST", path, {"status": "acknowledged"}, key)
-    second = desk.send("POST", path, {"status": "acknowledged"}, key)
+    first = desk.send("set_checkin_status", params, {"status": "acknowledged"}, key)
+    second = desk.send("set_checkin_status", params, {"status": "acknowledged"}, key)
     assert first == second
     assert first["status"] == "acknowledged"
 
 
-def test_send_refuses_relative_paths(practice: PortalPractice) -> None:
-    with pytest.raises(ValueError, match="/api/"):
-        _client(practice).send("POST", "checkins/x/status", {}, "k")
+def test_send_refuses_unknown_commands_reads_and_bad_ids(practice: PortalPractice) -> None:
+    client = _client(practice)
+    with pytest.raises(ValueError, match="unknown staff command"):
+        client.send("delete_practice", {}, None, "k")
+    with pytest.raises(ValueError, match="outbox may send"):
+        client.send("list_security_codes", {}, None, "k")
+    for bad in ("", "../sessions", "a/b", "x?status=used", "a b", "%2e%2e"):
+        with pytest.raises(ValueError, match="Not a valid record id"):
+            client.send("set_checkin_status", {"checkin_id": bad}, {"status": "roomed"}, "k")
+    with pytest.raises(ValueError, match="path parameters"):
+        client.send("set_checkin_status", {}, {"status": "roomed"}, "k")
 
 
 def test_http_session_is_isolated_from_env(practice: PortalPractice) -> None:

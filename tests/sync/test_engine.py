@@ -29,8 +29,6 @@ from visitdesk.sync.errors import (
     ServerError,
 )
 
-CHECKIN = "/api/staff/v1/checkins/{}/status"
-
 
 @pytest.fixture
 def portal() -> FakePortal:
@@ -188,9 +186,9 @@ def test_pull_worker_delivers_new_changes_promptly(
 def test_push_sends_in_order_with_their_own_keys(
     engine: SyncEngine, portal: FakePortal, store: FakeStore
 ) -> None:
-    items = [store.enqueue(CHECKIN.format(n), {"status": "acknowledged"}) for n in range(4)]
+    items = [store.enqueue(str(n), {"status": "acknowledged"}) for n in range(4)]
     assert engine.push_once() == 4
-    assert [s[1] for s in portal.sent] == [i.path for i in items]
+    assert [s[:2] for s in portal.sent] == [(i.command, i.params) for i in items]
     assert [s[3] for s in portal.sent] == [i.idempotency_key for i in items]
     assert store.sent == [i.id for i in items]
     assert engine.status.outbox_pending == 0
@@ -199,8 +197,8 @@ def test_push_sends_in_order_with_their_own_keys(
 def test_transient_failures_retry_the_same_item_with_the_same_key(
     engine: SyncEngine, portal: FakePortal, store: FakeStore
 ) -> None:
-    first = store.enqueue(CHECKIN.format("a"))
-    second = store.enqueue(CHECKIN.format("b"))
+    first = store.enqueue("a")
+    second = store.enqueue("b")
     portal.send_errors = [PortalOffline(), ServerError(503), RateLimited(0.01)]
     engine.start()
     assert wait_for(lambda: store.sent == [first.id, second.id], timeout=5)
@@ -214,8 +212,8 @@ def test_transient_failures_retry_the_same_item_with_the_same_key(
 def test_permanent_failure_parks_the_item_and_moves_on(
     engine: SyncEngine, portal: FakePortal, store: FakeStore, listener: RecordingListener
 ) -> None:
-    bad = store.enqueue(CHECKIN.format("gone"))
-    good = store.enqueue(CHECKIN.format("ok"))
+    bad = store.enqueue("gone")
+    good = store.enqueue("ok")
     portal.send_errors = [Rejected(409, "This check-in was cancelled.")]
     engine.start()
     assert wait_for(lambda: store.sent == [good.id], timeout=5)
@@ -226,7 +224,7 @@ def test_permanent_failure_parks_the_item_and_moves_on(
 
 
 def test_not_found_is_permanent(engine: SyncEngine, portal: FakePortal, store: FakeStore) -> None:
-    item = store.enqueue(CHECKIN.format("x"))
+    item = store.enqueue("x")
     portal.send_errors = [NotFound()]
     assert engine.push_once() == 0
     assert item.id in store.failed_messages()
@@ -235,7 +233,7 @@ def test_not_found_is_permanent(engine: SyncEngine, portal: FakePortal, store: F
 def test_push_once_raises_transient_errors_and_keeps_the_item(
     engine: SyncEngine, portal: FakePortal, store: FakeStore
 ) -> None:
-    item = store.enqueue(CHECKIN.format("x"))
+    item = store.enqueue("x")
     portal.send_errors = [PortalOffline()]
     with pytest.raises(PortalOffline):
         engine.push_once()
@@ -249,7 +247,7 @@ def test_kick_wakes_the_idle_push_worker(
 ) -> None:
     engine.start()
     assert wait_for(lambda: portal.pull_calls > 0)
-    item = store.enqueue(CHECKIN.format("k"))
+    item = store.enqueue("k")
     engine.kick()
     assert wait_for(lambda: store.sent == [item.id], timeout=2)
 
@@ -270,7 +268,7 @@ def test_offline_pull_backs_off_then_recovers(
 def test_auth_expired_on_push_pauses_until_restored(
     engine: SyncEngine, portal: FakePortal, store: FakeStore, listener: RecordingListener
 ) -> None:
-    item = store.enqueue(CHECKIN.format("a"))
+    item = store.enqueue("a")
     portal.send_errors = [AuthExpired()]
     engine.start()
     assert wait_for(lambda: engine.status.auth_needed, timeout=2)
@@ -321,7 +319,7 @@ def test_stop_drops_a_page_that_arrives_afterwards(
 def test_stop_while_push_is_sending_does_not_record_the_result(
     engine: SyncEngine, portal: FakePortal, store: FakeStore
 ) -> None:
-    item = store.enqueue(CHECKIN.format("a"))
+    item = store.enqueue("a")
     entered = threading.Event()
     release = threading.Event()
     real_send = portal.send
@@ -365,7 +363,7 @@ def test_sync_until_idle_without_workers(
     engine: SyncEngine, portal: FakePortal, store: FakeStore
 ) -> None:
     portal.add_change("patient", "p1")
-    store.enqueue(CHECKIN.format("a"))
+    store.enqueue("a")
     assert engine.sync_until_idle(timeout=2)
     assert store.seq == 1 and store.pending_ids() == []
 
@@ -375,7 +373,7 @@ def test_sync_until_idle_with_workers(
 ) -> None:
     engine.start()
     portal.add_change("patient", "p1")
-    store.enqueue(CHECKIN.format("a"))
+    store.enqueue("a")
     engine.kick()
     assert engine.sync_until_idle(timeout=5)
     assert store.seq == 1 and store.pending_ids() == []
@@ -403,7 +401,7 @@ def test_listener_errors_do_not_kill_the_workers(portal: FakePortal, store: Fake
     try:
         portal.add_change("patient", "p1")
         assert wait_for(lambda: store.has("patient", "p1"))
-        item = store.enqueue(CHECKIN.format("a"))
+        item = store.enqueue("a")
         eng.kick()
         assert wait_for(lambda: store.sent == [item.id])
     finally:

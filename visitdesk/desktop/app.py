@@ -25,6 +25,7 @@ import qasync
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
+from visitdesk.api.wire import PracticeInfo, StaffInfo
 from visitdesk.desktop import session as sessions
 from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.demo import DemoEnvironment, prepare_demo_desk, start_demo
@@ -45,7 +46,6 @@ from visitdesk.desktop.views.sign_in import SignInDialog, SignInRequest
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.engine import SyncEngine
-from visitdesk.sync.wire import PracticeInfo, StaffInfo
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
+from visitdesk.api.wire import PracticeInfo, StaffInfo
 from visitdesk.desktop.models.store import LocalStore, store_path_for
 from visitdesk.desktop.settings import Settings
 from visitdesk.sync.client import PortalClient, SignInFailed
 from visitdesk.sync.credentials import TokenStore, open_token_store
 from visitdesk.sync.errors import PortalOffline
-from visitdesk.sync.wire import PracticeInfo, StaffInfo
 
 log = logging.getLogger(__name__)
 

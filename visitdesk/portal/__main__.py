@@ -2,6 +2,6 @@
 
 import sys
 
-from visitdesk.portal.cli import main
+from visitdesk.portal.web.cli import main
 
 sys.exit(main())

@@ -42,10 +42,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from visitdesk.api.text import strip_hidden
+from visitdesk.api.wire_billing import BUCKET_LABELS, AgingBuckets
 from visitdesk.reports.address import ADDRESS_BLOCK, ADDRESS_WINDOW, RETURN_WINDOW, split_words
 from visitdesk.reports.address import layout as address_layout
 from visitdesk.reports.fonts import font_for, printable
-from visitdesk.sync.wire_billing import BUCKET_LABELS, AgingBuckets
 
 # Binary (Flate only) streams: ASCII85 on top costs a third of the rendering time and 25% more
 # bytes, and nothing reads these files as 7-bit text.
@@ -445,13 +445,13 @@ def _body_header(pen: _Pen, data: StatementData) -> None:
     labels = (*BUCKET_LABELS, "Amount due")
     values = (*data.aging.values(), data.amount_due_cents)
     width = 7.5 / len(labels)
-    for number, (label, value) in enumerate(zip(labels, values, strict=True)):
+    for number, (label, amount) in enumerate(zip(labels, values, strict=True)):
         x = 0.5 + number * width
         last = number == len(labels) - 1
         pen.rect(x, ay, width, 0.18, fill=SHADE, stroke=RULE)
         pen.rect(x, ay + 0.18, width, 0.22, fill=None, stroke=RULE)
         pen.text(x + width / 2, ay + 0.125, label, 7.5, BOLD, MUTED, align="center")
-        pen.text(x + width / 2, ay + 0.335, money(value), 9, BOLD if last else FONT, align="center")
+        pen.text(x + width / 2, ay + 0.335, money(amount), 9, BOLD if last else FONT, align="center")
     if data.pending_insurance_cents:
         pen.text(
             8.0,

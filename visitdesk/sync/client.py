@@ -8,38 +8,37 @@ goes to the TokenStore and is replaced there the moment the portal rotates it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import ssl
 import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import certifi
 import requests
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from visitdesk.sync.credentials import TokenStore
-from visitdesk.sync.errors import (
-    AuthExpired,
-    BadResponse,
-    Forbidden,
-    NotFound,
-    PortalError,
-    PortalOffline,
-    PortalUntrusted,
-    RateLimited,
-    Rejected,
-    ServerError,
-    SignInFailed,
+from visitdesk.api.commands import (
+    DOWNLOAD_ATTACHMENT,
+    GET_CHANGES,
+    LIST_COLLEAGUES,
+    REFRESH_SESSION,
+    SET_CHECKIN_STATUS,
+    SIGN_IN,
+    SIGN_OUT,
+    UPSERT_APPOINTMENTS,
+    UPSERT_PATIENTS,
+    StaffCommand,
+    command_named,
 )
-from visitdesk.sync.wire import (
+from visitdesk.api.wire import (
     MAX_UPSERT_BATCH,
-    STAFF_PREFIX,
     AppointmentRecord,
     AppointmentUpsert,
     ChangesPage,
@@ -55,11 +54,25 @@ from visitdesk.sync.wire import (
     StaffInfo,
     UpsertResult,
 )
-from visitdesk.sync.wire_messages import Colleague
+from visitdesk.api.wire_messages import Colleague
+from visitdesk.sync.credentials import TokenStore
+from visitdesk.sync.errors import (
+    AuthExpired,
+    BadResponse,
+    Forbidden,
+    NotFound,
+    PortalError,
+    PortalOffline,
+    PortalUntrusted,
+    RateLimited,
+    Rejected,
+    ServerError,
+    SignInFailed,
+)
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
+Out = TypeVar("Out")
 
 #: Extra seconds on top of a long-poll's `wait` before the read times out.
 LONG_POLL_MARGIN = 10.0
@@ -128,11 +141,11 @@ class PortalClient:
 
     def sign_in(self, practice: str, username: str, password: str) -> SessionTokens:
         body = SessionCreate(practice=practice, username=username, password=password)
-        resp = self._raw("POST", "/sessions", json=body.model_dump(mode="json"))
+        resp = self._raw(SIGN_IN.method, SIGN_IN.url_path(), json=SIGN_IN.dump_body(body))
         if resp.status_code == 401:
             raise SignInFailed(401, _detail(resp) or "Wrong practice, username or password.")
         _raise_for_status(resp)
-        tokens = _parse(resp, SessionTokens)
+        tokens = _answer(resp, SIGN_IN)
         self._accept_tokens(tokens)
         log.info("Signed in to the portal")
         return tokens
@@ -166,14 +179,16 @@ class PortalClient:
             refresh_token = self._token_store.get()
         if not refresh_token:
             raise AuthExpired()
-        body = RefreshRequest(refresh_token=refresh_token).model_dump(mode="json")
-        resp = self._raw("POST", "/sessions/refresh", json=body)
+        body = RefreshRequest(refresh_token=refresh_token)
+        resp = self._raw(
+            REFRESH_SESSION.method, REFRESH_SESSION.url_path(), json=REFRESH_SESSION.dump_body(body)
+        )
         if resp.status_code in (400, 401, 403, 404, 422):
             log.info("The portal refused the refresh token; sign-in needed")
             self._forget_session()
             raise AuthExpired()
         _raise_for_status(resp)
-        tokens = _parse(resp, SessionTokens)
+        tokens = _answer(resp, REFRESH_SESSION)
         self._accept_tokens(tokens)
         log.debug("Access token refreshed")
         return tokens
@@ -191,8 +206,8 @@ class PortalClient:
                 headers = {"Idempotency-Key": str(uuid.uuid4())}
                 if access_token:
                     headers["Authorization"] = f"Bearer {access_token}"
-                body = RefreshRequest(refresh_token=refresh_token).model_dump(mode="json")
-                resp = self._raw("DELETE", "/sessions/current", json=body, headers=headers)
+                body = SIGN_OUT.dump_body(RefreshRequest(refresh_token=refresh_token))
+                resp = self._raw(SIGN_OUT.method, SIGN_OUT.url_path(), json=body, headers=headers)
                 if resp.status_code >= 400 and resp.status_code != 401:
                     log.info("Sign-out answered %s", resp.status_code)
         except PortalError as exc:
@@ -213,34 +228,54 @@ class PortalClient:
 
     # ------------------------------------------------------------------ staff API
 
+    def call(
+        self,
+        command: StaffCommand[Out],
+        params: Mapping[str, str] | None = None,
+        body: BaseModel | None = None,
+        *,
+        query: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> Out:
+        """Make one catalogue call as the signed-in staff member; returns its parsed answer."""
+        if command.response is bytes:
+            raise ValueError(f"{command.name} answers with a file; download it instead")
+        if command.idempotent and idempotency_key is None:
+            raise ValueError(f"{command.name} needs an idempotency key")
+        resp = self._authed(
+            command.method,
+            command.url_path(params),
+            json=command.dump_body(body),
+            params=dict(query) if query is not None else None,
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+        )
+        return _answer(resp, command)
+
     def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage:
         """One page of the change feed after `after`, waiting up to `wait` seconds for news."""
         read_timeout = max(self._timeout[1], wait + LONG_POLL_MARGIN)
         wait_param: int | float = int(wait) if float(wait).is_integer() else wait
-        resp = self._authed(
-            "GET",
-            f"{STAFF_PREFIX}/changes",
-            params={"after": after, "limit": limit, "wait": wait_param},
+        return self.call(
+            GET_CHANGES,
+            query={"after": after, "limit": limit, "wait": wait_param},
             timeout=(self._timeout[0], read_timeout),
         )
-        return _parse(resp, ChangesPage)
 
     def upsert_patients(
         self, records: Sequence[PatientRecord], idempotency_key: str
     ) -> UpsertResult:
         """Bulk upsert of practice records; batches larger than the portal's limit are split."""
         return self._upsert(
-            f"{STAFF_PREFIX}/patients",
-            records,
-            idempotency_key,
-            lambda batch: PatientUpsert(patients=batch),
+            UPSERT_PATIENTS, records, idempotency_key, lambda batch: PatientUpsert(patients=batch)
         )
 
     def upsert_appointments(
         self, records: Sequence[AppointmentRecord], idempotency_key: str
     ) -> UpsertResult:
         return self._upsert(
-            f"{STAFF_PREFIX}/appointments",
+            UPSERT_APPOINTMENTS,
             records,
             idempotency_key,
             lambda batch: AppointmentUpsert(appointments=batch),
@@ -248,7 +283,7 @@ class PortalClient:
 
     def _upsert(
         self,
-        path: str,
+        command: StaffCommand[UpsertResult],
         records: Sequence[Any],
         idempotency_key: str,
         wrap: Callable[[list[Any]], BaseModel],
@@ -262,10 +297,7 @@ class PortalClient:
             # Each batch gets its own key derived from the caller's, so a retry of the whole
             # import replays exactly the batches already applied.
             key = idempotency_key if len(batches) <= 1 else f"{idempotency_key}.{number}"
-            resp = self._authed(
-                "PUT", path, json=wrap(batch).model_dump(mode="json"), idempotency_key=key
-            )
-            result = _parse(resp, UpsertResult)
+            result = self.call(command, body=wrap(batch), idempotency_key=key)
             created += result.created
             updated += result.updated
             unchanged += result.unchanged
@@ -275,24 +307,22 @@ class PortalClient:
         self, checkin_id: str, status: CheckInStatus | str, idempotency_key: str
     ) -> CheckInOut:
         body = CheckInStatusUpdate.model_validate({"status": CheckInStatus(status)})
-        resp = self._authed(
-            "POST",
-            f"{STAFF_PREFIX}/checkins/{_segment(checkin_id)}/status",
-            json=body.model_dump(mode="json"),
+        return self.call(
+            SET_CHECKIN_STATUS,
+            {"checkin_id": checkin_id},
+            body,
             idempotency_key=idempotency_key,
         )
-        return _parse(resp, CheckInOut)
 
     def colleagues(self) -> list[Colleague]:
         """Staff a message thread can be assigned to."""
-        resp = self._authed("GET", f"{STAFF_PREFIX}/colleagues")
-        return [Colleague.model_validate(item) for item in resp.json()]
+        return self.call(LIST_COLLEAGUES)
 
     def download_attachment(self, thread_id: str, attachment_id: str, destination: Path) -> int:
         """Stream an attachment into ``destination`` (written whole or not at all); its size."""
         resp = self._authed(
-            "GET",
-            f"{STAFF_PREFIX}/threads/{_segment(thread_id)}/attachments/{_segment(attachment_id)}",
+            DOWNLOAD_ATTACHMENT.method,
+            DOWNLOAD_ATTACHMENT.url_path({"thread_id": thread_id, "attachment_id": attachment_id}),
             stream=True,
         )
         partial = destination.with_name(destination.name + ".part")
@@ -307,11 +337,26 @@ class PortalClient:
             partial.unlink(missing_ok=True)
         return size
 
-    def send(self, method: str, path: str, body: Any, idempotency_key: str | None) -> Any:
-        """A raw staff call (what the outbox push worker replays); returns the parsed JSON."""
-        if not path.startswith("/api/"):
-            raise ValueError("Outbox paths must be absolute API paths starting with /api/.")
-        resp = self._authed(method.upper(), path, json=body, idempotency_key=idempotency_key)
+    def send(
+        self,
+        command_name: str,
+        params: Mapping[str, str],
+        body: dict[str, Any] | None,
+        idempotency_key: str,
+    ) -> Any:
+        """Replay a stored outbox command (its body already dumped); returns the parsed JSON.
+
+        Only idempotent, mutating commands are replayed: they are the only ones the portal
+        applies once however often they arrive."""
+        command = command_named(command_name)
+        if not (command.mutating and command.idempotent):
+            raise ValueError(f"{command.name} is not a command the outbox may send")
+        resp = self._authed(
+            command.method,
+            command.url_path(params),
+            json=body,
+            idempotency_key=idempotency_key,
+        )
         if resp.status_code == 204 or not resp.content:
             return None
         try:
@@ -431,8 +476,6 @@ class PortalClient:
         stream: bool = False,
     ) -> requests.Response:
         """One HTTP exchange; transport failures become PortalOffline / PortalUntrusted."""
-        if not path.startswith("/api/"):
-            path = STAFF_PREFIX + path
         url = self.base_url + path
         try:
             resp = self._session().request(
@@ -457,13 +500,6 @@ class PortalClient:
             raise PortalOffline() from None
         log.debug("%s %s -> %s", method, path, resp.status_code)
         return resp
-
-
-def _segment(value: str) -> str:
-    """An ID placed in a URL path; refuse anything that could change the path."""
-    if not value or any(ch in value for ch in "/?#%\\") or value in (".", ".."):
-        raise ValueError("Not a valid record id.")
-    return value
 
 
 def _is_cert_failure(exc: BaseException) -> bool:
@@ -533,9 +569,18 @@ def _retry_after(resp: requests.Response) -> float | None:
         return None  # an HTTP date: rare enough to fall back to our own backoff
 
 
-def _parse(resp: requests.Response, model: type[M]) -> M:
+@functools.cache
+def _adapter(command: StaffCommand[Any]) -> TypeAdapter[Any]:
+    # A 204 command has no response model; its answer is never parsed (see _answer).
+    return TypeAdapter(command.response if command.response is not None else type(None))
+
+
+def _answer(resp: requests.Response, command: StaffCommand[Out]) -> Out:
+    """The command's answer parsed into its response model (None for a 204 command)."""
+    if command.response is None:
+        return cast(Out, None)
     try:
-        return model.model_validate_json(resp.content)
+        return cast(Out, _adapter(command).validate_json(resp.content))
     except ValidationError:
-        log.warning("Unexpected %s from the portal (HTTP %s)", model.__name__, resp.status_code)
+        log.warning("Unexpected answer to %s (HTTP %s)", command.name, resp.status_code)
         raise BadResponse() from None

@@ -18,11 +18,12 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from visitdesk.api.wire import ChangeItem, ChangesPage
 from visitdesk.sync.errors import (
     AuthExpired,
     PortalError,
@@ -31,7 +32,6 @@ from visitdesk.sync.errors import (
     may_succeed_again,
 )
 from visitdesk.sync.store import OutboxItem, SyncStore
-from visitdesk.sync.wire import ChangeItem, ChangesPage
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,13 @@ class SyncClient(Protocol):
 
     def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage: ...
 
-    def send(self, method: str, path: str, body: Any, idempotency_key: str | None) -> Any: ...
+    def send(
+        self,
+        command_name: str,
+        params: Mapping[str, str],
+        body: dict[str, Any] | None,
+        idempotency_key: str,
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -375,7 +381,9 @@ class SyncEngine:
     def _send_item(self, item: OutboxItem) -> int | PortalError:
         """Send one item and record the outcome: 1 sent, 0 parked, or the error to retry on."""
         try:
-            response = self._client.send(item.method, item.path, item.body, item.idempotency_key)
+            response = self._client.send(
+                item.command, item.params, item.body, item.idempotency_key
+            )
         except AuthExpired as exc:
             return exc
         except PortalError as exc:

@@ -11,20 +11,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from visitdesk.sync.wire import ChangeItem
+from visitdesk.api.wire import ChangeItem
 
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """A staff action waiting to be accepted by the portal.
+    """A staff action waiting to be accepted by the portal: a catalogue command (its name in
+    `visitdesk.api.commands`), its path parameters and its body, already dumped to JSON.
 
     `idempotency_key` is fixed when the action is recorded and sent unchanged on every retry, so the
     portal applies the action once however often it is delivered.
     """
 
     id: int
-    method: str
-    path: str
+    command: str
+    params: dict[str, str]
     body: dict[str, Any] | None
     idempotency_key: str
     description: str

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from visitdesk.sync.wire import ChangeItem
+from visitdesk.api.wire import ChangeItem
 
 T0 = datetime(2024, 5, 1, 14, 0, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from tests.desktop.models.factories import T0, appointment_item, checkin_item, patient_item
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop.models import LocalStore, NotFoundError
-from visitdesk.sync.wire import CheckInStatus
 
 DAY = (T0.replace(hour=0), T0.replace(hour=0) + timedelta(days=1))
 
@@ -53,9 +53,9 @@ def test_day_bounds_are_half_open(board_store: LocalStore) -> None:
 
 def test_set_status_changes_row_and_queues_the_call(board_store: LocalStore) -> None:
     item = board_store.set_checkin_status("C1", CheckInStatus.ACKNOWLEDGED, "Pat Desk")
-    assert (item.method, item.path, item.body) == (
-        "POST",
-        "/api/staff/v1/checkins/C1/status",
+    assert (item.command, item.params, item.body) == (
+        "set_checkin_status",
+        {"checkin_id": "C1"},
         {"status": "acknowledged"},
     )
     assert item.description == "Acknowledge check-in"

@@ -56,8 +56,8 @@ def test_bulk_writes_the_same_text_as_the_orm(store: LocalStore) -> None:
 def test_bulk_json_and_upsert(store: LocalStore) -> None:
     entry = {
         "created_at": WHEN,
-        "method": "PUT",
-        "path": "/x",
+        "command": "upsert_patients",
+        "params": {},
         "body": {"a": [1, 2]},
         "idempotency_key": "k1",
         "description": "d",
@@ -72,13 +72,15 @@ def test_bulk_json_and_upsert(store: LocalStore) -> None:
         bulk_insert(
             uow.session,
             table,
-            [{**entry, "path": "/y"}],
+            [{**entry, "command": "upsert_appointments"}],
             conflict="idempotency_key",
-            update=["path"],
+            update=["command"],
         )
-        bulk_insert(uow.session, table, [{**entry, "path": "/z"}], conflict="idempotency_key")
+        bulk_insert(
+            uow.session, table, [{**entry, "command": "upsert_ledger"}], conflict="idempotency_key"
+        )
     item = store.next_outbox_item()
-    assert item is not None and (item.path, item.body) == ("/y", {"a": [1, 2]})
+    assert item is not None and (item.command, item.body) == ("upsert_appointments", {"a": [1, 2]})
 
 
 def test_bulk_refuses_unknown_columns(store: LocalStore) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from tests.desktop.models.factories import patient_item
+from visitdesk.api.wire import ChangeItem
 from visitdesk.desktop.models import LocalStore
 from visitdesk.desktop.models.codes import SecurityCodeRow, list_codes, mark_revoked
-from visitdesk.sync.wire import ChangeItem
 
 #: Recent enough that codes issued "at T0" for 14 days are still active when the tests run.
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)

@@ -157,7 +157,7 @@ def test_good_file_imports_once_and_queues_batches(store: LocalStore, tmp_path: 
     assert report.outbox_items == 3
     assert store.patient_count() == 2500 and store.unsynced_patient_count() == 2500
     items = store.pending_outbox_items()
-    assert [(i.method, i.path) for i in items] == [("PUT", "/api/staff/v1/patients")] * 3
+    assert [(i.command, i.params) for i in items] == [("upsert_patients", {})] * 3
     assert [len(i.body["patients"]) for i in items] == [1000, 1000, 500]  # type: ignore[index]
     assert items[0].description == "Upload 1000 patients from p.csv (part 1 of 3)"
     assert items[0].body["patients"][0] == {  # type: ignore[index]
@@ -284,7 +284,7 @@ def test_appointments_import_in_practice_time(practice_store: LocalStore, tmp_pa
         ("E3", "M1", datetime(2024, 1, 15, 5, 0, tzinfo=UTC), 15, "scheduled"),
     ]
     (item,) = practice_store.pending_outbox_items()
-    assert item.path == "/api/staff/v1/appointments"
+    assert (item.command, item.params) == ("upsert_appointments", {})
     assert item.body["appointments"][0]["starts_at"] == "2024-07-01T13:30:00Z"  # type: ignore[index]
 
     again = import_appointments_csv(practice_store, tmp_path / "a.csv")

@@ -20,9 +20,9 @@ from tests.desktop.models.factories import (
     patient_item,
     write_csv,
 )
+from visitdesk.api.wire import ChangeItem
 from visitdesk.desktop.models import LocalStore, import_patients_csv
 from visitdesk.desktop.models.schema import Appointment, Patient
-from visitdesk.sync.wire import ChangeItem
 
 
 def _patients(store: LocalStore) -> list[tuple[Any, ...]]:

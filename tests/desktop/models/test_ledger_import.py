@@ -9,13 +9,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tests.billing_data import add_patients, ledger_rows, write_ledger_csv
+from visitdesk.api.wire_billing import AgingBuckets
 from visitdesk.desktop.models import LocalStore, billing
 from visitdesk.desktop.models.ledger_import import (
     LEDGER_UPLOAD_BATCH,
     import_ledger_csv,
     parse_amount,
 )
-from visitdesk.sync.wire_billing import AgingBuckets
 
 HEADER = (
     "line_id,mrn,guarantor_mrn,type,service_date,posted_date,description,amount,responsibility\n"

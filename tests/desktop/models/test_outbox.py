@@ -4,13 +4,23 @@ import uuid
 
 import pytest
 
+from visitdesk.api.commands import (
+    GET_CHANGES,
+    LIST_SECURITY_CODES,
+    REVOKE_SECURITY_CODE,
+    SET_CHECKIN_STATUS,
+    SIGN_IN,
+)
+from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate
 from visitdesk.desktop.models import LocalStore, NotFoundError
 from visitdesk.sync.store import SyncStore
+
+ROOMED = CheckInStatusUpdate(status=CheckInStatus.ROOMED)
 
 
 def _enqueue(store: LocalStore, n: int) -> list[int]:
     return [
-        store.enqueue("POST", f"/api/staff/v1/threads/T{i}/close", {"i": i}, f"Close thread {i}").id
+        store.enqueue(SET_CHECKIN_STATUS, {"checkin_id": f"C{i}"}, ROOMED, f"Room check-in {i}").id
         for i in range(n)
     ]
 
@@ -34,12 +44,12 @@ def test_items_come_out_in_order_with_their_fields(store: LocalStore) -> None:
     item = store.next_outbox_item()
     assert item is not None
     assert item.id == first
-    assert (item.method, item.path, item.body) == (
-        "POST",
-        "/api/staff/v1/threads/T0/close",
-        {"i": 0},
+    assert (item.command, item.params, item.body) == (
+        "set_checkin_status",
+        {"checkin_id": "C0"},
+        {"status": "roomed"},
     )
-    assert item.description == "Close thread 0"
+    assert item.description == "Room check-in 0"
     assert uuid.UUID(item.idempotency_key).version == 4
     assert item.created_at.tzinfo is not None
     assert (item.attempts, item.last_error, item.failed) == (0, None, False)
@@ -110,21 +120,43 @@ def test_long_errors_are_truncated(store: LocalStore) -> None:
 
 def test_enqueue_rides_in_the_callers_transaction(store: LocalStore) -> None:
     with pytest.raises(RuntimeError), store.write() as uow:
-        uow.enqueue("POST", "/api/staff/v1/links/L1/revoke", None, "Revoke link")
+        uow.enqueue(REVOKE_SECURITY_CODE, {"code_id": "S1"}, None, "Revoke code")
         store.set_state  # noqa: B018  (nothing else happens before the failure)
         raise RuntimeError("the local change failed")
     assert store.outbox_pending_count() == 0
 
     with store.write() as uow:
-        a = uow.enqueue("POST", "/api/staff/v1/links/L1/revoke", None, "Revoke link")
-        b = uow.enqueue("post", "/api/staff/v1/links/L2/revoke", None, "Revoke link")
-    assert b.method == "POST"
+        a = uow.enqueue(REVOKE_SECURITY_CODE, {"code_id": "S1"}, None, "Revoke code")
+        b = uow.enqueue(REVOKE_SECURITY_CODE, {"code_id": "S2"}, None, "Revoke code")
+    assert (b.command, b.params) == ("revoke_security_code", {"code_id": "S2"})
     assert a.idempotency_key != b.idempotency_key
     assert store.outbox_pending_count() == 2
 
 
-def test_enqueue_refuses_reads_and_relative_paths(store: LocalStore) -> None:
+def test_enqueue_refuses_reads_and_calls_that_are_not_idempotent(store: LocalStore) -> None:
     with pytest.raises(ValueError):
-        store.enqueue("GET", "/api/staff/v1/audit", None, "x")
+        store.enqueue(GET_CHANGES, {}, None, "x")
     with pytest.raises(ValueError):
-        store.enqueue("POST", "api/staff/v1/x", None, "x")
+        store.enqueue(LIST_SECURITY_CODES, {}, None, "x")
+    with pytest.raises(ValueError):
+        store.enqueue(SIGN_IN, {}, None, "x")
+    assert store.outbox_pending_count() == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"code_id": ""}, {"code_id": "a/b"}, {"code_id": "x?y=1"}, {"code_id": ".."},
+     {"code_id": "S1", "extra": "x"}, {"checkin_id": "S1"}],
+)
+def test_enqueue_checks_the_path_parameters(store: LocalStore, params: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        store.enqueue(REVOKE_SECURITY_CODE, params, None, "x")
+    assert store.outbox_pending_count() == 0
+
+
+def test_enqueue_checks_the_body_model(store: LocalStore) -> None:
+    with pytest.raises(TypeError):
+        store.enqueue(SET_CHECKIN_STATUS, {"checkin_id": "C1"}, None, "x")
+    with pytest.raises(ValueError):
+        store.enqueue(REVOKE_SECURITY_CODE, {"code_id": "S1"}, ROOMED, "x")
+    assert store.outbox_pending_count() == 0

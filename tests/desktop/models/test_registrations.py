@@ -12,7 +12,6 @@ from tests.desktop.registration_items import registration_item
 from visitdesk.desktop.models import LocalStore, registrations
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import STAFF_PREFIX
 
 
 def _queue_ids(store: LocalStore, **kwargs: object) -> list[str]:
@@ -65,7 +64,7 @@ def test_feed_fills_the_queue_oldest_first(store: LocalStore) -> None:
 def test_match_here_hides_it_and_queues_the_call_atomically(store: LocalStore) -> None:
     store.apply_changes([registration_item(1, "r1"), registration_item(2, "r2")], 2)
     item = _match(store, "r1", "P-1", 42.5, note="checked ID")
-    assert item.path == f"{STAFF_PREFIX}/registrations/r1/match"
+    assert (item.command, item.params) == ("match_registration", {"registration_id": "r1"})
     assert item.body == {"patient_id": "P-1", "score": 42.5, "note": "checked ID"}
     assert _queue_ids(store) == ["r2"]
     assert [i.id for i in store.pending_outbox_items()] == [item.id]

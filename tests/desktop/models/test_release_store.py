@@ -12,8 +12,8 @@ import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop.models import LocalStore, billing, codes, registrations
-from visitdesk.sync.wire import CheckInStatus
 
 RELEASE_STORE = Path(__file__).parent / "data" / "release-store.sqlite3"
 
@@ -39,8 +39,9 @@ def test_a_release_store_opens_and_works(tmp_path: Path) -> None:
             assert (account.guarantor_mrn, account.balance_cents) == ("M1", 12500)
             assert billing.load_settings(session).ready
             assert [hold.guarantor_mrn for hold in billing.holds(session)] == ["M2"]
-        assert [item.path for item in store.pending_outbox_items()] == [
-            "/api/staff/v1/checkins/C1/status"
+        # The release stored a method and a URL; the upgrade turned it into a catalogue command.
+        assert [(item.command, item.params) for item in store.pending_outbox_items()] == [
+            ("set_checkin_status", {"checkin_id": "C1"})
         ]
         # New writes go through as before: a status change and its outbox item, together.
         item = store.set_checkin_status("C1", CheckInStatus.ROOMED, "Front Desk")

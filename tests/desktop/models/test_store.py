@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from tests.desktop.models.factories import patient_item
+from visitdesk.api.commands import REVOKE_SECURITY_CODE
+from visitdesk.api.wire import PracticeInfo
 from visitdesk.desktop.models import LocalStore, PracticeMeta
-from visitdesk.sync.wire import PracticeInfo
 
 
 def test_practice_metadata_round_trip(store: LocalStore) -> None:
@@ -49,7 +50,7 @@ def test_write_is_not_reentrant(store: LocalStore) -> None:
 
 def test_reads_inside_a_write_do_not_block(store: LocalStore) -> None:
     with store.write() as uow:
-        uow.enqueue("POST", "/api/staff/v1/x", None, "x")
+        uow.enqueue(REVOKE_SECURITY_CODE, {"code_id": "S1"}, None, "x")
         # Another connection sees the last committed state, without waiting for the lock.
         assert store.outbox_pending_count() == 0
     assert store.outbox_pending_count() == 1
@@ -80,7 +81,7 @@ def test_concurrent_writers_and_readers(store: LocalStore) -> None:
 
     def gui() -> None:
         for i in range(60):
-            store.enqueue("POST", f"/api/staff/v1/threads/T{i}/close", None, "Close")
+            store.enqueue(REVOKE_SECURITY_CODE, {"code_id": f"S{i}"}, None, "Revoke")
 
     def reader() -> None:
         for _ in range(60):

@@ -7,8 +7,8 @@ from PySide6.QtWidgets import QLabel
 
 from tests.fixtures_portal import http_session
 from tests.patient_api import patient_check_in
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop.views.checkins_table import STATUS_COLUMN
-from visitdesk.sync.wire import CheckInStatus
 
 
 def board_statuses(desk) -> dict[str, str]:
@@ -114,7 +114,7 @@ def _local_patients(desk):
 
 
 def _local_patient_record(desk, mrn: str) -> dict:
-    from visitdesk.sync.wire import PatientRecord
+    from visitdesk.api.wire import PatientRecord
 
     patient = next(p for p in _local_patients(desk) if p.mrn == mrn)
     fields = PatientRecord.model_fields

@@ -23,6 +23,7 @@ from tests.fixtures_portal import PortalPractice, http_session
 from tests.patient_api import patient_check_in
 from tests.portal.helpers import patient_headers
 from tests.portal.messages_api import start_thread
+from visitdesk.api.wire_messages import ThreadStatus, Topic
 from visitdesk.desktop.app import load_stylesheet
 from visitdesk.desktop.models.messages import Pool, ThreadRow
 from visitdesk.desktop.notifier import NOTICE_TEXT
@@ -35,7 +36,6 @@ from visitdesk.desktop.views.messages_table import (
     body_text,
 )
 from visitdesk.desktop.views.thread_view import MessageBubble
-from visitdesk.sync.wire_messages import ThreadStatus, Topic
 
 WAIT = 10_000
 

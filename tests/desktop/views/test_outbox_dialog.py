@@ -6,6 +6,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
+from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 from visitdesk.sync.errors import (
     BadResponse,
@@ -14,7 +16,6 @@ from visitdesk.sync.errors import (
     Rejected,
     may_succeed_again,
 )
-from visitdesk.sync.wire import STAFF_PREFIX
 
 
 def _answer(qtbot, dialog, text: str) -> None:
@@ -29,9 +30,9 @@ def test_refused_change_shows_a_banner_and_can_be_discarded(qtbot, practice, mak
     window = desk.window
     with desk.store.write() as uow:
         uow.enqueue(
-            "POST",
-            f"{STAFF_PREFIX}/checkins/no-such-checkin/status",
-            {"status": "acknowledged"},
+            SET_CHECKIN_STATUS,
+            {"checkin_id": "no-such-checkin"},
+            CheckInStatusUpdate(status=CheckInStatus.ACKNOWLEDGED),
             "Acknowledge check-in",
         )
     desk.engine.kick()
@@ -72,9 +73,9 @@ def test_refused_change_shows_a_banner_and_can_be_discarded(qtbot, practice, mak
 def test_a_change_that_may_go_through_can_be_sent_again(qtbot, practice, make_desk):
     desk = make_desk(practice)
     item = desk.store.enqueue(
-        "POST",
-        f"{STAFF_PREFIX}/checkins/no-such-checkin/status",
-        {"status": "acknowledged"},
+        SET_CHECKIN_STATUS,
+        {"checkin_id": "no-such-checkin"},
+        CheckInStatusUpdate(status=CheckInStatus.ACKNOWLEDGED),
         "Acknowledge check-in",
     )
     # Parked as a conflict would be (the record was being changed elsewhere at the time).

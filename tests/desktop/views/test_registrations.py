@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from tests import patient_flows
 from tests.desktop.typing import type_text
 from tests.patient_flows import Flows, body_of
+from visitdesk.api.wire_registration import REJECT_REASONS
 from visitdesk.desktop.app import load_stylesheet
 from visitdesk.desktop.views.registration_dialogs import (
     ConfirmMatchDialog,
@@ -22,7 +23,6 @@ from visitdesk.desktop.views.registration_dialogs import (
 )
 from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.matching import Band
-from visitdesk.sync.wire_registration import REJECT_REASONS
 
 SCREENSHOTS = os.environ.get("VISITDESK_SCREENSHOTS")
 

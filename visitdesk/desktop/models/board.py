@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
+from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate
 from visitdesk.desktop.models import outbox
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import STAFF_PREFIX, CheckInStatus, CheckInStatusUpdate
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,8 @@ def set_status(
     row.status_changed_by = staff_name
     return outbox.enqueue(
         session,
-        "POST",
-        f"{STAFF_PREFIX}/checkins/{checkin_id}/status",
-        update.model_dump(mode="json"),
+        SET_CHECKIN_STATUS,
+        {"checkin_id": checkin_id},
+        update,
         f"{_VERBS[update.status]} check-in",
     )

@@ -24,11 +24,11 @@ from sqlalchemy import Index, Integer, Select, String, case, literal, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from visitdesk.api.wire import ChangeItem
+from visitdesk.api.wire_registration import SecurityCodeOut
 from visitdesk.desktop.models.bulk import delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.schema import Base, Patient, table_of
-from visitdesk.sync.wire import ChangeItem
-from visitdesk.sync.wire_registration import SecurityCodeOut
 
 #: Feed kind of security code items.
 KIND = "security_code"

@@ -59,11 +59,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from visitdesk.api.commands import UPSERT_APPOINTMENTS, UPSERT_PATIENTS, StaffCommand
 from visitdesk.api.text import hidden_characters, strip_hidden
+from visitdesk.api.wire import AppointmentRecord, AppointmentUpsert, PatientRecord, PatientUpsert
 from visitdesk.desktop.models import outbox
 from visitdesk.desktop.models.bulk import bulk_insert, chunks
 from visitdesk.desktop.models.coltypes import utcnow
@@ -81,7 +83,6 @@ from visitdesk.desktop.models.feed import APPOINTMENT_FIELDS, PATIENT_FIELDS
 from visitdesk.desktop.models.schema import Appointment, OutboxEntry, Patient, table_of
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.reports.address import patient_address_fits
-from visitdesk.sync.wire import STAFF_PREFIX, AppointmentRecord, PatientRecord
 
 Progress = Callable[[int, int], None]
 
@@ -348,13 +349,21 @@ def _write_patients(
     _enqueue_uploads(session, report, "patients", changed)
 
 
+#: The upload command of each kind of import, and how a batch of its records becomes the body.
+_UPLOADS: dict[str, tuple[StaffCommand[Any], Callable[[list[Any]], BaseModel]]] = {
+    "patients": (UPSERT_PATIENTS, lambda batch: PatientUpsert(patients=batch)),
+    "appointments": (UPSERT_APPOINTMENTS, lambda batch: AppointmentUpsert(appointments=batch)),
+}
+
+
 def _enqueue_uploads(session: Session, report: ImportReport, kind: str, records: list[Any]) -> None:
+    command, wrap = _UPLOADS[kind]
     batches = list(chunks(records, UPLOAD_BATCH))
     entries = [
         outbox.new_entry(
-            "PUT",
-            f"{STAFF_PREFIX}/{kind}",
-            {kind: [r.model_dump(mode="json") for r in batch]},
+            command,
+            {},
+            wrap(list(batch)),
             f"Upload {len(batch)} {kind} from {report.path.name}"
             + (f" (part {n} of {len(batches)})" if len(batches) > 1 else ""),
         )

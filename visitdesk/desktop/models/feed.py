@@ -13,18 +13,18 @@ belonged to comes back with its own, later, feed item.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from visitdesk.desktop.models import codes, messages, registrations
+from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.wire import AppointmentOut, ChangeItem, CheckInOut, PatientOut
+from visitdesk.desktop.models import codes, messages, outbox, registrations
 from visitdesk.desktop.models.billing import feed as billing_feed
 from visitdesk.desktop.models.bulk import bulk_insert, chunks, delete_where_in
-from visitdesk.desktop.models.schema import Appointment, CheckIn, OutboxEntry, Patient, table_of
-from visitdesk.sync.wire import STAFF_PREFIX, AppointmentOut, ChangeItem, CheckInOut, PatientOut
+from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient, table_of
 
 PATIENT_FIELDS = (
     "mrn",
@@ -51,9 +51,6 @@ APPOINTMENT_FIELDS = (
     "status",
 )
 CHECKIN_STATUS_FIELDS = ("status", "status_changed_at", "status_changed_by")
-
-_CHECKIN_STATUS_PATH = re.compile(rf"^{re.escape(STAFF_PREFIX)}/checkins/([^/]+)/status$")
-
 
 def apply_changes(session: Session, items: Sequence[ChangeItem]) -> set[str]:
     """Write one page of the feed inside the caller's transaction; returns the kinds present."""
@@ -188,13 +185,7 @@ def _apply_appointments(session: Session, items: list[ChangeItem]) -> None:
 
 def pending_checkin_status_ids(session: Session) -> set[str]:
     """Check-ins whose status the staff changed here and the portal has not yet accepted."""
-    paths = session.scalars(
-        select(OutboxEntry.path).where(
-            OutboxEntry.failed.is_(False),
-            OutboxEntry.path.like(f"{STAFF_PREFIX}/checkins/%/status"),
-        )
-    )
-    return {m.group(1) for p in paths if (m := _CHECKIN_STATUS_PATH.match(p))}
+    return outbox.pending_params(session, SET_CHECKIN_STATUS, "checkin_id")
 
 
 def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:

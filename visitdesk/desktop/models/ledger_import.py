@@ -33,6 +33,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from visitdesk.api.commands import UPSERT_LEDGER
+from visitdesk.api.wire import MAX_UPSERT_BATCH
+from visitdesk.api.wire_billing import MAX_LINE_CENTS, LedgerLineRecord, LedgerUpsert
 from visitdesk.desktop.models import outbox
 from visitdesk.desktop.models.billing import LINE_FIELDS, LedgerLine, line_row
 from visitdesk.desktop.models.bulk import bulk_insert, chunks
@@ -51,8 +54,6 @@ from visitdesk.desktop.models.csv_import import (
 from visitdesk.desktop.models.csv_read import parse_date
 from visitdesk.desktop.models.schema import OutboxEntry, table_of
 from visitdesk.desktop.models.store import LocalStore
-from visitdesk.sync.wire import MAX_UPSERT_BATCH, STAFF_PREFIX
-from visitdesk.sync.wire_billing import MAX_LINE_CENTS, LedgerLineRecord
 
 #: Lines per outbox item (one PUT to the portal): the portal's largest batch, since the portal
 #: writes a large ledger faster in fewer, larger transactions.
@@ -260,9 +261,9 @@ def _write_lines(
     batches = list(chunks(changed, LEDGER_UPLOAD_BATCH))
     entries = [
         outbox.new_entry(
-            "PUT",
-            f"{STAFF_PREFIX}/ledger",
-            {"lines": [r.model_dump(mode="json") for r in batch]},
+            UPSERT_LEDGER,
+            {},
+            LedgerUpsert(lines=list(batch)),
             f"Upload {len(batch)} ledger lines from {report.path.name}"
             + (f" (part {n} of {len(batches)})" if len(batches) > 1 else ""),
         )

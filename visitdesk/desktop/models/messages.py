@@ -9,11 +9,13 @@ portal's feed brings the message back carrying the reply's ``client_id``, the pe
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
     ColumnElement,
@@ -29,17 +31,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from visitdesk.api.commands import (
+    ASSIGN_THREAD,
+    CLOSE_THREAD,
+    MARK_THREAD_READ,
+    REPLY_TO_THREAD,
+    StaffCommand,
+)
+from visitdesk.api.wire import ChangeItem
 from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.schema import Base, OutboxEntry, Patient, table_of
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import STAFF_PREFIX, ChangeItem
 
 if TYPE_CHECKING:
     from visitdesk.desktop.models.store import LocalStore
 
-from visitdesk.sync.wire_messages import (
+from visitdesk.api.wire_messages import (
     AuthorKind,
     MessageCreate,
     MessageOut,
@@ -50,7 +59,10 @@ from visitdesk.sync.wire_messages import (
     Topic,
 )
 
-#: The FTS5 table over message bodies (created by migration 0006; not an ORM table).
+#: The unit of work's outbox method: record a catalogue command to send once the transaction commits.
+Enqueue = Callable[[StaffCommand[Any], Mapping[str, str], BaseModel | None, str], OutboxItem]
+
+#: The FTS5 table over message bodies (created by migration 0007; not an ORM table).
 SEARCH_TABLE = "message_search"
 #: Characters of the newest message kept on the thread for the list's preview column.
 PREVIEW_CHARS = 160
@@ -471,10 +483,6 @@ def thread_detail(session: Session, thread_id: str) -> ThreadDetail:
 # --------------------------------------------------------------------------- actions
 
 
-def _path(thread_id: str, action: str) -> str:
-    return f"{STAFF_PREFIX}/threads/{thread_id}/{action}"
-
-
 def _thread(session: Session, thread_id: str) -> Thread:
     thread = session.get(Thread, thread_id)
     if thread is None:
@@ -483,7 +491,7 @@ def _thread(session: Session, thread_id: str) -> Thread:
 
 
 def record_reply(
-    session: Session, enqueue: Any, thread_id: str, body: str, author_name: str
+    session: Session, enqueue: Enqueue, thread_id: str, body: str, author_name: str
 ) -> OutboxItem:
     """Write a reply here and queue it for the portal in the caller's transaction.
 
@@ -493,12 +501,7 @@ def record_reply(
     _thread(session, thread_id)
     client_id = str(uuid.uuid4())
     request = MessageCreate(body=body, client_id=client_id)
-    item: OutboxItem = enqueue(
-        "POST",
-        _path(thread_id, "messages"),
-        request.model_dump(mode="json"),
-        "Reply to a portal message",
-    )
+    item = enqueue(REPLY_TO_THREAD, {"thread_id": thread_id}, request, "Reply to a portal message")
     session.add(
         PendingReply(
             id=client_id,
@@ -520,28 +523,28 @@ def record_reply(
 
 
 def record_assign(
-    session: Session, enqueue: Any, thread_id: str, staff_id: str | None, staff_name: str | None
+    session: Session, enqueue: Enqueue, thread_id: str, staff_id: str | None, staff_name: str | None
 ) -> OutboxItem:
     thread = _thread(session, thread_id)
     thread.assigned_staff_id, thread.assigned_name = staff_id, staff_name
-    body = ThreadAssign(staff_id=staff_id).model_dump(mode="json")
-    return enqueue("POST", _path(thread_id, "assign"), body, "Assign a portal message")  # type: ignore[no-any-return]
+    body = ThreadAssign(staff_id=staff_id)
+    return enqueue(ASSIGN_THREAD, {"thread_id": thread_id}, body, "Assign a portal message")
 
 
-def record_close(session: Session, enqueue: Any, thread_id: str) -> OutboxItem:
+def record_close(session: Session, enqueue: Enqueue, thread_id: str) -> OutboxItem:
     thread = _thread(session, thread_id)
     thread.status = ThreadStatus.CLOSED.value
-    return enqueue("POST", _path(thread_id, "close"), None, "Close a portal message")  # type: ignore[no-any-return]
+    return enqueue(CLOSE_THREAD, {"thread_id": thread_id}, None, "Close a portal message")
 
 
-def record_read(session: Session, enqueue: Any, thread_id: str) -> OutboxItem | None:
+def record_read(session: Session, enqueue: Enqueue, thread_id: str) -> OutboxItem | None:
     """Mark read up to the newest message held here; nothing to send when already read."""
     thread = _thread(session, thread_id)
     if thread.staff_read_number >= thread.last_number:
         return None
     thread.staff_read_number = thread.last_number
-    body = ThreadRead(up_to=thread.last_number).model_dump(mode="json")
-    return enqueue("POST", _path(thread_id, "read"), body, "Mark a portal message read")  # type: ignore[no-any-return]
+    body = ThreadRead(up_to=thread.last_number)
+    return enqueue(MARK_THREAD_READ, {"thread_id": thread_id}, body, "Mark a portal message read")
 
 
 # --------------------------------------------------------------------------- for the desk

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from visitdesk.api.commands import StaffCommand
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.schema import OutboxEntry
@@ -16,14 +19,11 @@ from visitdesk.sync.store import OutboxItem
 #: Longest error text kept per item; a portal error page must not bloat the database.
 MAX_ERROR_CHARS = 2000
 
-ALLOWED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
 def to_item(entry: OutboxEntry) -> OutboxItem:
     return OutboxItem(
         id=entry.id,
-        method=entry.method,
-        path=entry.path,
+        command=entry.command,
+        params=dict(entry.params),
         body=entry.body,
         idempotency_key=entry.idempotency_key,
         description=entry.description,
@@ -36,19 +36,22 @@ def to_item(entry: OutboxEntry) -> OutboxItem:
 
 
 def new_entry(
-    method: str, path: str, body: dict[str, Any] | None, description: str
+    command: StaffCommand[Any],
+    params: Mapping[str, str],
+    body: BaseModel | None,
+    description: str,
 ) -> dict[str, Any]:
-    """Column values of a new outbox row (for bulk inserts); a fresh idempotency key each time."""
-    method = method.upper()
-    if method not in ALLOWED_METHODS:
-        raise ValueError(f"only mutating calls go through the outbox, not {method}")
-    if not path.startswith("/"):
-        raise ValueError("outbox paths are absolute paths on the portal, e.g. /api/staff/v1/...")
+    """Column values of a new outbox row (for bulk inserts); a fresh idempotency key each time.
+
+    The parameters and the body are checked against the catalogue here, so a call the portal
+    could never accept is refused now instead of waiting in the outbox."""
+    if not (command.mutating and command.idempotent):
+        raise ValueError(f"only idempotent changes go through the outbox, not {command.name}")
     return {
         "created_at": utcnow(),
-        "method": method,
-        "path": path,
-        "body": body,
+        "command": command.name,
+        "params": command.check_params(params),
+        "body": command.dump_body(body),
         "idempotency_key": str(uuid.uuid4()),
         "description": description,
         "attempts": 0,
@@ -60,9 +63,13 @@ def new_entry(
 
 
 def enqueue(
-    session: Session, method: str, path: str, body: dict[str, Any] | None, description: str
+    session: Session,
+    command: StaffCommand[Any],
+    params: Mapping[str, str],
+    body: BaseModel | None,
+    description: str,
 ) -> OutboxItem:
-    entry = OutboxEntry(**new_entry(method, path, body, description))
+    entry = OutboxEntry(**new_entry(command, params, body, description))
     session.add(entry)
     session.flush()
     return to_item(entry)
@@ -135,6 +142,16 @@ def failed_items(session: Session) -> list[OutboxItem]:
         select(OutboxEntry).where(OutboxEntry.failed.is_(True)).order_by(OutboxEntry.id)
     )
     return [to_item(e) for e in entries]
+
+
+def pending_params(session: Session, command: StaffCommand[Any], name: str) -> set[str]:
+    """The path parameter `name` of every pending (not failed) item of `command`."""
+    rows = session.scalars(
+        select(OutboxEntry.params).where(
+            OutboxEntry.failed.is_(False), OutboxEntry.command == command.name
+        )
+    )
+    return {params[name] for params in rows if name in params}
 
 
 def pending_items(session: Session) -> list[OutboxItem]:

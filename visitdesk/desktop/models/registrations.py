@@ -22,19 +22,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, Index, Integer, String, and_, exists, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from visitdesk.api.commands import MATCH_REGISTRATION, REJECT_REGISTRATION
+from visitdesk.api.wire import ChangeItem
+from visitdesk.api.wire_registration import (
+    REJECT_REASONS,
+    RegistrationMatch,
+    RegistrationOut,
+    RegistrationReject,
+)
 from visitdesk.desktop.models import outbox
 from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.schema import Base, OutboxEntry, table_of
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import STAFF_PREFIX, ChangeItem
-from visitdesk.sync.wire_registration import (
-    REJECT_REASONS,
-    RegistrationMatch,
-    RegistrationOut,
-    RegistrationReject,
-)
 
 #: Feed kind of registration items.
 KIND = "registration"
@@ -184,12 +185,6 @@ def get(session: Session, registration_id: str) -> Registration | None:
 # --------------------------------------------------------------------------- decisions
 
 
-def _path(registration_id: str, action: str) -> str:
-    if not registration_id or any(ch in registration_id for ch in "/?#%&=\\ "):
-        raise ValueError("Not a valid registration id.")
-    return f"{STAFF_PREFIX}/registrations/{registration_id}/{action}"
-
-
 def _pending_here(session: Session, registration_id: str) -> Registration:
     row = session.get(Registration, registration_id)
     if row is None:
@@ -215,9 +210,9 @@ def record_match(
     row = _pending_here(session, registration_id)
     item = outbox.enqueue(
         session,
-        "POST",
-        _path(registration_id, "match"),
-        body.model_dump(mode="json"),
+        MATCH_REGISTRATION,
+        {"registration_id": registration_id},
+        body,
         f"Match registration of {row.first_name} {row.last_name} to a patient record",
     )
     return _decide(session, row, "matched", item)
@@ -234,9 +229,9 @@ def record_reject(
     row = _pending_here(session, registration_id)
     item = outbox.enqueue(
         session,
-        "POST",
-        _path(registration_id, "reject"),
-        body.model_dump(mode="json"),
+        REJECT_REGISTRATION,
+        {"registration_id": registration_id},
+        body,
         f"Reject registration of {row.first_name} {row.last_name}",
     )
     return _decide(session, row, "rejected", item)

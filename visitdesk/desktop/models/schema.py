@@ -125,8 +125,10 @@ class OutboxEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime]
-    method: Mapped[str] = mapped_column(String(8))
-    path: Mapped[str] = mapped_column(String(500))
+    # A staff command of `visitdesk.api.commands` by name, with its path parameters: the client
+    # turns them into a URL when it sends the item, so no URL is stored here.
+    command: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, str]] = mapped_column(JSON)
     body: Mapped[dict[str, Any] | None]
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     description: Mapped[str] = mapped_column(String(500), default="")

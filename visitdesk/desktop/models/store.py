@@ -9,16 +9,19 @@ item, use `LocalStore.write()`, a unit of work that commits once at the end.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Engine, create_engine, event, exc, func, select
 from sqlalchemy.orm import Session
 
+from visitdesk.api.commands import StaffCommand
+from visitdesk.api.wire import ChangeItem, CheckInStatus, PracticeInfo
 from visitdesk.desktop.models import board, feed, migrate, outbox, state
 from visitdesk.desktop.models.board import CheckInRow
 from visitdesk.desktop.models.coltypes import utcnow
@@ -27,7 +30,6 @@ from visitdesk.desktop.models.paths import default_data_dir as default_data_dir
 from visitdesk.desktop.models.paths import store_path_for as store_path_for
 from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import ChangeItem, CheckInStatus, PracticeInfo
 
 #: Page cache per connection, in KiB.
 CACHE_KIB = 64 * 1024
@@ -71,11 +73,15 @@ class UnitOfWork:
         self.session = session
 
     def enqueue(
-        self, method: str, path: str, body: dict[str, Any] | None, description: str
+        self,
+        command: StaffCommand[Any],
+        params: Mapping[str, str],
+        body: BaseModel | None,
+        description: str,
     ) -> OutboxItem:
-        """Record a portal call to make once this transaction commits (with a fresh idempotency
-        key). `path` is the absolute API path, e.g. "/api/staff/v1/threads/T1/close"."""
-        return outbox.enqueue(self.session, method, path, body, description)
+        """Record a catalogue command to send once this transaction commits (with a fresh
+        idempotency key), e.g. `enqueue(SET_CHECKIN_STATUS, {"checkin_id": id}, body, ...)`."""
+        return outbox.enqueue(self.session, command, params, body, description)
 
 
 def _translate(error: exc.OperationalError) -> StoreUnavailableError | None:
@@ -219,11 +225,15 @@ class LocalStore:
     # ------------------------------------------------------------------ outbox for the user
 
     def enqueue(
-        self, method: str, path: str, body: dict[str, Any] | None, description: str
+        self,
+        command: StaffCommand[Any],
+        params: Mapping[str, str],
+        body: BaseModel | None,
+        description: str,
     ) -> OutboxItem:
         """Record one portal call on its own; use `write()` to combine it with local changes."""
         with self.write() as uow:
-            return uow.enqueue(method, path, body, description)
+            return uow.enqueue(command, params, body, description)
 
     def pending_outbox_items(self) -> list[OutboxItem]:
         with self.read() as s:

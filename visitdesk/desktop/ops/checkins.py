@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop.models.board import CheckInRow
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.ops.base import StoreOps, SyncKick
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import CheckInStatus
 
 
 class CheckInOps(StoreOps):

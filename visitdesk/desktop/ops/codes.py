@@ -18,6 +18,18 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from visitdesk.api.commands import (
+    ISSUE_SECURITY_CODE,
+    LIST_SECURITY_CODES,
+    REISSUE_SECURITY_CODE,
+    REVOKE_SECURITY_CODE,
+    check_id,
+)
+from visitdesk.api.wire_registration import (
+    SecurityCodeCreate,
+    SecurityCodeIssued,
+    SecurityCodeOut,
+)
 from visitdesk.desktop.models import codes, patient_search
 from visitdesk.desktop.models.codes import SecurityCodeRow
 from visitdesk.desktop.models.patient_search import SearchResult
@@ -27,16 +39,8 @@ from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.reports.code_slip import CodeSlip, render_code_slip
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.errors import PortalOffline, Rejected
-from visitdesk.sync.wire import STAFF_PREFIX
-from visitdesk.sync.wire_registration import (
-    SecurityCodeCreate,
-    SecurityCodeIssued,
-    SecurityCodeOut,
-)
 
 log = logging.getLogger(__name__)
-
-CODES_PATH = f"{STAFF_PREFIX}/security-codes"
 
 
 class PatientOps(StoreOps):
@@ -115,8 +119,8 @@ class CodeOps(StoreOps):
         then answers 409 (it keeps no copy of the code), and the code it issued the first time is
         reissued, so the patient never holds a code nobody has seen."""
         try:
-            answer = self._portal().send(
-                "POST", CODES_PATH, request.model_dump(mode="json"), idempotency_key
+            issued: SecurityCodeIssued = self._portal().call(
+                ISSUE_SECURITY_CODE, body=request, idempotency_key=idempotency_key
             )
         except Rejected as error:
             if error.status != 409:
@@ -126,41 +130,36 @@ class CodeOps(StoreOps):
                 raise
             log.info("Reissuing a code whose first answer was lost")
             return self._reissue(lost, f"{idempotency_key}.reissue")
-        issued = SecurityCodeIssued.model_validate(answer)
         self._record(issued.security_code)
         log.info("Security code issued (%s)", request.purpose)
         return issued
 
     def _revoke(self, code_id: str, idempotency_key: str) -> SecurityCodeOut:
-        answer = self._portal().send(
-            "POST", f"{CODES_PATH}/{_segment(code_id)}/revoke", None, idempotency_key
+        revoked: SecurityCodeOut = self._portal().call(
+            REVOKE_SECURITY_CODE, {"code_id": code_id}, idempotency_key=idempotency_key
         )
-        revoked = SecurityCodeOut.model_validate(answer)
         self._record(revoked)
         log.info("Security code revoked")
         return revoked
 
     def _reissue(self, code_id: str, idempotency_key: str) -> SecurityCodeIssued:
         """Revoke `code_id` and issue a new code for the same patient and purpose."""
-        answer = self._portal().send(
-            "POST", f"{CODES_PATH}/{_segment(code_id)}/reissue", None, idempotency_key
+        issued: SecurityCodeIssued = self._portal().call(
+            REISSUE_SECURITY_CODE, {"code_id": code_id}, idempotency_key=idempotency_key
         )
-        issued = SecurityCodeIssued.model_validate(answer)
         self._record(issued.security_code, replaced=code_id)
         log.info("Security code reissued")
         return issued
 
     def _lost_code(self, request: SecurityCodeCreate) -> str | None:
         """The code this staff member just issued for the request whose answer was lost."""
-        answer = self._portal().send(
-            "GET",
-            f"{CODES_PATH}?patient_id={_segment(request.patient_id)}&status=active",
-            None,
-            None,
+        active: list[SecurityCodeOut] = self._portal().call(
+            LIST_SECURITY_CODES,
+            query={"patient_id": check_id(request.patient_id), "status": "active"},
         )
         candidates = [
             code
-            for code in (SecurityCodeOut.model_validate(item) for item in answer or [])
+            for code in active
             if code.issued_by == self.staff_name
             and code.purpose == request.purpose
             and code.relationship == request.relationship
@@ -169,9 +168,3 @@ class CodeOps(StoreOps):
             return None
         return max(candidates, key=lambda c: c.issued_at).id
 
-
-def _segment(value: str) -> str:
-    """An id placed in a URL; refuse anything that could change the path or query."""
-    if not value or any(ch in value for ch in "/?#%&=\\ ") or value in (".", ".."):
-        raise ValueError("Not a valid record id.")
-    return value

@@ -13,6 +13,7 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from visitdesk.api.wire import PracticeInfo, Role, StaffInfo
 from visitdesk.desktop.ops.base import save_file
 from visitdesk.desktop.ops.billing import BillingOps
 from visitdesk.desktop.ops.checkins import CheckInOps
@@ -22,7 +23,6 @@ from visitdesk.desktop.ops.messages import MessageOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
 from visitdesk.desktop.tasks import Op, TaskRunner
-from visitdesk.sync.wire import PracticeInfo, Role, StaffInfo
 
 #: The roles that may act on check-ins (the portal enforces the same).
 CHECKIN_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})

@@ -13,6 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from visitdesk.api.wire import PracticeInfo, Role, StaffInfo
+from visitdesk.api.wire_messages import AttachmentOut, Colleague, Topic
 from visitdesk.desktop.models import messages, quick_texts
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.ops.base import StoreOps, SyncKick
@@ -20,8 +22,6 @@ from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.sync.client import PortalClient
 from visitdesk.sync.errors import PortalOffline
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire import PracticeInfo, Role, StaffInfo
-from visitdesk.sync.wire_messages import AttachmentOut, Colleague, Topic
 
 #: Roles that edit the practice's quick-text templates.
 TEMPLATE_ROLES = frozenset({Role.MANAGER})

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from visitdesk.api.text import isolate
+from visitdesk.api.wire_messages import AttachmentOut
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.printing import render_pages
 from visitdesk.desktop.views.checkins import plain_label
-from visitdesk.sync.wire_messages import AttachmentOut
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop.ops.desk import CHECKIN_ROLES, MESSAGE_ROLES, DeskOps
 from visitdesk.desktop.views.checkins_table import CheckInsModel
 from visitdesk.desktop.views.reload import Reload
 from visitdesk.desktop.views.tables import rows_table
-from visitdesk.sync.wire import CheckInStatus
 
 log = logging.getLogger(__name__)
 

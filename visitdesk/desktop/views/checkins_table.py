@@ -9,8 +9,8 @@ from typing import Any, Protocol
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
+from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop.views.rows import RowsModel
-from visitdesk.sync.wire import CheckInStatus
 
 
 class BoardRow(Protocol):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.wire_messages import TOPIC_LABELS, Topic
 from visitdesk.desktop.models.messages import (
     LIST_LIMIT,
     TOPIC_POOLS,
@@ -48,7 +49,6 @@ from visitdesk.desktop.views.quick_texts import QuickTextEditor
 from visitdesk.desktop.views.reload import Reload
 from visitdesk.desktop.views.tables import rows_table
 from visitdesk.desktop.views.thread_view import ThreadPane
-from visitdesk.sync.wire_messages import TOPIC_LABELS, Topic
 
 log = logging.getLogger(__name__)
 

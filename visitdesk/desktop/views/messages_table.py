@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 
 from visitdesk.api.text import isolate
+from visitdesk.api.wire_messages import TOPIC_LABELS
 from visitdesk.desktop.models.messages import ThreadOrder, ThreadRow
 from visitdesk.desktop.views.rows import RowsModel
-from visitdesk.sync.wire_messages import TOPIC_LABELS
 
 COLUMNS = ("Patient", "Topic", "Message", "Age", "With")
 PATIENT_COLUMN, TOPIC_COLUMN, PREVIEW_COLUMN, AGE_COLUMN, ASSIGNED_COLUMN = range(len(COLUMNS))

@@ -19,13 +19,13 @@ from PySide6.QtWidgets import (
 )
 
 from visitdesk.api.text import isolate
+from visitdesk.api.wire_registration import REJECT_REASON_LABELS, REJECT_REASONS, rejection_text
 from visitdesk.desktop.match_service import CandidateView
 from visitdesk.desktop.models.patient_search import PatientHit
 from visitdesk.desktop.models.registrations import QueueRow
 from visitdesk.desktop.ops.codes import PatientOps
 from visitdesk.desktop.views.patient_search import PatientSearchBox
 from visitdesk.desktop.views.registrations_table import BAND_MEANINGS, disagreements
-from visitdesk.sync.wire_registration import REJECT_REASON_LABELS, REJECT_REASONS, rejection_text
 
 
 def _label(text: str = "", name: str = "") -> QLabel:

@@ -37,6 +37,11 @@ from PySide6.QtWidgets import (
 )
 
 from visitdesk.api.text import isolate
+from visitdesk.api.wire_registration import (
+    MAX_CODE_DAYS,
+    SecurityCodeCreate,
+    SecurityCodeIssued,
+)
 from visitdesk.desktop.models.codes import SecurityCodeRow
 from visitdesk.desktop.models.patient_search import PatientHit
 from visitdesk.desktop.ops.desk import DeskOps
@@ -54,11 +59,6 @@ from visitdesk.desktop.views.security_codes_table import (
 from visitdesk.desktop.views.tables import rows_table
 from visitdesk.reports.code_slip import CodeSlip
 from visitdesk.sync.errors import PortalError, PortalOffline
-from visitdesk.sync.wire_registration import (
-    MAX_CODE_DAYS,
-    SecurityCodeCreate,
-    SecurityCodeIssued,
-)
 
 log = logging.getLogger(__name__)
 

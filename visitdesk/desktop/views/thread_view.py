@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from visitdesk.api.text import isolate
+from visitdesk.api.wire_messages import TOPIC_LABELS, AttachmentOut, Colleague, ThreadStatus
 from visitdesk.desktop.models.messages import ReplyState, ThreadDetail, ThreadMessageRow
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.ops.messages import QuickText
@@ -43,7 +44,6 @@ from visitdesk.desktop.views.checkins import plain_label
 from visitdesk.desktop.views.checkins_table import format_date, format_time
 from visitdesk.desktop.views.messages_table import body_text
 from visitdesk.sync.store import OutboxItem
-from visitdesk.sync.wire_messages import TOPIC_LABELS, AttachmentOut, Colleague, ThreadStatus
 
 log = logging.getLogger(__name__)
 

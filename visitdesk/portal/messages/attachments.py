@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 from urllib.parse import quote
@@ -17,15 +16,14 @@ from urllib.parse import quote
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from visitdesk.portal.db import Database
-from visitdesk.portal.errors import NotFound, UnsupportedMediaType
-from visitdesk.portal.messages.models import AttachmentChunk, MessageAttachment
+from visitdesk.api.wire_messages import AttachmentOut
 from visitdesk.portal.messages.threads import (
     attachment_out,
     thread_for_patient,
     thread_for_staff,
 )
-from visitdesk.sync.wire_messages import AttachmentOut
+from visitdesk.portal.persistence.models_messages import AttachmentChunk, MessageAttachment
+from visitdesk.portal.web.errors import NotFound, UnsupportedMediaType
 
 CHUNK_BYTES = 64 * 1024
 #: Bytes needed to recognise every accepted type.
@@ -62,7 +60,7 @@ def safe_filename(raw: str, content_type: str) -> str:
 
 
 def store(
-    db: Database,
+    session: Session,
     *,
     thread_id: str,
     practice_id: str,
@@ -71,53 +69,49 @@ def store(
     content_type: str,
     source: BinaryIO,
 ) -> AttachmentOut:
-    """Copy ``source`` into the chunk table piece by piece in one transaction."""
+    """Copy ``source`` into the chunk table piece by piece, in the caller's transaction."""
     digest = hashlib.sha256()
     size = 0
-    with db.write() as session:
-        row = MessageAttachment(
-            thread_id=thread_id,
-            practice_id=practice_id,
-            uploaded_by=uploaded_by,
-            filename=filename,
-            content_type=content_type,
-            size=0,
-            sha256="",
+    row = MessageAttachment(
+        thread_id=thread_id,
+        practice_id=practice_id,
+        uploaded_by=uploaded_by,
+        filename=filename,
+        content_type=content_type,
+        size=0,
+        sha256="",
+    )
+    session.add(row)
+    session.flush()
+    index = 0
+    while piece := source.read(CHUNK_BYTES):
+        digest.update(piece)
+        size += len(piece)
+        session.execute(
+            insert(AttachmentChunk), [{"attachment_id": row.id, "index": index, "data": piece}]
         )
-        session.add(row)
-        session.flush()
-        index = 0
-        while piece := source.read(CHUNK_BYTES):
-            digest.update(piece)
-            size += len(piece)
-            session.execute(
-                insert(AttachmentChunk), [{"attachment_id": row.id, "index": index, "data": piece}]
-            )
-            index += 1
-        row.size, row.sha256 = size, digest.hexdigest()
-        session.flush()
-        return attachment_out(row)
+        index += 1
+    row.size, row.sha256 = size, digest.hexdigest()
+    session.flush()
+    return attachment_out(row)
 
 
-def thread_practice_for_patient(db: Database, account_id: str, thread_id: str) -> str:
-    with db.read() as session:
-        return thread_for_patient(session, account_id, thread_id).practice_id
+def thread_practice_for_patient(session: Session, account_id: str, thread_id: str) -> str:
+    return thread_for_patient(session, account_id, thread_id).practice_id
 
 
 def find_for_patient(
-    db: Database, account_id: str, thread_id: str, attachment_id: str
+    session: Session, account_id: str, thread_id: str, attachment_id: str
 ) -> AttachmentOut:
-    with db.read() as session:
-        thread_for_patient(session, account_id, thread_id)
-        return _find(session, thread_id, attachment_id)
+    thread_for_patient(session, account_id, thread_id)
+    return _find(session, thread_id, attachment_id)
 
 
 def find_for_staff(
-    db: Database, practice_id: str, thread_id: str, attachment_id: str
+    session: Session, practice_id: str, thread_id: str, attachment_id: str
 ) -> AttachmentOut:
-    with db.read() as session:
-        thread_for_staff(session, practice_id, thread_id)
-        return _find(session, thread_id, attachment_id)
+    thread_for_staff(session, practice_id, thread_id)
+    return _find(session, thread_id, attachment_id)
 
 
 def _find(session: Session, thread_id: str, attachment_id: str) -> AttachmentOut:
@@ -131,20 +125,14 @@ def _find(session: Session, thread_id: str, attachment_id: str) -> AttachmentOut
     return attachment_out(row)
 
 
-def pieces(db: Database, attachment_id: str) -> Iterator[bytes]:
-    """The content in order, one piece per short read (the connection is not held between)."""
-    index = 0
-    while True:
-        with db.read() as session:
-            data = session.scalar(
-                select(AttachmentChunk.data).where(
-                    AttachmentChunk.attachment_id == attachment_id, AttachmentChunk.index == index
-                )
-            )
-        if data is None:
-            return
-        yield bytes(data)
-        index += 1
+def piece(session: Session, attachment_id: str, index: int) -> bytes | None:
+    """Piece ``index`` of the content, None past the end."""
+    data = session.scalar(
+        select(AttachmentChunk.data).where(
+            AttachmentChunk.attachment_id == attachment_id, AttachmentChunk.index == index
+        )
+    )
+    return None if data is None else bytes(data)
 
 
 def disposition(filename: str) -> str:

@@ -15,13 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitdesk.portal.db import utcnow
-from visitdesk.portal.errors import NotFound, Unprocessable
-from visitdesk.portal.feed import NewChange, append_changes
-from visitdesk.portal.messages.models import MessageAttachment, MessageThread, ThreadMessage
-from visitdesk.portal.models import AccountLink, Patient, PatientAccount, StaffUser
-from visitdesk.sync.wire import Role
-from visitdesk.sync.wire_messages import (
+from visitdesk.api.wire import Role
+from visitdesk.api.wire_messages import (
     AttachmentOut,
     AuthorKind,
     MessageOut,
@@ -30,6 +25,15 @@ from visitdesk.sync.wire_messages import (
     ThreadStatus,
     Topic,
 )
+from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.feed import NewChange, append_changes
+from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount, StaffUser
+from visitdesk.portal.persistence.models_messages import (
+    MessageAttachment,
+    MessageThread,
+    ThreadMessage,
+)
+from visitdesk.portal.web.errors import NotFound, Unprocessable
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ number printed on them is the guarantor's MRN.
 
 **Balances and aging** count patient-responsibility lines only (insurance lines are shown as
 pending insurance) and age by posting date, credits paying the oldest charges first; see
-`visitdesk.sync.wire_billing` for why. The queries in `accounts` do this in SQL for every account
+`visitdesk.api.wire_billing` for why. The queries in `accounts` do this in SQL for every account
 at once.
 
 **Statement archive.** A statement's PDF is archived as a file beside the database with its

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire_billing import AgingBuckets
 from visitdesk.desktop.models.billing.tables import LedgerLine, PortalPayment
 from visitdesk.reports.address import patient_address_fits
-from visitdesk.sync.wire_billing import AgingBuckets
 
 
 @dataclass(frozen=True)

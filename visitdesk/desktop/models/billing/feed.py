@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire import ChangeItem
+from visitdesk.api.wire_billing import LedgerLineOut, PaymentOut
 from visitdesk.desktop.models.billing.tables import LedgerLine, PortalPayment
 from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.schema import table_of
-from visitdesk.sync.wire import ChangeItem
-from visitdesk.sync.wire_billing import LedgerLineOut, PaymentOut
 
 LINE_FIELDS = (
     "kind",

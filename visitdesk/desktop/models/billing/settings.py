@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from visitdesk.api.wire_billing import BUCKETS, AgingBuckets
 from visitdesk.desktop.models.billing.tables import BillingSetting
-from visitdesk.sync.wire_billing import BUCKETS, AgingBuckets
 
 DEFAULT_MESSAGES: dict[str, str] = {
     "current": (

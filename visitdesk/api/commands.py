@@ -1,0 +1,294 @@
+"""The catalogue of staff commands: every call the desk makes on the portal's staff API.
+
+One entry per call says its HTTP method, its path template (relative to `STAFF_PREFIX`), the model
+its body must be, the model of its answer and whether it carries an `Idempotency-Key`. The desk's
+client builds its requests from an entry, the outbox stores an entry's name with the path parameters
+and the body, and the portal's staff routes take their method, path and answer model from the same
+entry, so the two sides cannot drift apart by a typo.
+
+Path parameters are record ids; `check_id` is the one check every id passes before it is placed in
+a path, so no id can add a segment, a query or an escape to the URL.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from visitdesk.api.wire import (
+    STAFF_PREFIX,
+    AppointmentUpsert,
+    ChangesPage,
+    CheckInOut,
+    CheckInStatusUpdate,
+    PatientUpsert,
+    RefreshRequest,
+    SessionCreate,
+    SessionTokens,
+    UpsertResult,
+)
+from visitdesk.api.wire_billing import LedgerUpsert
+from visitdesk.api.wire_messages import (
+    Colleague,
+    MessageCreate,
+    MessageOut,
+    ThreadAssign,
+    ThreadOut,
+    ThreadRead,
+)
+from visitdesk.api.wire_registration import (
+    RegistrationMatch,
+    RegistrationOut,
+    RegistrationReject,
+    SecurityCodeCreate,
+    SecurityCodeIssued,
+    SecurityCodeOut,
+)
+
+Out = TypeVar("Out")
+Method = Literal["GET", "POST", "PUT", "DELETE"]
+
+#: Longest id the portal hands out or accepts in a path.
+MAX_ID_LENGTH = 64
+#: Characters that would change a URL's meaning if an id carried them into a path or a query.
+_UNSAFE_ID_CHARS = frozenset("/?#%&=\\ ") | frozenset(string.whitespace)
+
+
+def check_id(value: str) -> str:
+    """`value` if it can be placed in a URL path as one segment; ValueError otherwise."""
+    if (
+        not value
+        or len(value) > MAX_ID_LENGTH
+        or value in (".", "..")
+        or any(ch in _UNSAFE_ID_CHARS for ch in value)
+    ):
+        raise ValueError("Not a valid record id.")
+    return value
+
+
+@dataclass(frozen=True)
+class StaffCommand(Generic[Out]):
+    """One call of the staff API. `response` is None for a call answered with 204, and `bytes`
+    for one answered with a file's content (streamed, not JSON)."""
+
+    name: str
+    method: Method
+    path: str
+    body: type[BaseModel] | None
+    response: type[Out] | None
+    idempotent: bool
+    params: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = tuple(
+            name for _, name, _, _ in string.Formatter().parse(self.path) if name is not None
+        )
+        object.__setattr__(self, "params", names)
+
+    @property
+    def mutating(self) -> bool:
+        return self.method != "GET"
+
+    def check_params(self, params: Mapping[str, str]) -> dict[str, str]:
+        """The path parameters, each checked; exactly the template's names must be given."""
+        if set(params) != set(self.params):
+            raise ValueError(
+                f"{self.name} takes the path parameters {sorted(self.params)}, "
+                f"not {sorted(params)}"
+            )
+        return {name: check_id(str(params[name])) for name in self.params}
+
+    def url_path(self, params: Mapping[str, str] | None = None) -> str:
+        """The absolute API path with the (checked) parameters filled in."""
+        return STAFF_PREFIX + self.path.format(**self.check_params(params or {}))
+
+    def dump_body(self, body: BaseModel | None) -> dict[str, Any] | None:
+        """The JSON body of a call; the body must be of the command's model (or absent)."""
+        if self.body is None:
+            if body is not None:
+                raise ValueError(f"{self.name} takes no body")
+            return None
+        if not isinstance(body, self.body):
+            raise TypeError(f"{self.name} takes a {self.body.__name__} body")
+        return body.model_dump(mode="json")
+
+
+def _command(
+    name: str,
+    method: Method,
+    path: str,
+    body: type[BaseModel] | None,
+    response: type[Out] | None,
+    *,
+    idempotent: bool,
+) -> StaffCommand[Out]:
+    return StaffCommand(name, method, path, body, response, idempotent)
+
+
+# --------------------------------------------------------------------------- sessions
+
+SIGN_IN = _command("sign_in", "POST", "/sessions", SessionCreate, SessionTokens, idempotent=False)
+REFRESH_SESSION = _command(
+    "refresh_session", "POST", "/sessions/refresh", RefreshRequest, SessionTokens, idempotent=False
+)
+SIGN_OUT: StaffCommand[None] = _command(
+    "sign_out", "DELETE", "/sessions/current", RefreshRequest, None, idempotent=True
+)
+
+# --------------------------------------------------------------------------- feed and records
+
+GET_CHANGES = _command("get_changes", "GET", "/changes", None, ChangesPage, idempotent=False)
+UPSERT_PATIENTS = _command(
+    "upsert_patients", "PUT", "/patients", PatientUpsert, UpsertResult, idempotent=True
+)
+UPSERT_APPOINTMENTS = _command(
+    "upsert_appointments", "PUT", "/appointments", AppointmentUpsert, UpsertResult, idempotent=True
+)
+UPSERT_LEDGER = _command(
+    "upsert_ledger", "PUT", "/ledger", LedgerUpsert, UpsertResult, idempotent=True
+)
+
+# --------------------------------------------------------------------------- check-ins
+
+SET_CHECKIN_STATUS = _command(
+    "set_checkin_status",
+    "POST",
+    "/checkins/{checkin_id}/status",
+    CheckInStatusUpdate,
+    CheckInOut,
+    idempotent=True,
+)
+
+# --------------------------------------------------------------------------- security codes
+
+ISSUE_SECURITY_CODE = _command(
+    "issue_security_code",
+    "POST",
+    "/security-codes",
+    SecurityCodeCreate,
+    SecurityCodeIssued,
+    idempotent=True,
+)
+LIST_SECURITY_CODES = _command(
+    "list_security_codes",
+    "GET",
+    "/security-codes",
+    None,
+    list[SecurityCodeOut],
+    idempotent=False,
+)
+REVOKE_SECURITY_CODE = _command(
+    "revoke_security_code",
+    "POST",
+    "/security-codes/{code_id}/revoke",
+    None,
+    SecurityCodeOut,
+    idempotent=True,
+)
+REISSUE_SECURITY_CODE = _command(
+    "reissue_security_code",
+    "POST",
+    "/security-codes/{code_id}/reissue",
+    None,
+    SecurityCodeIssued,
+    idempotent=True,
+)
+
+# --------------------------------------------------------------------------- registration queue
+
+MATCH_REGISTRATION = _command(
+    "match_registration",
+    "POST",
+    "/registrations/{registration_id}/match",
+    RegistrationMatch,
+    RegistrationOut,
+    idempotent=True,
+)
+REJECT_REGISTRATION = _command(
+    "reject_registration",
+    "POST",
+    "/registrations/{registration_id}/reject",
+    RegistrationReject,
+    RegistrationOut,
+    idempotent=True,
+)
+
+# --------------------------------------------------------------------------- secure messages
+
+REPLY_TO_THREAD = _command(
+    "reply_to_thread",
+    "POST",
+    "/threads/{thread_id}/messages",
+    MessageCreate,
+    MessageOut,
+    idempotent=True,
+)
+ASSIGN_THREAD = _command(
+    "assign_thread",
+    "POST",
+    "/threads/{thread_id}/assign",
+    ThreadAssign,
+    ThreadOut,
+    idempotent=True,
+)
+CLOSE_THREAD = _command(
+    "close_thread", "POST", "/threads/{thread_id}/close", None, ThreadOut, idempotent=True
+)
+MARK_THREAD_READ = _command(
+    "mark_thread_read",
+    "POST",
+    "/threads/{thread_id}/read",
+    ThreadRead,
+    ThreadOut,
+    idempotent=True,
+)
+LIST_COLLEAGUES = _command(
+    "list_colleagues", "GET", "/colleagues", None, list[Colleague], idempotent=False
+)
+DOWNLOAD_ATTACHMENT = _command(
+    "download_attachment",
+    "GET",
+    "/threads/{thread_id}/attachments/{attachment_id}",
+    None,
+    bytes,
+    idempotent=False,
+)
+
+#: Every staff command by name (the name is what the outbox stores).
+STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
+    command.name: command
+    for command in (
+        SIGN_IN,
+        REFRESH_SESSION,
+        SIGN_OUT,
+        GET_CHANGES,
+        UPSERT_PATIENTS,
+        UPSERT_APPOINTMENTS,
+        UPSERT_LEDGER,
+        SET_CHECKIN_STATUS,
+        ISSUE_SECURITY_CODE,
+        LIST_SECURITY_CODES,
+        REVOKE_SECURITY_CODE,
+        REISSUE_SECURITY_CODE,
+        MATCH_REGISTRATION,
+        REJECT_REGISTRATION,
+        REPLY_TO_THREAD,
+        ASSIGN_THREAD,
+        CLOSE_THREAD,
+        MARK_THREAD_READ,
+        LIST_COLLEAGUES,
+        DOWNLOAD_ATTACHMENT,
+    )
+}
+
+
+def command_named(name: str) -> StaffCommand[Any]:
+    """The catalogue entry called `name`; ValueError for a name this version does not know."""
+    try:
+        return STAFF_COMMANDS[name]
+    except KeyError:
+        raise ValueError(f"unknown staff command {name!r}") from None

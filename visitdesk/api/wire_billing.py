@@ -1,0 +1,176 @@
+"""Wire models of patient billing: ledger lines, portal payments, balances and aging.
+
+Money is integer cents. On a ledger line a charge is positive and a payment or adjustment is
+negative, so an account's balance is the plain sum of its lines. Only lines whose responsibility is
+"patient" make up what the patient owes; "insurance" lines are billed to the payer and shown to the
+patient as pending insurance.
+
+**Aging** (shared by the portal's balance and the desk's statements): amounts age by their
+*posting date*, the day the amount became the responsibility shown on the line (for a patient line
+that is when the insurer's share was settled and the rest transferred to the patient), which is
+also when the patient could first have been billed for it. Credits (payments, adjustments) pay the
+oldest charges first, so the buckets always add up to the balance; a credit balance shows in the
+current bucket as a negative amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from visitdesk.api.wire import MAX_UPSERT_BATCH, AwareDatetime, Mrn, ShortText, Wire
+
+LedgerKind = Literal["charge", "payment", "adjustment"]
+Responsibility = Literal["insurance", "patient"]
+LedgerSource = Literal["import", "portal"]
+PaymentStatus = Literal["approved"]
+
+#: Upper bound of one ledger amount ($1,000,000.00), to catch a misplaced decimal point.
+MAX_LINE_CENTS = 100_000_000
+#: Aging bucket names, youngest first, and the oldest age (days) each holds.
+BUCKETS = ("current", "days_31_60", "days_61_90", "days_91_120", "over_120")
+BUCKET_LIMITS = (30, 60, 90, 120, None)
+BUCKET_LABELS = (
+    "Current",
+    "31\u201360 days",
+    "61\u201390 days",
+    "91\u2013120 days",
+    "Over 120 days",
+)
+
+LineId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class LedgerLineRecord(Wire):
+    """One line of a patient's ledger as the practice management system exports it."""
+
+    external_id: LineId = Field(description="The practice system's id of the line.")
+    mrn: Mrn = Field(description="The patient the service was for.")
+    guarantor_mrn: Mrn = Field(description="The responsible party whose account the line is on.")
+    kind: LedgerKind
+    service_date: date | None = None
+    posted_date: date
+    code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = ""
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    provider: ShortText = ""
+    amount_cents: Annotated[int, Field(ge=-MAX_LINE_CENTS, le=MAX_LINE_CENTS)]
+    responsibility: Responsibility = "patient"
+
+
+class LedgerLineOut(LedgerLineRecord):
+    id: str
+    patient_id: str
+    guarantor_patient_id: str
+    source: LedgerSource = "import"
+    payment_id: str | None = None
+    updated_at: AwareDatetime
+
+
+class LedgerUpsert(Wire):
+    lines: Annotated[list[LedgerLineRecord], Field(max_length=MAX_UPSERT_BATCH)]
+
+
+class AgingBuckets(Wire):
+    current: int = 0
+    days_31_60: int = 0
+    days_61_90: int = 0
+    days_91_120: int = 0
+    over_120: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.current + self.days_31_60 + self.days_61_90 + self.days_91_120 + self.over_120
+
+    def values(self) -> tuple[int, int, int, int, int]:
+        return (self.current, self.days_31_60, self.days_61_90, self.days_91_120, self.over_120)
+
+    def oldest_due(self) -> str | None:
+        """Name of the oldest bucket holding a positive amount (None when nothing is owed)."""
+        for name, value in zip(reversed(BUCKETS), reversed(self.values()), strict=True):
+            if value > 0:
+                return name
+        return None
+
+    @classmethod
+    def from_bucket_charges(cls, charges: Iterable[int], credits: int) -> AgingBuckets:
+        """Apply `credits` (a positive number) to the charges per bucket, oldest first.
+
+        `charges` are the positive amounts per bucket, youngest first (see BUCKETS)."""
+        amounts = list(charges)
+        remaining = credits
+        for index in range(len(amounts) - 1, -1, -1):
+            applied = min(amounts[index], remaining)
+            amounts[index] -= applied
+            remaining -= applied
+        amounts[0] -= remaining  # a credit left over is a credit balance
+        return cls(**dict(zip(BUCKETS, amounts, strict=True)))
+
+    @classmethod
+    def of_lines(cls, lines: Iterable[tuple[date, int]], as_of: date) -> AgingBuckets:
+        """Age (posting date, amount) pairs as of `as_of`."""
+        charges = [0] * len(BUCKETS)
+        credits = 0
+        for posted, amount in lines:
+            if amount < 0:
+                credits -= amount
+                continue
+            age = (as_of - posted).days
+            charges[bucket_index(age)] += amount
+        return cls.from_bucket_charges(charges, credits)
+
+
+def bucket_index(age_days: int) -> int:
+    for index, limit in enumerate(BUCKET_LIMITS):
+        if limit is None or age_days <= limit:
+            return index
+    return len(BUCKETS) - 1
+
+
+class PatientBalance(Wire):
+    """What one linked patient owes the practice (patient responsibility), and its aging."""
+
+    patient_id: str
+    practice_id: str
+    practice_name: str
+    first_name: str
+    last_name: str
+    balance_cents: int
+    pending_insurance_cents: int
+    aging: AgingBuckets
+    allow_prepayment: bool = False
+    last_payment_at: AwareDatetime | None = None
+
+
+CardToken = Annotated[
+    str,
+    StringConstraints(min_length=5, max_length=64, pattern=r"^tok_[A-Za-z0-9_]+$"),
+]
+
+
+class PaymentCreate(Wire):
+    """A card payment: the card itself stays with the payment gateway, we only see its token."""
+
+    patient_id: str
+    amount_cents: Annotated[int, Field(gt=0, le=MAX_LINE_CENTS)]
+    card_token: CardToken = Field(
+        description="Token from the gateway's card form (tok_...); never a card number."
+    )
+
+
+class PaymentOut(Wire):
+    id: str
+    patient_id: str
+    mrn: str
+    amount_cents: int
+    status: PaymentStatus = "approved"
+    card_brand: str
+    card_last4: str
+    gateway_reference: str
+    created_at: AwareDatetime
+    ledger_line_id: str
+    balance_after_cents: int

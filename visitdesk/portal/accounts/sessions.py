@@ -1,0 +1,31 @@
+"""Staff sessions the web layer reads and ends: which practice a refresh token belongs to, and
+sign-out. Both work inside the caller's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.models import StaffRefreshToken, StaffSession
+from visitdesk.portal.web.security import hash_token
+
+STAFF_TOKEN = "staff"  # noqa: S105  (token type claim)
+
+
+def practice_of_refresh_token(session: Session, token: str) -> tuple[str, str] | None:
+    """(practice id, session id) the token belongs to, or None when it is unknown."""
+    row = session.execute(
+        select(StaffSession.practice_id, StaffSession.id)
+        .join(StaffRefreshToken, StaffRefreshToken.session_id == StaffSession.id)
+        .where(StaffRefreshToken.token_hash == hash_token(token))
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def revoke_session(session: Session, session_id: str, reason: str) -> None:
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.id == session_id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoke_reason=reason)
+    )

@@ -1,0 +1,1 @@
+"""Patient billing: ledger lines from the practice system, balances and aging, card payments."""

@@ -1,0 +1,197 @@
+"""Patient ledgers on the portal: the desk's bulk upsert and the balances patients see."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, cast
+
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from visitdesk.api.wire import UpsertResult
+from visitdesk.api.wire_billing import (
+    AgingBuckets,
+    LedgerLineOut,
+    LedgerLineRecord,
+    PatientBalance,
+)
+from visitdesk.portal.persistence.clock import local_today
+from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.feed import NewChange, append_changes
+from visitdesk.portal.persistence.models import (
+    AccountLink,
+    Patient,
+    Practice,
+    PracticeSetting,
+    new_id,
+)
+from visitdesk.portal.persistence.models_billing import LedgerLine, Payment
+from visitdesk.portal.records.records import (
+    _reject_duplicates,
+    patient_ids_by_mrn,
+    require_patients,
+    rows_by_external_id,
+)
+from visitdesk.portal.web.errors import Unprocessable
+
+#: PracticeSetting key: may patients pay more than they owe (a credit on account)?
+ALLOW_PREPAYMENT = "allow_prepayment"
+
+LINE_FIELDS = (
+    "kind",
+    "service_date",
+    "posted_date",
+    "code",
+    "description",
+    "provider",
+    "amount_cents",
+    "responsibility",
+)
+
+
+def line_out(row: LedgerLine, mrn: str, guarantor_mrn: str) -> LedgerLineOut:
+    return LedgerLineOut(
+        id=row.id,
+        external_id=row.external_id,
+        mrn=mrn,
+        guarantor_mrn=guarantor_mrn,
+        patient_id=row.patient_id,
+        guarantor_patient_id=row.guarantor_patient_id,
+        source="portal" if row.source == "portal" else "import",
+        payment_id=row.payment_id,
+        updated_at=row.updated_at,
+        **{name: getattr(row, name) for name in LINE_FIELDS},
+    )
+
+
+def setting_enabled(session: Session, practice_id: str, key: str) -> bool:
+    value = session.scalar(
+        select(PracticeSetting.value).where(
+            PracticeSetting.practice_id == practice_id, PracticeSetting.key == key
+        )
+    )
+    try:
+        return bool(json.loads(value)) if value is not None else False
+    except ValueError:
+        return False
+
+
+def upsert_ledger(
+    session: Session, practice_id: str, records: Sequence[LedgerLineRecord]
+) -> UpsertResult:
+    """Create or update ledger lines by the practice system's line id; real changes are fed."""
+    external_ids = [record.external_id for record in records]
+    _reject_duplicates(external_ids, "external_id", "lines")
+    patient_ids = patient_ids_by_mrn(
+        session, practice_id, [m for r in records for m in (r.mrn, r.guarantor_mrn)]
+    )
+    require_patients(patient_ids, [(r.mrn, r.guarantor_mrn) for r in records], "lines")
+
+    existing: dict[str, LedgerLine] = rows_by_external_id(
+        session, LedgerLine, practice_id, external_ids
+    )
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    changes: list[NewChange] = []
+    unchanged = 0
+    for record in records:
+        values = record.model_dump(exclude={"mrn", "guarantor_mrn", "external_id"})
+        patient_id = patient_ids[record.mrn]
+        guarantor_id = patient_ids[record.guarantor_mrn]
+        current = existing.get(record.external_id)
+        if current is not None and current.source == "portal":
+            raise Unprocessable(
+                f"line {record.external_id!r} is a portal payment; the practice system cannot "
+                "change it."
+            )
+        keys: dict[str, Any] = {"patient_id": patient_id, "guarantor_patient_id": guarantor_id}
+        if current is None:
+            line_id = new_id()
+            inserts.append(
+                {
+                    "id": line_id,
+                    "practice_id": practice_id,
+                    "external_id": record.external_id,
+                    "source": "import",
+                    "updated_at": now,
+                    **keys,
+                    **values,
+                }
+            )
+        elif any(getattr(current, k) != v for k, v in {**keys, **values}.items()):
+            line_id = current.id
+            updates.append({"id": line_id, "updated_at": now, **keys, **values})
+        else:
+            unchanged += 1
+            continue
+        out = LedgerLineOut(
+            id=line_id, source="import", updated_at=now, **keys, **record.model_dump()
+        )
+        changes.append(NewChange.of("ledger_line", out, line_id))
+    if inserts:
+        session.execute(insert(cast(Table, LedgerLine.__table__)), inserts)
+    if updates:
+        session.execute(update(LedgerLine), updates)
+    append_changes(session, practice_id, changes)
+    return UpsertResult(created=len(inserts), updated=len(updates), unchanged=unchanged)
+
+
+def patient_balance_cents(session: Session, patient_id: str) -> int:
+    """What the patient owes: the sum of the patient-responsibility lines of their own visits."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerLine.amount_cents), 0)).where(
+            LedgerLine.patient_id == patient_id, LedgerLine.responsibility == "patient"
+        )
+    )
+    return int(total or 0)
+
+
+def aging_of(session: Session, patient_id: str, as_of: date) -> tuple[AgingBuckets, int]:
+    """Aging of the patient's balance, and the insurance still pending on their lines."""
+    rows = session.execute(
+        select(LedgerLine.posted_date, LedgerLine.amount_cents, LedgerLine.responsibility).where(
+            LedgerLine.patient_id == patient_id
+        )
+    ).all()
+    aging = AgingBuckets.of_lines(
+        ((r.posted_date, int(r.amount_cents)) for r in rows if r.responsibility == "patient"),
+        as_of,
+    )
+    pending = sum(int(r.amount_cents) for r in rows if r.responsibility == "insurance")
+    return aging, max(0, pending)
+
+
+def balances(session: Session, account_id: str) -> list[PatientBalance]:
+    """The balance of every patient linked to the account, in the order the links were made."""
+    rows = session.execute(
+        select(Patient, Practice)
+        .join(AccountLink, AccountLink.patient_id == Patient.id)
+        .join(Practice, Practice.id == Patient.practice_id)
+        .where(AccountLink.account_id == account_id, AccountLink.revoked_at.is_(None))
+        .order_by(AccountLink.created_at, Patient.last_name, Patient.first_name)
+    ).all()
+    result = []
+    for patient, practice in rows:
+        aging, pending = aging_of(session, patient.id, local_today(practice.timezone))
+        last_payment = session.scalar(
+            select(func.max(Payment.created_at)).where(Payment.patient_id == patient.id)
+        )
+        result.append(
+            PatientBalance(
+                patient_id=patient.id,
+                practice_id=practice.id,
+                practice_name=practice.name,
+                first_name=patient.first_name,
+                last_name=patient.last_name,
+                balance_cents=aging.total,
+                pending_insurance_cents=pending,
+                aging=aging,
+                allow_prepayment=setting_enabled(session, practice.id, ALLOW_PREPAYMENT),
+                last_payment_at=last_payment,
+            )
+        )
+    return result

@@ -1,0 +1,147 @@
+"""Idempotent execution of mutating calls.
+
+The first successful response per (scope, key) is stored in the same transaction as the call's
+effects and replayed for any repeat with the same method, path and body. The key is claimed (row
+inserted) before the effects run, so on PostgreSQL a concurrent duplicate blocks on the unique index
+until the first commits and then replays it; on SQLite writers are serialised by BEGIN IMMEDIATE.
+Failed calls (4xx) roll back and store nothing: a retry simply runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import BaseModel
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from visitdesk.portal.persistence.db import Database, utcnow
+from visitdesk.portal.persistence.models import IdempotencyRecord
+from visitdesk.portal.web.errors import BadRequest, Conflict, Unprocessable
+
+log = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotency-Replayed"
+MAX_KEY_LENGTH = 255
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a call produced: a status code and a wire model (None for an empty body).
+
+    ``replay`` is what a repeat of the key answers instead, for a response that carries a secret
+    shown once (a security code): the stored record then never holds the secret.
+    """
+
+    status_code: int
+    body: BaseModel | None = None
+    replay: Outcome | None = None
+
+    def content(self) -> bytes:
+        return b"" if self.body is None else self.body.model_dump_json().encode()
+
+
+@dataclass(frozen=True)
+class IdempotentCall:
+    scope: str
+    key: str
+    method: str
+    path: str
+    request_hash: str
+
+
+def check_key(value: str | None, *, required: bool) -> str | None:
+    if value is None or value == "":
+        if required:
+            raise BadRequest(
+                f"This call changes data and needs an {HEADER} header: a unique value "
+                "(e.g. a UUID) that you reuse when you retry the same call."
+            )
+        return None
+    if len(value) > MAX_KEY_LENGTH or not value.isascii() or not value.isprintable():
+        raise BadRequest(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
+    return value
+
+
+def request_hash(body: BaseModel | None) -> str:
+    canonical = b"" if body is None else body.model_dump_json().encode()
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _response(status_code: int, content: bytes, *, replayed: bool = False) -> Response:
+    headers = {REPLAYED_HEADER: "true"} if replayed else None
+    if status_code == 204:
+        return Response(status_code=204, headers=headers)
+    return Response(
+        content=content, status_code=status_code, media_type="application/json", headers=headers
+    )
+
+
+def execute(
+    db: Database, call: IdempotentCall | None, apply: Callable[[Session], Outcome]
+) -> Response:
+    """Run ``apply`` in one write transaction, exactly once per idempotency key."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            with db.write() as session:
+                if call is None:
+                    outcome = apply(session)
+                    return _response(outcome.status_code, outcome.content())
+                stored = session.scalar(
+                    select(IdempotencyRecord).where(
+                        IdempotencyRecord.scope == call.scope, IdempotencyRecord.key == call.key
+                    )
+                )
+                if stored is not None:
+                    return _replay(stored, call)
+                record = IdempotencyRecord(
+                    scope=call.scope,
+                    key=call.key,
+                    method=call.method,
+                    path=call.path,
+                    request_hash=call.request_hash,
+                )
+                session.add(record)
+                session.flush()
+                outcome = apply(session)
+                content = outcome.content()
+                stored_outcome = outcome.replay or outcome
+                record.status_code = stored_outcome.status_code
+                record.response_body = stored_outcome.content().decode()
+            return _response(outcome.status_code, content)
+        except IntegrityError:
+            # A concurrent call won a unique constraint (often: the same key). Its transaction has
+            # committed, so the next attempt sees its rows or its stored response.
+            log.info("write conflict on attempt %d; retrying", attempt + 1)
+    raise Conflict("The data changed while this call was running; please retry.")
+
+
+def _replay(stored: IdempotencyRecord, call: IdempotentCall) -> Response:
+    if (stored.method, stored.path, stored.request_hash) != (
+        call.method,
+        call.path,
+        call.request_hash,
+    ):
+        raise Unprocessable(
+            f"This {HEADER} was already used for a different request; use a new key for a new call."
+        )
+    return _response(stored.status_code, stored.response_body.encode(), replayed=True)
+
+
+def prune(db: Database, older_than: timedelta) -> int:
+    """Forget stored responses older than the retention period; returns how many went."""
+    with db.write() as session:
+        result = session.execute(
+            delete(IdempotencyRecord)
+            .where(IdempotencyRecord.created_at < utcnow() - older_than)
+            .returning(IdempotencyRecord.id)
+        )
+        return len(result.all())

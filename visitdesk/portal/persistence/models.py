@@ -1,0 +1,258 @@
+"""The portal's tables (SQLAlchemy 2 typed ORM), one metadata with a naming convention.
+
+Ids are random UUID strings. Every practice-scoped row carries ``practice_id`` so queries can be
+scoped without joins. Some tables (practice settings, account links with relationships, patient
+accounts by username) anticipate features that are not served yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from visitdesk.portal.persistence.db import Base, UTCDateTime, utcnow
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Practice(Base):
+    __tablename__ = "practices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    #: Highest sequence number handed out in this practice's change feed.
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PracticeSetting(Base):
+    """Per-practice options (e.g. security code lifetime); values are JSON text."""
+
+    __tablename__ = "practice_settings"
+
+    practice_id: Mapped[str] = mapped_column(
+        ForeignKey("practices.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+    __table_args__ = (UniqueConstraint("practice_id", "username"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    #: Stored case-folded; sign-in compares case-insensitively.
+    username: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffSession(Base):
+    """One sign-in: the family of refresh tokens that rotate from it."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    staff_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoke_reason: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class StaffRefreshToken(Base):
+    """A refresh token, kept only as its SHA-256; ``used_at`` is set when it rotates."""
+
+    __tablename__ = "staff_refresh_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_sessions.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per (kind, login, client address), keyed by a hash of that triple."""
+
+    __tablename__ = "login_throttle"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (
+        UniqueConstraint("practice_id", "mrn"),
+        Index("ix_patients_practice_name", "practice_id", "last_name", "first_name"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    mrn: Mapped[str] = mapped_column(String(32))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    middle_name: Mapped[str] = mapped_column(String(200), default="")
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1), default="U")
+    address_line1: Mapped[str] = mapped_column(String(200), default="")
+    address_line2: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(12), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        UniqueConstraint("practice_id", "external_id"),
+        Index("ix_appointments_practice_starts", "practice_id", "starts_at"),
+        Index("ix_appointments_patient_starts", "patient_id", "starts_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    provider: Mapped[str] = mapped_column(String(100))
+    location: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PatientAccount(Base):
+    """A portal login; registered by email, or by username with a security code."""
+
+    __tablename__ = "patient_accounts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    #: Case-folded; NULL for username accounts that proceeded without email.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True, default=None)
+    #: Case-folded; NULL for email accounts.
+    username: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccountLink(Base):
+    """A patient record an account may act for (self, child, spouse...), revocable by staff."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (UniqueConstraint("account_id", "patient_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("patient_accounts.id", ondelete="CASCADE"), index=True
+    )
+    patient_id: Mapped[str] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    relationship: Mapped[str] = mapped_column(String(32), default="self")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_by_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class CheckIn(Base):
+    """An "I'm Here" tap and what the desk did with it."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (Index("ix_checkins_patient_day", "patient_id", "local_date"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    appointment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), default=None
+    )
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("patient_accounts.id", ondelete="SET NULL"), default=None
+    )
+    #: The calendar day of the tap in the practice's timezone ("same day" duplicate detection).
+    local_date: Mapped[date] = mapped_column(Date)
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_changed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    status_changed_by_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    #: The arrival chat the tap began (a ``message_threads`` row; no FK: the tables refer both ways).
+    thread_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class Change(Base):
+    """One item of a practice's change feed; ``data`` is the kind's *Out model as JSON text."""
+
+    __tablename__ = "changes"
+
+    practice_id: Mapped[str] = mapped_column(
+        ForeignKey("practices.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    op: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[str] = mapped_column(String(36))
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    """The first successful response to an idempotent call, replayed for repeats of its key.
+
+    ``scope`` is ``staff:<practice id>`` or ``patient:<account id>``.
+    """
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    scope: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer, default=0)
+    response_body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

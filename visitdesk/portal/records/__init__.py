@@ -1,0 +1,2 @@
+"""The practice's own records (patients by MRN, appointments by external id), upserted in bulk
+by the desk."""

@@ -1,0 +1,195 @@
+"""Bulk upserts of the practice's own records (patients by MRN, appointments by external id)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session
+
+from visitdesk.api.wire import (
+    AppointmentOut,
+    AppointmentRecord,
+    PatientOut,
+    PatientRecord,
+    UpsertResult,
+)
+from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.feed import NewChange, append_changes
+from visitdesk.portal.persistence.models import Appointment, Patient, new_id
+from visitdesk.portal.persistence.out import APPOINTMENT_FIELDS, PATIENT_FIELDS
+from visitdesk.portal.web.errors import Unprocessable
+
+#: Rows per ``IN (...)`` list, well inside every backend's parameter limit.
+_CHUNK = 900
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _reject_duplicates(keys: Sequence[str], what: str, collection: str) -> None:
+    seen: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        if key in seen:
+            raise Unprocessable(
+                f"{collection}[{index}] repeats {what} {key!r} already given at "
+                f"{collection}[{seen[key]}]; send each {what} once per batch."
+            )
+        seen[key] = index
+
+
+def patient_ids_by_mrn(session: Session, practice_id: str, mrns: Iterable[str]) -> dict[str, str]:
+    """Portal ids of the practice's patients with these MRNs (unknown MRNs are left out)."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(mrns))):
+        for mrn, patient_id in session.execute(
+            select(Patient.mrn, Patient.id).where(
+                Patient.practice_id == practice_id, Patient.mrn.in_(chunk)
+            )
+        ):
+            found[mrn] = patient_id
+    return found
+
+
+def require_patients(
+    patient_ids: dict[str, str], mrns_by_row: Sequence[Sequence[str]], field: str
+) -> None:
+    """Refuse the batch (422) when a row names an MRN with no patient in `patient_ids`.
+
+    The message points at the first such row (``field[index]``) and counts the others.
+    """
+    rows = [
+        (index, mrn)
+        for index, mrns in enumerate(mrns_by_row)
+        for mrn in mrns
+        if mrn not in patient_ids
+    ]
+    if not rows:
+        return
+    index, mrn = rows[0]
+    others = len({i for i, _ in rows}) - 1
+    tail = f" ({others} more rows name unknown MRNs)" if others else ""
+    raise Unprocessable(
+        f"{field}[{index}]: no patient with MRN {mrn!r} in this practice; "
+        f"send the patient first{tail}."
+    )
+
+
+def rows_by_external_id(
+    session: Session, model: Any, practice_id: str, external_ids: Sequence[str]
+) -> dict[str, Any]:
+    """The practice's rows of `model` whose practice-system id is one of `external_ids`."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(external_ids):
+        for row in session.scalars(
+            select(model).where(model.practice_id == practice_id, model.external_id.in_(chunk))
+        ):
+            found[row.external_id] = row
+    return found
+
+
+def upsert_patients(
+    session: Session, practice_id: str, records: Sequence[PatientRecord]
+) -> UpsertResult:
+    """Create or update patients by MRN; only real changes get a feed item."""
+    mrns = [record.mrn for record in records]
+    _reject_duplicates(mrns, "MRN", "patients")
+    existing: dict[str, Patient] = {}
+    for chunk in _chunks(mrns):
+        for row in session.scalars(
+            select(Patient).where(Patient.practice_id == practice_id, Patient.mrn.in_(chunk))
+        ):
+            existing[row.mrn] = row
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    changes: list[NewChange] = []
+    unchanged = 0
+    for record in records:
+        values = record.model_dump()
+        current = existing.get(record.mrn)
+        if current is None:
+            patient_id = new_id()
+            inserts.append(
+                {
+                    "id": patient_id,
+                    "practice_id": practice_id,
+                    "created_at": now,
+                    "updated_at": now,
+                    **values,
+                }
+            )
+        elif any(getattr(current, name) != values[name] for name in PATIENT_FIELDS):
+            patient_id = current.id
+            updates.append({"id": patient_id, "updated_at": now, **values})
+        else:
+            unchanged += 1
+            continue
+        out = PatientOut(id=patient_id, updated_at=now, **values)
+        changes.append(NewChange.of("patient", out, patient_id))
+    if inserts:
+        session.execute(insert(cast(Table, Patient.__table__)), inserts)
+    if updates:
+        session.execute(update(Patient), updates)
+    append_changes(session, practice_id, changes)
+    return UpsertResult(created=len(inserts), updated=len(updates), unchanged=unchanged)
+
+
+def upsert_appointments(
+    session: Session, practice_id: str, records: Sequence[AppointmentRecord]
+) -> UpsertResult:
+    """Create or update appointments by external id; every MRN must name a patient here."""
+    external_ids = [record.external_id for record in records]
+    _reject_duplicates(external_ids, "external_id", "appointments")
+
+    patient_ids = patient_ids_by_mrn(session, practice_id, (r.mrn for r in records))
+    require_patients(patient_ids, [(record.mrn,) for record in records], "appointments")
+
+    existing: dict[str, Appointment] = rows_by_external_id(
+        session, Appointment, practice_id, external_ids
+    )
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    changes: list[NewChange] = []
+    unchanged = 0
+    for record in records:
+        values = record.model_dump(exclude={"mrn"})
+        values["starts_at"] = values["starts_at"].astimezone(UTC)
+        patient_id = patient_ids[record.mrn]
+        current = existing.get(record.external_id)
+        if current is None:
+            appointment_id = new_id()
+            inserts.append(
+                {
+                    "id": appointment_id,
+                    "practice_id": practice_id,
+                    "patient_id": patient_id,
+                    "updated_at": now,
+                    **values,
+                }
+            )
+        elif current.patient_id != patient_id or any(
+            getattr(current, name) != values[name] for name in APPOINTMENT_FIELDS
+        ):
+            appointment_id = current.id
+            updates.append(
+                {"id": appointment_id, "patient_id": patient_id, "updated_at": now, **values}
+            )
+        else:
+            unchanged += 1
+            continue
+        out = AppointmentOut(id=appointment_id, patient_id=patient_id, mrn=record.mrn, **values)
+        changes.append(NewChange.of("appointment", out, appointment_id))
+    if inserts:
+        session.execute(insert(cast(Table, Appointment.__table__)), inserts)
+    if updates:
+        session.execute(update(Appointment), updates)
+    append_changes(session, practice_id, changes)
+    return UpsertResult(created=len(inserts), updated=len(updates), unchanged=unchanged)

@@ -1,0 +1,40 @@
+"""The desk's billing calls: bulk upsert of the practice's ledger lines."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from visitdesk.api.commands import UPSERT_LEDGER
+from visitdesk.api.wire import ErrorBody, Role
+from visitdesk.api.wire_billing import LedgerUpsert
+from visitdesk.portal.billing import ledger
+from visitdesk.portal.persistence.idempotency import Outcome
+from visitdesk.portal.web.deps import StaffWriter, staff_writer
+from visitdesk.portal.web.routes.commands import staff_route
+
+router = APIRouter(tags=["staff billing"])
+
+Biller = Annotated[StaffWriter, Depends(staff_writer(Role.BILLING, Role.MANAGER))]
+
+
+@staff_route(
+    router,
+    UPSERT_LEDGER,
+    responses={
+        400: {"model": ErrorBody, "description": "Missing Idempotency-Key"},
+        401: {"model": ErrorBody},
+        403: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+    },
+)
+def upsert_ledger(body: LedgerUpsert, writer: Biller) -> Response:
+    """Create or update ledger lines by the practice system's line id; MRNs must exist here."""
+
+    def apply(session: Session) -> Outcome:
+        return Outcome(200, ledger.upsert_ledger(session, writer.staff.practice_id, body.lines))
+
+    return writer.run(body, apply)
