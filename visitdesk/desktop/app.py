@@ -26,7 +26,9 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from visitdesk.api.wire import PracticeInfo, StaffInfo
+from visitdesk.desktop import self_test
 from visitdesk.desktop import session as sessions
+from visitdesk.desktop.about import APP_NAME, app_icon, app_version, is_frozen
 from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.demo import DemoEnvironment, prepare_demo_desk, start_demo
 from visitdesk.desktop.main_window import MainWindow
@@ -98,7 +100,8 @@ def build_ops(
 
     `client` None: a desk without a portal session (benchmarks); portal calls then say offline.
     """
-    session = DeskSession(runner, staff, practice, password_checker)
+    portal_url = client.base_url if client is not None else ""
+    session = DeskSession(runner, staff, practice, password_checker, portal_url)
     staff_name = staff.name
     registrations = RegistrationOps(runner, store, engine)
     # The feed's news reaches the match index without a view in between.
@@ -371,8 +374,9 @@ class VisitDeskApp(QObject):
             self.finished.set_result(0)
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="visitdesk", description="VisitDesk staff desktop")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {app_version()}")
     parser.add_argument(
         "--demo", action="store_true", help="start a seeded local portal and sign in to it"
     )
@@ -388,13 +392,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--demo-patients", type=int, default=5000, help="patients seeded in the demo"
     )
-    return parser.parse_args(argv)
+    self_test.add_arguments(parser)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.demo and is_frozen():
+        # The installed build carries the desk only; the demo starts the portal service from the
+        # Python package, which a clinic workstation does not have.
+        parser.error(
+            "--demo needs VisitDesk installed from its Python package (pip install visitdesk); "
+            "the installed application connects to your practice's portal"
+        )
+    if args.self_test:
+        args.self_test_options = self_test.options_from(args, parser)
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Statement runs render on worker processes; a frozen (installer) build needs this first.
     multiprocessing.freeze_support()
     args = parse_args(argv)
+    if args.self_test:
+        return self_test.run_self_test(args.self_test_options)
     data_dir: Path = args.data_dir or default_data_dir()
     throwaway = args.demo and args.data_dir is None
     if throwaway:
@@ -404,8 +426,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(data_dir)
 
     app = QApplication(sys.argv[:1])
-    app.setApplicationName("VisitDesk")
-    app.setOrganizationName("VisitDesk")
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(app_version())
+    app.setOrganizationName(APP_NAME)
+    # Matches the Linux .desktop entry's file name, so the window list shows the right icon.
+    app.setDesktopFileName("visitdesk")
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
     app.setStyleSheet(load_stylesheet())
     loop = qasync.QEventLoop(app)

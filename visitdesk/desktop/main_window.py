@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QStackedWidget,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.desktop.about import APP_NAME, AboutDialog
 from visitdesk.desktop.idle import IdleWatcher
 from visitdesk.desktop.notifier import MessageNotifier
 from visitdesk.desktop.ops.desk import (
@@ -284,6 +286,7 @@ class MainWindow(QMainWindow):
             demo = QAction("&Demo sign-in details\u2026", self)
             demo.triggered.connect(self.show_demo_sign_ins)
             help_menu.addAction(demo)
+        self._add_about_action(help_menu)
 
     def _notices_toggled(self, enabled: bool) -> None:
         if self.notifier is not None:
@@ -321,6 +324,22 @@ class MainWindow(QMainWindow):
             "This demo practice is made up and removed when the demo stops.\n\n"
             + self._demo_sign_ins,
         )
+
+    def _add_about_action(self, help_menu: QMenu) -> None:
+        """Help ▸ About VisitDesk, last in the Help menu (the application menu on macOS)."""
+        help_menu.addSeparator()
+        self.about_action = QAction(f"&About {APP_NAME}", self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.show_about)
+        help_menu.addAction(self.about_action)
+
+    def show_about(self) -> AboutDialog:
+        session = self._ops.session
+        portal = session.portal_url or "not connected"
+        dialog = AboutDialog(portal, session.practice.name, session.practice.code, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # ---- status
 

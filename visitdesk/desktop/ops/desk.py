@@ -53,6 +53,8 @@ class DeskSession:
     practice: PracticeInfo
     #: Checks the signed-in staff member's password (lock screen); blocking, run off the GUI.
     password_checker: Callable[[str], bool] | None = None
+    #: The portal this session syncs with ("" without one), for Help ▸ About.
+    portal_url: str = ""
 
     @property
     def zone(self) -> tzinfo:
