@@ -24,11 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.wire import Role
 from visitdesk.desktop.about import APP_NAME, AboutDialog
 from visitdesk.desktop.idle import IdleWatcher
 from visitdesk.desktop.notifier import MessageNotifier
 from visitdesk.desktop.ops.desk import (
     BILLING_ROLES,
+    CHECKIN_ROLES,
     CODE_ROLES,
     IMPORT_ROLES,
     MESSAGE_ROLES,
@@ -81,6 +83,13 @@ SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("X", "Close the thread"),
         ("Ctrl+F", "Search every message"),
     ),
+}
+#: Keys that act for only some of the roles who see their screen (billing watches the board but
+#: cannot acknowledge, room or chat): Help lists them to those roles only.
+KEY_ROLES: dict[tuple[str, str], frozenset[Role]] = {
+    ("Check-ins", "A"): CHECKIN_ROLES,
+    ("Check-ins", "R"): CHECKIN_ROLES,
+    ("Check-ins", "C"): MESSAGE_ROLES,
 }
 GLOBAL_SHORTCUTS = (("Ctrl+Q", "Quit VisitDesk"),)
 
@@ -310,10 +319,15 @@ class MainWindow(QMainWindow):
         ]
         lines: list[str] = []
         for screen in screens:
-            if not SHORTCUTS.get(screen):
+            usable = [
+                (keys, what)
+                for keys, what in SHORTCUTS.get(screen, ())
+                if (screen, keys) not in KEY_ROLES or self._ops.session.can(KEY_ROLES[screen, keys])
+            ]
+            if not usable:
                 continue
             lines.append(screen)
-            lines.extend(f"  {keys} \u2014 {what}" for keys, what in SHORTCUTS.get(screen, ()))
+            lines.extend(f"  {keys} \u2014 {what}" for keys, what in usable)
             lines.append("")
         lines.extend(f"{keys} \u2014 {what}" for keys, what in GLOBAL_SHORTCUTS)
         return self._help("Keyboard shortcuts", "\n".join(lines))
