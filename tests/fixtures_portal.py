@@ -55,7 +55,16 @@ def fast_hasher() -> PasswordHasher:
 
 def portal_test_config(data_dir: Path, **overrides: Any) -> PortalConfig:
     """A PortalConfig for tests: fast hashing and a known token secret."""
-    values: dict[str, Any] = {"data_dir": data_dir, "secret_key": TEST_SECRET, **FAST_ARGON2}
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "secret_key": TEST_SECRET,
+        # Every test signs in from 127.0.0.1: one address's failures over all logins would
+        # otherwise add up across the whole run (tests of that throttle set their own limit).
+        "login_address_max_failures": 100_000,
+        # The fake cards of the demo; tests of a portal without a processor set "none".
+        "payment_gateway": "test",
+        **FAST_ARGON2,
+    }
     values.update(overrides)
     return PortalConfig(**values)
 
@@ -209,3 +218,22 @@ def portal_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalF
         yield factory
     finally:
         factory.stop_all()
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[[RunningPortal], Any]]:
+    """``fault_proxy(portal)``: a started FaultProxy (tests/faultproxy.py) in front of a portal."""
+    from tests.faultproxy import FaultProxy
+
+    made: list[FaultProxy] = []
+
+    def make(portal: RunningPortal) -> FaultProxy:
+        proxy = FaultProxy(portal.port, portal.config.data_dir / "tls").start()
+        made.append(proxy)
+        return proxy
+
+    try:
+        yield make
+    finally:
+        for proxy in made:
+            proxy.stop()

@@ -214,6 +214,9 @@ class Flows:
             f"{self.patient_url}{path}", json=body, headers=headers or {}, timeout=10
         )
 
+    def delete(self, path: str, headers: dict[str, str] | None = None) -> requests.Response:
+        return self.http.delete(f"{self.patient_url}{path}", headers=headers or {}, timeout=10)
+
     def get(self, path: str, headers: dict[str, str] | None = None) -> requests.Response:
         return self.http.get(f"{self.patient_url}{path}", headers=headers or {}, timeout=10)
 
@@ -259,6 +262,15 @@ class Flows:
         if "email" not in body and "email_choice" not in body:
             body["email_choice"] = "proceed_without"
         return self.post("/accounts/username", body)
+
+    def set_security_questions(self, headers: dict[str, str]) -> None:
+        """Answer three questions (a username account's dashboard waits for them)."""
+        answers = [
+            {"question_id": qid, "answer": answer}
+            for qid, answer in (("q01", "Biscuit"), ("q05", "Volvo"), ("q09", "Blondie"))
+        ]
+        response = self.post("/account/security-questions", {"answers": answers}, headers)
+        assert response.status_code == 201, response.text
 
     def connect(
         self, headers: dict[str, str], first: str, last: str, dob: str, **extra: Any

@@ -22,9 +22,11 @@ def desk_app(qtbot, tmp_path: Path):
     runner.shutdown(wait=True)
 
 
-def fill_and_submit(qtbot, dialog, practice, password: str | None = None, ca: bool = True) -> None:
+def fill_and_submit(
+    qtbot, dialog, practice, password: str | None = None, ca: bool = True, url: str | None = None
+) -> None:
     staff = practice.staff["front_desk"]
-    dialog.portal.setText(practice.base_url)
+    dialog.portal.setText(url or practice.base_url)
     dialog.practice.setText(practice.practice_code)
     dialog.username.setText(staff.username)
     dialog.password.setText(staff.password if password is None else password)
@@ -121,3 +123,46 @@ def test_restart_resumes_with_the_keyring_token_then_sign_out_forgets_it(qtbot, 
     finally:
         again.close_session()
         runner.shutdown(wait=True)
+
+
+def test_the_status_bar_says_why_changes_wait_while_the_store_cannot_be_written(
+    qtbot, desk_app, practice, portal_server, fault_proxy, tmp_path
+):
+    from tests.faultproxy import Fault
+    from tests.storefaults import StoreFaults
+    from tests.sync.portal_helpers import patient_checkin
+    from visitdesk.api.wire import CheckInStatus
+
+    proxy = fault_proxy(portal_server)
+    dialog = desk_app.show_sign_in()
+    qtbot.addWidget(dialog)
+    fill_and_submit(qtbot, dialog, practice, url=proxy.base_url)
+    qtbot.waitUntil(lambda: desk_app.running is not None, timeout=10_000)
+    running = desk_app.running
+    window = running.window
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    store = running.session.store
+    checkin_id = patient_checkin(practice)["id"]
+    qtbot.waitUntil(lambda: store.checkin(checkin_id) is not None, timeout=10_000)
+    faults = StoreFaults(store)
+    try:
+        # The portal acts; its answer comes back only once the store has become read-only.
+        proxy.add(Fault("delay", "POST", r"/status$", seconds=0.5))
+        store.set_checkin_status(checkin_id, CheckInStatus.ACKNOWLEDGED, "Desk One")
+        running.engine.kick()
+        qtbot.waitUntil(lambda: proxy.requests.get("POST", 0) > 0, timeout=5_000)
+        faults.read_only = True
+        qtbot.waitUntil(lambda: "read-only" in window.outbox_label.text(), timeout=10_000)
+        assert window.outbox_label.text() == (
+            "1 change waiting to be sent \u00b7 Cannot save changes: the local database is "
+            "read-only; VisitDesk keeps trying"
+        )
+        assert window.online_label.text() == "\u25cf Online"
+        label = window.outbox_label
+        qtbot.waitUntil(lambda: label.width() >= label.sizeHint().width(), timeout=5_000)
+        window.grab().save(str(tmp_path / "store-read-only.png"))
+        faults.read_only = False
+        qtbot.waitUntil(lambda: window.outbox_label.text() == "All changes sent", timeout=15_000)
+    finally:
+        faults.remove()

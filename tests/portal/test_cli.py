@@ -128,6 +128,26 @@ def test_serve_with_ephemeral_port_and_ready_file(tmp_path: Path) -> None:
     assert "?" not in "".join(line for line in stderr.splitlines() if "GET" in line)
 
 
+def test_serve_takes_fake_cards_only_on_loopback_and_stripe_only_with_its_keys(
+    tmp_path: Path,
+) -> None:
+    data_dir = str(tmp_path / "portal")
+    fake = _run("serve", "--host", "0.0.0.0", "--data-dir", data_dir, "--payment-gateway", "test")
+    assert fake.returncode == 2 and "loopback" in fake.stderr
+    keyless = _run("serve", "--data-dir", data_dir, "--payment-gateway", "stripe")
+    assert keyless.returncode == 2 and "Stripe secret key is not set" in keyless.stderr
+    missing = _run(
+        "serve",
+        "--data-dir",
+        data_dir,
+        "--payment-gateway",
+        "stripe",
+        "--stripe-secret-key-file",
+        str(tmp_path / "absent"),
+    )
+    assert missing.returncode == 2 and "cannot read the Stripe secret key file" in missing.stderr
+
+
 def test_every_flag_of_every_subcommand_has_help() -> None:
     import argparse
 
@@ -145,5 +165,58 @@ def test_every_flag_of_every_subcommand_has_help() -> None:
         and not (action.help and action.help.strip())
     ]
     assert missing == []
-    assert set(commands.choices) == {"serve", "seed-demo", "simulate"}
+    assert set(commands.choices) == {
+        "serve",
+        "seed-demo",
+        "simulate",
+        "create-practice",
+        "list-practices",
+    }
     assert all(choice.help for choice in commands._choices_actions)
+
+
+def test_create_practice_then_list_and_sign_in(tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "portal")
+    password_file = tmp_path / "manager-password"
+    password_file.write_text("lantern-orchard-29\n", encoding="utf-8")
+    args = (
+        "create-practice",
+        "--data-dir",
+        data_dir,
+        "--code",
+        "Riverside",
+        "--name",
+        "Riverside Pediatrics",
+        "--timezone",
+        "America/Chicago",
+        "--manager-username",
+        "ana",
+        "--manager-name",
+        "Ana Flores",
+    )
+    no_password = _run(*args)
+    assert no_password.returncode == 2 and "--manager-password-file" in no_password.stderr
+    created = _run(*args, "--manager-password-file", str(password_file))
+    assert created.returncode == 0, created.stderr
+    assert "lantern" not in created.stdout + created.stderr
+    again = _run(*args, "--manager-password-file", str(password_file))
+    assert again.returncode == 2 and "already exists" in again.stderr
+    weak = tmp_path / "weak"
+    weak.write_text("short", encoding="utf-8")
+    refused = _run(*args[:4], "other", *args[5:], "--manager-password-file", str(weak))
+    assert refused.returncode == 2 and "at least" in refused.stderr
+    listed = _run("list-practices", "--data-dir", data_dir)
+    assert listed.returncode == 0
+    line = next(row for row in listed.stdout.splitlines() if row.startswith("riverside"))
+    assert line.split()[1:4] == ["1", "1", "0"] and "Riverside Pediatrics" in line
+
+    from visitdesk.portal.persistence.db import Database
+    from visitdesk.portal.persistence.models import StaffUser
+
+    db = Database.from_url(f"sqlite:///{tmp_path / 'portal' / 'portal.sqlite3'}")
+    try:
+        with db.read() as session:
+            manager = session.query(StaffUser).one()
+        assert (manager.username, manager.role, manager.active) == ("ana", "manager", True)
+    finally:
+        db.dispose()

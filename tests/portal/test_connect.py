@@ -182,13 +182,54 @@ def test_safe_health_code_brute_force_is_throttled(flows: Flows) -> None:
     assert flows.get("/patients", headers).json() == []
 
 
-def test_safe_health_code_requests_are_limited_per_account(flows: Flows) -> None:
-    flows.add_patient("Many", "Requests", "1977-07-17", email="many.file@example.net")
+def test_connect_requests_are_limited_per_account_matched_or_not(flows: Flows) -> None:
     _, headers = flows.email_account()
-    outcomes = [flows.connect(headers, "Many", "Requests", "1977-07-17") for _ in range(6)]
+    # Unmatched requests wait in the office's queue: an account cannot flood it.
+    outcomes = [flows.connect(headers, "Nobody", f"Unknown{n}", "1970-01-01") for n in range(6)]
     assert [r.status_code for r in outcomes[:5]] == [200] * 5
+    assert {r.json()["outcome"] for r in outcomes[:5]} == {"queued"}
     assert outcomes[5].status_code == 429
-    assert len(flows.mailbox.wait_for("many.file@example.net", 5)) == 5
+    assert int(outcomes[5].headers["Retry-After"]) > 0
+
+
+def test_safe_health_codes_are_limited_per_patient_record_across_accounts(flows: Flows) -> None:
+    flows.add_patient("Many", "Requests", "1977-07-17", email="many.file@example.net")
+    accounts = [flows.email_account()[1] for _ in range(4)]
+    outcomes = [flows.connect(headers, "Many", "Requests", "1977-07-17") for headers in accounts]
+    assert [r.status_code for r in outcomes] == [200, 200, 200, 429]
+    assert "sent to this patient" in outcomes[3].json()["detail"]
+    assert len(flows.mailbox.wait_for("many.file@example.net", 3)) == 3
+
+
+def test_wrong_safe_health_codes_count_per_patient_record_across_accounts(flows: Flows) -> None:
+    flows.add_patient("Guessed", "Often", "1966-06-16", email="guessed.file@example.net")
+    first, second = flows.email_account()[1], flows.email_account()[1]
+    started_first = flows.connect(first, "Guessed", "Often", "1966-06-16").json()
+    code_first = safe_health_code_in(body_of(flows.mailbox.wait_for("guessed.file@example.net")[0]))
+    started_second = flows.connect(second, "Guessed", "Often", "1966-06-16").json()
+    mails = flows.mailbox.wait_for("guessed.file@example.net", 2)
+    code_second = safe_health_code_in(body_of(mails[1]))
+    wrong = [c for c in (f"{n:06d}" for n in range(9)) if c not in (code_first, code_second)]
+    for guess in wrong[:3]:
+        assert (
+            flows.post(
+                f"/connect/{started_first['connect_id']}/verify", {"code": guess}, first
+            ).status_code
+            == 422
+        )
+    for guess in wrong[3:5]:
+        assert (
+            flows.post(
+                f"/connect/{started_second['connect_id']}/verify", {"code": guess}, second
+            ).status_code
+            == 422
+        )
+    # Five wrong guesses against this patient in all: no account may try again for a while.
+    right = flows.post(
+        f"/connect/{started_second['connect_id']}/verify", {"code": code_second}, second
+    )
+    assert right.status_code == 429
+    assert flows.get("/patients", second).json() == []
 
 
 def test_connect_ids_belong_to_their_account(flows: Flows) -> None:

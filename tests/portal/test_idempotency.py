@@ -135,3 +135,22 @@ def test_patient_tap_accepts_an_optional_key(
     assert first.status_code == replay.status_code == 201
     assert replay.headers["Idempotency-Replayed"] == "true"
     assert replay.json() == first.json()
+
+
+def test_keys_are_scoped_to_the_user_who_sent_them(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
+    key = idem()
+    url = f"{practice.staff_url}/patients"
+    desk = {**staff_headers(portal_http, practice, "front_desk"), **key}
+    first = portal_http.put(url, json=_body("I-SCOPE"), headers=desk, timeout=10)
+    assert first.status_code == 200
+    assert first.json() == {"created": 1, "updated": 0, "unchanged": 0}
+    # A manager sending the same key gets a call of their own, not the front desk's response.
+    manager = {**staff_headers(portal_http, practice, "manager"), **key}
+    second = portal_http.put(url, json=_body("I-SCOPE"), headers=manager, timeout=10)
+    assert second.status_code == 200
+    assert "Idempotency-Replayed" not in second.headers
+    assert second.json() == {"created": 0, "updated": 0, "unchanged": 1}
+    again = portal_http.put(url, json=_body("I-SCOPE"), headers=desk, timeout=10)
+    assert again.headers["Idempotency-Replayed"] == "true"

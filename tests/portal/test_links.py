@@ -22,6 +22,7 @@ def test_link_a_family_member_step_by_step(flows: Flows) -> None:
     parent_code = flows.issued_code(parent)["code"]
     registered = flows.register_username(parent_code, "Priya", "Raman", username="praman82")
     headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+    flows.set_security_questions(headers)
 
     # ... is given a link code for her son, restricted to her account.
     child = flows.add_patient("Arjun", "Raman", "2016-10-10")

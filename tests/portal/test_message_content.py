@@ -11,7 +11,7 @@ from reportlab.pdfgen import canvas
 from tests.fixtures_portal import PortalPractice
 from tests.portal.helpers import patient_headers, staff_headers
 from tests.portal.messages_api import start_thread
-from visitdesk.api.wire_messages import MAX_ATTACHMENT_BYTES, MESSAGE_TOO_LONG
+from visitdesk.api.wire_messages import MAX_ATTACHMENT_BYTES
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 ELF = b"\x7fELF\x02\x01\x01" + b"\x00" * 200
@@ -84,9 +84,9 @@ def test_a_one_megabyte_body_is_refused_before_it_is_read(
         ),
     ):
         response = portal_http.post(url, json=huge, headers=hdrs, timeout=10)
+        # Refused from its declared length by the route's own limit, before a byte is parsed.
         assert response.status_code == 413
-        assert response.json() == {"detail": MESSAGE_TOO_LONG}
-        assert "20,000 characters" in MESSAGE_TOO_LONG
+        assert "Too Large" in response.text and "xxxx" not in response.text
 
 
 def test_attachments_round_trip_and_are_typed_by_content(

@@ -32,7 +32,7 @@ def test_flows_on_postgres(portal_factory: PortalFactory) -> None:
     finally:
         db.dispose()
     with http_session(portal.ca_file) as http:
-        headers = staff_headers(http, practice)
+        headers = staff_headers(http, practice, "manager")  # reads every kind of the feed
         body = {
             "patients": [
                 {

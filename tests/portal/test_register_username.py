@@ -3,6 +3,7 @@ and the attacks on codes: wrong name, expired, used, revoked, another practice's
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,9 +47,9 @@ def test_register_by_username_step_by_step(flows: Flows) -> None:
     assert response.status_code == 201, response.text
     headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
     assert response.json()["account"]["display_name"] == "José de la Cruz"
-    [linked] = flows.get("/patients", headers).json()
-    assert (linked["patient_id"], linked["relationship"]) == (patient_id, "self")
-    assert flows.get(f"/patients/{patient_id}", headers).status_code == 200
+    # The dashboard waits for the security questions (the portal holds the line, not only the app).
+    refused = flows.get("/patients", headers)
+    assert refused.status_code == 403 and "security questions" in refused.json()["detail"]
 
     # The code is used now, and the desk hears of it through the feed.
     assert flows.code(code_id)["status"] == "used"
@@ -65,6 +66,9 @@ def test_register_by_username_step_by_step(flows: Flows) -> None:
     assert set_.status_code == 201, set_.text
     assert set_.json()["question_ids"] == ["q01", "q05", "q09"]
     assert flows.get("/account", headers).json()["needs_security_questions"] is False
+    [linked] = flows.get("/patients", headers).json()
+    assert (linked["patient_id"], linked["relationship"]) == (patient_id, "self")
+    assert flows.get(f"/patients/{patient_id}", headers).status_code == 200
 
     # Step 4: sign in again by username, any case.
     flows.sign_in("JCRUZ84")
@@ -205,3 +209,22 @@ def test_unknown_codes_are_throttled_per_client_address(flows: Flows) -> None:
     throttled = flows.register_username(code, "José", "de la Cruz")
     assert throttled.status_code == 429
     assert int(throttled.headers["Retry-After"]) > 0
+
+
+def test_an_email_with_an_account_is_not_revealed_to_a_code_holder(flows: Flows) -> None:
+    taken, _ = flows.email_account()
+    fresh = f"{uuid.uuid4().hex[:12]}@example.org"
+    answers = {}
+    for first, last, address in (("Kim", "Taken", taken), ("Kim", "Fresh", fresh)):
+        _, code, _ = _code_for(flows, first, last)
+        response = flows.register_username(code, first, last, email=address)
+        assert response.status_code == 201, response.text
+        headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        account = flows.get("/account", headers).json()
+        resend = flows.post("/account/email-confirmation/resend", {}, headers)
+        answers[address] = (account["email"], account["email_confirmed"], resend.status_code)
+    # Both registrants see the same: their address, unconfirmed, and a resend that is accepted.
+    assert answers == {taken: (taken, False, 202), fresh: (fresh, False, 202)}
+    # The owner of the taken address was told; the registrant got no confirmation for it.
+    subjects = [m["Subject"] for m in flows.mailbox.wait_for(taken, 3)]
+    assert subjects.count("Someone tried to register with your email address") == 2

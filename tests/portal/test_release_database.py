@@ -29,9 +29,10 @@ RELEASE = Path(__file__).resolve().parent / "data" / "release-d9b6e98"
 def _release_data_dir(tmp_path: Path) -> Path:
     data = tmp_path / "portal-data"
     data.mkdir()
-    with gzip.open(RELEASE / "portal.sqlite3.gz") as packed, (data / "portal.sqlite3").open(
-        "wb"
-    ) as out:
+    with (
+        gzip.open(RELEASE / "portal.sqlite3.gz") as packed,
+        (data / "portal.sqlite3").open("wb") as out,
+    ):
         shutil.copyfileobj(packed, out)
     shutil.copyfile(RELEASE / "secret.key", data / "secret.key")
     return data

@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from tests.fixtures_portal import fast_hasher
 from visitdesk.portal.demo.seed import PracticeExists, create_practice, seed_demo
 from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.persistence.models import AccountLink, Appointment, Change, Patient, Practice
+from visitdesk.portal.persistence.models import (
+    AccountLink,
+    Appointment,
+    Change,
+    Patient,
+    PatientAccount,
+    Practice,
+)
+from visitdesk.portal.persistence.models_registration import SecurityAnswer
 
 
 @pytest.fixture
@@ -47,6 +55,15 @@ def test_demo_practice_contents(db: Database) -> None:
         today_patients = {a.patient_id for a in todays}
         assert set(linked) <= today_patients
         assert practice.last_seq == session.scalar(select(func.count()).select_from(Change))
+        # Username accounts have been through registration: their security questions are set.
+        username_accounts = set(
+            session.scalars(select(PatientAccount.id).where(PatientAccount.username.is_not(None)))
+        )
+        assert username_accounts
+        answered = session.execute(
+            select(SecurityAnswer.account_id, func.count()).group_by(SecurityAnswer.account_id)
+        ).all()
+        assert dict(answered) == dict.fromkeys(username_accounts, 3)
     assert len(creds.patients) == 10
     assert {s.role for s in creds.staff} == {"front_desk", "billing", "manager"}
 

@@ -28,7 +28,7 @@ def _page(
 def test_feed_is_ordered_and_pages_with_more(
     portal_http: requests.Session, practice: PortalPractice
 ) -> None:
-    headers = staff_headers(portal_http, practice, "billing")
+    headers = staff_headers(portal_http, practice, "manager")
     everything = _page(portal_http, practice, headers, after=0, limit=5000)
     items = everything["items"]
     assert not everything["more"]
@@ -164,3 +164,15 @@ def test_long_poll_sees_writes_from_another_process(
             assert kinds == {"checkin", "thread", "thread_message"}
     finally:
         outside.dispose()
+
+
+def test_each_role_reads_only_the_kinds_its_screens_need(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
+    def kinds(role: str) -> set[str]:
+        headers = staff_headers(portal_http, practice, role)
+        return {i["kind"] for i in _page(portal_http, practice, headers, limit=5000)["items"]}
+
+    assert kinds("manager") == {"patient", "appointment", "ledger_line"}
+    assert kinds("front_desk") == {"patient", "appointment"}  # no ledgers, no payments
+    assert kinds("billing") == {"patient", "ledger_line"}  # no appointments, codes or queue

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import requests
+from sqlalchemy import update
 
 from tests.fixtures_portal import TEST_SECRET, PortalPractice
 from tests.portal.helpers import idem, sign_in_staff
 from visitdesk.api.wire import SessionTokens
-from visitdesk.portal.web.security import TokenSigner
+from visitdesk.portal.persistence.db import Database, utcnow
+from visitdesk.portal.persistence.models import StaffRefreshToken
+from visitdesk.portal.web.security import TokenSigner, hash_token
 
 
 def _changes(http: requests.Session, practice: PortalPractice, access: str) -> requests.Response:
@@ -114,14 +119,68 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(
 ) -> None:
     first = sign_in_staff(portal_http, practice)
     second = _refresh(portal_http, practice, first["refresh_token"]).json()
+    # The successor was used: whoever holds `first` now is not the one the answer went to.
+    third = _refresh(portal_http, practice, second["refresh_token"]).json()
 
     reuse = _refresh(portal_http, practice, first["refresh_token"])
     assert reuse.status_code == 401
     # The legitimate newest token is dead too, and so is its access token.
-    assert _refresh(portal_http, practice, second["refresh_token"]).status_code == 401
-    assert _changes(portal_http, practice, second["access_token"]).status_code == 401
+    assert _refresh(portal_http, practice, third["refresh_token"]).status_code == 401
+    assert _changes(portal_http, practice, third["access_token"]).status_code == 401
     # A fresh sign-in still works.
     assert sign_in_staff(portal_http, practice)["access_token"]
+
+
+def _used_long_ago(db: Database, token: str) -> None:
+    """Move the rotation of `token` outside the grace window."""
+    with db.write() as session:
+        session.execute(
+            update(StaffRefreshToken)
+            .where(StaffRefreshToken.token_hash == hash_token(token))
+            .values(used_at=utcnow() - timedelta(seconds=31))
+        )
+
+
+def test_a_rotation_whose_answer_was_lost_can_be_retried_once(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
+    first = sign_in_staff(portal_http, practice)
+    lost = _refresh(portal_http, practice, first["refresh_token"]).json()  # never reaches the desk
+
+    retried = _refresh(portal_http, practice, first["refresh_token"])
+    assert retried.status_code == 200
+    fresh = retried.json()
+    # A fresh rotation, not the lost pair: the portal keeps no refresh token in clear.
+    assert fresh["refresh_token"] not in (first["refresh_token"], lost["refresh_token"])
+    assert _changes(portal_http, practice, fresh["access_token"]).status_code == 200
+    assert _refresh(portal_http, practice, fresh["refresh_token"]).status_code == 200
+
+
+def test_the_grace_is_used_once_and_the_retired_successor_counts_as_reuse(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
+    first = sign_in_staff(portal_http, practice)
+    _refresh(portal_http, practice, first["refresh_token"])
+    fresh = _refresh(portal_http, practice, first["refresh_token"]).json()
+    assert _refresh(portal_http, practice, first["refresh_token"]).status_code == 401
+    assert _changes(portal_http, practice, fresh["access_token"]).status_code == 401
+
+    other = sign_in_staff(portal_http, practice)
+    lost = _refresh(portal_http, practice, other["refresh_token"]).json()
+    again = _refresh(portal_http, practice, other["refresh_token"]).json()
+    # Someone presents the successor the portal retired: two parties hold this session.
+    assert _refresh(portal_http, practice, lost["refresh_token"]).status_code == 401
+    assert _refresh(portal_http, practice, again["refresh_token"]).status_code == 401
+
+
+def test_outside_the_grace_window_a_reused_token_ends_the_session(
+    portal_http: requests.Session, practice: PortalPractice, portal_database: Database
+) -> None:
+    first = sign_in_staff(portal_http, practice)
+    second = _refresh(portal_http, practice, first["refresh_token"]).json()
+    _used_long_ago(portal_database, first["refresh_token"])
+    assert _refresh(portal_http, practice, first["refresh_token"]).status_code == 401
+    assert _refresh(portal_http, practice, second["refresh_token"]).status_code == 401
 
 
 def test_unknown_refresh_token_is_401(

@@ -290,9 +290,7 @@ class ProbeLocalStore(LocalStore):
     ) -> OutboxItem:
         """FakeStore.enqueue's signature; the body is checked as the real store checks it."""
         update = CheckInStatusUpdate.model_validate(body or {"status": "acknowledged"})
-        return super().enqueue(
-            SET_CHECKIN_STATUS, {"checkin_id": checkin_id}, update, "test item"
-        )
+        return super().enqueue(SET_CHECKIN_STATUS, {"checkin_id": checkin_id}, update, "test item")
 
     @property
     def seq(self) -> int:

@@ -18,12 +18,13 @@ def staff_client(
     token_store: TokenStore | None = None,
     base_url: str | None = None,
     sign_in: bool = True,
+    timeout: tuple[float, float] = (2.0, 10.0),
 ) -> PortalClient:
     client = PortalClient(
         base_url or practice.base_url,
         ca_file=practice.ca_file,
         token_store=token_store if token_store is not None else MemoryTokenStore(),
-        timeout=(2.0, 10.0),
+        timeout=timeout,
     )
     if sign_in:
         cred = practice.staff[role]

@@ -133,6 +133,7 @@ def test_refresh_rotates_and_the_old_token_is_dead(practice: PortalPractice) -> 
     assert tokens.refresh_token != first
     assert store.get() == tokens.refresh_token  # the new token is stored at once
     assert client.get_changes(0, 1, 0).items
+    client.refresh()  # the rotated token is used too: the answer to the first rotation arrived
 
     # The old refresh token no longer works; presenting it counts as theft and ends the session.
     with http_session(practice.ca_file) as http:
@@ -418,3 +419,13 @@ def test_http_session_is_isolated_from_env(practice: PortalPractice) -> None:
     assert isinstance(session, requests.Session)
     assert session.trust_env is False
     assert session.verify == str(practice.ca_file)
+
+
+def test_the_outbox_depth_goes_to_the_portals_metrics(practice: PortalPractice) -> None:
+    client = _client(practice)
+    _sign_in(client, practice)
+    client.outbox_depth = lambda: 23
+    client.get_changes(after=0, limit=1, wait=0)
+    with http_session(practice.ca_file) as http:
+        metrics = http.get(f"{practice.base_url}/metrics", timeout=10).text
+    assert f'visitdesk_desk_outbox_depth{{practice="{practice.practice_id}"}} 23.0' in metrics

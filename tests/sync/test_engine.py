@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from tests.sync.fakes import (
     StoreClosed,
     wait_for,
 )
-from visitdesk.sync.engine import EngineStopped, SyncEngine
+from visitdesk.sync.engine import HELD_PREFIX, EngineStopped, SyncEngine
 from visitdesk.sync.errors import (
     AuthExpired,
     NotFound,
@@ -413,3 +414,19 @@ def test_store_closed_raises_in_fake() -> None:
     store.close()
     with pytest.raises(StoreClosed):
         store.last_seq()
+
+
+def test_a_change_older_than_the_portal_remembers_is_held_not_sent(
+    engine: SyncEngine, portal: FakePortal, store: FakeStore, listener: RecordingListener
+) -> None:
+    old = store.enqueue("old")
+    engine.hold_after = timedelta(0)  # everything queued counts as too old
+    assert engine.push_once() == 0
+    assert portal.sent == []
+    (message,) = store.failed_messages().values()
+    assert message.startswith(HELD_PREFIX)
+    assert [f[0].id for f in listener.failures] == [old.id]
+    engine.hold_after = timedelta(days=30)
+    fresh = store.enqueue("fresh")
+    assert engine.push_once() == 1
+    assert store.sent == [fresh.id]

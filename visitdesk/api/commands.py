@@ -31,7 +31,24 @@ from visitdesk.api.wire import (
     SessionTokens,
     UpsertResult,
 )
+from visitdesk.api.wire_accounts import StaffPasswordChange, StaffPasswordReset
+from visitdesk.api.wire_audit import (
+    AuditHeadOut,
+    AuditPage,
+    AuditVerification,
+    DeskEvent,
+    DeskEventRecorded,
+)
 from visitdesk.api.wire_billing import LedgerUpsert
+from visitdesk.api.wire_links import (
+    AccountLock,
+    AccountState,
+    LinkPage,
+    LinkRevoke,
+    LinkRow,
+    ReviewList,
+    ReviewSettings,
+)
 from visitdesk.api.wire_messages import (
     Colleague,
     MessageCreate,
@@ -48,6 +65,7 @@ from visitdesk.api.wire_registration import (
     SecurityCodeIssued,
     SecurityCodeOut,
 )
+from visitdesk.api.wire_staff import StaffCreate, StaffCreated, StaffMember, StaffRoleChange
 
 Out = TypeVar("Out")
 Method = Literal["GET", "POST", "PUT", "DELETE"]
@@ -97,8 +115,7 @@ class StaffCommand(Generic[Out]):
         """The path parameters, each checked; exactly the template's names must be given."""
         if set(params) != set(self.params):
             raise ValueError(
-                f"{self.name} takes the path parameters {sorted(self.params)}, "
-                f"not {sorted(params)}"
+                f"{self.name} takes the path parameters {sorted(self.params)}, not {sorted(params)}"
             )
         return {name: check_id(str(params[name])) for name in self.params}
 
@@ -137,6 +154,18 @@ REFRESH_SESSION = _command(
 )
 SIGN_OUT: StaffCommand[None] = _command(
     "sign_out", "DELETE", "/sessions/current", RefreshRequest, None, idempotent=True
+)
+#: Not replayable: a password is never stored with an idempotency key's answer.
+CHANGE_OWN_PASSWORD: StaffCommand[None] = _command(
+    "change_own_password", "POST", "/sessions/password", StaffPasswordChange, None, idempotent=False
+)
+RESET_STAFF_PASSWORD = _command(
+    "reset_staff_password",
+    "POST",
+    "/staff/{staff_id}/password-reset",
+    None,
+    StaffPasswordReset,
+    idempotent=False,
 )
 
 # --------------------------------------------------------------------------- feed and records
@@ -258,6 +287,69 @@ DOWNLOAD_ATTACHMENT = _command(
     idempotent=False,
 )
 
+# --------------------------------------------------------------------------- linked accounts (managers)
+
+LIST_LINKS = _command("list_links", "GET", "/links", None, LinkPage, idempotent=False)
+REVIEW_LINKS = _command("review_links", "GET", "/links/review", None, ReviewList, idempotent=False)
+READ_REVIEW_SETTINGS = _command(
+    "read_review_settings", "GET", "/links/review-settings", None, ReviewSettings, idempotent=False
+)
+WRITE_REVIEW_SETTINGS = _command(
+    "write_review_settings",
+    "PUT",
+    "/links/review-settings",
+    ReviewSettings,
+    ReviewSettings,
+    idempotent=True,
+)
+REVOKE_LINK = _command(
+    "revoke_link", "POST", "/links/{link_id}/revoke", LinkRevoke, LinkRow, idempotent=True
+)
+LOCK_ACCOUNT = _command(
+    "lock_account",
+    "POST",
+    "/accounts/{account_id}/lock",
+    AccountLock,
+    AccountState,
+    idempotent=True,
+)
+UNLOCK_ACCOUNT = _command(
+    "unlock_account", "POST", "/accounts/{account_id}/unlock", None, AccountState, idempotent=True
+)
+
+# --------------------------------------------------------------------------- audit trail (managers)
+
+LIST_AUDIT = _command("list_audit", "GET", "/audit", None, AuditPage, idempotent=False)
+AUDIT_HEAD = _command("audit_head", "GET", "/audit/head", None, AuditHeadOut, idempotent=False)
+VERIFY_AUDIT = _command(
+    "verify_audit", "GET", "/audit/verify", None, AuditVerification, idempotent=False
+)
+#: Sent through the outbox, so a statement run made offline reaches the trail later.
+RECORD_DESK_EVENT = _command(
+    "record_desk_event", "POST", "/audit/desk-events", DeskEvent, DeskEventRecorded, idempotent=True
+)
+
+# --------------------------------------------------------------------------- staff accounts (managers)
+
+LIST_STAFF = _command("list_staff", "GET", "/staff", None, list[StaffMember], idempotent=False)
+#: Not idempotent: the answer holds a one-time password the portal does not keep; a repeat
+#: finds the username taken.
+ADD_STAFF = _command("add_staff", "POST", "/staff", StaffCreate, StaffCreated, idempotent=False)
+SET_STAFF_ROLE = _command(
+    "set_staff_role",
+    "POST",
+    "/staff/{staff_id}/role",
+    StaffRoleChange,
+    StaffMember,
+    idempotent=True,
+)
+DISABLE_STAFF = _command(
+    "disable_staff", "POST", "/staff/{staff_id}/disable", None, StaffMember, idempotent=True
+)
+ENABLE_STAFF = _command(
+    "enable_staff", "POST", "/staff/{staff_id}/enable", None, StaffMember, idempotent=True
+)
+
 #: Every staff command by name (the name is what the outbox stores).
 STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
     command.name: command
@@ -265,6 +357,8 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         SIGN_IN,
         REFRESH_SESSION,
         SIGN_OUT,
+        CHANGE_OWN_PASSWORD,
+        RESET_STAFF_PASSWORD,
         GET_CHANGES,
         UPSERT_PATIENTS,
         UPSERT_APPOINTMENTS,
@@ -282,6 +376,22 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         MARK_THREAD_READ,
         LIST_COLLEAGUES,
         DOWNLOAD_ATTACHMENT,
+        LIST_LINKS,
+        REVIEW_LINKS,
+        READ_REVIEW_SETTINGS,
+        WRITE_REVIEW_SETTINGS,
+        REVOKE_LINK,
+        LOCK_ACCOUNT,
+        UNLOCK_ACCOUNT,
+        LIST_AUDIT,
+        AUDIT_HEAD,
+        VERIFY_AUDIT,
+        RECORD_DESK_EVENT,
+        LIST_STAFF,
+        ADD_STAFF,
+        SET_STAFF_ROLE,
+        DISABLE_STAFF,
+        ENABLE_STAFF,
     )
 }
 

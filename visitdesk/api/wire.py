@@ -7,11 +7,11 @@ Dates are ISO 8601; datetimes are timezone-aware UTC on the wire; money is integ
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 STAFF_PREFIX = "/api/staff/v1"
 PATIENT_PREFIX = "/api/patient/v1"
@@ -22,15 +22,27 @@ MAX_UPSERT_BATCH = 5000
 MAX_CHANGES_LIMIT = 5000
 #: Longest long-poll the portal honours, in seconds.
 MAX_WAIT_SECONDS = 30
+#: Header a desk sends with GET /changes: how many of its changes wait in its outbox (a number
+#: for the portal's metrics; no content of the changes).
+OUTBOX_DEPTH_HEADER = "X-VisitDesk-Outbox-Depth"
 
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("datetime must carry a timezone offset")
+    try:
+        # Near year 1 or 9999 an offset can push the UTC instant out of datetime's range.
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("datetime is out of range once converted to UTC") from None
     return value
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+#: An integer sent as a JSON integer: no `true` for 1, no 12.0, no "12".
+StrictInt = Annotated[int, Strict()]
+#: Largest sequence number of the change feed (a signed 64-bit integer in the database).
+MAX_SEQ = 2**63 - 1
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Mrn = Annotated[
@@ -81,6 +93,11 @@ class SessionTokens(Wire):
     expires_in: int = Field(description="Seconds until the access token expires.")
     staff: StaffInfo
     practice: PracticeInfo
+    password_change_required: bool = Field(
+        default=False,
+        description="A manager reset the password: until it is changed (POST "
+        "/sessions/password) every other call of this session answers 403.",
+    )
 
 
 class RefreshRequest(Wire):
@@ -136,7 +153,7 @@ class AppointmentRecord(Wire):
     ]
     mrn: Mrn
     starts_at: AwareDatetime
-    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    duration_minutes: Annotated[StrictInt, Field(ge=1, le=24 * 60)] = 15
     provider: Name
     location: ShortText = ""
     reason: ShortText = ""

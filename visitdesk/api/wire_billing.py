@@ -21,12 +21,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from visitdesk.api.wire import MAX_UPSERT_BATCH, AwareDatetime, Mrn, ShortText, Wire
+from visitdesk.api.wire import MAX_UPSERT_BATCH, AwareDatetime, Mrn, ShortText, StrictInt, Wire
 
 LedgerKind = Literal["charge", "payment", "adjustment"]
 Responsibility = Literal["insurance", "patient"]
 LedgerSource = Literal["import", "portal"]
 PaymentStatus = Literal["approved"]
+#: The card processor that takes a portal's payments: Stripe, or the demo's test cards.
+CardProcessor = Literal["stripe", "test"]
 
 #: Upper bound of one ledger amount ($1,000,000.00), to catch a misplaced decimal point.
 MAX_LINE_CENTS = 100_000_000
@@ -58,7 +60,7 @@ class LedgerLineRecord(Wire):
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ]
     provider: ShortText = ""
-    amount_cents: Annotated[int, Field(ge=-MAX_LINE_CENTS, le=MAX_LINE_CENTS)]
+    amount_cents: Annotated[StrictInt, Field(ge=-MAX_LINE_CENTS, le=MAX_LINE_CENTS)]
     responsibility: Responsibility = "patient"
 
 
@@ -144,11 +146,17 @@ class PatientBalance(Wire):
     aging: AgingBuckets
     allow_prepayment: bool = False
     last_payment_at: AwareDatetime | None = None
+    online_payment_available: bool = Field(
+        default=False, description="Whether a card payment can be made on the portal."
+    )
+    how_to_pay: str = Field(
+        default="", description="When online payment is not available: how to pay instead."
+    )
 
 
 CardToken = Annotated[
     str,
-    StringConstraints(min_length=5, max_length=64, pattern=r"^tok_[A-Za-z0-9_]+$"),
+    StringConstraints(min_length=5, max_length=64, pattern=r"^(tok|pm)_[A-Za-z0-9_]+$"),
 ]
 
 
@@ -156,9 +164,10 @@ class PaymentCreate(Wire):
     """A card payment: the card itself stays with the payment gateway, we only see its token."""
 
     patient_id: str
-    amount_cents: Annotated[int, Field(gt=0, le=MAX_LINE_CENTS)]
+    amount_cents: Annotated[StrictInt, Field(gt=0, le=MAX_LINE_CENTS)]
     card_token: CardToken = Field(
-        description="Token from the gateway's card form (tok_...); never a card number."
+        description="What the processor's card form returned: a card token (tok_...) or a "
+        "Stripe PaymentMethod id (pm_...); never a card number."
     )
 
 
@@ -174,3 +183,32 @@ class PaymentOut(Wire):
     created_at: AwareDatetime
     ledger_line_id: str
     balance_after_cents: int
+
+
+class PaymentPending(Wire):
+    """A payment the processor accepted but has not yet confirmed; it posts once it does.
+
+    ``client_secret`` is set when the card needs the patient's bank to confirm (3-D Secure): the
+    processor's card form completes that step with it.
+    """
+
+    id: str
+    patient_id: str
+    amount_cents: int
+    status: Literal["pending"] = "pending"
+    gateway_reference: str
+    client_secret: str | None = None
+    message: str
+
+
+class PaymentOptions(Wire):
+    """Whether the portal takes card payments, and if not, how patients can pay instead."""
+
+    online_payment_available: bool
+    processor: CardProcessor | None = Field(
+        default=None, description="Whose card form to show (its token goes to POST /payments)."
+    )
+    publishable_key: str | None = Field(
+        default=None, description="The processor's public key for its card form (Stripe)."
+    )
+    message: str = Field(description="Plain words for the patient.")

@@ -16,8 +16,6 @@ from visitdesk.api.wire import AwareDatetime, Wire
 
 #: Longest message body, in characters; longer bodies are refused (413 before parsing, 422 after).
 MAX_MESSAGE_CHARS = 20_000
-#: What the portal answers when a message is longer.
-MESSAGE_TOO_LONG = f"The message is too long (at most {MAX_MESSAGE_CHARS:,} characters)."
 #: Largest request body a message call accepts, in bytes (JSON escaping can triple a body).
 MAX_MESSAGE_REQUEST_BYTES = 4 * MAX_MESSAGE_CHARS + 4096
 #: Largest attachment, in bytes.

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from visitdesk.api.wire import AwareDatetime, Name, Wire
+from visitdesk.api.wire import AwareDatetime, Name, StrictInt, Wire
 
 SecurityCodePurpose = Literal["register", "link"]
 SecurityCodeStatus = Literal["active", "used", "expired", "revoked", "locked"]
@@ -65,7 +65,7 @@ class SecurityCodeCreate(Wire):
             "code. None lets any signed-in account redeem it."
         ),
     )
-    expires_in_days: Annotated[int, Field(ge=MIN_CODE_DAYS, le=MAX_CODE_DAYS)] | None = Field(
+    expires_in_days: Annotated[StrictInt, Field(ge=MIN_CODE_DAYS, le=MAX_CODE_DAYS)] | None = Field(
         default=None, description="Validity in days; None uses the practice's default (14)."
     )
 

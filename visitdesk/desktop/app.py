@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -33,14 +34,17 @@ from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.demo import DemoEnvironment, prepare_demo_desk, start_demo
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models.store import LocalStore, default_data_dir
+from visitdesk.desktop.ops.audit import AuditOps
 from visitdesk.desktop.ops.billing import BillingOps
 from visitdesk.desktop.ops.checkins import CheckInOps
 from visitdesk.desktop.ops.codes import CodeOps, PatientOps
 from visitdesk.desktop.ops.desk import DeskOps, DeskSession
 from visitdesk.desktop.ops.imports import ImportOps
+from visitdesk.desktop.ops.links import LinkOps
 from visitdesk.desktop.ops.messages import MessageOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
+from visitdesk.desktop.ops.staff import StaffOps
 from visitdesk.desktop.settings import Settings
 from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.tasks import TaskRunner
@@ -116,6 +120,25 @@ def build_ops(
         imports=ImportOps(runner, store, engine),
         outbox=OutboxOps(runner, store, engine),
         messages=MessageOps(runner, store, engine, staff=staff, practice=practice, client=client),
+        links=LinkOps(
+            runner,
+            client=client,
+            practice_name=practice.name,
+            staff_name=staff_name,
+            zone=session.zone,
+            now=lambda: datetime.now(UTC),
+        ),
+        audit=AuditOps(
+            runner,
+            store,
+            client=client,
+            practice_id=practice.id,
+            practice_name=practice.name,
+            staff_name=staff_name,
+            zone=session.zone,
+            now=lambda: datetime.now(UTC),
+        ),
+        staff=StaffOps(runner, client=client),
         tasks=runner,
     )
 
@@ -267,6 +290,7 @@ class VisitDeskApp(QObject):
                 request.username,
                 request.password,
                 request.ca_file,
+                new_password=request.new_password,
             )
 
         dialog = SignInDialog(self.runner, sign_in, self.settings, notice)
@@ -289,6 +313,7 @@ class VisitDeskApp(QObject):
             self.settings.portal_url = opened.portal_url
             self.settings.practice_code = opened.practice.code
             self.settings.username = opened.username
+            self.settings.role = opened.staff.role.value
             self.settings.ca_file = str(opened.ca_file) if opened.ca_file else ""
             self.settings.save(self.data_dir)
         bridge = SyncBridge()
@@ -298,6 +323,7 @@ class VisitDeskApp(QObject):
             wait_seconds=self.settings.sync_wait_seconds,
             listener=bridge,
         )
+        opened.client.outbox_depth = lambda: engine.status.outbox_pending
         ops = ops_for(self.runner, opened, engine, bridge)
         window = MainWindow(
             ops,

@@ -144,6 +144,9 @@ def start_demo(
                     str(portal_dir),
                     "--ready-file",
                     str(ready),
+                    # The demo's fake cards: a loopback demo is the only portal that takes them.
+                    "--payment-gateway",
+                    "test",
                 ),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

@@ -29,24 +29,30 @@ from visitdesk.desktop.about import APP_NAME, AboutDialog
 from visitdesk.desktop.idle import IdleWatcher
 from visitdesk.desktop.notifier import MessageNotifier
 from visitdesk.desktop.ops.desk import (
+    AUDIT_ROLES,
     BILLING_ROLES,
     CHECKIN_ROLES,
     CODE_ROLES,
     IMPORT_ROLES,
+    LINK_ROLES,
     MESSAGE_ROLES,
     REGISTRATION_ROLES,
+    STAFF_ROLES,
     DeskOps,
 )
 from visitdesk.desktop.ops.imports import ImportKind
 from visitdesk.desktop.sync_bridge import SyncBridge
+from visitdesk.desktop.views.audit import AuditView
 from visitdesk.desktop.views.checkins import CheckInsView, plain_label
 from visitdesk.desktop.views.checkins_table import format_time
 from visitdesk.desktop.views.import_dialog import ImportDialog
+from visitdesk.desktop.views.linked_accounts import LinkedAccountsView
 from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.messages import MessagesView
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.desktop.views.security_codes import SecurityCodesView
+from visitdesk.desktop.views.staff import StaffView
 from visitdesk.desktop.views.statements import StatementsView
 
 #: The keys of each screen, as Help shows them (the screens define the shortcuts themselves).
@@ -169,6 +175,21 @@ class MainWindow(QMainWindow):
             self._add_screen(self.statements, "Statements")
             self.statements.message.connect(self.show_message)
             bridge.changed.connect(self.statements.on_sync_changed)
+        self.linked_accounts: LinkedAccountsView | None = None
+        if session.can(LINK_ROLES):
+            self.linked_accounts = LinkedAccountsView(ops)
+            self._add_screen(self.linked_accounts, "Linked accounts")
+            self.linked_accounts.message.connect(self.show_message)
+        self.audit: AuditView | None = None
+        if session.can(AUDIT_ROLES):
+            self.audit = AuditView(ops)
+            self._add_screen(self.audit, "Audit trail")
+            self.audit.message.connect(self.show_message)
+        self.staff: StaffView | None = None
+        if session.can(STAFF_ROLES):
+            self.staff = StaffView(ops)
+            self._add_screen(self.staff, "Staff")
+            self.staff.message.connect(self.show_message)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         # Billing clerks start where their work is, not on a board of arriving patients.
         first = self.stack.indexOf(self.statements) if session.staff.role == "billing" else 0
@@ -228,7 +249,7 @@ class MainWindow(QMainWindow):
 
         self.online_label = plain_label("Connecting\u2026", "onlineState")
         self.sync_label = plain_label("")
-        self.outbox_label = plain_label("")
+        self.outbox_label = plain_label("", "outboxState")
         status = self.statusBar()
         status.addPermanentWidget(self.outbox_label)
         status.addPermanentWidget(self.sync_label)
@@ -389,9 +410,16 @@ class MainWindow(QMainWindow):
             parts.append(f"{_changes(self._refused)} not accepted by the portal")
         if pending:
             parts.append(f"{_changes(pending)} waiting to be sent")
+        problem = status.store_problem if status is not None else None
+        if problem:
+            # Said for as long as it lasts: otherwise "Online" hides that nothing is moving.
+            parts.append(f"Cannot save changes: {problem}; VisitDesk keeps trying")
         if not parts:
             parts.append("All changes sent" if status is not None else "")
         self.outbox_label.setText(" \u00b7 ".join(parts))
+        self.outbox_label.setProperty("state", "stalled" if problem else "")
+        self.outbox_label.style().unpolish(self.outbox_label)
+        self.outbox_label.style().polish(self.outbox_label)
 
     def settings_changed(self) -> None:
         """Settings were saved outside the screens (the demo's day-one set-up): show them."""

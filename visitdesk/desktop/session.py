@@ -14,11 +14,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from visitdesk.api.wire import PracticeInfo, StaffInfo
+from visitdesk.desktop.models.paths import shared_store_path_for
 from visitdesk.desktop.models.store import LocalStore, store_path_for
 from visitdesk.desktop.settings import Settings
 from visitdesk.sync.client import PortalClient, SignInFailed
 from visitdesk.sync.credentials import TokenStore, open_token_store
-from visitdesk.sync.errors import PortalOffline
+from visitdesk.sync.errors import PasswordChangeRequired, PortalOffline
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,38 @@ def _open(
     staff, practice = client.staff, client.practice
     if staff is None or practice is None:
         raise RuntimeError("the portal client has no signed-in staff member")
-    store = LocalStore.open(store_path_for(data_dir, portal_url, practice.code))
+    path = store_path_for(data_dir, portal_url, practice.code, staff.role)
+    _adopt_shared_store(data_dir, portal_url, practice.code, staff.role, path)
+    store = LocalStore.open(path)
     store.set_practice(practice, portal_url)
     store.set_state(STAFF_KEY, staff.model_dump_json())
     store.set_state(PRACTICE_KEY, practice.model_dump_json())
     return OpenSession(client, store, staff, practice, portal_url, username, ca_file, warning)
+
+
+_SQLITE_SIDE_FILES = ("-wal", "-shm")
+
+
+def _adopt_shared_store(
+    data_dir: Path, portal_url: str, practice_code: str, role: str, path: Path
+) -> None:
+    """Give an older release's one-file-per-practice store to the role that last used it.
+
+    That file holds what its last user's role could see (and perhaps an outbox not yet sent), so
+    it becomes that role's store; any other role starts its own and syncs from the beginning.
+    """
+    shared = shared_store_path_for(data_dir, portal_url, practice_code)
+    if path.exists() or not shared.exists():
+        return
+    with LocalStore.open(shared) as store:
+        last_staff = store.get_state(STAFF_KEY)
+    if not last_staff or StaffInfo.model_validate_json(last_staff).role != role:
+        return
+    for suffix in ("", *_SQLITE_SIDE_FILES):
+        source = shared.with_name(shared.name + suffix)
+        if source.exists():
+            source.replace(path.with_name(path.name + suffix))
+    log.info("The practice's local store now belongs to the %s role", role)
 
 
 def sign_in(
@@ -91,17 +119,30 @@ def sign_in(
     password: str,
     ca_file: Path | None,
     token_store: TokenStore | None = None,
+    new_password: str | None = None,
 ) -> OpenSession:
     """Sign in with a password; the refresh token goes to the keyring (or memory, with a warning).
 
-    `token_store` overrides the keyring (the demo keeps its throwaway tokens in memory).
+    `token_store` overrides the keyring (the demo keeps its throwaway tokens in memory). After a
+    manager's reset the portal requires a new password first: without `new_password` this raises
+    PasswordChangeRequired; with it, the password is changed and the session opens.
     """
     warning: str | None = None
     if token_store is None:
         token_store, warning = open_token_store(token_account(portal_url, practice, username))
     tokens = token_store
     client = PortalClient(portal_url, ca_file=ca_file, token_store=tokens)
-    client.sign_in(practice, username, password)
+    tokens = client.sign_in(practice, username, password)
+    if tokens.password_change_required:
+        if not new_password:
+            client.close()
+            raise PasswordChangeRequired()
+        try:
+            client.change_password(password, new_password)
+        except BaseException:
+            client.close()
+            raise
+        password = new_password
     opened = _open(client, data_dir, portal_url, username, ca_file, warning)
     opened.password_check = PasswordHasher().hash(password)
     return opened
@@ -132,7 +173,9 @@ def _open_offline(
     client: PortalClient, data_dir: Path, settings: Settings, ca_file: Path | None
 ) -> OpenSession | None:
     """Open the cached store while the portal is unreachable; the engine signs in once it is back."""
-    path = store_path_for(data_dir, settings.portal_url, settings.practice_code)
+    if not settings.role:
+        return None
+    path = store_path_for(data_dir, settings.portal_url, settings.practice_code, settings.role)
     if not path.exists():
         return None
     store = LocalStore.open(path)

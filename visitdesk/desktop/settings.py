@@ -27,6 +27,8 @@ class Settings:
     """The practice code staff sign in to."""
     username: str = ""
     """The last staff username used on this workstation (pre-filled at sign-in)."""
+    role: str = ""
+    """That staff member's role: picks the role's local store when the desk opens offline."""
     ca_file: str = ""
     """CA certificate file that signs the portal's certificate; empty for a publicly trusted one."""
     idle_lock_minutes: int = 10

@@ -451,7 +451,9 @@ def _body_header(pen: _Pen, data: StatementData) -> None:
         pen.rect(x, ay, width, 0.18, fill=SHADE, stroke=RULE)
         pen.rect(x, ay + 0.18, width, 0.22, fill=None, stroke=RULE)
         pen.text(x + width / 2, ay + 0.125, label, 7.5, BOLD, MUTED, align="center")
-        pen.text(x + width / 2, ay + 0.335, money(amount), 9, BOLD if last else FONT, align="center")
+        pen.text(
+            x + width / 2, ay + 0.335, money(amount), 9, BOLD if last else FONT, align="center"
+        )
     if data.pending_insurance_cents:
         pen.text(
             8.0,

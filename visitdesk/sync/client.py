@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 import ssl
 import threading
 import time
@@ -25,6 +26,7 @@ import requests
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from visitdesk.api.commands import (
+    CHANGE_OWN_PASSWORD,
     DOWNLOAD_ATTACHMENT,
     GET_CHANGES,
     LIST_COLLEAGUES,
@@ -39,6 +41,7 @@ from visitdesk.api.commands import (
 )
 from visitdesk.api.wire import (
     MAX_UPSERT_BATCH,
+    OUTBOX_DEPTH_HEADER,
     AppointmentRecord,
     AppointmentUpsert,
     ChangesPage,
@@ -54,6 +57,7 @@ from visitdesk.api.wire import (
     StaffInfo,
     UpsertResult,
 )
+from visitdesk.api.wire_accounts import StaffPasswordChange
 from visitdesk.api.wire_messages import Colleague
 from visitdesk.sync.credentials import TokenStore
 from visitdesk.sync.errors import (
@@ -92,6 +96,7 @@ class PortalClient:
         ca_file: Path | None,
         token_store: TokenStore,
         timeout: tuple[float, float] = (5.0, 35.0),
+        workstation: str | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme != "https" or not parts.hostname:
@@ -100,10 +105,14 @@ class PortalClient:
                 f"(got {parts.scheme or 'no'} scheme)."
             )
         self.base_url = base_url.rstrip("/")
+        #: Reports the outbox depth with each GET /changes when set (the composition root sets it).
+        self.outbox_depth: Callable[[], int] | None = None
         self.ca_file = ca_file
         self._verify: str = str(ca_file) if ca_file is not None else certifi.where()
         self._token_store = token_store
         self._timeout = timeout
+        #: Sent with every call so the portal's audit trail names the desk an action came from.
+        self.workstation = (workstation if workstation is not None else socket.gethostname())[:64]
 
         self._local = threading.local()
         self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
@@ -149,6 +158,16 @@ class PortalClient:
         self._accept_tokens(tokens)
         log.info("Signed in to the portal")
         return tokens
+
+    def change_password(self, current: str, new: str) -> None:
+        """Change the signed-in staff member's own password; their other sessions end."""
+        command = CHANGE_OWN_PASSWORD
+        body = command.dump_body(StaffPasswordChange(current_password=current, new_password=new))
+        resp = self._authed(command.method, command.url_path(), json=body)
+        if resp.status_code == 422:
+            raise Rejected(422, _detail(resp) or "The portal refused the new password.")
+        _raise_for_status(resp)
+        log.info("Staff password changed")
 
     def resume(self) -> SessionTokens | None:
         """Continue the session whose refresh token is in the token store, if any.
@@ -237,6 +256,7 @@ class PortalClient:
         query: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Out:
         """Make one catalogue call as the signed-in staff member; returns its parsed answer."""
         if command.response is bytes:
@@ -250,6 +270,7 @@ class PortalClient:
             params=dict(query) if query is not None else None,
             idempotency_key=idempotency_key,
             timeout=timeout,
+            headers=headers,
         )
         return _answer(resp, command)
 
@@ -257,10 +278,13 @@ class PortalClient:
         """One page of the change feed after `after`, waiting up to `wait` seconds for news."""
         read_timeout = max(self._timeout[1], wait + LONG_POLL_MARGIN)
         wait_param: int | float = int(wait) if float(wait).is_integer() else wait
+        depth = self.outbox_depth
         return self.call(
             GET_CHANGES,
             query={"after": after, "limit": limit, "wait": wait_param},
             timeout=(self._timeout[0], read_timeout),
+            # The portal's operators see how much is queued on desks (a metric, no content).
+            headers=None if depth is None else {OUTBOX_DEPTH_HEADER: str(depth())},
         )
 
     def upsert_patients(
@@ -423,8 +447,9 @@ class PortalClient:
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
         stream: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        headers: dict[str, str] = {}
+        headers = dict(headers or {})
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         token, generation = self._ensure_access()
@@ -459,6 +484,8 @@ class PortalClient:
             session.verify = self._verify
             session.headers["User-Agent"] = "VisitDesk-desktop"
             session.headers["Accept"] = "application/json"
+            if self.workstation:
+                session.headers["X-Workstation"] = self.workstation
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.add(session)

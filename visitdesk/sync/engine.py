@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from visitdesk.api.wire import ChangeItem, ChangesPage
@@ -31,7 +31,7 @@ from visitdesk.sync.errors import (
     is_transient,
     may_succeed_again,
 )
-from visitdesk.sync.store import OutboxItem, SyncStore
+from visitdesk.sync.store import OutboxItem, StoreUnavailable, SyncStore
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,15 @@ CATCH_UP_SECONDS = 2.0
 PAGES_AHEAD = 2
 
 T = TypeVar("T")
+
+#: Shown while the local database cannot record what the portal answered.
+STORE_FULL = "this computer's disk is full"
+STORE_READ_ONLY = "the local database is read-only"
+STORE_UNUSABLE = "the local database cannot be written"
+STORE_BUG = "VisitDesk hit an internal error saving to its local database"
+#: Longest wait between attempts to record an outcome: the store usually comes back (disk space
+#: freed) without anything telling the engine, and a retry costs only a replayed answer.
+STORE_RETRY_MAX = 5.0
 
 #: Said when something other than the portal broke while sending an item (a bug on our side).
 INTERNAL_SEND_ERROR = "VisitDesk could not send this change because of an internal error."
@@ -71,6 +80,8 @@ class SyncStatus:
     outbox_pending: int = 0
     auth_needed: bool = False
     last_error: str | None = None  # plain words, no PHI
+    #: Why the local database cannot be written just now (plain words); changes wait meanwhile.
+    store_problem: str | None = None
 
 
 class SyncListener(Protocol):
@@ -81,6 +92,23 @@ class SyncListener(Protocol):
     def on_status(self, status: SyncStatus) -> None: ...
 
     def on_outbox_failed(self, item: OutboxItem, message: str) -> None: ...
+
+
+#: How long the portal keeps idempotency records (its ``idempotency_retention``, 30 days by
+#: default). A change queued longer ago may have reached the portal already (sent, then the app was
+#: killed before it noted the answer); resent blindly after the portal forgot its key, it would
+#: apply twice. Such changes are held for a person to send anyway or discard.
+HOLD_AFTER = timedelta(days=30)
+#: Start of the reason stored for a held change (the refused-changes dialog recognises it).
+HELD_PREFIX = "Held:"
+
+
+def held_message(item: OutboxItem) -> str:
+    return (
+        f"{HELD_PREFIX} queued on {item.created_at:%Y-%m-%d}, longer ago than the portal "
+        "remembers changes it has received. It may have reached the portal already. Check the "
+        "portal's data, then send it anyway or discard it."
+    )
 
 
 class EngineStopped(RuntimeError):
@@ -108,8 +136,11 @@ class SyncEngine:
         backoff_max: float = 60,
         listener: SyncListener | None = None,
         rng: random.Random | None = None,
+        hold_after: timedelta | None = HOLD_AFTER,
     ) -> None:
         self._client = client
+        # Older queued changes wait for a person: the portal may have forgotten their keys.
+        self.hold_after = hold_after
         self._store = store
         self.wait_seconds = wait_seconds
         self.page_limit = page_limit
@@ -135,6 +166,8 @@ class SyncEngine:
         self._status_lock = threading.Condition()
         self._status = SyncStatus()
         self._pull_cycles = 0  # completed pulls that reached the end of the feed
+        #: Per worker, why it cannot write to the store just now (under _status_lock).
+        self._store_problems: dict[str, str] = {}
 
         self._threads: list[threading.Thread] = []
         # While catching up, the pages still to write, fetched ahead (pull worker only).
@@ -285,6 +318,12 @@ class SyncEngine:
                 log.info("Pull failed (%s); retrying in %.1fs", type(exc).__name__, delay)
                 self._stop_event.wait(delay)
                 continue
+            except StoreUnavailable as exc:
+                self._store_failed("pull", exc)
+                delay = min(self._delay(attempt, None), STORE_RETRY_MAX)
+                attempt += 1
+                self._stop_event.wait(delay)
+                continue
             except Exception:
                 log.exception("Unexpected error in the pull worker")
                 self._set_status(last_error="Syncing with the portal failed unexpectedly.")
@@ -320,11 +359,11 @@ class SyncEngine:
                 kinds = self._store.apply_pages(batch.pages())
                 if batch.pages_written:
                     log.debug("Applied %d changes up to seq %d", batch.items, stream.position)
-                if kinds and self._listener is not None:
-                    self._notify(self._listener.on_changes, set(kinds))
+                self._changed(kinds)
         except BaseException:
             stream.close()
             raise
+        self._store_recovered("pull")
         if batch.error is not None:
             stream.close()
             raise batch.error  # after writing what arrived before it
@@ -350,9 +389,9 @@ class SyncEngine:
                 self._refresh_pending()
             except EngineStopped:
                 return
-            except Exception:
-                log.exception("Could not read the outbox")
-                self._stop_event.wait(self._delay(attempt, None))
+            except Exception as exc:
+                self._store_failed("push", exc)
+                self._stop_event.wait(min(self._delay(attempt, None), STORE_RETRY_MAX))
                 attempt += 1
                 continue
             if item is None:
@@ -362,6 +401,16 @@ class SyncEngine:
                 outcome = self._send_item(item)
             except EngineStopped:
                 return
+            except Exception as exc:
+                # The outcome could not be recorded (disk full, read-only...). The item stays first
+                # in line; sent again under the same key, the portal replays its answer, so the
+                # action is still applied once. The worker lives on and says why changes wait.
+                self._store_failed("push", exc)
+                delay = min(self._delay(attempt, None), STORE_RETRY_MAX)
+                attempt += 1
+                log.info("Outbox item %d: outcome not recorded; retrying in %.1fs", item.id, delay)
+                self._stop_event.wait(delay)
+                continue
             if isinstance(outcome, AuthExpired):
                 self._on_auth_expired("push")
             elif isinstance(outcome, PortalError):
@@ -380,16 +429,18 @@ class SyncEngine:
 
     def _send_item(self, item: OutboxItem) -> int | PortalError:
         """Send one item and record the outcome: 1 sent, 0 parked, or the error to retry on."""
+        if self._too_old(item):
+            self._park(item, held_message(item), "held: older than the portal remembers")
+            return 0
         try:
-            response = self._client.send(
-                item.command, item.params, item.body, item.idempotency_key
-            )
+            response = self._client.send(item.command, item.params, item.body, item.idempotency_key)
         except AuthExpired as exc:
             return exc
         except PortalError as exc:
             if is_transient(exc):
-                self._guarded(self._store.outbox_attempt_failed, item.id, exc.user_message)
                 self._went_offline(exc)
+                self._guarded(self._store.outbox_attempt_failed, item.id, exc.user_message)
+                self._store_recovered("push")
                 return exc
             self._park(item, exc.user_message, type(exc).__name__, may_succeed_again(exc))
             return 0
@@ -402,20 +453,32 @@ class SyncEngine:
                 # Not recorded: it is sent again next start under the same key and the portal
                 # replays its first answer.
                 raise EngineStopped()
-            self._store.outbox_sent(item.id, response)
+            kinds = self._store.outbox_sent(item.id, response)
+            self._changed(kinds)
+        self._store_recovered("push")
         log.debug("Outbox item %d sent", item.id)
         self._came_online()
         self._refresh_pending()
         return 1
+
+    def _too_old(self, item: OutboxItem) -> bool:
+        if self.hold_after is None:
+            return False
+        created = item.created_at
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        return datetime.now(UTC) - created > self.hold_after
 
     def _park(self, item: OutboxItem, message: str, reason: str, retryable: bool = True) -> None:
         log.warning("Outbox item %d refused for good (%s)", item.id, reason)
         with self._guard:
             if self._stopped:
                 raise EngineStopped()
-            self._store.outbox_failed(item.id, message, retryable)
+            kinds = self._store.outbox_failed(item.id, message, retryable)
+            self._changed(kinds)
             if self._listener is not None:
                 self._notify(self._listener.on_outbox_failed, item, message)
+        self._store_recovered("push")
         self._refresh_pending()
 
     # ------------------------------------------------------------------ helpers
@@ -431,6 +494,38 @@ class SyncEngine:
             if self._stopped:
                 raise EngineStopped()
             return fn(*args)
+
+    def _changed(self, kinds: set[str] | None) -> None:
+        """Tell the listener which kinds were written (caller holds the guard)."""
+        if kinds and self._listener is not None:
+            self._notify(self._listener.on_changes, set(kinds))
+
+    def _store_failed(self, worker: str, exc: BaseException) -> None:
+        if isinstance(exc, StoreUnavailable):
+            text = str(exc).lower()
+            if "full" in text:
+                problem = STORE_FULL
+            elif "readonly" in text or "read-only" in text:
+                problem = STORE_READ_ONLY
+            else:
+                problem = STORE_UNUSABLE
+            log.warning("The %s worker cannot use the local store (%s); retrying", worker, problem)
+        else:
+            log.exception("Unexpected error in the %s worker's store call", worker)
+            problem = STORE_BUG
+        with self._status_lock:
+            self._store_problems[worker] = problem
+        self._set_status(store_problem=problem)
+
+    def _store_recovered(self, worker: str) -> None:
+        """`worker` wrote to the store again; the problem is over once no worker has one."""
+        with self._status_lock:
+            if self._store_problems.pop(worker, None) is None:
+                return
+            remaining = next(iter(self._store_problems.values()), None)
+        if remaining is None:
+            log.info("The local store can be written again")
+        self._set_status(store_problem=remaining)
 
     def _refresh_pending(self) -> None:
         pending = self._guarded(self._store.outbox_pending_count)

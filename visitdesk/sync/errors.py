@@ -68,6 +68,15 @@ class SignInFailed(Rejected):
     """Sign-in refused (401): wrong practice, username or password."""
 
 
+class PasswordChangeRequired(PortalError):
+    """A manager reset the password: the portal allows nothing until a new one is chosen."""
+
+    user_message = (
+        "A manager reset your password. Choose a new password (at least 10 characters) and "
+        "type it in both new password fields, then sign in."
+    )
+
+
 class BadResponse(PortalError):
     """The portal answered with something this version of VisitDesk does not understand."""
 

@@ -14,6 +14,11 @@ from typing import Any, Protocol
 from visitdesk.api.wire import ChangeItem
 
 
+class StoreUnavailable(Exception):
+    """The local store cannot be used right now (disk full, read-only, locked...): not a bug, and
+    it passes. Stores raise a subclass; the engine keeps its workers alive and retries."""
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """A staff action waiting to be accepted by the portal: a catalogue command (its name in
@@ -54,14 +59,17 @@ class SyncStore(Protocol):
     def next_outbox_item(self) -> OutboxItem | None:
         """The oldest outbox item that is neither sent nor failed permanently."""
 
-    def outbox_sent(self, item_id: int, response: Any) -> None:
-        """The portal accepted the item: remove it from the outbox."""
+    def outbox_sent(self, item_id: int, response: Any) -> set[str]:
+        """The portal accepted the item: remove it from the outbox, and write the portal's state
+        of the record it changed (`response` or a newer feed item held meanwhile). Returns the
+        kinds written."""
 
     def outbox_attempt_failed(self, item_id: int, message: str) -> None:
         """A transient failure: count the attempt, keep the item first in line."""
 
-    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> None:
-        """The portal refused the item for good: park it for the user to see."""
+    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> set[str]:
+        """The portal refused the item for good: park it for the user to see, and put the record
+        it changed back to the portal's state. Returns the kinds written."""
 
     def outbox_pending_count(self) -> int:
         """Items still to send (pending, not failed)."""

@@ -145,8 +145,15 @@ def test_enqueue_refuses_reads_and_calls_that_are_not_idempotent(store: LocalSto
 
 @pytest.mark.parametrize(
     "params",
-    [{}, {"code_id": ""}, {"code_id": "a/b"}, {"code_id": "x?y=1"}, {"code_id": ".."},
-     {"code_id": "S1", "extra": "x"}, {"checkin_id": "S1"}],
+    [
+        {},
+        {"code_id": ""},
+        {"code_id": "a/b"},
+        {"code_id": "x?y=1"},
+        {"code_id": ".."},
+        {"code_id": "S1", "extra": "x"},
+        {"checkin_id": "S1"},
+    ],
 )
 def test_enqueue_checks_the_path_parameters(store: LocalStore, params: dict[str, str]) -> None:
     with pytest.raises(ValueError):

@@ -11,7 +11,7 @@ import pypdf
 import pytest
 
 from tests.billing_data import PRACTICE, add_patients, ledger_rows, ready_settings, write_ledger_csv
-from visitdesk.desktop.models import LocalStore, billing
+from visitdesk.desktop.models import LocalStore, billing, outbox
 from visitdesk.desktop.models.ledger_import import import_ledger_csv
 from visitdesk.desktop.ops import statement_run
 
@@ -63,6 +63,21 @@ def test_a_run_archives_each_statement_and_records_the_run(billed: LocalStore) -
     assert len(statements) == expected.count
     assert sum(s.amount_due_cents for s in statements) == expected.total_cents
     assert again.count == 0  # everyone was just billed
+    # The run waits in the outbox for the portal's audit trail: counts, no patient data.
+    with billed.read() as session:
+        (queued,) = [i for i in outbox.pending_items(session) if i.command == "record_desk_event"]
+    assert queued.body is not None
+    assert (queued.body["run_id"], queued.body["statement_count"]) == (
+        result.run_id,
+        expected.count,
+    )
+    assert set(queued.body) == {
+        "action",
+        "occurred_at",
+        "run_id",
+        "statement_count",
+        "statement_date",
+    }
 
     first = statements[0]
     archived = statement_run.reprint(billed, first.id)

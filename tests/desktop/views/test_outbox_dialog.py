@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
+from sqlalchemy import update
 
 from visitdesk.api.commands import SET_CHECKIN_STATUS
 from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate
+from visitdesk.desktop.models.schema import OutboxEntry
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
+from visitdesk.sync.engine import HELD_PREFIX
 from visitdesk.sync.errors import (
     BadResponse,
     Forbidden,
@@ -106,3 +111,41 @@ def test_a_change_that_may_go_through_can_be_sent_again(qtbot, practice, make_de
 )
 def test_which_refusals_may_succeed_again(error, again):
     assert may_succeed_again(error) is again
+
+
+def test_a_change_queued_longer_than_the_portal_remembers_is_held_for_a_person(
+    qtbot, practice, make_desk
+):
+    desk = make_desk(practice)
+    item = desk.store.enqueue(
+        SET_CHECKIN_STATUS,
+        {"checkin_id": "no-such-checkin"},
+        CheckInStatusUpdate(status=CheckInStatus.ACKNOWLEDGED),
+        "Acknowledge check-in",
+    )
+    # Queued 40 days ago (the desk was offline): the portal keeps idempotency keys for 30 days,
+    # so a blind resend could apply the change twice.
+    with desk.store.write() as uow:
+        uow.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == item.id)
+            .values(created_at=datetime.now(UTC) - timedelta(days=40))
+        )
+    with qtbot.waitSignal(desk.bridge.outbox_failed, timeout=10_000):
+        desk.engine.kick()
+    (held,) = desk.store.failed_outbox_items()
+    assert held.last_error.startswith(HELD_PREFIX) and held.retryable
+    dialog = desk.window.show_outbox()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=5_000)
+    dialog.table.selectRow(0)
+    assert dialog.retry_button.text() == "Send anyway"
+    assert "longer than the portal remembers" in dialog.hint.text()
+    # The person sends it anyway: it goes to the portal now (which refuses this one on the merits).
+    with qtbot.waitSignal(desk.bridge.outbox_failed, timeout=10_000):
+        qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: [i.retryable for i in desk.store.failed_outbox_items()] == [False], timeout=10_000
+    )
+    (refused,) = desk.store.failed_outbox_items()
+    assert not refused.last_error.startswith(HELD_PREFIX)
+    qtbot.waitUntil(lambda: dialog.retry_button.text() == "Send again", timeout=5_000)

@@ -10,8 +10,8 @@ from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from visitdesk.api.commands import SET_CHECKIN_STATUS
-from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate
-from visitdesk.desktop.models import outbox
+from visitdesk.api.wire import CheckInOut, CheckInStatus, CheckInStatusUpdate
+from visitdesk.desktop.models import outbox, reconcile
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient
@@ -35,6 +35,9 @@ class CheckInRow:
     status_changed_at: datetime
     status_changed_by: str | None
 
+
+#: Feed kind of check-in items.
+KIND = reconcile.CHECKIN
 
 _VERBS = {
     CheckInStatus.ACKNOWLEDGED: "Acknowledge",
@@ -103,6 +106,7 @@ def set_status(
     row = session.get(CheckIn, checkin_id)
     if row is None:
         raise NotFoundError(f"no check-in {checkin_id}")
+    reconcile.keep_before_change(session, KIND, checkin_id, _wire(row))
     row.status = update.status.value
     row.status_changed_at = utcnow()
     row.status_changed_by = staff_name
@@ -113,3 +117,16 @@ def set_status(
         update,
         f"{_VERBS[update.status]} check-in",
     )
+
+
+def _wire(row: CheckIn) -> dict[str, Any]:
+    """The check-in as the portal last told this desk, in the feed's form."""
+    return CheckInOut(
+        id=row.id,
+        patient_id=row.patient_id,
+        appointment_id=row.appointment_id,
+        arrived_at=row.arrived_at,
+        status=CheckInStatus(row.status),
+        status_changed_at=row.status_changed_at,
+        status_changed_by=row.status_changed_by,
+    ).model_dump(mode="json")

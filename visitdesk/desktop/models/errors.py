@@ -7,12 +7,14 @@ Anything else escaping the store is a bug.
 
 from __future__ import annotations
 
+from visitdesk.sync.store import StoreUnavailable
+
 
 class StoreError(Exception):
     """Base class of the local store's errors."""
 
 
-class StoreUnavailableError(StoreError):
+class StoreUnavailableError(StoreError, StoreUnavailable):
     """The database cannot be used right now (disk full, locked, corrupt, newer schema...)."""
 
 

@@ -19,9 +19,8 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from visitdesk.api.commands import SET_CHECKIN_STATUS
 from visitdesk.api.wire import AppointmentOut, ChangeItem, CheckInOut, PatientOut
-from visitdesk.desktop.models import codes, messages, outbox, registrations
+from visitdesk.desktop.models import codes, messages, registrations
 from visitdesk.desktop.models.billing import feed as billing_feed
 from visitdesk.desktop.models.bulk import bulk_insert, chunks, delete_where_in
 from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient, table_of
@@ -51,6 +50,7 @@ APPOINTMENT_FIELDS = (
     "status",
 )
 CHECKIN_STATUS_FIELDS = ("status", "status_changed_at", "status_changed_by")
+
 
 def apply_changes(session: Session, items: Sequence[ChangeItem]) -> set[str]:
     """Write one page of the feed inside the caller's transaction; returns the kinds present."""
@@ -183,37 +183,30 @@ def _apply_appointments(session: Session, items: list[ChangeItem]) -> None:
     _upsert(session, table, rows, (*APPOINTMENT_FIELDS, "patient_mrn", "patient_portal_id"))
 
 
-def pending_checkin_status_ids(session: Session) -> set[str]:
-    """Check-ins whose status the staff changed here and the portal has not yet accepted."""
-    return outbox.pending_params(session, SET_CHECKIN_STATUS, "checkin_id")
-
-
 def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:
     table = table_of(CheckIn)
     upserts, deletes = _split(items)
     delete_where_in(session, table, "id", deletes)
     if not upserts:
         return
-    # The desk's own, not yet delivered, status change wins over an older status from the feed;
-    # otherwise an acknowledged arrival would flip back on the board until the push completes.
-    pending = pending_checkin_status_ids(session)
+    # A check-in with a status change of this desk in flight never gets here: its items are held
+    # until the change settles (see reconcile.py).
     rows: list[dict[str, Any]] = []
-    keep_status: list[dict[str, Any]] = []
     for item in upserts:
         record = CheckInOut.model_validate(item.data)
-        row = {
-            "id": item.id,
-            "patient_id": record.patient_id,
-            "appointment_id": record.appointment_id,
-            "arrived_at": record.arrived_at,
-            "status": record.status.value,
-            "status_changed_at": record.status_changed_at,
-            "status_changed_by": record.status_changed_by,
-        }
-        (keep_status if item.id in pending else rows).append(row)
-    base = ("patient_id", "appointment_id", "arrived_at")
-    for batch, fields in ((rows, (*base, *CHECKIN_STATUS_FIELDS)), (keep_status, base)):
-        bulk_insert(session, table, batch, conflict="id", update=fields)
+        rows.append(
+            {
+                "id": item.id,
+                "patient_id": record.patient_id,
+                "appointment_id": record.appointment_id,
+                "arrived_at": record.arrived_at,
+                "status": record.status.value,
+                "status_changed_at": record.status_changed_at,
+                "status_changed_by": record.status_changed_by,
+            }
+        )
+    fields = ("patient_id", "appointment_id", "arrived_at", *CHECKIN_STATUS_FIELDS)
+    bulk_insert(session, table, rows, conflict="id", update=fields)
 
 
 #: How each kind of feed item is written, in the order kinds are applied within a page: records

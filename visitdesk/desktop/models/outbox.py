@@ -20,6 +20,7 @@ from visitdesk.sync.store import OutboxItem
 #: Longest error text kept per item; a portal error page must not bloat the database.
 MAX_ERROR_CHARS = 2000
 
+
 def to_item(entry: OutboxEntry) -> OutboxItem:
     return OutboxItem(
         id=entry.id,
@@ -90,6 +91,14 @@ def _get(session: Session, item_id: int) -> OutboxEntry:
     return entry
 
 
+def call_of(session: Session, item_id: int) -> tuple[str, dict[str, str]] | None:
+    """(command name, path parameters) of an outbox item, or None when it is gone."""
+    row = session.execute(
+        select(OutboxEntry.command, OutboxEntry.params).where(OutboxEntry.id == item_id)
+    ).first()
+    return None if row is None else (row[0], dict(row[1]))
+
+
 def sent(session: Session, item_id: int) -> None:
     # Deleting a missing id is fine: the push worker may report a replayed success twice.
     session.execute(delete(OutboxEntry).where(OutboxEntry.id == item_id))
@@ -117,7 +126,10 @@ def failed(session: Session, item_id: int, message: str, retryable: bool = True)
 
 
 def retry(session: Session, item_id: int) -> None:
+    """Queue a refused or held change again; a person confirmed it now, so its age (which holds
+    changes older than the portal's memory of idempotency keys) counts from now."""
     entry = _get(session, item_id)
+    entry.created_at = utcnow()
     entry.failed = False
     entry.retryable = True
     entry.attempts = 0

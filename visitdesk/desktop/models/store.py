@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from visitdesk.api.commands import StaffCommand
 from visitdesk.api.wire import ChangeItem, CheckInStatus, PracticeInfo
-from visitdesk.desktop.models import board, feed, migrate, outbox, state
+from visitdesk.desktop.models import board, migrate, outbox, reconcile, state
 from visitdesk.desktop.models.board import CheckInRow
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import StoreUnavailableError
@@ -193,7 +193,7 @@ class LocalStore:
         with self.write() as uow:
             last_seq: int | None = None
             for items, seq in pages:
-                kinds |= feed.apply_changes(uow.session, items)
+                kinds |= reconcile.apply_page(uow.session, items)
                 last_seq = seq
             if last_seq is not None:
                 state.put_many(
@@ -206,17 +206,21 @@ class LocalStore:
         with self.read() as s:
             return outbox.next_item(s)
 
-    def outbox_sent(self, item_id: int, response: Any) -> None:
+    def outbox_sent(self, item_id: int, response: Any) -> set[str]:
         with self.write() as uow:
+            call = outbox.call_of(uow.session, item_id)
             outbox.sent(uow.session, item_id)
+            return set() if call is None else reconcile.settle(uow.session, *call, response)
 
     def outbox_attempt_failed(self, item_id: int, message: str) -> None:
         with self.write() as uow:
             outbox.attempt_failed(uow.session, item_id, message)
 
-    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> None:
+    def outbox_failed(self, item_id: int, message: str, retryable: bool = True) -> set[str]:
         with self.write() as uow:
             outbox.failed(uow.session, item_id, message, retryable)
+            call = outbox.call_of(uow.session, item_id)
+            return set() if call is None else reconcile.settle(uow.session, *call)
 
     def outbox_pending_count(self) -> int:
         with self.read() as s:
@@ -250,7 +254,10 @@ class LocalStore:
 
     def discard_outbox_item(self, item_id: int) -> None:
         with self.write() as uow:
+            call = outbox.call_of(uow.session, item_id)
             outbox.discard(uow.session, item_id)
+            if call is not None:
+                reconcile.settle(uow.session, *call)
 
     # ------------------------------------------------------------------ sync state
 

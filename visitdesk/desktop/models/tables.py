@@ -22,6 +22,7 @@ from visitdesk.desktop.models.codes import SecurityCode
 from visitdesk.desktop.models.messages import Message, PendingReply, Thread
 from visitdesk.desktop.models.patient_search import PatientSearchKey
 from visitdesk.desktop.models.quick_texts import QuickText
+from visitdesk.desktop.models.reconcile import HeldFeedItem
 from visitdesk.desktop.models.registrations import Registration
 from visitdesk.desktop.models.schema import (
     Appointment,
@@ -38,6 +39,7 @@ TABLES: tuple[type[Base], ...] = (
     Appointment,
     CheckIn,
     OutboxEntry,
+    HeldFeedItem,
     PatientSearchKey,
     SecurityCode,
     Registration,

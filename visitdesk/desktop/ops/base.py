@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -50,3 +51,21 @@ class StoreOps:
 def save_file(runner: TaskRunner, path: Path, data: bytes) -> Op[int]:
     """Write a file the user chose (a slip, a statement) off the GUI thread."""
     return runner.op(path.write_bytes, data)
+
+
+def printed_by(practice: str, what: str, staff: str, now: datetime, zone: tzinfo) -> str:
+    """The subtitle of an exported report: whose, of what, printed by whom and when."""
+    printed = now.astimezone(zone)
+    return f"{practice} \u2014 {what} \u2014 printed by {staff} on {printed:%m/%d/%Y %I:%M %p}"
+
+
+def first_rows(
+    items: Iterable[T], cells: Callable[[T], tuple[str, ...]], limit: int
+) -> tuple[list[tuple[str, ...]], bool]:
+    """Up to `limit` rows of cells for a PDF, and whether more were left out."""
+    rows: list[tuple[str, ...]] = []
+    for item in items:
+        if len(rows) == limit:
+            return rows, True
+        rows.append(cells(item))
+    return rows, False

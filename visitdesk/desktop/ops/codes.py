@@ -167,4 +167,3 @@ class CodeOps(StoreOps):
         if not candidates:
             return None
         return max(candidates, key=lambda c: c.issued_at).id
-

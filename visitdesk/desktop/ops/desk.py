@@ -14,14 +14,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from visitdesk.api.wire import PracticeInfo, Role, StaffInfo
+from visitdesk.desktop.ops.audit import AuditOps
 from visitdesk.desktop.ops.base import save_file
 from visitdesk.desktop.ops.billing import BillingOps
 from visitdesk.desktop.ops.checkins import CheckInOps
 from visitdesk.desktop.ops.codes import CodeOps, PatientOps
 from visitdesk.desktop.ops.imports import ImportOps
+from visitdesk.desktop.ops.links import LinkOps
 from visitdesk.desktop.ops.messages import MessageOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
+from visitdesk.desktop.ops.staff import StaffOps
 from visitdesk.desktop.tasks import Op, TaskRunner
 
 #: The roles that may act on check-ins (the portal enforces the same).
@@ -35,6 +38,12 @@ REGISTRATION_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 MESSAGE_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: The roles that work with ledgers and statements (the portal enforces the same for uploads).
 BILLING_ROLES = frozenset({Role.BILLING, Role.MANAGER})
+#: The roles that audit linked portal accounts (the portal enforces the same).
+LINK_ROLES = frozenset({Role.MANAGER})
+#: The roles that read and verify the audit trail (the portal enforces the same).
+AUDIT_ROLES = frozenset({Role.MANAGER})
+#: The roles that manage staff accounts (the portal enforces the same).
+STAFF_ROLES = frozenset({Role.MANAGER})
 
 
 def practice_zone(practice: PracticeInfo) -> tzinfo:
@@ -87,6 +96,9 @@ class DeskOps:
     imports: ImportOps
     outbox: OutboxOps
     messages: MessageOps
+    links: LinkOps
+    audit: AuditOps
+    staff: StaffOps
     #: The session's task runner, for a view's own background work (printing, saving a file).
     tasks: TaskRunner
 

@@ -26,6 +26,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from visitdesk.api.commands import RECORD_DESK_EVENT
+from visitdesk.api.wire_audit import DeskEvent
 from visitdesk.desktop.models import billing
 from visitdesk.desktop.models.billing.archive import record_run, record_statement
 from visitdesk.desktop.models.billing.statement_data import statement_data
@@ -161,6 +163,19 @@ def generate_run(
                 combined_sha256=billing.sha256_of(combined_path),
             )
             run_id = record_run(uow.session, run, records)
+            # The run goes on the portal's audit trail through the outbox (offline too).
+            uow.enqueue(
+                RECORD_DESK_EVENT,
+                {},
+                DeskEvent(
+                    action="statement.run",
+                    occurred_at=now,
+                    run_id=run_id,
+                    statement_count=len(records),
+                    statement_date=statement_date,
+                ),
+                f"Statement run {run_id} to the audit trail",
+            )
         aborted = False
         log.info("statement run %s recorded: %d statements", run_id, len(records))
         result = RunResult(run_id, len(records), total, combined_path, combined.page_count)

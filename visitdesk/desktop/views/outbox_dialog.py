@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.views.checkins_table import format_time
+from visitdesk.sync.engine import HELD_PREFIX
 
 
 class OutboxDialog(QDialog):
@@ -104,9 +105,17 @@ class OutboxDialog(QDialog):
         # allowed, no such record, invalid) would come back identically.
         self.retry_button.setEnabled(item is not None and item.retryable)
         self.discard_button.setEnabled(item is not None)
+        held = item is not None and (item.last_error or "").startswith(HELD_PREFIX)
+        self.retry_button.setText("Send anyway" if held else "Send again")
         if item is None:
             self.hint.setText(
                 "Select a change to send it again or discard it." if self._items else ""
+            )
+        elif held:
+            self.hint.setText(
+                "This change waited longer than the portal remembers what it received, so it "
+                "was not sent by itself. If the portal does not show it yet, Send anyway; if it "
+                "does, Discard it."
             )
         elif item.retryable:
             self.hint.setText(

@@ -7,7 +7,7 @@ answer `cell(row, column, role)`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -71,3 +71,38 @@ class RowsModel(QAbstractTableModel, Generic[T]):
     def cell(self, row: T, column: int, role: int) -> Any:
         """What the view shows for `role` in this cell (None for nothing)."""
         raise NotImplementedError
+
+
+class PagedRowsModel(RowsModel[T]):
+    """Rows that arrive a page at a time from the portal: Qt's view asks `fetchMore` as it
+    scrolls, which calls `more(next_page)`; the caller fetches off the GUI thread and hands the
+    page to `append`."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        #: Where the next page starts (a cursor or a sequence number); None: no more pages.
+        self.next_page: Any = None
+        self.fetching = False
+        self.more: Callable[[Any], None] | None = None
+
+    def set_page(self, rows: Sequence[T], next_page: Any) -> None:
+        self.fetching = False
+        self.next_page = next_page
+        self.set_rows(rows)
+
+    def append(self, rows: Sequence[T], next_page: Any) -> None:
+        self.fetching = False
+        self.next_page = next_page
+        if rows:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self.next_page is not None and not self.fetching
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if self.canFetchMore(parent) and self.more is not None:
+            self.fetching = True
+            self.more(self.next_page)

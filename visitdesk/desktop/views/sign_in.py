@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from visitdesk.desktop.settings import Settings
 from visitdesk.desktop.tasks import TaskRunner
-from visitdesk.sync.errors import PortalError
+from visitdesk.sync.errors import PasswordChangeRequired, PortalError, Rejected
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ class SignInRequest:
     username: str
     password: str
     ca_file: Path | None
+    #: Set once the portal said a manager reset the password: the one to change it to.
+    new_password: str | None = None
+    repeated_password: str | None = None
 
 
 def check_request(request: SignInRequest) -> str | None:
@@ -50,6 +53,11 @@ def check_request(request: SignInRequest) -> str | None:
         return "Enter your username and password."
     if request.ca_file is not None and not request.ca_file.is_file():
         return "The CA certificate file cannot be found. Choose it again or leave the field empty."
+    if request.new_password is not None:
+        if not request.new_password:
+            return "Choose a new password and type it twice."
+        if request.new_password != request.repeated_password:
+            return "The two new passwords are not the same; type them again."
     return None
 
 
@@ -89,12 +97,22 @@ class SignInDialog(QDialog):
         ca_row.addWidget(self.ca_file, 1)
         ca_row.addWidget(browse)
 
+        # Shown only after the portal says a manager reset the password.
+        self.new_password = QLineEdit()
+        self.new_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat_password = QLineEdit()
+        self.repeat_password.setEchoMode(QLineEdit.EchoMode.Password)
+
         form = QFormLayout()
         form.addRow("Portal address", self.portal)
         form.addRow("Practice code", self.practice)
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
+        form.addRow("New password", self.new_password)
+        form.addRow("New password again", self.repeat_password)
         form.addRow("CA certificate", ca_row)
+        self._form = form
+        self._show_new_password(False)
 
         heading = QLabel("Sign in with the account your office manager gave you.")
         heading.setTextFormat(Qt.TextFormat.PlainText)
@@ -117,14 +135,25 @@ class SignInDialog(QDialog):
         layout.addWidget(self.buttons)
         (self.password if settings.username else self.portal).setFocus()
 
+    @property
+    def changing_password(self) -> bool:
+        return self._form.isRowVisible(self.new_password)
+
+    def _show_new_password(self, shown: bool) -> None:
+        self._form.setRowVisible(self.new_password, shown)
+        self._form.setRowVisible(self.repeat_password, shown)
+
     def request(self) -> SignInRequest:
         ca = self.ca_file.text().strip()
+        changing = self.changing_password
         return SignInRequest(
             portal_url=self.portal.text().strip().rstrip("/"),
             practice=self.practice.text().strip(),
             username=self.username.text().strip(),
             password=self.password.text(),
             ca_file=Path(ca).expanduser() if ca else None,
+            new_password=self.new_password.text() if changing else None,
+            repeated_password=self.repeat_password.text() if changing else None,
         )
 
     def show_error(self, text: str) -> None:
@@ -149,15 +178,30 @@ class SignInDialog(QDialog):
 
     def _done(self, result: Any) -> None:
         self.password.clear()
+        self.new_password.clear()
+        self.repeat_password.clear()
         self._set_busy(False)
         self.signed_in.emit(result)
         self.accept()
 
     def _failed(self, error: BaseException) -> None:
         self._set_busy(False)
-        self.password.clear()
-        self.password.setFocus()
-        if isinstance(error, PortalError):
+        self.new_password.clear()
+        self.repeat_password.clear()
+        if isinstance(error, PasswordChangeRequired):
+            # The one-time password was right: keep it, and ask for the new one.
+            self._show_new_password(True)
+            self.new_password.setFocus()
+            self.show_error(error.user_message)
+            return
+        if self.changing_password and isinstance(error, Rejected):
+            self.new_password.setFocus()  # e.g. too short: the one-time password still stands
+        else:
+            self.password.clear()
+            self.password.setFocus()
+        if isinstance(error, Rejected):
+            self.show_error(error.message)
+        elif isinstance(error, PortalError):
             self.show_error(error.user_message)
         elif isinstance(error, ValueError):
             self.show_error(str(error))
@@ -166,7 +210,15 @@ class SignInDialog(QDialog):
             self.show_error("Signing in failed unexpectedly. Please try again.")
 
     def _set_busy(self, busy: bool) -> None:
-        for widget in (self.portal, self.practice, self.username, self.password, self.ca_file):
+        for widget in (
+            self.portal,
+            self.practice,
+            self.username,
+            self.password,
+            self.new_password,
+            self.repeat_password,
+            self.ca_file,
+        ):
             widget.setEnabled(not busy)
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(not busy)

@@ -12,10 +12,10 @@ import hashlib
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from visitdesk.api.wire import LinkedPatient, PatientAppointment
+from visitdesk.api.wire import AccountInfo, LinkedPatient, PatientAppointment, PatientSession
 from visitdesk.api.wire_registration import (
     AccountDetails,
     PatientRegistration,
@@ -31,17 +31,48 @@ from visitdesk.portal.persistence.models import (
     PatientAccount,
     Practice,
 )
+from visitdesk.portal.persistence.models import PatientSession as PatientSessionRow
 from visitdesk.portal.persistence.models_registration import (
     EmailToken,
     PendingConnect,
     Registration,
     SecurityAnswer,
 )
+from visitdesk.portal.web.config import PortalConfig
 from visitdesk.portal.web.errors import NotFound, Unprocessable
+from visitdesk.portal.web.security import Security
 
 log = logging.getLogger(__name__)
 
 PATIENT_TOKEN = "patient"  # noqa: S105  (token type claim)
+
+
+def open_session(
+    session: Session, security: Security, config: PortalConfig, account_id: str, name: str
+) -> PatientSession:
+    """A new server-side session and an access token bound to it (claim ``sid``)."""
+    now = utcnow()
+    row = PatientSessionRow(
+        account_id=account_id, created_at=now, expires_at=now + config.patient_token_ttl
+    )
+    session.add(row)
+    session.flush()
+    ttl = int(config.patient_token_ttl.total_seconds())
+    return PatientSession(
+        access_token=security.tokens.issue(PATIENT_TOKEN, account_id, ttl, sid=row.id),
+        expires_in=ttl,
+        account=AccountInfo(id=account_id, display_name=name),
+    )
+
+
+def revoke_sessions(session: Session, account_id: str, *, only: str | None = None) -> None:
+    """End the account's sessions (or just ``only``): their access tokens stop working at once."""
+    query = update(PatientSessionRow).where(
+        PatientSessionRow.account_id == account_id, PatientSessionRow.revoked_at.is_(None)
+    )
+    if only is not None:
+        query = query.where(PatientSessionRow.id == only)
+    session.execute(query.values(revoked_at=utcnow()))
 
 
 def display_name(account: PatientAccount) -> str:
@@ -194,6 +225,20 @@ def questions_status(session: Session, account_id: str) -> SecurityQuestionsStat
     )
 
 
+def pending_email(session: Session, account_id: str) -> str | None:
+    """The address a registrant typed that is not (yet) the account's: unconfirmed, unused."""
+    return session.scalar(
+        select(EmailToken.email)
+        .where(
+            EmailToken.account_id == account_id,
+            EmailToken.used_at.is_(None),
+            EmailToken.expires_at > utcnow(),
+        )
+        .order_by(EmailToken.created_at.desc())
+        .limit(1)
+    )
+
+
 def account_details(session: Session, account_id: str) -> AccountDetails:
     account = session.get(PatientAccount, account_id)
     if account is None:
@@ -204,7 +249,9 @@ def account_details(session: Session, account_id: str) -> AccountDetails:
     return AccountDetails(
         id=account.id,
         display_name=display_name(account),
-        email=account.email,
+        # An address that another account holds is shown to its registrant as typed, unconfirmed
+        # (never attached): the answer must not tell whether the address has an account.
+        email=account.email or pending_email(session, account_id),
         email_confirmed=account.email_confirmed_at is not None,
         username=account.username,
         security_questions_set=answered,

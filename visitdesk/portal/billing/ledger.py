@@ -165,7 +165,20 @@ def aging_of(session: Session, patient_id: str, as_of: date) -> tuple[AgingBucke
     return aging, max(0, pending)
 
 
-def balances(session: Session, account_id: str) -> list[PatientBalance]:
+#: What a patient reads when the portal has no card processor.
+NO_ONLINE_PAYMENT = "Online card payment is not available on this portal."
+
+
+def how_to_pay(practice: Practice) -> str:
+    """Plain words for a patient when the portal takes no cards."""
+    phone = f" at {practice.phone}" if practice.phone else ""
+    return (
+        f"{NO_ONLINE_PAYMENT} To pay {practice.name}, call the office{phone}, pay at the front "
+        "desk at your next visit, or mail a check with the payment slip of your statement."
+    )
+
+
+def balances(session: Session, account_id: str, online_payment: bool) -> list[PatientBalance]:
     """The balance of every patient linked to the account, in the order the links were made."""
     rows = session.execute(
         select(Patient, Practice)
@@ -178,7 +191,9 @@ def balances(session: Session, account_id: str) -> list[PatientBalance]:
     for patient, practice in rows:
         aging, pending = aging_of(session, patient.id, local_today(practice.timezone))
         last_payment = session.scalar(
-            select(func.max(Payment.created_at)).where(Payment.patient_id == patient.id)
+            select(func.max(Payment.created_at)).where(
+                Payment.patient_id == patient.id, Payment.status == "approved"
+            )
         )
         result.append(
             PatientBalance(
@@ -192,6 +207,8 @@ def balances(session: Session, account_id: str) -> list[PatientBalance]:
                 aging=aging,
                 allow_prepayment=setting_enabled(session, practice.id, ALLOW_PREPAYMENT),
                 last_payment_at=last_payment,
+                online_payment_available=online_payment,
+                how_to_pay="" if online_payment else how_to_pay(practice),
             )
         )
     return result

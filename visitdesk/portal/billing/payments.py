@@ -1,12 +1,18 @@
-"""Card payments from the portal: the gateway interface, a test gateway, and posting a payment.
+"""Card payments from the portal: the gateway interface, the demo's test gateway, and posting.
 
-The card form belongs to the gateway: the patient's browser or app sends the card to the gateway
-and gets back a token, and only the token reaches this service. Nothing here ever sees or stores a
-card number; a payment keeps the gateway's reference, the brand and the last four digits.
+The card form belongs to the processor: the patient's browser or app sends the card to it and gets
+back a token (or a Stripe PaymentMethod id), and only that reaches this service. Nothing here ever
+sees or stores a card number; a payment keeps the processor's reference, the brand and the last
+four digits.
+
+A payment reaches the ledger only when its processor says it was taken: at once for the demo's test
+gateway, and for Stripe only when Stripe's signed event confirms it (see
+:mod:`visitdesk.portal.billing.stripe_gateway`). A portal with no processor configured records no card
+payment at all and tells the patient how to pay instead.
 
 The charge runs inside the payment's transaction, after the patient row is locked, so two taps on
-"Pay" cannot both pass the balance check; with the request's Idempotency-Key the gateway is asked
-to charge at most once per key as well.
+"Pay" cannot both pass the balance check; the processor gets an idempotency key derived from the
+request's Idempotency-Key, so a retry after a lost answer charges at most once.
 """
 
 from __future__ import annotations
@@ -14,14 +20,22 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from visitdesk.api.wire_billing import PaymentCreate, PaymentOut
+from visitdesk.api.wire_billing import (
+    CardProcessor,
+    PaymentCreate,
+    PaymentOptions,
+    PaymentOut,
+    PaymentPending,
+)
 from visitdesk.portal.billing.ledger import (
     ALLOW_PREPAYMENT,
+    NO_ONLINE_PAYMENT,
+    how_to_pay,
     line_out,
     patient_balance_cents,
     setting_enabled,
@@ -31,7 +45,7 @@ from visitdesk.portal.persistence.db import utcnow
 from visitdesk.portal.persistence.feed import NewChange, append_changes
 from visitdesk.portal.persistence.models import AccountLink, Patient, Practice, new_id
 from visitdesk.portal.persistence.models_billing import LedgerLine, Payment
-from visitdesk.portal.web.errors import NotFound, PortalError, Unprocessable
+from visitdesk.portal.web.errors import Conflict, NotFound, PortalError, Unprocessable
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +56,36 @@ class PaymentDeclined(PortalError):
 
 @dataclass(frozen=True)
 class ChargeResult:
-    approved: bool
+    """What the processor said about a charge.
+
+    ``approved``: taken, post it now; ``pending``: taken or awaiting the patient's bank, it posts
+    when the processor's signed event confirms it; ``declined``: nothing was taken.
+    """
+
+    outcome: Literal["approved", "pending", "declined"]
     reference: str = ""
     brand: str = ""
     last4: str = ""
     decline_reason: str = ""
+    client_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    token: str
+    amount_cents: int
+    idempotency_key: str
+    payment_id: str
+    practice_id: str
 
 
 class PaymentGateway(Protocol):
-    """Charges a tokenised card; implementations talk to a real processor."""
+    """Charges a tokenised card through a processor."""
 
-    def charge(self, token: str, amount_cents: int, idempotency_key: str) -> ChargeResult: ...
+    processor: CardProcessor
+    publishable_key: str | None
+
+    def charge(self, request: ChargeRequest) -> ChargeResult: ...
 
 
 #: The test gateway's cards: token -> (brand, last four digits), or a decline reason.
@@ -70,24 +103,69 @@ TEST_DECLINES: dict[str, str] = {
 
 
 class TestGateway:
-    """A deterministic gateway for the demo and the tests; no money moves."""
+    """A deterministic gateway for the demo and the tests; no money moves.
+
+    ``serve`` accepts it only on a loopback address (the demo); a deployment uses Stripe.
+    """
 
     __test__ = False  # not a pytest test class
+    processor: CardProcessor = "test"
+    publishable_key: str | None = None
 
-    def charge(self, token: str, amount_cents: int, idempotency_key: str) -> ChargeResult:
-        if token in TEST_CARDS:
-            brand, last4 = TEST_CARDS[token]
-            digest = hashlib.sha256(f"{idempotency_key}:{token}:{amount_cents}".encode())
-            return ChargeResult(True, f"test_{digest.hexdigest()[:20]}", brand, last4)
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        if request.token in TEST_CARDS:
+            brand, last4 = TEST_CARDS[request.token]
+            digest = hashlib.sha256(
+                f"{request.idempotency_key}:{request.token}:{request.amount_cents}".encode()
+            )
+            return ChargeResult("approved", f"test_{digest.hexdigest()[:20]}", brand, last4)
         return ChargeResult(
-            False, decline_reason=TEST_DECLINES.get(token, "The card was not recognised.")
+            "declined",
+            decline_reason=TEST_DECLINES.get(request.token, "The card was not recognised."),
         )
 
 
+def payment_options(gateway: PaymentGateway | None) -> PaymentOptions:
+    if gateway is None:
+        return PaymentOptions(
+            online_payment_available=False,
+            message=f"{NO_ONLINE_PAYMENT} Your balance shows how to pay each practice instead.",
+        )
+    return PaymentOptions(
+        online_payment_available=True,
+        processor=gateway.processor,
+        publishable_key=gateway.publishable_key,
+        message="Pay by card with the secure card form.",
+    )
+
+
+def processor_key(scope: str, request_key: str | None, payment_id: str) -> str:
+    """The processor's idempotency key: the same for every retry of one patient request."""
+    if request_key is None:
+        return f"visitdesk-{payment_id}"
+    digest = hashlib.sha256(f"{scope}\x00{request_key}".encode()).hexdigest()
+    return f"visitdesk-{digest[:48]}"
+
+
+def _pending_cents(session: Session, patient_id: str) -> int:
+    total = session.scalar(
+        select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
+            Payment.patient_id == patient_id, Payment.status == "pending"
+        )
+    )
+    return int(total or 0)
+
+
 def make_payment(
-    session: Session, gateway: PaymentGateway, account_id: str, body: PaymentCreate
-) -> PaymentOut:
-    """Charge the card and post the payment to the patient's ledger, in one transaction."""
+    session: Session,
+    gateway: PaymentGateway | None,
+    account_id: str,
+    body: PaymentCreate,
+    *,
+    scope: str = "",
+    request_key: str | None = None,
+) -> PaymentOut | PaymentPending:
+    """Charge the card; post an approved payment to the ledger, record a pending one."""
     found = session.execute(
         select(Patient, Practice)
         .join(AccountLink, AccountLink.patient_id == Patient.id)
@@ -101,8 +179,11 @@ def make_payment(
     if found is None:
         raise NotFound("No such patient on this account.")
     patient, practice = found
+    if gateway is None:
+        raise Conflict(how_to_pay(practice))
     session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
-    balance = patient_balance_cents(session, patient.id)
+    # Payments the processor has not confirmed yet already count against what is owed.
+    balance = patient_balance_cents(session, patient.id) - _pending_cents(session, patient.id)
     if body.amount_cents > balance and not setting_enabled(session, practice.id, ALLOW_PREPAYMENT):
         if balance <= 0:
             raise Unprocessable("There is nothing to pay: the balance is $0.00 or a credit.")
@@ -111,12 +192,56 @@ def make_payment(
             "please pay at most the balance."
         )
     payment_id = new_id()
-    result = gateway.charge(body.card_token, body.amount_cents, payment_id)
-    if not result.approved:
+    result = gateway.charge(
+        ChargeRequest(
+            token=body.card_token,
+            amount_cents=body.amount_cents,
+            idempotency_key=processor_key(scope, request_key, payment_id),
+            payment_id=payment_id,
+            practice_id=practice.id,
+        )
+    )
+    if result.outcome == "declined":
         log.info("portal payment declined for practice %s", practice.id)
         raise PaymentDeclined(result.decline_reason or "The card was declined.")
+    existing = session.scalar(select(Payment).where(Payment.gateway_reference == result.reference))
+    if existing is not None:
+        # The processor recognised its idempotency key: this charge is already recorded.
+        raise Conflict("This payment was already received.")
+    payment = Payment(
+        id=payment_id,
+        practice_id=practice.id,
+        patient_id=patient.id,
+        account_id=account_id,
+        amount_cents=body.amount_cents,
+        status="pending",
+        gateway_reference=result.reference,
+        card_brand=result.brand,
+        card_last4=result.last4,
+        created_at=utcnow(),
+    )
+    session.add(payment)
+    session.flush()
+    if result.outcome == "pending":
+        log.info("portal payment %s pending for practice %s", payment_id, practice.id)
+        return PaymentPending(
+            id=payment_id,
+            patient_id=patient.id,
+            amount_cents=body.amount_cents,
+            gateway_reference=result.reference,
+            client_secret=result.client_secret,
+            message="The payment is being confirmed by the card processor; it shows on the "
+            "balance once confirmed.",
+        )
+    return post_payment(session, payment, patient, practice)
 
+
+def post_payment(
+    session: Session, payment: Payment, patient: Patient, practice: Practice
+) -> PaymentOut:
+    """Approve a payment: its ledger line, and both onto the practice's change feed."""
     now = utcnow()
+    payment.status = "approved"
     # A payment lands on the account of the guarantor named on the patient's latest line.
     guarantor_id = (
         session.scalar(
@@ -130,57 +255,86 @@ def make_payment(
     guarantor_mrn = (
         session.scalar(select(Patient.mrn).where(Patient.id == guarantor_id)) or patient.mrn
     )
-    payment = Payment(
-        id=payment_id,
-        practice_id=practice.id,
-        patient_id=patient.id,
-        account_id=account_id,
-        amount_cents=body.amount_cents,
-        status="approved",
-        gateway_reference=result.reference,
-        card_brand=result.brand,
-        card_last4=result.last4,
-        created_at=now,
-    )
+    card = f"{payment.card_brand} ending {payment.card_last4}" if payment.card_last4 else "card"
     line = LedgerLine(
         id=new_id(),
         practice_id=practice.id,
-        external_id=f"PORTAL-{payment_id}",
+        external_id=f"PORTAL-{payment.id}",
         patient_id=patient.id,
         guarantor_patient_id=guarantor_id,
         kind="payment",
         service_date=None,
         posted_date=local_today(practice.timezone, now),
         code="",
-        description=f"Online payment \u2014 {result.brand} ending {result.last4}",
+        description=f"Online payment \u2014 {card}",
         provider="",
-        amount_cents=-body.amount_cents,
+        amount_cents=-payment.amount_cents,
         responsibility="patient",
         source="portal",
-        payment_id=payment_id,
+        payment_id=payment.id,
         updated_at=now,
     )
-    session.add_all([payment, line])
+    session.add(line)
     session.flush()
     out = PaymentOut(
-        id=payment_id,
+        id=payment.id,
         patient_id=patient.id,
         mrn=patient.mrn,
-        amount_cents=body.amount_cents,
-        card_brand=result.brand,
-        card_last4=result.last4,
-        gateway_reference=result.reference,
-        created_at=now,
+        amount_cents=payment.amount_cents,
+        card_brand=payment.card_brand,
+        card_last4=payment.card_last4,
+        gateway_reference=payment.gateway_reference,
+        created_at=payment.created_at,
         ledger_line_id=line.id,
-        balance_after_cents=balance - body.amount_cents,
+        balance_after_cents=patient_balance_cents(session, patient.id),
     )
     append_changes(
         session,
         practice.id,
         [
             NewChange.of("ledger_line", line_out(line, patient.mrn, guarantor_mrn), line.id),
-            NewChange.of("payment", out, payment_id),
+            NewChange.of("payment", out, payment.id),
         ],
     )
-    log.info("portal payment %s approved for practice %s", payment_id, practice.id)
+    log.info("portal payment %s approved for practice %s", payment.id, practice.id)
     return out
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The processor's confirmed word on one charge."""
+
+    reference: str
+    outcome: Literal["approved", "failed"]
+    amount_cents: int
+    brand: str = ""
+    last4: str = ""
+
+
+def settle(session: Session, settlement: Settlement) -> bool:
+    """Apply a confirmed outcome to its pending payment; False if no payment has the reference.
+
+    Settling twice (a redelivered event) changes nothing: only a pending payment moves.
+    """
+    payment = session.scalar(
+        select(Payment).where(Payment.gateway_reference == settlement.reference).with_for_update()
+    )
+    if payment is None:
+        return False
+    if payment.status != "pending":
+        return True
+    if settlement.outcome == "failed":
+        payment.status = "failed"
+        log.info("portal payment %s failed at the processor", payment.id)
+        return True
+    if settlement.amount_cents != payment.amount_cents:
+        # Never post an amount other than the one the patient agreed to; staff must look.
+        log.error("portal payment %s confirmed with a different amount", payment.id)
+        payment.status = "failed"
+        return True
+    payment.card_brand = settlement.brand or payment.card_brand
+    payment.card_last4 = settlement.last4 or payment.card_last4
+    patient = session.get_one(Patient, payment.patient_id)
+    practice = session.get_one(Practice, payment.practice_id)
+    post_payment(session, payment, patient, practice)
+    return True

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import CheckInOut, CheckInStatus
 from visitdesk.portal.messages.threads import start_arrival_chat
+from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.clock import day_bounds, local_today
 from visitdesk.portal.persistence.db import utcnow
 from visitdesk.portal.persistence.feed import NewChange, append_changes
@@ -126,6 +127,7 @@ def set_status(
     status: CheckInStatus,
     staff_id: str,
     staff_name: str,
+    workstation: str = "",
 ) -> CheckInOut:
     row = session.scalar(
         select(CheckIn)
@@ -141,4 +143,14 @@ def set_status(
     row.status_changed_by = staff_name
     row.status_changed_by_staff_id = staff_id
     session.flush()
+    audit.record(
+        session,
+        practice_id,
+        audit.Actor("staff", staff_id, staff_name, workstation),
+        "checkin.status",
+        "checkin",
+        row.id,
+        patient_id=row.patient_id,
+        details={"status": status.value},
+    )
     return _emit(session, row)

@@ -230,14 +230,19 @@ def _staff_code(session: Session, practice_id: str, code_id: str) -> SecurityCod
 
 def revoke(session: Session, practice_id: str, actor: audit.Actor, code_id: str) -> SecurityCodeOut:
     row = _staff_code(session, practice_id, code_id)
-    if row.used_at is not None:
-        raise Conflict("This code was already used, so it cannot be revoked.")
     if row.revoked_at is not None:
         return security_code_out(row)
     row.revoked_at = utcnow()
     row.revoked_by_staff_id = actor.id
     out = _emit(session, row)
-    _audit(session, row, actor, "security_code.revoked")
+    # A used code stays used: revoking it afterwards (it reached the wrong person) leaves the
+    # link it made in place and puts that link on the managers' "Needs review" list.
+    _audit(
+        session,
+        row,
+        actor,
+        "security_code.revoked_after_use" if row.used_at is not None else "security_code.revoked",
+    )
     log.info("security code %s revoked", row.id)
     return out
 

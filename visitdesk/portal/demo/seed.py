@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, insert, select
 
 from visitdesk.api.wire import AppointmentOut, PatientOut
+from visitdesk.portal.accounts.account_rules import answer_key
 from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.demo import seed_data as words
 from visitdesk.portal.demo.seed_billing import add_demo_ledgers
@@ -34,6 +35,7 @@ from visitdesk.portal.persistence.models import (
     PracticeSetting,
     StaffUser,
 )
+from visitdesk.portal.persistence.models_registration import SecurityAnswer
 from visitdesk.portal.web.security import make_password_hasher
 
 DEMO_CODE = "demo"
@@ -252,6 +254,7 @@ def create_practice(
     # Patient accounts, each linked to patients with an appointment today.
     account_rows: list[dict[str, Any]] = []
     link_rows: list[dict[str, Any]] = []
+    answer_rows: list[dict[str, Any]] = []
     credentials: list[PatientCredential] = []
     linked_iter = iter(today_patients)
     for k in range(accounts):
@@ -272,6 +275,18 @@ def create_practice(
         if k % 4 == 3:
             login = f"{first[:1]}{last}{k}_{_ascii(code)}"
             account["username"] = login
+            # Registration by username ends with the three security questions; a seeded account
+            # has been through it (the portal keeps the dashboard closed until they are set).
+            for position, question_id in enumerate(("q01", "q05", "q09"), 1):
+                answer_rows.append(
+                    {
+                        "account_id": account_id,
+                        "position": position,
+                        "question_id": question_id,
+                        "answer_hash": hasher.hash(answer_key(gen.password())),
+                        "set_at": now,
+                    }
+                )
         else:
             login = f"{first}.{last}.{_ascii(code)}{k}@example.net"
             account["email"] = login
@@ -317,6 +332,12 @@ def create_practice(
         )
         staff_credentials.append(StaffCredential(username, password, role, staff_name))
 
+    # The seeded accounts stand for patients the front desk matched by hand before go-live.
+    front_desk = next(row for row in staff_rows if row["role"] == "front_desk")
+    for link in link_rows:
+        link.update(
+            method="staff_match", made_by_staff_id=front_desk["id"], made_by=front_desk["name"]
+        )
     mrn_of = {row["id"]: row["mrn"] for row in rows}
     with db.write() as session:
         if session.scalar(select(Practice.id).where(Practice.code == code)) is not None:
@@ -348,6 +369,8 @@ def create_practice(
         if account_rows:
             session.execute(insert(PatientAccount), account_rows)
             session.execute(insert(AccountLink), link_rows)
+        if answer_rows:
+            session.execute(insert(SecurityAnswer), answer_rows)
         changes = [_patient_change(row) for row in rows]
         changes += [_appointment_change(appt, mrn_of[appt["patient_id"]]) for appt in appointments]
         changes += add_demo_ledgers(

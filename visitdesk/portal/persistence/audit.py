@@ -33,6 +33,8 @@ class Actor:
     kind: ActorKind
     id: str = ""
     name: str = ""
+    #: The desk the staff member acted from (the name it sends); kept in the event's details.
+    workstation: str = ""
 
 
 SYSTEM = Actor("system")
@@ -102,7 +104,14 @@ def record(
         subject_kind=subject_kind,
         subject_id=subject_id,
         patient_id=patient_id,
-        details=json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":")),
+        details=json.dumps(
+            {
+                **dict(details or {}),
+                **({"workstation": actor.workstation} if actor.workstation else {}),
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ),
         prev_hash=head.last_hash,
     )
     event.row_hash = chain_hash(head.last_hash, event)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -61,14 +64,87 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class PoolSettings:
+    """How many connections one worker process may hold; see :func:`plan_pool`."""
+
+    pool_size: int = 10
+    max_overflow: int = 0
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class ConnectionBudget:
+    """The deployment's share of the database server, split over every portal process."""
+
+    processes: int = 1
+    budget: int | None = None
+    reserved: int = 10
+    pool_size: int | None = None
+    max_overflow: int = 0
+    timeout: float = 10.0
+    #: Connections each process keeps outside its pool (the LISTEN connection).
+    extra_per_process: int = 1
+
+
+def server_max_connections(url: str) -> int:
+    """PostgreSQL's ``max_connections`` (one short-lived connection, outside any pool)."""
+    engine = create_engine(url, poolclass=NullPool, connect_args=_pg_connect_args(url))
+    try:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("SHOW max_connections").scalar_one())
+    finally:
+        engine.dispose()
+
+
+def plan_pool(url: str, budget: ConnectionBudget) -> PoolSettings:
+    """Size one worker's pool so all processes together stay inside the server's connections.
+
+    Each process gets ``(budget - reserved) / processes`` connections, less the ones it keeps
+    outside the pool; an explicit ``pool_size`` wins. Requests that find the pool empty wait
+    ``timeout`` seconds and then get 503, which is what a saturated database should answer.
+    """
+    if budget.pool_size is not None or url.startswith("sqlite"):
+        size = budget.pool_size or 10
+        return PoolSettings(size, budget.max_overflow, budget.timeout)
+    total = budget.budget
+    if total is None:
+        total = server_max_connections(url) - budget.reserved
+    per_process = total // budget.processes - budget.extra_per_process - budget.max_overflow
+    if per_process < 1:
+        log.warning(
+            "connection budget %d is too small for %d processes; using 1 connection each",
+            total,
+            budget.processes,
+        )
+        per_process = 1
+    return PoolSettings(per_process, budget.max_overflow, budget.timeout)
+
+
+def _pg_connect_args(url: str) -> dict[str, Any]:
+    # No server-side prepared statements: behind PgBouncer in transaction mode consecutive
+    # statements may run on different server connections, which would not know them.
+    return {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
+
+
+def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
     """An engine for the portal; statement parameters (PHI) never appear in error messages."""
-    kwargs: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+    pool = pool or PoolSettings()
+    kwargs: dict[str, Any] = {
+        "hide_parameters": True,
+        "pool_pre_ping": True,
+        "pool_size": pool.pool_size,
+        "max_overflow": pool.max_overflow,
+        "pool_timeout": pool.timeout,
+    }
     is_sqlite = url.startswith("sqlite")
     if is_sqlite:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+            for key in ("pool_size", "max_overflow", "pool_timeout"):
+                kwargs.pop(key)
     else:
-        kwargs.update(pool_size=10, max_overflow=20)
+        kwargs["connect_args"] = _pg_connect_args(url)
     engine = create_engine(url, **kwargs)
     if is_sqlite:
         _configure_sqlite(engine)
@@ -86,7 +162,8 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA busy_timeout=30000")
             if engine.url.database not in (None, "", ":memory:"):
                 cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=NORMAL")
+                # FULL: a commit the portal has answered survives a power cut, not only a crash.
+                cursor.execute("PRAGMA synchronous=FULL")
                 # 64 MiB of pages (the default is 2 MiB): bulk upserts into large tables touch
                 # index pages all over them, and cached pages are written once per transaction.
                 cursor.execute("PRAGMA cache_size=-65536")
@@ -116,8 +193,8 @@ class Database:
         self._write = sessionmaker(write_engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(make_engine(url))
+    def from_url(cls, url: str, pool: PoolSettings | None = None) -> Database:
+        return cls(make_engine(url, pool))
 
     @property
     def dialect(self) -> str:
@@ -157,3 +234,21 @@ class Database:
 
 #: Key in ``Session.info`` collecting the practices whose feed grew in this transaction.
 CHANGED_PRACTICES = "visitdesk_changed_practices"
+
+
+#: SQLSTATE classes and codes that mean "the database is busy or away", not "our bug": insufficient
+#: resources (53: too many connections, out of memory or disk), connection exceptions (08),
+#: operator intervention (57P: shutting down, starting up), and retryable conflicts.
+_BUSY_SQLSTATES = ("53", "08", "57P", "40001", "40P01", "55P03")
+
+
+def is_database_busy(exc: BaseException) -> bool:
+    """True when ``exc`` means the database is saturated or unreachable (answer 503, not 500)."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if isinstance(exc, sa_exc.OperationalError):
+        return True  # connect failures, "too many clients", SQLite "database is locked"
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return bool(sqlstate) and sqlstate.startswith(_BUSY_SQLSTATES)

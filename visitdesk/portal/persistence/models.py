@@ -68,6 +68,9 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when a manager resets the password to a one-time password: until the user picks a
+    #: new one, a session of theirs may do nothing else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class StaffSession(Base):
@@ -98,6 +101,10 @@ class StaffRefreshToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: The token issued when this one was used (its successor).
+    replaced_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    #: When this token, already used, was accepted once more inside the reuse grace window.
+    grace_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class LoginThrottle(Base):
@@ -162,6 +169,8 @@ class PatientAccount(Base):
     """A portal login; registered by email, or by username with a security code."""
 
     __tablename__ = "patient_accounts"
+    #: The manager's list of linked accounts pages through accounts in name order.
+    __table_args__ = (Index("ix_patient_accounts_name", "last_name", "first_name", "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     #: Case-folded; NULL for username accounts that proceeded without email.
@@ -174,13 +183,36 @@ class PatientAccount(Base):
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The last successful sign-in (None: never signed in since the portal began recording it).
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    #: Set while an office manager has locked the account (``active`` is then false).
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    locked_by_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    lock_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+class PatientSession(Base):
+    """One patient sign-in; its access tokens carry its id, so revoking it ends them at once."""
+
+    __tablename__ = "patient_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("patient_accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class AccountLink(Base):
     """A patient record an account may act for (self, child, spouse...), revocable by staff."""
 
     __tablename__ = "account_links"
-    __table_args__ = (UniqueConstraint("account_id", "patient_id"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "patient_id"),
+        Index("ix_account_links_practice_account", "practice_id", "account_id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     account_id: Mapped[str] = mapped_column(
@@ -190,10 +222,19 @@ class AccountLink(Base):
         ForeignKey("patients.id", ondelete="CASCADE"), index=True
     )
     practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    #: The patient's relationship to the account holder (self, child, spouse ...).
     relationship: Mapped[str] = mapped_column(String(32), default="self")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: How the link was made: "security_code", "safe_health_code", "staff_match" ("" for links
+    #: made before the portal recorded it).
+    method: Mapped[str] = mapped_column(String(16), default="")
+    security_code_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    #: The staff member who allowed it: the code's issuer or the one who matched.
+    made_by_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    made_by: Mapped[str] = mapped_column(String(200), default="")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked_by_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    revoke_reason: Mapped[str] = mapped_column(String(500), default="")
 
 
 class CheckIn(Base):
@@ -241,7 +282,7 @@ class Change(Base):
 class IdempotencyRecord(Base):
     """The first successful response to an idempotent call, replayed for repeats of its key.
 
-    ``scope`` is ``staff:<practice id>`` or ``patient:<account id>``.
+    ``scope`` is ``staff:<practice id>:<staff id>`` or ``patient:<account id>``.
     """
 
     __tablename__ = "idempotency_records"

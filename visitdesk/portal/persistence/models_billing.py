@@ -45,10 +45,17 @@ class LedgerLine(Base):
 
 
 class Payment(Base):
-    """A card payment a patient made on the portal (approved by the gateway)."""
+    """A card payment a patient made on the portal.
+
+    ``status`` is "approved" (posted to the ledger), "pending" (the processor took it and will
+    confirm it by a signed event) or "failed" (the processor reported it declined or cancelled).
+    """
 
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_patient_created", "patient_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_payments_patient_created", "patient_id", "created_at"),
+        Index("ix_payments_gateway_reference", "gateway_reference"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))

@@ -121,6 +121,23 @@ class EmailToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
+class PasswordResetToken(Base):
+    """A forgot-password token mailed to an account's address, kept as its SHA-256."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("patient_accounts.id", ondelete="CASCADE"), index=True
+    )
+    #: The address it was sent to: using it proves the reader owns that address.
+    email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
 class SecurityAnswer(Base):
     """One of an account's three security questions; set once, never changed."""
 
@@ -152,6 +169,7 @@ class AuditEvent(Base):
     """One append-only audit entry; ``row_hash`` = SHA-256(prev_hash, canonical content)."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_practice_occurred", "practice_id", "occurred_at"),)
 
     practice_id: Mapped[str] = mapped_column(
         ForeignKey("practices.id", ondelete="CASCADE"), primary_key=True
@@ -169,3 +187,20 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A head of a practice's audit chain the portal verified and signed (Ed25519, key file
+    outside the database). Someone who rewrites the chain in the database cannot re-sign these,
+    so a chain that no longer passes through a checkpoint is caught."""
+
+    __tablename__ = "audit_checkpoints"
+
+    practice_id: Mapped[str] = mapped_column(
+        ForeignKey("practices.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    row_hash: Mapped[str] = mapped_column(String(64))
+    #: Base64 of the Ed25519 signature over `checkpoint_message(practice_id, seq, row_hash)`.
+    signature: Mapped[str] = mapped_column(String(128))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

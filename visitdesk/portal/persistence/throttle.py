@@ -1,4 +1,4 @@
-"""Throttling of failed sign-ins per login and client address.
+"""Throttling of failed attempts: sign-ins per login, per address and per pair, and codes.
 
 After ``login_max_failures`` failures inside the window the pair is locked for ``login_lockout``,
 doubling with each further failure up to ``login_lockout_max``. Counts are approximate under heavy
@@ -8,6 +8,7 @@ concurrency by design: throttling only needs to make guessing slow.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -66,6 +67,45 @@ def record_failure(
                 row.locked_until = now + lockout
     except IntegrityError:
         pass  # a concurrent failure created the row first; one lost count is fine
+
+
+@dataclass(frozen=True)
+class SignInKeys:
+    """The three counters one sign-in attempt touches.
+
+    ``pair`` (this login from this address) locks first; ``account`` counts one login's failures
+    from every address, so spreading guesses over many addresses does not help; ``address`` counts
+    one address's failures over every login, so trying many usernames from one place does not.
+    """
+
+    pair: str
+    account: str
+    address: str
+
+    @classmethod
+    def of(cls, kind: str, login: str, client: str) -> SignInKeys:
+        return cls(
+            pair=throttle_key(kind, login, client),
+            account=throttle_key(f"{kind}-account", login, ""),
+            address=throttle_key(f"{kind}-address", "", client),
+        )
+
+
+def raise_if_sign_in_locked(session: Session, keys: SignInKeys) -> None:
+    for key in (keys.pair, keys.account, keys.address):
+        raise_if_locked(session, key)
+
+
+def record_sign_in_failure(db: Database, config: PortalConfig, keys: SignInKeys) -> None:
+    record_failure(db, config, keys.pair)
+    record_failure(db, config, keys.account, max_failures=config.login_account_max_failures)
+    record_failure(db, config, keys.address, max_failures=config.login_address_max_failures)
+
+
+def clear_sign_in(session: Session, keys: SignInKeys) -> None:
+    """A right password ends this login's counts; the address's count stays (other logins)."""
+    clear(session, keys.pair)
+    clear(session, keys.account)
 
 
 def clear(session: Session, key: str) -> None:

@@ -10,7 +10,6 @@ outcome (and a rejection's reason) either way.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +27,7 @@ from visitdesk.portal.persistence.feed import NewChange, append_changes
 from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount, Practice
 from visitdesk.portal.persistence.models_registration import Registration
 from visitdesk.portal.web.errors import Conflict, NotFound
-from visitdesk.portal.web.notify import DeliveryFailed, Email, Messenger
+from visitdesk.portal.web.notify import Notice
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +36,6 @@ DECIDED = {
     "rejected": "This registration was already rejected.",
     "cancelled": "The patient cancelled this registration.",
 }
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A message for the patient, sent once the decision is committed."""
-
-    to: str
-    subject: str
-    body: str
 
 
 def _pending(session: Session, practice_id: str, registration_id: str) -> Registration:
@@ -114,6 +104,9 @@ def match(
                 patient_id=patient.id,
                 practice_id=practice_id,
                 relationship="self",
+                method="staff_match",
+                made_by_staff_id=actor.id,
+                made_by=actor.name,
             )
         )
     row.patient_id = patient.id
@@ -175,12 +168,3 @@ def reject(
     )
     log.info("registration %s rejected", row.id)
     return out, notice
-
-
-def send_notice(messenger: Messenger, notice: Notice | None) -> None:
-    if notice is None:
-        return
-    try:
-        messenger.mail.send(Email(to=notice.to, subject=notice.subject, body=notice.body))
-    except DeliveryFailed:
-        log.error("registration decision email could not be sent")

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: Environment variable that, when set, replaces the secret key file in the data directory.
 SECRET_ENV = "VISITDESK_PORTAL_SECRET"  # noqa: S105  (a variable name)
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name)
+#: Environment variable holding the database password (kept out of URLs on command lines).
+DATABASE_PASSWORD_ENV = "VISITDESK_PORTAL_DATABASE_PASSWORD"  # noqa: S105  (a variable name)
+#: Stripe's secret API key and webhook signing secret: from these variables, else from the files
+#: named in the settings (never from a command-line value, which other users can read).
+STRIPE_SECRET_ENV = "VISITDESK_PORTAL_STRIPE_SECRET_KEY"  # noqa: S105  (a variable name)
+STRIPE_WEBHOOK_SECRET_ENV = "VISITDESK_PORTAL_STRIPE_WEBHOOK_SECRET"  # noqa: S105
 DATABASE_FILE = "portal.sqlite3"
 MAIL_DROP_DIR = "outbox-mail"
 TEXT_DROP_DIR = "outbox-sms"
@@ -42,14 +49,52 @@ class PortalConfig(BaseModel):
     refresh_token_ttl: timedelta = Field(
         default=timedelta(days=30), description="Lifetime of a staff refresh token."
     )
+    refresh_reuse_grace: timedelta = Field(
+        default=timedelta(seconds=30),
+        ge=timedelta(0),
+        le=timedelta(minutes=5),
+        description="How long after rotating a staff refresh token the previous one is still "
+        "accepted once, provided its successor was never used (the answer to the rotation was "
+        "lost on the way); 0 turns this off. Any other reuse ends the session.",
+    )
     patient_token_ttl: timedelta = Field(
         default=timedelta(hours=1), description="Lifetime of a patient access token."
     )
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id iterations.")
     argon2_memory_cost: int = Field(default=64 * 1024, ge=8, description="argon2id memory, KiB.")
     argon2_parallelism: int = Field(default=4, ge=1, description="argon2id lanes.")
+    password_hash_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Password hashes computed at once; default half the cores (1 to 4).",
+    )
+    password_hash_queue: int = Field(
+        default=16,
+        ge=0,
+        description="Sign-ins waiting for a hashing slot; more are answered 503 + Retry-After.",
+    )
+    password_hash_wait_seconds: float = Field(
+        default=10.0, gt=0, description="Longest a sign-in waits for a hashing slot."
+    )
     login_max_failures: int = Field(
         default=5, ge=1, description="Failed sign-ins per login and address before throttling."
+    )
+    login_account_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins for one login from all addresses together before that "
+        "login is throttled (guessing spread over many addresses).",
+    )
+    login_address_max_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address over all logins before that "
+        "address is throttled (trying many usernames).",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For "
+        "header names the client; from anyone else the header is ignored.",
     )
     login_failure_window: timedelta = Field(
         default=timedelta(minutes=15), description="Failures older than this are forgotten."
@@ -62,13 +107,90 @@ class PortalConfig(BaseModel):
         default=timedelta(minutes=15), description="Longest lockout."
     )
     longpoll_recheck_seconds: float = Field(
-        default=0.5,
+        default=5.0,
         gt=0,
-        description="How often a waiting long-poll re-reads the database, so changes written by "
-        "other worker processes are seen too.",
+        description="Safety net: how often a waiting long-poll re-reads the feed even without a "
+        "wake-up (wake-ups come in-process on SQLite and by LISTEN/NOTIFY on PostgreSQL).",
     )
     idempotency_retention: timedelta = Field(
-        default=timedelta(days=7), description="How long stored idempotent responses are kept."
+        default=timedelta(days=30),
+        description="How long stored idempotent responses are kept: at least as long as a desk "
+        "may stay offline (a desk holds older queued changes for a person to confirm).",
+    )
+    # ------------------------------------------------------------------ database and workers
+    database_password: str | None = Field(
+        default=None,
+        repr=False,
+        description=f"Database password, merged into database_url; defaults to "
+        f"${DATABASE_PASSWORD_ENV} (never put it on the command line: ps shows it).",
+    )
+    database_password_file: Path | None = Field(
+        default=None,
+        description="File holding the database password (first line), e.g. a container secret.",
+    )
+    workers: int = Field(
+        default=1, ge=1, description="Worker processes on this host (the CLI sets it)."
+    )
+    hosts: int = Field(
+        default=1,
+        ge=1,
+        description="Portal hosts sharing the database; the connection budget is split over "
+        "hosts x workers.",
+    )
+    db_connection_budget: int | None = Field(
+        default=None,
+        ge=1,
+        description="Connections all portal processes together may open; default: the server's "
+        "max_connections minus db_reserved_connections. Behind PgBouncer: its max_client_conn.",
+    )
+    db_reserved_connections: int = Field(
+        default=10,
+        ge=0,
+        description="Connections left to others (superuser slots, migrations, psql, backups).",
+    )
+    db_pool_size: int | None = Field(
+        default=None, ge=1, description="Pooled connections per worker; default from the budget."
+    )
+    db_max_overflow: int = Field(
+        default=0,
+        ge=0,
+        description="Extra connections per worker beyond db_pool_size when busy (counted "
+        "against the budget when the pool size is derived).",
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a request waits for a pooled connection before the portal "
+        "answers 503 with Retry-After.",
+    )
+    db_listen: bool = Field(
+        default=True,
+        description="PostgreSQL: one LISTEN connection per worker wakes long-polls when any "
+        "worker or host writes the feed.",
+    )
+    listen_database_url: str | None = Field(
+        default=None,
+        description="Direct PostgreSQL URL for LISTEN when database_url goes through PgBouncer "
+        "in transaction mode (LISTEN needs a session); default database_url.",
+    )
+    thread_pool_size: int = Field(
+        default=40,
+        ge=1,
+        description="Threads per worker for blocking work (database calls, hashing).",
+    )
+    keep_alive_seconds: float = Field(
+        default=75.0,
+        gt=0,
+        description="How long an idle keep-alive connection stays open; above a load "
+        "balancer's idle timeout, so the balancer never reuses a connection being closed.",
+    )
+    worker_header: bool = Field(
+        default=False,
+        description="Name the answering worker process in an X-VisitDesk-Worker header "
+        "(load-balancer and benchmark diagnostics).",
+    )
+    retry_after_seconds: int = Field(
+        default=2, ge=1, description="Retry-After of a 503 when the database is saturated."
     )
     # ------------------------------------------------------------------ outgoing email and texts
     mail_transport: Literal["file", "smtp"] = Field(
@@ -131,8 +253,15 @@ class PortalConfig(BaseModel):
     connect_max_starts: int = Field(
         default=5,
         ge=1,
-        description="Safe Health Codes one account may request per practice inside "
-        "connect_start_window (each sends a message to a patient).",
+        description="Connection requests one account may make per practice inside "
+        "connect_start_window (each sends a message to a patient or waits in the queue).",
+    )
+    safe_health_code_sends_per_patient: int = Field(
+        default=3,
+        ge=1,
+        description="Safe Health Codes sent to one patient record inside connect_start_window, "
+        "whichever accounts ask (wrong guesses per record are limited by "
+        "safe_health_code_max_attempts over the same window).",
     )
     connect_start_window: timedelta = Field(
         default=timedelta(hours=1), description="Window of connect_max_starts."
@@ -149,12 +278,76 @@ class PortalConfig(BaseModel):
     email_token_ttl: timedelta = Field(
         default=timedelta(days=7), description="Lifetime of an email-confirmation token."
     )
+    password_reset_ttl: timedelta = Field(
+        default=timedelta(hours=1), description="Lifetime of a forgot-password link."
+    )
+    recovery_question_max_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Wrong security-answer attempts on one username inside "
+        "recovery_question_window before the questions stop working and only a fresh code "
+        "from the office can recover the account.",
+    )
+    recovery_question_window: timedelta = Field(
+        default=timedelta(hours=24), description="Window of recovery_question_max_failures."
+    )
+
+    # ------------------------------------------------------------------ card payments
+    payment_gateway: Literal["none", "stripe", "test"] = Field(
+        default="none",
+        description="Who takes card payments: 'none' (patients are told how to pay instead), "
+        "'stripe', or 'test' (the demo's fake cards; loopback demo and tests only).",
+    )
+    stripe_secret_key_file: Path | None = Field(
+        default=None,
+        description=f"File holding Stripe's secret API key (${STRIPE_SECRET_ENV} wins).",
+    )
+    stripe_webhook_secret_file: Path | None = Field(
+        default=None,
+        description=f"File holding the webhook endpoint's signing secret "
+        f"(${STRIPE_WEBHOOK_SECRET_ENV} wins).",
+    )
+    stripe_publishable_key: str = Field(
+        default="", description="Stripe's publishable key, handed to the patient's card form."
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Stripe's API address; only a test changes it."
+    )
+    payment_currency: str = Field(
+        default="usd", pattern=r"^[a-z]{3}$", description="ISO currency of the amounts, lower case."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in value:
+            ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad entry
+        return value
 
     @property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.data_dir / DATABASE_FILE).as_posix()}"
+        """The URL with the password from the setting or the environment merged in."""
+        if not self.database_url:
+            return f"sqlite:///{(self.data_dir / DATABASE_FILE).as_posix()}"
+        return with_password(self.database_url, self._database_password())
+
+    @property
+    def resolved_listen_url(self) -> str:
+        url = self.listen_database_url or self.database_url or ""
+        return with_password(url, self._database_password()) if url else ""
+
+    def _database_password(self) -> str | None:
+        if self.database_password:
+            return self.database_password
+        if self.database_password_file is not None:
+            lines = self.database_password_file.read_text(encoding="utf-8").splitlines()
+            return lines[0].strip() if lines else None
+        return os.environ.get(DATABASE_PASSWORD_ENV) or None
+
+    def for_workers(self) -> str:
+        """This config as JSON for worker processes, without secrets (they come from the
+        environment or files, which the workers read themselves)."""
+        return self.model_dump_json(exclude={"database_password", "secret_key", "smtp_password"})
 
     @property
     def resolved_mail_drop_dir(self) -> Path:
@@ -172,6 +365,21 @@ class PortalConfig(BaseModel):
         if from_env:
             return from_env.encode()
         return load_or_create_secret_file(self.data_dir / SECRET_FILE)
+
+
+def read_secret(env: str, path: Path | None, what: str) -> str:
+    """A secret from the environment, else from a file; ValueError names what is missing."""
+    value = os.environ.get(env, "").strip()
+    if not value and path is not None:
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the {what} file: {exc.strerror}") from exc
+    if not value:
+        raise ValueError(
+            f"the {what} is not set: put it in ${env} or in a file named by the settings"
+        )
+    return value
 
 
 def load_or_create_secret_file(path: Path) -> bytes:
@@ -194,3 +402,33 @@ def load_or_create_secret_file(path: Path) -> bytes:
     finally:
         tmp.unlink(missing_ok=True)
     return path.read_text(encoding="ascii").strip().encode()
+
+
+def with_password(url: str, password: str | None) -> str:
+    """``url`` with ``password`` set, unless the URL carries one already or none is given."""
+    if not password or url.startswith("sqlite"):
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.password:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
+def prepare_data_dir(config: PortalConfig) -> None:
+    """Create the data directory and the default SQLite file owner-only (0700 / 0600).
+
+    They hold patients' records, the signing key and the TLS key. SQLite gives its -wal and
+    -shm files the database file's permissions, so creating that file first covers them too.
+    """
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name != "posix":
+        return  # Windows: the user profile's ACLs already keep the directory private
+    config.data_dir.chmod(0o700)
+    if config.database_url:
+        return
+    database = config.data_dir / DATABASE_FILE
+    fd = os.open(database, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    database.chmod(0o600)

@@ -3,26 +3,31 @@
 # No ``from __future__ import annotations`` here: FastAPI resolves dependency annotations at
 # runtime, and the factories below annotate with local variables (``Depends(role_check)``).
 
+import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.api.wire import Role
 from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN, display_name
 from visitdesk.portal.accounts.sessions import STAFF_TOKEN
+from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.codes.hashing import CodeHasher
-from visitdesk.portal.persistence import idempotency
+from visitdesk.portal.persistence import audit, idempotency
+from visitdesk.portal.persistence.clock import Clock
 from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.persistence.feed import ChangeNotifier
 from visitdesk.portal.persistence.idempotency import IdempotentCall, Outcome
+from visitdesk.portal.persistence.longpoll import ChangeNotifier
 from visitdesk.portal.persistence.models import PatientAccount, StaffSession, StaffUser
+from visitdesk.portal.persistence.models import PatientSession as PatientSessionRow
+from visitdesk.portal.persistence.models_registration import SecurityAnswer
 from visitdesk.portal.web.config import PortalConfig
 from visitdesk.portal.web.errors import Forbidden, Unauthorized
 from visitdesk.portal.web.notify import Messenger
@@ -41,6 +46,10 @@ class PortalState:
     codes: CodeHasher
     #: Outgoing email and text messages.
     messenger: Messenger
+    #: "Now" for time-based rules (link reviews); tests move it.
+    clock: Clock = field(default_factory=Clock)
+    #: Signs audit checkpoints (key file in the data directory).
+    audit_signer: AuditSigner | None = None
 
 
 def get_state(request: Request) -> PortalState:
@@ -51,8 +60,34 @@ def get_state(request: Request) -> PortalState:
 State = Annotated[PortalState, Depends(get_state)]
 
 
+def _is_trusted(address: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address for throttling: the peer, or what a trusted proxy says it is.
+
+    X-Forwarded-For is read right to left (each proxy appends the address it saw) and the first
+    address that is not one of our own proxies is the client; a header from anyone but a
+    configured proxy is the client's own claim and ignored.
+    """
+    peer = request.client.host if request.client else "unknown"
+    proxies: tuple[str, ...] = get_state(request).config.trusted_proxies
+    if not proxies or not _is_trusted(peer, proxies):
+        return peer
+    hops = [
+        hop.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for hop in header.split(",")
+    ]
+    for hop in reversed(hops):
+        if hop and not _is_trusted(hop, proxies):
+            return hop
+    return peer
 
 
 # --------------------------------------------------------------------------- authentication
@@ -87,6 +122,10 @@ def _claims(
         ) from exc
 
 
+def staff_scope(practice_id: str, staff_id: str) -> str:
+    return f"staff:{practice_id}:{staff_id}"
+
+
 @dataclass(frozen=True)
 class StaffPrincipal:
     staff_id: str
@@ -94,21 +133,53 @@ class StaffPrincipal:
     session_id: str
     role: Role
     name: str
+    #: The workstation name the desk sends (``X-Workstation``), for the audit trail.
+    workstation: str = ""
+
+    @property
+    def actor(self) -> audit.Actor:
+        return audit.Actor("staff", self.staff_id, self.name, self.workstation)
 
     @property
     def scope(self) -> str:
-        return f"staff:{self.practice_id}"
+        # Per user, not per practice: one user's idempotency key must never replay another's
+        # stored response (which may hold what the other user's role may see).
+        return staff_scope(self.practice_id, self.staff_id)
 
 
-def current_staff(
-    state: State,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
-) -> StaffPrincipal:
+def workstation_name(value: str | None) -> str:
+    """The desk's name as sent, kept only if it is a plain short name (it goes into the audit)."""
+    if not value:
+        return ""
+    name = value.strip()[:64]
+    return name if all(ch.isalnum() or ch in "._- " for ch in name) else ""
+
+
+_Workstation = Annotated[
+    str | None,
+    Header(alias="X-Workstation", description="The desk's workstation name, for the audit."),
+]
+
+
+PASSWORD_CHANGE_REQUIRED = (
+    "Your password was reset by a manager: choose a new password before doing anything else."  # noqa: S105
+)
+
+
+def _signed_in_staff(
+    state: PortalState, credentials: HTTPAuthorizationCredentials | None, workstation: str | None
+) -> tuple[StaffPrincipal, bool]:
+    """The staff member of a live session, and whether they must change their password first."""
     claims = _claims(state, credentials, STAFF_TOKEN)
     staff_id, session_id = str(claims["sub"]), str(claims.get("sid", ""))
     with state.db.read() as session:
         row = session.execute(
-            select(StaffUser.name, StaffUser.role, StaffUser.practice_id)
+            select(
+                StaffUser.name,
+                StaffUser.role,
+                StaffUser.practice_id,
+                StaffUser.must_change_password,
+            )
             .join(StaffSession, StaffSession.staff_id == StaffUser.id)
             .where(
                 StaffUser.id == staff_id,
@@ -120,7 +191,35 @@ def current_staff(
     if row is None or row.practice_id != claims.get("pid"):
         raise Unauthorized("This session has ended; please sign in again.")
     # The role is read fresh so a demotion applies at once, not when the token expires.
-    return StaffPrincipal(staff_id, row.practice_id, session_id, Role(row.role), row.name)
+    principal = StaffPrincipal(
+        staff_id,
+        row.practice_id,
+        session_id,
+        Role(row.role),
+        row.name,
+        workstation_name(workstation),
+    )
+    return principal, bool(row.must_change_password)
+
+
+def current_staff(
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
+    workstation: _Workstation = None,
+) -> StaffPrincipal:
+    principal, must_change = _signed_in_staff(state, credentials, workstation)
+    if must_change:
+        raise Forbidden(PASSWORD_CHANGE_REQUIRED)
+    return principal
+
+
+def staff_changing_password(
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
+    workstation: _Workstation = None,
+) -> StaffPrincipal:
+    """The one call a session with a reset password may make: changing it."""
+    return _signed_in_staff(state, credentials, workstation)[0]
 
 
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
@@ -141,10 +240,18 @@ def require_roles(*roles: Role) -> Callable[[StaffPrincipal], StaffPrincipal]:
 class PatientPrincipal:
     account_id: str
     display_name: str
+    session_id: str = ""
+    username: str | None = None
 
     @property
     def scope(self) -> str:
         return f"patient:{self.account_id}"
+
+
+SECURITY_QUESTIONS_FIRST = (
+    "Set your three security questions first: they are how you recover this account if you "
+    "forget your password."
+)
 
 
 def current_patient(
@@ -152,18 +259,45 @@ def current_patient(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_patient_bearer)],
 ) -> PatientPrincipal:
     claims = _claims(state, credentials, PATIENT_TOKEN)
+    session_id = str(claims.get("sid", ""))
     with state.db.read() as session:
         account = session.scalar(
-            select(PatientAccount).where(
-                PatientAccount.id == str(claims["sub"]), PatientAccount.active.is_(True)
+            select(PatientAccount)
+            .join(PatientSessionRow, PatientSessionRow.account_id == PatientAccount.id)
+            .where(
+                PatientAccount.id == str(claims["sub"]),
+                PatientAccount.active.is_(True),
+                PatientSessionRow.id == session_id,
+                PatientSessionRow.revoked_at.is_(None),
             )
         )
     if account is None:
-        raise Unauthorized("This account is not active; please sign in again.")
-    return PatientPrincipal(account.id, display_name(account))
+        raise Unauthorized("This session has ended; please sign in again.")
+    return PatientPrincipal(account.id, display_name(account), session_id, account.username)
 
 
 CurrentPatient = Annotated[PatientPrincipal, Depends(current_patient)]
+
+
+def dashboard_patient(state: State, patient: CurrentPatient) -> PatientPrincipal:
+    """A patient who may use the dashboard: a username account has set its security questions.
+
+    The app leads a new username account to the questions first; the portal holds the same line
+    for any other client.
+    """
+    if patient.username is not None:
+        with state.db.read() as session:
+            answered = session.scalar(
+                select(func.count())
+                .select_from(SecurityAnswer)
+                .where(SecurityAnswer.account_id == patient.account_id)
+            )
+        if not answered:
+            raise Forbidden(SECURITY_QUESTIONS_FIRST)
+    return patient
+
+
+DashboardPatient = Annotated[PatientPrincipal, Depends(dashboard_patient)]
 
 
 # --------------------------------------------------------------------------- idempotent writes
@@ -232,7 +366,7 @@ def staff_writer(*roles: Role) -> Callable[..., StaffWriter]:
 
 
 def patient_writer(
-    request: Request, state: State, patient: CurrentPatient, key: OptionalKey = None
+    request: Request, state: State, patient: DashboardPatient, key: OptionalKey = None
 ) -> PatientWriter:
     checked = idempotency.check_key(key, required=False)
     return PatientWriter(

@@ -44,6 +44,26 @@ class TextMessage:
     body: str
 
 
+@dataclass(frozen=True)
+class Notice:
+    """An email for a patient, sent once the transaction that decided it has committed."""
+
+    to: str
+    subject: str
+    body: str
+
+
+def send_notice(messenger: Messenger, notice: Notice | None) -> None:
+    """Send `notice` if there is one; a delivery failure is logged (without PHI), not raised:
+    the decision stands whether or not the email went out."""
+    if notice is None:
+        return
+    try:
+        messenger.mail.send(Email(to=notice.to, subject=notice.subject, body=notice.body))
+    except DeliveryFailed:
+        log.error("a notice email could not be sent")
+
+
 class Mailer(Protocol):
     def send(self, message: Email) -> None: ...
 

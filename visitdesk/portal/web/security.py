@@ -6,8 +6,13 @@ import base64
 import hashlib
 import hmac
 import json
+import math
+import os
 import secrets
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from visitdesk.portal.web.config import PortalConfig
+from visitdesk.portal.web.errors import Unavailable
 
 _TOKEN_VERSION = "v1"  # noqa: S105  (format tag)
 
@@ -35,22 +41,90 @@ def make_password_hasher(config: PortalConfig | None = None) -> PasswordHasher:
     )
 
 
+def default_hash_workers() -> int:
+    """Half the machine's cores (at least one, at most four): the rest serve everything else."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+class HashingBusy(Unavailable):
+    """Every hashing slot is taken and the queue is full: the caller should retry shortly."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "The portal is busy signing people in; please try again in a few seconds.",
+            {"Retry-After": str(retry_after)},
+        )
+
+
+class HashingGate:
+    """At most ``workers`` hashes at once and ``queue`` callers waiting; others are refused.
+
+    argon2id is memory-hard on purpose (64 MiB each by default): unbounded, a flood of sign-ins
+    takes all memory and CPU from check-ins and the change feed. Bounded, the flood waits or
+    gets 503 + Retry-After, and everything else keeps its share of the machine.
+    """
+
+    def __init__(self, workers: int, queue: int, wait_seconds: float) -> None:
+        self.workers = workers
+        self.queue = queue
+        self.wait_seconds = wait_seconds
+        self._slots = threading.BoundedSemaphore(workers)
+        self._lock = threading.Lock()
+        self._admitted = 0
+
+    def refuse_if_full(self) -> None:
+        """Answer 503 at once, before any other work, when a slot could not be had anyway.
+
+        During a flood most sign-ins end here; without it each would first read the database
+        (throttles, the account) only to be refused at the gate, taking that time from check-ins.
+        """
+        with self._lock:
+            full = self._admitted >= self.workers + self.queue
+        if full:
+            raise HashingBusy(max(1, math.ceil(self.wait_seconds)))
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        retry_after = max(1, math.ceil(self.wait_seconds))
+        with self._lock:
+            if self._admitted >= self.workers + self.queue:
+                raise HashingBusy(retry_after)
+            self._admitted += 1
+        try:
+            if not self._slots.acquire(timeout=self.wait_seconds):
+                raise HashingBusy(retry_after)
+            try:
+                yield
+            finally:
+                self._slots.release()
+        finally:
+            with self._lock:
+                self._admitted -= 1
+
+
 class Passwords:
     """Hashes and checks passwords; unknown users cost as much time as known ones."""
 
-    def __init__(self, hasher: PasswordHasher) -> None:
+    def __init__(self, hasher: PasswordHasher, gate: HashingGate | None = None) -> None:
         self.hasher = hasher
+        self.gate = gate or HashingGate(default_hash_workers(), 16, 10.0)
         self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
-        return self.hasher.hash(password)
+        with self.gate.slot():
+            return self.hasher.hash(password)
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
-        """True when ``password`` matches; with no stored hash, burns the same time and fails."""
-        try:
-            self.hasher.verify(stored_hash or self._dummy_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
+        """True when ``password`` matches; with no stored hash, burns the same time and fails.
+
+        An unknown login verifies against a hash made with the same parameters and waits for
+        the same gate, so neither the time nor a 503 tells known from unknown logins.
+        """
+        with self.gate.slot():
+            try:
+                self.hasher.verify(stored_hash or self._dummy_hash, password)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
         return stored_hash is not None
 
     def needs_rehash(self, stored_hash: str) -> bool:

@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 import uvicorn
 
-from visitdesk.portal.persistence.feed import ChangeNotifier
+from visitdesk.portal.persistence.longpoll import ChangeNotifier
 from visitdesk.portal.web.app import create_app
 from visitdesk.portal.web.config import PortalConfig
 from visitdesk.portal.web.logs import install_access_log_filter
@@ -30,8 +31,13 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 _START_TIMEOUT = 30.0
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (port 0: the OS picks a free one)."""
+def bind_socket(
+    host: str, port: int, *, reuse_port: bool = False, listen: bool = True
+) -> socket.socket:
+    """A TCP socket bound to host:port (port 0: the OS picks a free one), listening by default.
+
+    ``reuse_port`` lets several worker processes bind the same port, each with its own queue.
+    """
     family = socket.AF_INET
     with contextlib.suppress(ValueError):
         if ipaddress.ip_address(host.strip("[]")).version == 6:
@@ -40,8 +46,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         if sys.platform != "win32":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host.strip("[]"), port))
-        sock.listen(2048)
+        if listen:
+            sock.listen(2048)
         sock.set_inheritable(True)
     except OSError:
         sock.close()
@@ -124,6 +133,21 @@ class PortalServer(uvicorn.Server):
             notifier.close()
 
 
+#: TLS 1.2 suites offered: forward-secret AEAD only (no CBC, no RSA key exchange). TLS 1.3's
+#: suites are all AEAD and configured by OpenSSL separately.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+
+class PortalUvicornConfig(uvicorn.Config):
+    """uvicorn's config with the portal's TLS floor: 1.2 at least, AEAD suites only."""
+
+    def load(self) -> None:
+        super().load()
+        if self.ssl is not None:
+            self.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
+            self.ssl.set_ciphers(TLS12_CIPHERS)
+
+
 def uvicorn_config(app: Any, tls: TlsFiles, **overrides: Any) -> uvicorn.Config:
     install_access_log_filter()
     options: dict[str, Any] = {
@@ -132,10 +156,12 @@ def uvicorn_config(app: Any, tls: TlsFiles, **overrides: Any) -> uvicorn.Config:
         "log_config": None,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "server_header": False,
+        # uvicorn would believe X-Forwarded-For from loopback; the app decides whom to trust.
+        "proxy_headers": False,
         "lifespan": "on",
     }
     options.update(overrides)
-    return uvicorn.Config(app, **options)
+    return PortalUvicornConfig(app, **options)
 
 
 @dataclass

@@ -167,6 +167,15 @@ def _deliver(messenger: Messenger, outgoing: _Outgoing, minutes: int) -> None:
         messenger.text.send(TextMessage(to=outgoing.to, body=text))
 
 
+def patient_send_key(patient_id: str) -> str:
+    return throttle_key("safe-health-code-sends", patient_id, "")
+
+
+def patient_guess_key(patient_id: str) -> str:
+    """Wrong Safe Health Codes against one patient record, from every account together."""
+    return throttle_key("safe-health-code-patient", patient_id, "")
+
+
 def start_connect(
     db: Database,
     hasher: CodeHasher,
@@ -180,7 +189,15 @@ def start_connect(
     with db.read() as session:
         practice = practice_by_code(session, body.practice_code)
         start_key = throttle_key("connect-start", practice.id, account_id)
-        raise_if_locked(session, start_key, what="requests for a Safe Health Code")
+        raise_if_locked(session, start_key, what="connection requests")
+    # Every attempt counts, matched or not: unmatched ones land in the office's queue.
+    record_failure(
+        db,
+        config,
+        start_key,
+        max_failures=config.connect_max_starts,
+        window=config.connect_start_window,
+    )
     outgoing: _Outgoing | None = None
     with db.write() as session:
         account = session.get(PatientAccount, account_id)
@@ -204,6 +221,12 @@ def start_connect(
             return ConnectStarted(
                 outcome="queued", registration_id=queued.id, message=QUEUED_MESSAGE
             )
+        # However many accounts ask, one patient gets only so many codes (each is a message
+        # to her, and each is a chance to guess).
+        raise_if_locked(
+            session, patient_send_key(target.id), what="Safe Health Codes sent to this patient"
+        )
+        target_id = target.id
         now = utcnow()
         # Only one code in flight per account and practice: a new request voids the old.
         session.execute(
@@ -246,8 +269,8 @@ def start_connect(
     record_failure(
         db,
         config,
-        start_key,
-        max_failures=config.connect_max_starts,
+        patient_send_key(target_id),
+        max_failures=config.safe_health_code_sends_per_patient,
         window=config.connect_start_window,
     )
     try:
@@ -289,6 +312,13 @@ def verify_connect(
     account_key = throttle_key("safe-health-code", account_id, "")
     with db.read() as session:
         raise_if_locked(session, account_key, what="wrong Safe Health Codes")
+        patient_id = session.scalar(
+            select(PendingConnect.patient_id).where(
+                PendingConnect.id == connect_id, PendingConnect.account_id == account_id
+            )
+        )
+        if patient_id is not None:
+            raise_if_locked(session, patient_guess_key(patient_id), what="wrong Safe Health Codes")
     failure: PortalError | None = None
     wrong = False
     with db.write() as session:
@@ -339,6 +369,7 @@ def verify_connect(
                     patient_id=pending.patient_id,
                     practice_id=pending.practice_id,
                     relationship="self",
+                    method="safe_health_code",
                 )
                 session.add(link)
             account = session.get(PatientAccount, account_id)
@@ -365,6 +396,14 @@ def verify_connect(
                 max_failures=config.safe_health_code_max_attempts,
                 window=config.safe_health_code_ttl,
             )
+            if patient_id is not None:
+                record_failure(
+                    db,
+                    config,
+                    patient_guess_key(patient_id),
+                    max_failures=config.safe_health_code_max_attempts,
+                    window=config.connect_start_window,
+                )
         raise failure
     log.info("connect %s completed", connect_id)
     return result
@@ -418,6 +457,10 @@ def link_family_member(
                     patient_id=row.patient_id,
                     practice_id=practice.id,
                     relationship=row.relationship,
+                    method="security_code",
+                    security_code_id=row.id,
+                    made_by_staff_id=row.issued_by_staff_id,
+                    made_by=row.issued_by,
                 )
                 session.add(link)
                 security_codes.mark_used(session, row, account_id, actor)
@@ -440,4 +483,3 @@ def link_family_member(
         raise failure
     log.info("account %s linked a patient with a security code", account_id)
     return result
-

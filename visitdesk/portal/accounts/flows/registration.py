@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from visitdesk.api.wire import AccountInfo, PatientSession
+from visitdesk.api.wire import PatientSession
 from visitdesk.api.wire_registration import (
     EmailRegistration,
     RegistrationAccepted,
@@ -33,7 +33,12 @@ from visitdesk.portal.accounts.account_rules import (
     names_match,
     password_problem,
 )
-from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN, display_name, questions_status
+from visitdesk.portal.accounts.patient_side import (
+    display_name,
+    open_session,
+    pending_email,
+    questions_status,
+)
 from visitdesk.portal.codes import security_codes
 from visitdesk.portal.codes.hashing import CodeHasher, MalformedCode
 from visitdesk.portal.persistence import audit
@@ -199,14 +204,48 @@ def resend_confirmation(
 ) -> None:
     with db.write() as session:
         account = session.get(PatientAccount, account_id)
-        if account is None or account.email is None:
+        pending = pending_email(session, account_id) if account is not None else None
+        if account is not None and account.email is None and pending is not None:
+            # The typed address belongs to another account: its owner hears of it, as at
+            # registration, and this caller gets the same answer as any resend.
+            claimed = pending
+        elif account is None or account.email is None:
             raise Unprocessable("This account has no email address to confirm.")
+        else:
+            claimed = None
+    if claimed is not None:
+        send_throttled(db, config, messenger, claimed, _someone_tried_email(claimed))
+        return
+    with db.write() as session:
+        account = session.get_one(PatientAccount, account_id)
+        assert account.email is not None
         if account.email_confirmed_at is not None:
             raise Conflict("This email address is already confirmed.")
         mail_key = throttle_key("registration-mail", account.email, "")
         raise_if_locked(session, mail_key, what="emails to this address")
         token = _new_email_token(session, account.id, account.email, config)
         message = _confirmation_email(config, account.email, account.first_name, token)
+    record_failure(
+        db,
+        config,
+        mail_key,
+        max_failures=config.registration_mail_max,
+        window=config.registration_mail_window,
+    )
+    _send(messenger, message)
+
+
+def send_throttled(
+    db: Database, config: PortalConfig, messenger: Messenger, to: str, message: Email
+) -> None:
+    """Send unless the address had its share of registration mail; silently skip then."""
+    mail_key = throttle_key("registration-mail", to, "")
+    try:
+        with db.read() as session:
+            raise_if_locked(session, mail_key)
+    except PortalError:
+        log.info("registration mail skipped: address throttled")
+        return
     record_failure(
         db,
         config,
@@ -298,7 +337,7 @@ def register_by_username(
     password_hash = security.passwords.hash(body.password)
     failure: PortalError | None = None
     unknown = False
-    token: str | None = None
+    message: Email | None = None
     with db.write() as session:
         check = check_code(session, hasher, practice_id, body.security_code, "register")
         failure, unknown, row = check.error, check.unknown, check.row
@@ -317,17 +356,16 @@ def register_by_username(
                 select(PatientAccount.id).where(PatientAccount.username == username)
             ):
                 failure = Conflict("This username is taken; please choose another.")
-            elif email and session.scalar(
-                select(PatientAccount.id).where(PatientAccount.email == email)
-            ):
-                failure = Conflict(
-                    "This email address already has an account. Sign in with it and link with "
-                    "this code, or register here without email."
-                )
             else:
+                # An address that already has an account is not attached, and the answer does
+                # not say so (that would tell anyone with a code slip who has an account); its
+                # owner is told by email instead, as with email registration.
+                email_taken = email is not None and bool(
+                    session.scalar(select(PatientAccount.id).where(PatientAccount.email == email))
+                )
                 account = PatientAccount(
                     username=username,
-                    email=email,
+                    email=None if email_taken else email,
                     first_name=patient.first_name,
                     last_name=patient.last_name,
                     password_hash=password_hash,
@@ -340,6 +378,10 @@ def register_by_username(
                         patient_id=patient.id,
                         practice_id=practice_id,
                         relationship="self",
+                        method="security_code",
+                        security_code_id=row.id,
+                        made_by_staff_id=row.issued_by_staff_id,
+                        made_by=row.issued_by,
                     )
                 )
                 actor = audit.Actor("patient", account.id, display_name(account))
@@ -355,21 +397,24 @@ def register_by_username(
                     details={"method": "username", "security_code_id": row.id},
                 )
                 if email:
+                    # For a taken address the token is never sent: it only records the
+                    # address the registrant typed, shown to them as unconfirmed.
                     token = _new_email_token(session, account.id, email, config)
-                account_id, name, first = account.id, display_name(account), account.first_name
+                    message = (
+                        _someone_tried_email(email)
+                        if email_taken
+                        else _confirmation_email(config, email, account.first_name, token)
+                    )
+                account_id, name = account.id, display_name(account)
+                signed_in = open_session(session, security, config, account_id, name)
     if failure is not None:
         if unknown:
             count_unknown_code(db, config, address_key)
         raise failure
     log.info("patient account %s registered with a security code", account_id)
-    if email and token:
-        _send(messenger, _confirmation_email(config, email, first, token))
-    ttl = int(config.patient_token_ttl.total_seconds())
-    return PatientSession(
-        access_token=security.tokens.issue(PATIENT_TOKEN, account_id, ttl),
-        expires_in=ttl,
-        account=AccountInfo(id=account_id, display_name=name),
-    )
+    if email and message is not None:
+        send_throttled(db, config, messenger, email, message)
+    return signed_in
 
 
 # --------------------------------------------------------------------------- the account

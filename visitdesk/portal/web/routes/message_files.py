@@ -1,37 +1,17 @@
-"""HTTP pieces shared by the patient and staff message routes: size limits, file responses."""
+"""HTTP pieces shared by the patient and staff message routes: streamed file responses.
+
+Body sizes are each route's ``max_body_size`` (the message routes allow a longest message, the
+upload route a largest attachment); a larger body is refused with 413 before it is read."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from fastapi import Request
 from starlette.responses import StreamingResponse
 
 from visitdesk.api.wire_messages import AttachmentOut
 from visitdesk.portal.messages import attachments
 from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.web.errors import BadRequest, PayloadTooLarge
-
-
-def declared_length(request: Request) -> int | None:
-    raw = request.headers.get("content-length")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise BadRequest("Content-Length is not a number.") from exc
-
-
-def body_limit(limit: int, detail: str) -> Callable[[Request], None]:
-    """A dependency refusing bodies declared larger than ``limit`` bytes with a 413 saying ``detail``."""
-
-    def check(request: Request) -> None:
-        length = declared_length(request)
-        if length is not None and length > limit:
-            raise PayloadTooLarge(detail)
-
-    return check
 
 
 def pieces(db: Database, attachment_id: str) -> Iterator[bytes]:

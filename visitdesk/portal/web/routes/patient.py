@@ -21,21 +21,23 @@ from visitdesk.portal.accounts import patient_side
 from visitdesk.portal.accounts.flows import sign_in
 from visitdesk.portal.checkins import arrivals
 from visitdesk.portal.persistence.idempotency import Outcome
+from visitdesk.portal.web.bodies import AUTH_BODY_LIMIT, PortalRoute
 from visitdesk.portal.web.deps import (
-    CurrentPatient,
+    DashboardPatient,
     PatientWriter,
     State,
     client_address,
     patient_writer,
 )
 
-router = APIRouter(tags=["patient"])
+router = APIRouter(route_class=PortalRoute, tags=["patient"])
 
 _AUTH_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorBody}}
 
 
 @router.post(
     "/sessions",
+    max_body_size=AUTH_BODY_LIMIT,
     response_model=PatientSession,
     responses={401: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
@@ -47,14 +49,14 @@ def create_session(body: PatientSignIn, request: Request, state: State) -> Patie
 
 
 @router.get("/patients", response_model=list[LinkedPatient], responses=_AUTH_ERRORS)
-def list_patients(state: State, patient: CurrentPatient) -> list[LinkedPatient]:
+def list_patients(state: State, patient: DashboardPatient) -> list[LinkedPatient]:
     """The patients this account is linked to (self and family)."""
     with state.db.read() as session:
         return patient_side.linked_patients(session, patient.account_id)
 
 
 @router.get("/appointments", response_model=list[PatientAppointment], responses=_AUTH_ERRORS)
-def list_appointments(state: State, patient: CurrentPatient) -> list[PatientAppointment]:
+def list_appointments(state: State, patient: DashboardPatient) -> list[PatientAppointment]:
     """Today's and upcoming appointments of the linked patients."""
     with state.db.read() as session:
         return patient_side.appointments(session, patient.account_id)

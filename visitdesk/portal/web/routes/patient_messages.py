@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 from typing import Annotated
 
@@ -17,7 +16,6 @@ from visitdesk.api.wire_messages import (
     MAX_ATTACHMENT_BYTES,
     MAX_MESSAGE_REQUEST_BYTES,
     MAX_THREAD_WAIT_SECONDS,
-    MESSAGE_TOO_LONG,
     AttachmentOut,
     MessageCreate,
     MessageOut,
@@ -30,15 +28,15 @@ from visitdesk.api.wire_messages import (
 from visitdesk.portal.messages import attachments, threads
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.idempotency import Outcome
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import CurrentPatient, PatientWriter, State, patient_writer
 from visitdesk.portal.web.errors import PayloadTooLarge
-from visitdesk.portal.web.routes.message_files import body_limit, declared_length, streamed
+from visitdesk.portal.web.routes.message_files import streamed
 
-router = APIRouter(tags=["patient messages"])
+router = APIRouter(route_class=PortalRoute, tags=["patient messages"])
 
 ThreadId = Annotated[str, Path(max_length=64)]
 Writer = Annotated[PatientWriter, Depends(patient_writer)]
-_MESSAGE_LIMIT = Depends(body_limit(MAX_MESSAGE_REQUEST_BYTES, MESSAGE_TOO_LONG))
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
@@ -57,7 +55,7 @@ def list_threads(state: State, patient: CurrentPatient) -> list[PatientThreadOut
     status_code=201,
     response_model=PatientThreadDetail,
     responses=_errors(404, 413, 422),
-    dependencies=[_MESSAGE_LIMIT],
+    max_body_size=MAX_MESSAGE_REQUEST_BYTES,
 )
 def start_thread(body: ThreadStart, writer: Writer) -> Response:
     """Write to the practice about one linked patient."""
@@ -120,17 +118,18 @@ async def wait_for_messages(
     deadline = loop.time() + wait
     recheck = state.config.longpoll_recheck_seconds
     practice_id = await run_in_threadpool(_thread_practice, state.db, patient.account_id, thread_id)
-    while True:
-        # Every message appends to the practice's feed, so its wake-up event is ours too.
-        event = notifier.event_for(practice_id)
-        page = await run_in_threadpool(_page, state.db, patient.account_id, thread_id, after)
-        remaining = deadline - loop.time()
-        if page.messages or remaining <= 0 or notifier.closed:
-            return page
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), min(recheck, remaining))
-        if await request.is_disconnected():
-            return page
+    # Every message appends to the practice's feed, so the feed's wake-ups are the chat's too.
+    with notifier.watch(practice_id) as watch:
+        while True:
+            page = await run_in_threadpool(
+                _page, state.db, patient.account_id, thread_id, after
+            )
+            remaining = deadline - loop.time()
+            if page.messages or remaining <= 0 or notifier.closed:
+                return page
+            await watch.changed(min(recheck, remaining))
+            if await request.is_disconnected():
+                return page
 
 
 @router.post(
@@ -138,7 +137,7 @@ async def wait_for_messages(
     status_code=201,
     response_model=MessageOut,
     responses=_errors(404, 413, 422),
-    dependencies=[_MESSAGE_LIMIT],
+    max_body_size=MAX_MESSAGE_REQUEST_BYTES,
 )
 def reply(thread_id: ThreadId, body: MessageCreate, writer: Writer) -> Response:
     """Reply on a thread (a closed thread opens again)."""
@@ -175,6 +174,7 @@ def mark_read(thread_id: ThreadId, body: ThreadRead, writer: Writer) -> Response
     status_code=201,
     response_model=AttachmentOut,
     responses=_errors(404, 413, 415),
+    max_body_size=MAX_ATTACHMENT_BYTES,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -193,9 +193,6 @@ async def upload_attachment(
     filename: Annotated[str, Query(min_length=1, max_length=255)] = "attachment",
 ) -> AttachmentOut:
     """Upload a PDF, PNG or JPEG as the raw request body; then name its id in a message."""
-    length = declared_length(request)
-    if length is not None and length > MAX_ATTACHMENT_BYTES:
-        raise PayloadTooLarge(_too_large())
     practice_id = await run_in_threadpool(_thread_practice, state.db, patient.account_id, thread_id)
     # Spooled: small files stay in memory, larger ones go to a temporary file, never whole in RAM.
     with tempfile.SpooledTemporaryFile(max_size=attachments.CHUNK_BYTES * 4) as spool:

@@ -35,9 +35,10 @@ from visitdesk.api.wire_registration import (
 from visitdesk.portal.accounts import patient_side
 from visitdesk.portal.accounts.account_rules import SECURITY_QUESTIONS
 from visitdesk.portal.accounts.flows import connect, registration
-from visitdesk.portal.web.deps import CurrentPatient, State, client_address
+from visitdesk.portal.web.bodies import AUTH_BODY_LIMIT, PortalRoute
+from visitdesk.portal.web.deps import CurrentPatient, DashboardPatient, State, client_address
 
-router = APIRouter(tags=["patient registration"])
+router = APIRouter(route_class=PortalRoute, tags=["patient registration"])
 
 Id = Annotated[str, Path(max_length=64)]
 
@@ -48,6 +49,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
 
 @router.post(
     "/accounts/email",
+    max_body_size=AUTH_BODY_LIMIT,
     status_code=202,
     response_model=RegistrationAccepted,
     responses=_errors(422, 429),
@@ -64,7 +66,12 @@ def register_by_email(body: EmailRegistration, state: State) -> RegistrationAcce
     )
 
 
-@router.post("/account/email-confirmation", status_code=204, responses=_errors(422))
+@router.post(
+    "/account/email-confirmation",
+    max_body_size=AUTH_BODY_LIMIT,
+    status_code=204,
+    responses=_errors(422),
+)
 def confirm_email(body: EmailConfirmation, state: State) -> Response:
     """Confirm the account's email address with the token from the confirmation email."""
     with state.db.write() as session:
@@ -83,6 +90,7 @@ def resend_confirmation(state: State, patient: CurrentPatient) -> Response:
 
 @router.post(
     "/accounts/username",
+    max_body_size=AUTH_BODY_LIMIT,
     status_code=201,
     response_model=PatientSession,
     responses=_errors(404, 409, 422, 429),
@@ -143,7 +151,7 @@ def set_security_questions(
 
 
 @router.post("/connect", response_model=ConnectStarted, responses=_errors(401, 404, 422, 429, 503))
-def start_connect(body: ConnectRequest, state: State, patient: CurrentPatient) -> ConnectStarted:
+def start_connect(body: ConnectRequest, state: State, patient: DashboardPatient) -> ConnectStarted:
     """Step 3: connect the account to a practice's patient record.
 
     One record matching name and date of birth (and phone/ZIP when given): a Safe Health Code
@@ -162,7 +170,7 @@ def start_connect(body: ConnectRequest, state: State, patient: CurrentPatient) -
     responses=_errors(401, 404, 409, 422, 429),
 )
 def verify_connect(
-    connect_id: Id, body: SafeHealthCodeEntry, state: State, patient: CurrentPatient
+    connect_id: Id, body: SafeHealthCodeEntry, state: State, patient: DashboardPatient
 ) -> LinkedPatient:
     """Enter the Safe Health Code: the patient is connected to the account."""
     return connect.verify_connect(
@@ -171,7 +179,7 @@ def verify_connect(
 
 
 @router.delete("/connect/{connect_id}", status_code=204, responses=_errors(401, 404))
-def cancel_connect(connect_id: Id, state: State, patient: CurrentPatient) -> Response:
+def cancel_connect(connect_id: Id, state: State, patient: DashboardPatient) -> Response:
     """Leave the connect flow: the code stops working and nothing is connected."""
     with state.db.write() as session:
         patient_side.cancel_connect(session, patient.account_id, connect_id)
@@ -185,7 +193,7 @@ def cancel_connect(connect_id: Id, state: State, patient: CurrentPatient) -> Res
     responses=_errors(401, 404, 409, 422, 429),
 )
 def link_family_member(
-    body: LinkRequest, request: Request, state: State, patient: CurrentPatient
+    body: LinkRequest, request: Request, state: State, patient: DashboardPatient
 ) -> LinkedPatient:
     """Step 4: link a family member with a "link" security code from the office."""
     return connect.link_family_member(
@@ -194,14 +202,14 @@ def link_family_member(
 
 
 @router.get("/registrations", response_model=list[PatientRegistration], responses=_errors(401))
-def list_registrations(state: State, patient: CurrentPatient) -> list[PatientRegistration]:
+def list_registrations(state: State, patient: DashboardPatient) -> list[PatientRegistration]:
     """This account's registrations waiting for (or decided by) an office."""
     with state.db.read() as session:
         return patient_side.account_registrations(session, patient.account_id)
 
 
 @router.get("/patients/{patient_id}", response_model=LinkedPatient, responses=_errors(401, 404))
-def get_patient(patient_id: Id, state: State, patient: CurrentPatient) -> LinkedPatient:
+def get_patient(patient_id: Id, state: State, patient: DashboardPatient) -> LinkedPatient:
     """One linked patient (404 for any patient not linked to this account)."""
     with state.db.read() as session:
         return patient_side.linked_patient_of(session, patient.account_id, patient_id)

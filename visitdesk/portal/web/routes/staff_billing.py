@@ -13,10 +13,11 @@ from visitdesk.api.wire import ErrorBody, Role
 from visitdesk.api.wire_billing import LedgerUpsert
 from visitdesk.portal.billing import ledger
 from visitdesk.portal.persistence.idempotency import Outcome
+from visitdesk.portal.web.bodies import BULK_BODY_LIMIT, PortalRoute
 from visitdesk.portal.web.deps import StaffWriter, staff_writer
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff billing"])
+router = APIRouter(route_class=PortalRoute, tags=["staff billing"])
 
 Biller = Annotated[StaffWriter, Depends(staff_writer(Role.BILLING, Role.MANAGER))]
 
@@ -24,6 +25,7 @@ Biller = Annotated[StaffWriter, Depends(staff_writer(Role.BILLING, Role.MANAGER)
 @staff_route(
     router,
     UPSERT_LEDGER,
+    max_body_size=BULK_BODY_LIMIT,
     responses={
         400: {"model": ErrorBody, "description": "Missing Idempotency-Key"},
         401: {"model": ErrorBody},

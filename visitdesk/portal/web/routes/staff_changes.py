@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,18 +9,52 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from visitdesk.api.commands import GET_CHANGES
-from visitdesk.api.wire import MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS, ErrorBody
+from visitdesk.api.wire import (
+    MAX_CHANGES_LIMIT,
+    MAX_SEQ,
+    MAX_WAIT_SECONDS,
+    OUTBOX_DEPTH_HEADER,
+    ErrorBody,
+    Role,
+)
 from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.persistence.feed import FeedRow, page_json, read_page
+from visitdesk.portal.persistence.feed import FeedPage, page_json, read_page
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import CurrentStaff, State
+from visitdesk.portal.web.observability import (
+    LONGPOLLS,
+    observe_delivery,
+    record_outbox_depth,
+)
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff changes"])
+router = APIRouter(route_class=PortalRoute, tags=["staff changes"])
 
 
-def _read(db: Database, practice_id: str, after: int, limit: int) -> tuple[list[FeedRow], bool]:
+#: What each role's screens show, and so all its feed may carry (least privilege: the front desk
+#: never receives ledgers or payments, billing never receives codes or registrations).
+FEED_KINDS: dict[Role, frozenset[str] | None] = {
+    Role.FRONT_DESK: frozenset(
+        {
+            "patient",
+            "appointment",
+            "checkin",
+            "registration",
+            "security_code",
+            "thread",
+            "thread_message",
+        }
+    ),
+    Role.BILLING: frozenset({"patient", "ledger_line", "payment"}),
+    Role.MANAGER: None,
+}
+
+
+def _read(
+    db: Database, practice_id: str, after: int, limit: int, kinds: frozenset[str] | None
+) -> FeedPage:
     with db.read() as session:
-        return read_page(session, practice_id, after, limit)
+        return read_page(session, practice_id, after, limit, kinds)
 
 
 @staff_route(router, GET_CHANGES, responses={401: {"model": ErrorBody}})
@@ -30,33 +62,47 @@ async def get_changes(
     request: Request,
     state: State,
     staff: CurrentStaff,
-    after: Annotated[int, Query(ge=0, description="Last seq already applied.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Last seq already applied.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_CHANGES_LIMIT)] = 1000,
     wait: Annotated[
         float,
-        Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for a change when none."),
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            allow_inf_nan=False,
+            description="Seconds to wait for a change when none.",
+        ),
     ] = 0,
 ) -> Response:
-    """Changes of the caller's practice after ``after``, in sequence order.
+    """Changes of the caller's practice after ``after``, in sequence order, of the kinds the
+    caller's role may see (front desk: patients, appointments, check-ins, registrations and
+    security codes; billing: patients, ledger lines and payments; manager: all).
 
     With ``wait`` and nothing new, the call returns as soon as a change arrives, or an empty page
     when the wait is over.
     """
-    loop = asyncio.get_running_loop()
-    notifier = state.notifier
-    notifier.bind_if_unbound(loop)
-    deadline = loop.time() + wait
-    recheck = state.config.longpoll_recheck_seconds
-    while True:
-        # Take the wake-up event before reading, so a change committed in between still wakes us.
-        event = notifier.event_for(staff.practice_id)
-        items, more = await run_in_threadpool(_read, state.db, staff.practice_id, after, limit)
-        remaining = deadline - loop.time()
-        if items or remaining <= 0 or notifier.closed:
-            break
-        # Also re-read on a timer: other worker processes cannot set our in-process event.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), min(recheck, remaining))
-        if await request.is_disconnected():
-            break
-    return Response(page_json(items, after, more), media_type="application/json")
+    db = state.db
+
+    async def read(practice_id: str, since: int, count: int) -> FeedPage:
+        # Every kind: one read may answer desks of several roles. The connection is taken and
+        # given back inside the thread: none is held while waiting.
+        return await run_in_threadpool(_read, db, practice_id, since, count, None)
+
+    record_outbox_depth(staff.practice_id, request.headers.get(OUTBOX_DEPTH_HEADER))
+    LONGPOLLS.inc()
+    try:
+        page = await state.notifier.wait(
+            staff.practice_id,
+            after,
+            limit,
+            timeout=wait,
+            recheck=state.config.longpoll_recheck_seconds,
+            read=read,
+            gone=request.is_disconnected,
+            kinds=FEED_KINDS[staff.role],
+        )
+    finally:
+        LONGPOLLS.dec()
+    if wait:
+        observe_delivery(page.items)
+    return Response(page_json(page), media_type="application/json")

@@ -12,10 +12,11 @@ from visitdesk.api.commands import SET_CHECKIN_STATUS
 from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate, ErrorBody, Role
 from visitdesk.portal.checkins import arrivals
 from visitdesk.portal.persistence.idempotency import Outcome
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import StaffWriter, staff_writer
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff check-ins"])
+router = APIRouter(route_class=PortalRoute, tags=["staff check-ins"])
 
 Desk = Annotated[StaffWriter, Depends(staff_writer(Role.FRONT_DESK, Role.MANAGER))]
 
@@ -43,6 +44,7 @@ def set_checkin_status(
             CheckInStatus(body.status),
             writer.staff.staff_id,
             writer.staff.name,
+            writer.staff.workstation,
         )
         return Outcome(200, out)
 

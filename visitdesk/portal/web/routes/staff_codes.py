@@ -31,6 +31,7 @@ from visitdesk.portal.codes import security_codes
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.persistence.models import Patient
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import (
     StaffPrincipal,
     StaffWriter,
@@ -41,7 +42,7 @@ from visitdesk.portal.web.deps import (
 from visitdesk.portal.web.errors import NotFound
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff security codes"])
+router = APIRouter(route_class=PortalRoute, tags=["staff security codes"])
 
 _DESK_ROLES = (Role.FRONT_DESK, Role.MANAGER)
 Desk = Annotated[StaffWriter, Depends(staff_writer(*_DESK_ROLES))]
@@ -70,7 +71,7 @@ _REPLAY_DETAIL = (
 
 
 def _actor(writer: StaffWriter) -> audit.Actor:
-    return audit.Actor("staff", writer.staff.staff_id, writer.staff.name)
+    return writer.staff.actor
 
 
 def _issued(issued: SecurityCodeIssued) -> Outcome:
@@ -120,7 +121,8 @@ def list_security_codes(
 
 @staff_route(router, REVOKE_SECURITY_CODE, responses={**_ERRORS, 409: {"model": ErrorBody}})
 def revoke_security_code(code_id: CodeId, writer: Desk) -> Response:
-    """Revoke a code so it can no longer be used (a used code cannot be revoked: 409)."""
+    """Revoke a code so it can no longer be used. Revoking a used code leaves the link it made
+    in place and puts that link on the managers' "Needs review" list."""
 
     def apply(session: Session) -> Outcome:
         out = security_codes.revoke(session, writer.staff.practice_id, _actor(writer), code_id)

@@ -19,7 +19,6 @@ from visitdesk.api.commands import (
 from visitdesk.api.wire import ErrorBody, Role
 from visitdesk.api.wire_messages import (
     MAX_MESSAGE_REQUEST_BYTES,
-    MESSAGE_TOO_LONG,
     AuthorKind,
     Colleague,
     MessageCreate,
@@ -29,6 +28,7 @@ from visitdesk.api.wire_messages import (
 from visitdesk.portal.messages import attachments, threads
 from visitdesk.portal.persistence.idempotency import REPLAYED_HEADER, Outcome
 from visitdesk.portal.web.announce import announce_reply
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import (
     StaffPrincipal,
     StaffWriter,
@@ -37,9 +37,9 @@ from visitdesk.portal.web.deps import (
     staff_writer,
 )
 from visitdesk.portal.web.routes.commands import staff_route
-from visitdesk.portal.web.routes.message_files import body_limit, streamed
+from visitdesk.portal.web.routes.message_files import streamed
 
-router = APIRouter(tags=["staff messages"])
+router = APIRouter(route_class=PortalRoute, tags=["staff messages"])
 
 _INBOX = (Role.FRONT_DESK, Role.MANAGER)
 Desk = Annotated[StaffWriter, Depends(staff_writer(*_INBOX))]
@@ -56,7 +56,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     REPLY_TO_THREAD,
     status_code=201,
     responses=_errors(404, 413, 422),
-    dependencies=[Depends(body_limit(MAX_MESSAGE_REQUEST_BYTES, MESSAGE_TOO_LONG))],
+    max_body_size=MAX_MESSAGE_REQUEST_BYTES,
 )
 def reply(thread_id: ThreadId, body: MessageCreate, writer: Desk, state: State) -> Response:
     """Reply to the patient; they are told (without PHI) that a message is waiting."""

@@ -12,10 +12,11 @@ from visitdesk.api.commands import UPSERT_APPOINTMENTS, UPSERT_PATIENTS
 from visitdesk.api.wire import AppointmentUpsert, ErrorBody, PatientUpsert, Role
 from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.records import records
+from visitdesk.portal.web.bodies import BULK_BODY_LIMIT, PortalRoute
 from visitdesk.portal.web.deps import StaffWriter, staff_writer
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff records"])
+router = APIRouter(route_class=PortalRoute, tags=["staff records"])
 
 Editor = Annotated[StaffWriter, Depends(staff_writer(Role.FRONT_DESK, Role.MANAGER))]
 
@@ -26,7 +27,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@staff_route(router, UPSERT_PATIENTS, responses=_ERRORS)
+@staff_route(router, UPSERT_PATIENTS, max_body_size=BULK_BODY_LIMIT, responses=_ERRORS)
 def upsert_patients(body: PatientUpsert, writer: Editor) -> Response:
     """Create or update patients by MRN. Only rows that really changed enter the change feed."""
 
@@ -38,7 +39,7 @@ def upsert_patients(body: PatientUpsert, writer: Editor) -> Response:
     return writer.run(body, apply)
 
 
-@staff_route(router, UPSERT_APPOINTMENTS, responses=_ERRORS)
+@staff_route(router, UPSERT_APPOINTMENTS, max_body_size=BULK_BODY_LIMIT, responses=_ERRORS)
 def upsert_appointments(body: AppointmentUpsert, writer: Editor) -> Response:
     """Create or update appointments by external id; each MRN must already exist here."""
 

@@ -24,10 +24,12 @@ from visitdesk.api.wire_registration import (
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.idempotency import Outcome
 from visitdesk.portal.registrations import registration_queue
+from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import PortalState, StaffWriter, State, staff_writer
+from visitdesk.portal.web.notify import Notice, send_notice
 from visitdesk.portal.web.routes.commands import staff_route
 
-router = APIRouter(tags=["staff registration queue"])
+router = APIRouter(route_class=PortalRoute, tags=["staff registration queue"])
 
 Desk = Annotated[StaffWriter, Depends(staff_writer(Role.FRONT_DESK, Role.MANAGER))]
 RegistrationId = Annotated[str, Path(max_length=64)]
@@ -43,7 +45,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 
 def _actor(writer: StaffWriter) -> audit.Actor:
-    return audit.Actor("staff", writer.staff.staff_id, writer.staff.name)
+    return writer.staff.actor
 
 
 @staff_route(router, MATCH_REGISTRATION, responses=_ERRORS)
@@ -63,14 +65,14 @@ def reject_registration(
 
 
 def _decide(
-    decide: Callable[..., tuple[RegistrationOut, registration_queue.Notice | None]],
+    decide: Callable[..., tuple[RegistrationOut, Notice | None]],
     registration_id: str,
     body: RegistrationMatch | RegistrationReject,
     writer: StaffWriter,
     state: PortalState,
 ) -> Response:
     """Record the decision (replayed as is for a repeated key); tell the patient after commit."""
-    notices: list[registration_queue.Notice | None] = []
+    notices: list[Notice | None] = []
 
     def apply(session: Session) -> Outcome:
         out, notice = decide(
@@ -81,5 +83,5 @@ def _decide(
 
     response = writer.run(body, apply)
     for notice in notices:
-        registration_queue.send_notice(state.messenger, notice)
+        send_notice(state.messenger, notice)
     return response

@@ -1,7 +1,7 @@
 """Secure messages: threads, messages, attachments in chunks; check-ins know their arrival chat
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-03 07:57:28.759999
 
 Attachment content is stored in its own table, one row per piece, so it is streamed in and out.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,183 @@
+"""Bad input gets a 4xx that names the problem, never a 500 and never an echo of what was sent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+
+from tests.fixtures_portal import PortalPractice, http_session
+from tests.portal.helpers import idem, patient_headers, staff_headers
+from visitdesk.portal.web.bodies import AUTH_BODY_LIMIT, DEFAULT_BODY_LIMIT
+from visitdesk.portal.web.server import RunningPortal
+
+
+@pytest.fixture
+def http(practice: PortalPractice) -> requests.Session:
+    return http_session(practice.ca_file)
+
+
+def _raw(http: requests.Session, method: str, url: str, text: str, **kwargs: Any):
+    headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+    return http.request(
+        method, url, data=text.encode("utf-8", "surrogatepass"), headers=headers, timeout=10
+    )
+
+
+def _assert_plain_422(response: requests.Response, *secrets: str) -> str:
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert set(body) == {"detail"} and isinstance(body["detail"], str)
+    for secret in secrets:
+        assert secret not in response.text
+    return body["detail"]
+
+
+def _payment(practice: PortalPractice, amount: str) -> str:
+    patient_id = practice.patients[0].patient_ids[0]
+    return f'{{"patient_id": "{patient_id}", "amount_cents": {amount}, "card_token": "tok_visa"}}'
+
+
+@pytest.mark.parametrize("amount", ["true", "12.0", '"12"', "NaN", "Infinity", "-Infinity"])
+def test_amounts_are_strict_integers(
+    practice: PortalPractice, http: requests.Session, amount: str
+) -> None:
+    headers = {**patient_headers(http, practice), **idem()}
+    response = _raw(
+        http,
+        "POST",
+        f"{practice.patient_url}/payments",
+        _payment(practice, amount),
+        headers=headers,
+    )
+    assert response.status_code == 422, response.text
+    assert isinstance(response.json()["detail"], str)
+
+
+def test_non_finite_numbers_are_refused_on_any_route(
+    practice: PortalPractice, http: requests.Session
+) -> None:
+    response = _raw(
+        http, "POST", f"{practice.patient_url}/sessions", '{"login": NaN, "password": "x"}'
+    )
+    assert "NaN is not a JSON number" in _assert_plain_422(response)
+
+
+@pytest.mark.parametrize("text", ["\ud800", "Ann\udfff", "a\u0000b"])
+def test_unstorable_text_is_refused_with_422(
+    practice: PortalPractice, http: requests.Session, text: str
+) -> None:
+    escaped = json.dumps(text)  # \\ud800 escapes: what a client's JSON encoder sends
+    sign_in = _raw(
+        http,
+        "POST",
+        f"{practice.patient_url}/sessions",
+        f'{{"login": {escaped}, "password": "secret-pw"}}',
+    )
+    _assert_plain_422(sign_in, "secret-pw")
+    headers = {**staff_headers(http, practice), **idem()}
+    record = {"mrn": "SUR-1", "first_name": "x", "last_name": "Doe", "date_of_birth": "1980-01-01"}
+    body = json.dumps({"patients": [record]}).replace('"x"', escaped)
+    upsert = _raw(http, "PUT", f"{practice.staff_url}/patients", body, headers=headers)
+    _assert_plain_422(upsert)
+    # Raw (not escaped) surrogate bytes are not UTF-8 at all.
+    raw = _raw(
+        http, "POST", f"{practice.patient_url}/sessions", '{"login": "\udc80", "password": "p"}'
+    )
+    _assert_plain_422(raw)
+
+
+@pytest.mark.parametrize("starts_at", ["0001-01-01T00:30:00+05:00", "9999-12-31T23:30:00-05:00"])
+def test_datetimes_outside_the_utc_range_are_422(
+    practice: PortalPractice, http: requests.Session, starts_at: str
+) -> None:
+    body = {
+        "appointments": [
+            {"external_id": "A-far", "mrn": "X1", "starts_at": starts_at, "provider": "Dr. Who"}
+        ]
+    }
+    headers = {**staff_headers(http, practice), **idem()}
+    response = http.put(
+        f"{practice.staff_url}/appointments", json=body, headers=headers, timeout=10
+    )
+    assert "out of range" in _assert_plain_422(response)
+
+
+@pytest.mark.parametrize("after", [str(2**63), str(2**64 + 5), "-1", "1e3"])
+def test_change_feed_position_beyond_64_bits_is_422(
+    practice: PortalPractice, http: requests.Session, after: str
+) -> None:
+    response = http.get(
+        f"{practice.staff_url}/changes",
+        params={"after": after},
+        headers=staff_headers(http, practice),
+        timeout=10,
+    )
+    _assert_plain_422(response)
+
+
+def test_validation_errors_name_the_field_but_never_echo_the_input(
+    practice: PortalPractice, http: requests.Session
+) -> None:
+    response = http.post(
+        f"{practice.patient_url}/sessions", json={"password": "Tr0ub4dor&3-secret"}, timeout=10
+    )
+    detail = _assert_plain_422(response, "Tr0ub4dor&3-secret")
+    assert "body.login" in detail
+    code = http.post(
+        f"{practice.patient_url}/accounts/username",
+        json={"security_code": "ABCD-EFGH-JKLM-NPQR", "first_name": 7},
+        timeout=10,
+    )
+    _assert_plain_422(code, "ABCD-EFGH-JKLM-NPQR")
+
+
+def test_request_bodies_are_limited_per_route(
+    practice: PortalPractice, http: requests.Session
+) -> None:
+    padding = "x" * AUTH_BODY_LIMIT
+    big_sign_in = http.post(
+        f"{practice.patient_url}/sessions", json={"login": padding, "password": "p"}, timeout=10
+    )
+    assert big_sign_in.status_code == 413
+    assert padding not in big_sign_in.text
+
+    headers = {**patient_headers(http, practice), **idem()}
+    big_check_in = http.post(
+        f"{practice.patient_url}/checkins",
+        json={"patient_id": "p" * DEFAULT_BODY_LIMIT},
+        headers=headers,
+        timeout=10,
+    )
+    assert big_check_in.status_code == 413
+    # The desk's bulk upsert of 5,000 records (about 1 MB) is within its own, larger limit.
+    records = [
+        {
+            "mrn": f"BULK-{n}",
+            "first_name": "Pat",
+            "last_name": f"Bulk{n}",
+            "date_of_birth": "1980-01-01",
+            "address_line1": "12 Long Street Name Apartment 4B",
+        }
+        for n in range(5000)
+    ]
+    headers = {**staff_headers(http, practice), **idem()}
+    bulk = http.put(
+        f"{practice.staff_url}/patients", json={"patients": records}, headers=headers, timeout=60
+    )
+    assert bulk.status_code == 200, bulk.text[:200]
+
+
+def test_schema_documents_422_as_the_error_body_returned(
+    portal_server: RunningPortal, portal_http: requests.Session
+) -> None:
+    schema = portal_http.get(f"{portal_server.base_url}/openapi.json", timeout=10).json()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            unprocessable = operation["responses"].get("422")
+            if unprocessable is not None:
+                ref = unprocessable["content"]["application/json"]["schema"]["$ref"]
+                assert ref.endswith("/ErrorBody"), (method, path)

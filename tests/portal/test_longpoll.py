@@ -1,0 +1,100 @@
+"""ChangeNotifier bookkeeping: waiters of a practice, shared reads, and a failed read."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from visitdesk.portal.persistence.feed import FeedPage, FeedRow
+from visitdesk.portal.persistence.longpoll import ChangeNotifier
+
+
+class Feed:
+    """A practice's feed in memory, counting reads (the database's part is tested elsewhere)."""
+
+    def __init__(self) -> None:
+        self.rows: list[FeedRow] = []
+        self.reads = 0
+        self.fail = False
+
+    async def read(self, _practice: str, after: int, limit: int) -> FeedPage:
+        self.reads += 1
+        await asyncio.sleep(0)
+        if self.fail:
+            raise ConnectionError("database away")
+        page = [row for row in self.rows if row.seq > after][: limit + 1]
+        shown = page[:limit]
+        return FeedPage(shown, len(page) > limit, shown[-1].seq if shown else after)
+
+    def append(self) -> None:
+        self.rows.append(FeedRow(len(self.rows) + 1, "checkin", "upsert", "id", "{}"))
+
+
+async def _present() -> bool:
+    return False
+
+
+def test_one_read_answers_every_waiter_of_a_practice() -> None:
+    async def scenario() -> None:
+        notifier, feed = ChangeNotifier(), Feed()
+        notifier.bind(asyncio.get_running_loop())
+        waits = [
+            asyncio.create_task(notifier.wait("p", 0, 100, 10, 60, feed.read, _present))
+            for _ in range(20)
+        ]
+        while notifier.stats.waiting < 20:
+            await asyncio.sleep(0.01)
+        assert feed.reads == 20  # each desk's own first read
+        feed.append()
+        notifier.notify("p")
+        pages = await asyncio.gather(*waits)
+        assert all([row.seq for row in page.items] == [1] for page in pages)
+        assert feed.reads == 21  # one shared read for the change
+        assert notifier.stats.waiting == 0
+        assert notifier._practices == {}
+
+    asyncio.run(scenario())
+
+
+def test_a_desk_waits_on_past_kinds_its_role_may_not_see() -> None:
+    async def scenario() -> None:
+        notifier, feed = ChangeNotifier(), Feed()
+        notifier.bind(asyncio.get_running_loop())
+        billing = frozenset({"ledger_line"})
+        wait = asyncio.create_task(
+            notifier.wait("p", 0, 100, 0.3, 60, feed.read, _present, kinds=billing)
+        )
+        while notifier.stats.waiting < 1:
+            await asyncio.sleep(0.01)
+        feed.append()  # a check-in: not for billing, so the wait goes on
+        notifier.notify("p")
+        page = await asyncio.wait_for(wait, 5)
+        assert page.items == [] and page.last_seq == 1  # the client skips it once
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_first_read_leaves_no_waiter_behind() -> None:
+    async def scenario() -> None:
+        notifier, feed = ChangeNotifier(), Feed()
+        feed.fail = True
+        with pytest.raises(ConnectionError):
+            await notifier.wait("p", 0, 100, 10, 60, feed.read, _present)
+        assert notifier._practices == {}
+        assert notifier.stats.waiting == 0
+
+    asyncio.run(scenario())
+
+
+def test_the_recheck_timer_reads_when_no_wake_up_comes() -> None:
+    async def scenario() -> None:
+        notifier, feed = ChangeNotifier(), Feed()
+        notifier.bind(asyncio.get_running_loop())
+        wait = asyncio.create_task(notifier.wait("p", 0, 100, 10, 0.05, feed.read, _present))
+        await asyncio.sleep(0.01)
+        feed.append()  # written where no wake-up reaches this worker
+        page = await asyncio.wait_for(wait, 5)
+        assert [row.seq for row in page.items] == [1]
+
+    asyncio.run(scenario())

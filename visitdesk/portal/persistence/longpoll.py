@@ -1,0 +1,259 @@
+"""Long-polls of the change feed: waiting without a database connection, one read per change.
+
+A desk's ``GET /changes?wait=`` reads once; if nothing is new it registers as a waiter of its
+practice and sleeps on an :class:`asyncio.Event`, holding no connection. A change wakes the event:
+
+- in-process, from :class:`~visitdesk.portal.persistence.db.Database` after a commit (SQLite, one
+  worker), or
+- from the worker's LISTEN connection (:mod:`visitdesk.portal.persistence.listen`) on PostgreSQL,
+  whichever worker or host wrote the change.
+
+All waiters of a practice woken by the same change share ONE read (``seq > min(after)`` of the
+waiters): the first to wake starts it, the others await the same task and keep the items after
+their own ``after``. So fifty idle desks of a practice cost one feed read per change, not fifty.
+A timer re-read (``recheck``) remains as a safety net for a missed wake-up; it is shared the same
+way. A waiter whose ``after`` is older than the shared read's (it registered late) reads alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from visitdesk.portal.persistence.feed import FeedPage
+
+#: Reads one page of every kind: (practice_id, after, limit) -> page (in a worker thread).
+PageReader = Callable[[str, int, int], Coroutine[Any, Any, FeedPage]]
+
+
+@dataclass
+class _SharedRead:
+    task: asyncio.Task[FeedPage]
+    wakes: int
+    started: float
+    after: int
+
+
+@dataclass
+class _Practice:
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    wakes: int = 0
+    #: Long-polls of this practice in this worker (reading or waiting).
+    members: int = 0
+    #: ``after`` of each long-poll that found nothing and waits (the shared read starts there).
+    waiting: Counter[int] = field(default_factory=Counter)
+    read: _SharedRead | None = None
+
+
+class Watch:
+    """One practice's wake-ups as seen by a waiter that reads something other than the feed
+    (the patient app's chat): see :meth:`ChangeNotifier.watch`."""
+
+    def __init__(self, practice: _Practice) -> None:
+        self._practice = practice
+        self._seen = practice.wakes
+
+    async def changed(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a change since the last call (or since the watch
+        began); True when there was one."""
+        practice = self._practice
+        if practice.wakes == self._seen:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(practice.event.wait(), timeout)
+        woken = practice.wakes != self._seen
+        self._seen = practice.wakes
+        return woken
+
+
+@dataclass
+class LongPollStats:
+    """Counters for the metrics endpoint (read from the event loop thread)."""
+
+    waiting: int = 0
+    shared_reads: int = 0
+    wakeups: int = 0
+
+
+class ChangeNotifier:
+    """Wakes long-polls of a practice when its feed grows; ``notify`` is safe from any thread."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._practices: dict[str, _Practice] = {}
+        self._closed = threading.Event()
+        self.stats = LongPollStats()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def bind_if_unbound(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = loop
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def notify(self, practice_id: str) -> None:
+        self._call(self._wake, practice_id)
+
+    def notify_all(self) -> None:
+        """Wake every waiter (e.g. the LISTEN connection was re-established: we may have missed
+        notifications while it was down)."""
+        self._call(self._wake_all)
+
+    def close(self) -> None:
+        """Release every waiter (server shutting down); waits end with an empty page."""
+        self._closed.set()
+        self._call(self._wake_all)
+
+    @contextlib.contextmanager
+    def watch(self, practice_id: str) -> Iterator[Watch]:
+        """Wake-ups of ``practice_id`` from now on, for a loop that reads, then waits: a change
+        between its read and its wait is not missed, because the watch began before the read."""
+        practice = self._practices.setdefault(practice_id, _Practice())
+        practice.members += 1
+        try:
+            yield Watch(practice)
+        finally:
+            self._leave(practice_id, practice, None)
+
+    def _call(self, callback: Callable[..., None], *args: str) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # loop closed meanwhile (shutdown)
+            loop.call_soon_threadsafe(callback, *args)
+
+    def _wake(self, practice_id: str) -> None:
+        practice = self._practices.get(practice_id)
+        if practice is None:
+            return  # nobody waits on this practice in this worker
+        practice.wakes += 1
+        self.stats.wakeups += 1
+        event, practice.event = practice.event, asyncio.Event()
+        event.set()
+
+    def _wake_all(self) -> None:
+        for practice_id in list(self._practices):
+            self._wake(practice_id)
+
+    async def wait(
+        self,
+        practice_id: str,
+        after: int,
+        limit: int,
+        timeout: float,
+        recheck: float,
+        read: PageReader,
+        gone: Callable[[], Awaitable[bool]],
+        kinds: frozenset[str] | None = None,
+    ) -> FeedPage:
+        """The page after ``after`` of the ``kinds`` the caller may see (None: all); with nothing
+        new, wait up to ``timeout`` seconds for one. ``last_seq`` moves past skipped kinds."""
+        loop = asyncio.get_running_loop()
+        self.bind_if_unbound(loop)
+        practice = self._practices.setdefault(practice_id, _Practice())
+        practice.members += 1  # before the first read, so a change during it is not missed
+        seen = practice.wakes
+        try:
+            page = _only(await read(practice_id, after, limit), kinds)
+        except BaseException:
+            self._leave(practice_id, practice, None)
+            raise
+        if page.items or page.more or timeout <= 0 or self.closed:
+            self._leave(practice_id, practice, None)
+            return page
+        after = page.last_seq  # wait on from past what this role may not see
+        practice.waiting[after] += 1
+        self.stats.waiting += 1
+        try:
+            deadline = loop.time() + timeout
+            while not (page.items or page.more) and not self.closed:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                waited_from = loop.time()
+                if practice.wakes == seen:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(practice.event.wait(), min(recheck, remaining))
+                if self.closed or await gone():
+                    break
+                woken = practice.wakes != seen
+                if not woken and loop.time() - waited_from < min(recheck, remaining):
+                    continue  # neither a change nor the recheck timer
+                seen = practice.wakes
+                page = _only(
+                    await self._shared_read(
+                        practice, practice_id, after, limit, read, seen, 0.0 if woken else waited_from
+                    ),
+                    kinds,
+                )
+                if page.last_seq > after and not (page.items or page.more):
+                    self._move(practice, after, page.last_seq)
+                    after = page.last_seq
+        finally:
+            self.stats.waiting -= 1
+            self._leave(practice_id, practice, after)
+        return page
+
+    @staticmethod
+    def _move(practice: _Practice, old: int, new: int) -> None:
+        practice.waiting[old] -= 1
+        if practice.waiting[old] <= 0:
+            del practice.waiting[old]
+        practice.waiting[new] += 1
+
+    def _leave(self, practice_id: str, practice: _Practice, after: int | None) -> None:
+        if after is not None:
+            practice.waiting[after] -= 1
+            if practice.waiting[after] <= 0:
+                del practice.waiting[after]
+        practice.members -= 1
+        if practice.members <= 0 and self._practices.get(practice_id) is practice:
+            del self._practices[practice_id]
+
+    async def _shared_read(
+        self,
+        practice: _Practice,
+        practice_id: str,
+        after: int,
+        limit: int,
+        read: PageReader,
+        wakes: int,
+        not_before: float,
+    ) -> FeedPage:
+        shared = practice.read
+        fresh = (
+            shared is not None
+            and shared.wakes >= wakes
+            and shared.started >= not_before
+            and shared.after <= after
+        )
+        if not fresh:
+            loop = asyncio.get_running_loop()
+            start_after = min(practice.waiting, default=after)
+            task = loop.create_task(read(practice_id, start_after, limit))
+            shared = practice.read = _SharedRead(task, practice.wakes, loop.time(), start_after)
+            self.stats.shared_reads += 1
+        assert shared is not None
+        page = await asyncio.shield(shared.task)
+        mine = [row for row in page.items if row.seq > after]
+        if page.more and not mine:
+            # The shared page stopped before our position: read our own page.
+            return await read(practice_id, after, limit)
+        if len(mine) > limit:
+            return FeedPage(mine[:limit], True, mine[limit - 1].seq)
+        return FeedPage(mine, page.more, max(after, page.last_seq))
+
+
+def _only(page: FeedPage, kinds: frozenset[str] | None) -> FeedPage:
+    """The page with only ``kinds`` kept; ``last_seq`` still covers what was skipped."""
+    if kinds is None:
+        return page
+    return FeedPage([row for row in page.items if row.kind in kinds], page.more, page.last_seq)

@@ -1,0 +1,177 @@
+"""Requests and responses: strict JSON, validation errors that echo nothing, security headers.
+
+Every router of the portal uses :class:`PortalRoute`, which parses JSON strictly: ``NaN`` and
+``Infinity`` are not JSON, and a lone UTF-16 surrogate or a NUL character in a string can be
+neither stored (UTF-8, PostgreSQL text) nor printed, so each is refused with 422 before a model or
+the database sees it. Body sizes use FastAPI's ``max_body_size``: the app's default is
+:data:`DEFAULT_BODY_LIMIT`, and routes that anyone may call or that carry bulk data set their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: Most bytes of a request body a route reads unless it declares its own limit.
+DEFAULT_BODY_LIMIT = 64 * 1024
+#: Sign-in, registration and recovery: anyone may call them, so they read the least.
+AUTH_BODY_LIMIT = 4 * 1024
+#: Bulk upserts from the desk: up to MAX_UPSERT_BATCH records of a few hundred bytes each.
+BULK_BODY_LIMIT = 8 * 1024 * 1024
+#: How many field errors a 422 names; one is usually enough to fix a request.
+_MAX_LISTED_ERRORS = 5
+
+
+def _refuse(message: str) -> NoReturn:
+    # FastAPI turns a JSONDecodeError from Request.json() into a 422; its message is kept.
+    raise json.JSONDecodeError(message, "", 0)
+
+
+def _reject_constant(name: str) -> Any:
+    _refuse(f"{name} is not a JSON number")
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        _refuse("text may not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        _refuse("text contains an unpaired UTF-16 surrogate")
+
+
+def _check_strings(value: Any) -> None:
+    """Walk the parsed document without recursion (depth is the client's choice)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(key)
+                pending.append(child)
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def strict_json(raw: bytes) -> Any:
+    """Parse a request body as JSON as RFC 8259 defines it, with text that can be stored."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        _refuse("the body is not UTF-8")
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        _refuse("the body is nested too deeply")
+    _check_strings(document)
+    return document
+
+
+class _StrictJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = strict_json(await self.body())
+        return self._json
+
+
+class PortalRoute(APIRoute):
+    """An APIRoute whose requests parse JSON strictly (see the module's docstring)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict_handler(request: Request) -> Response:
+            return await handler(_StrictJsonRequest(request.scope, request.receive))
+
+        return strict_handler
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """A 422 detail naming the fields and what is wrong, never the values sent."""
+    parts: list[str] = []
+    errors = exc.errors()
+    for error in errors[:_MAX_LISTED_ERRORS]:
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "")
+            parts.append(f"the body is not valid JSON ({reason})" if reason else "not JSON")
+            continue
+        location = ".".join(str(part) for part in error.get("loc", ()))
+        parts.append(f"{location}: {error.get('msg', 'invalid')}")
+    more = len(errors) - _MAX_LISTED_ERRORS
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "Invalid request: " + "; ".join(parts)
+
+
+def document_errors_as_error_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """Point every 422 in the schema at ErrorBody, which is what the portal returns."""
+    components = schema.get("components", {}).get("schemas", {})
+    error_ref = "#/components/schemas/ErrorBody"
+    if "ErrorBody" not in components:
+        components["ErrorBody"] = {
+            "title": "ErrorBody",
+            "type": "object",
+            "properties": {"detail": {"title": "Detail", "type": "string"}},
+            "required": ["detail"],
+        }
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                # Every body has a size limit (the route's own or DEFAULT_BODY_LIMIT).
+                operation.setdefault("responses", {}).setdefault(
+                    "413",
+                    {
+                        "description": "The body is larger than this call accepts (JSON "
+                        "when the route refuses it, plain text when the server stops reading)",
+                        "content": {
+                            "application/json": {"schema": {"$ref": error_ref}},
+                            "text/plain": {"schema": {"type": "string"}},
+                        },
+                    },
+                )
+            response = operation.get("responses", {}).get("422")
+            if response is None:
+                continue
+            response["description"] = "The request is not valid"
+            response["content"] = {"application/json": {"schema": {"$ref": error_ref}}}
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    return schema
+
+
+#: On every response: API answers hold patient data and tokens, so no cache may keep them; the
+#: portal is only ever served over HTTPS, so browsers should never try plain HTTP.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+)
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (long-polls stream through untouched) adding SECURITY_HEADERS."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in names]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
