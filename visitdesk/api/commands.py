@@ -51,6 +51,14 @@ from visitdesk.api.wire_links import (
     ReviewList,
     ReviewSettings,
 )
+from visitdesk.api.wire_messages import (
+    Colleague,
+    MessageCreate,
+    MessageOut,
+    ThreadAssign,
+    ThreadOut,
+    ThreadRead,
+)
 from visitdesk.api.wire_registration import (
     RegistrationMatch,
     RegistrationOut,
@@ -84,7 +92,8 @@ def check_id(value: str) -> str:
 
 @dataclass(frozen=True)
 class StaffCommand(Generic[Out]):
-    """One call of the staff API. `response` is None for a call answered with 204."""
+    """One call of the staff API. `response` is None for a call answered with 204, and `bytes`
+    for one answered with a file's content (streamed, not JSON)."""
 
     name: str
     method: Method
@@ -267,6 +276,47 @@ REJECT_REGISTRATION = _command(
     idempotent=True,
 )
 
+# --------------------------------------------------------------------------- secure messages
+
+REPLY_TO_THREAD = _command(
+    "reply_to_thread",
+    "POST",
+    "/threads/{thread_id}/messages",
+    MessageCreate,
+    MessageOut,
+    idempotent=True,
+)
+ASSIGN_THREAD = _command(
+    "assign_thread",
+    "POST",
+    "/threads/{thread_id}/assign",
+    ThreadAssign,
+    ThreadOut,
+    idempotent=True,
+)
+CLOSE_THREAD = _command(
+    "close_thread", "POST", "/threads/{thread_id}/close", None, ThreadOut, idempotent=True
+)
+MARK_THREAD_READ = _command(
+    "mark_thread_read",
+    "POST",
+    "/threads/{thread_id}/read",
+    ThreadRead,
+    ThreadOut,
+    idempotent=True,
+)
+LIST_COLLEAGUES = _command(
+    "list_colleagues", "GET", "/colleagues", None, list[Colleague], idempotent=False
+)
+DOWNLOAD_ATTACHMENT = _command(
+    "download_attachment",
+    "GET",
+    "/threads/{thread_id}/attachments/{attachment_id}",
+    None,
+    bytes,
+    idempotent=False,
+)
+
 # --------------------------------------------------------------------------- linked accounts (managers)
 
 LIST_LINKS = _command("list_links", "GET", "/links", None, LinkPage, idempotent=False)
@@ -354,6 +404,12 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         REISSUE_SECURITY_CODE,
         MATCH_REGISTRATION,
         REJECT_REGISTRATION,
+        REPLY_TO_THREAD,
+        ASSIGN_THREAD,
+        CLOSE_THREAD,
+        MARK_THREAD_READ,
+        LIST_COLLEAGUES,
+        DOWNLOAD_ATTACHMENT,
         LIST_LINKS,
         REVIEW_LINKS,
         READ_REVIEW_SETTINGS,

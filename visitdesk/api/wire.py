@@ -204,6 +204,7 @@ class CheckInOut(Wire):
     source: CheckInSource = Field(
         default="app", description="app: the patient tapped I'm Here; desk: checked in by staff."
     )
+    thread_id: str | None = Field(default=None, description="The arrival chat the tap began.")
 
 
 class CheckInStatusUpdate(Wire):
@@ -229,6 +230,8 @@ KNOWN_CHANGE_KINDS = (
     "payment",
     "arrival_attempt",
     "checkin_settings",
+    "thread",
+    "thread_message",
 )
 ChangeOp = Literal["upsert", "delete"]
 

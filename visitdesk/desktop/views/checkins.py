@@ -30,7 +30,7 @@ from visitdesk.api.wire import CheckInStatus
 from visitdesk.api.wire_checkins import CheckInSettings
 from visitdesk.desktop.models.board import AlreadyCheckedIn, NotANoShow
 from visitdesk.desktop.models.schedule import ArrivalRow, Board, BoardFilter, ScheduleRow
-from visitdesk.desktop.ops.desk import CHECKIN_ROLES, CHECKIN_RULE_ROLES, DeskOps
+from visitdesk.desktop.ops.desk import CHECKIN_ROLES, CHECKIN_RULE_ROLES, MESSAGE_ROLES, DeskOps
 from visitdesk.desktop.views.checkin_dialogs import CheckInRulesDialog, WalkInDialog
 from visitdesk.desktop.views.checkins_table import (
     STATE_COLUMN,
@@ -85,6 +85,8 @@ class CheckInsView(QWidget):
     message = Signal(str)
     #: New arrivals since the last load (never on the first load): how many.
     arrivals_came = Signal(int)
+    #: The arrival chat (thread id) of the selected check-in should be shown.
+    chat_requested = Signal(str)
 
     def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -160,8 +162,12 @@ class CheckInsView(QWidget):
         )
         self.roomed_button.clicked.connect(lambda: self._set_status(CheckInStatus.ROOMED))
         self.done_button.clicked.connect(lambda: self._set_status(CheckInStatus.DONE))
+        self.chat_button = QPushButton("Open chat (C)")
+        self.chat_button.setToolTip("The chat the patient\u2019s I\u2019m Here tap began (C)")
+        self.chat_button.clicked.connect(self.open_chat)
         self.arrival_buttons = QHBoxLayout()
         for button in (
+            self.chat_button,
             self.arrival_check_in_button,
             self.acknowledge_button,
             self.roomed_button,
@@ -246,6 +252,9 @@ class CheckInsView(QWidget):
         ):
             button.setVisible(may_act)
         self.settings_button.setVisible(ops.session.can(CHECKIN_RULE_ROLES))
+        self.chat_button.setVisible(ops.session.can(MESSAGE_ROLES))
+        if ops.session.can(MESSAGE_ROLES):
+            _shortcut("C", self.table, self.open_chat)
         if may_act:
             _shortcut("A", self.table, lambda: self._set_status(CheckInStatus.ACKNOWLEDGED))
             _shortcut("R", self.table, lambda: self._set_status(CheckInStatus.ROOMED))
@@ -385,6 +394,7 @@ class CheckInsView(QWidget):
         row = self.selected_arrival()
         status = row.status if row is not None and row.kind == "checkin" else None
         self.arrival_check_in_button.setEnabled(row is not None and row.kind == "attempt")
+        self.chat_button.setEnabled(row is not None and row.kind == "checkin")
         self.acknowledge_button.setEnabled(status == "arrived")
         self.roomed_button.setEnabled(status in ("arrived", "acknowledged"))
         self.done_button.setEnabled(status in ("arrived", "acknowledged", "roomed"))
@@ -481,6 +491,27 @@ class CheckInsView(QWidget):
             .failure(self._change_failed)
             .run()
         )
+
+    def open_chat(self) -> None:
+        """Ask for the arrival chat of the selected check-in (found in the store, off the GUI)."""
+        row = self.selected_arrival()
+        if row is None or row.kind != "checkin":
+            return
+        (
+            self._ops.messages.arrival_thread(row.id)
+            .owned_by(self)
+            .success(self._chat_found)
+            .failure(lambda _error: self._chat_found(None))
+            .run()
+        )
+
+    def _chat_found(self, thread_id: str | None) -> None:
+        if thread_id is None:
+            self.message.emit(
+                "This arrival has no chat (checked in at the desk, or not on this workstation yet)."
+            )
+            return
+        self.chat_requested.emit(thread_id)
 
     # ---- the day's tools
 

@@ -61,4 +61,5 @@ def checkin_out(row: CheckIn) -> CheckInOut:
         status_changed_at=row.status_changed_at,
         status_changed_by=row.status_changed_by,
         source="desk" if row.source == "desk" else "app",
+        thread_id=row.thread_id,
     )

@@ -43,6 +43,8 @@ FEED_KINDS: dict[Role, frozenset[str] | None] = {
             "checkin_settings",
             "registration",
             "security_code",
+            "thread",
+            "thread_message",
         }
     ),
     Role.BILLING: frozenset({"patient", "ledger_line", "payment"}),

@@ -1,0 +1,144 @@
+"""The desk's side of secure messages: reply, assign, close, mark read, colleagues, files."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy.orm import Session
+from starlette.responses import Response, StreamingResponse
+
+from visitdesk.api.commands import (
+    ASSIGN_THREAD,
+    CLOSE_THREAD,
+    DOWNLOAD_ATTACHMENT,
+    LIST_COLLEAGUES,
+    MARK_THREAD_READ,
+    REPLY_TO_THREAD,
+)
+from visitdesk.api.wire import ErrorBody, Role
+from visitdesk.api.wire_messages import (
+    MAX_MESSAGE_REQUEST_BYTES,
+    AuthorKind,
+    Colleague,
+    MessageCreate,
+    ThreadAssign,
+    ThreadRead,
+)
+from visitdesk.portal.messages import attachments, threads
+from visitdesk.portal.persistence.idempotency import REPLAYED_HEADER, Outcome
+from visitdesk.portal.web.announce import announce_reply
+from visitdesk.portal.web.bodies import PortalRoute
+from visitdesk.portal.web.deps import (
+    StaffPrincipal,
+    StaffWriter,
+    State,
+    require_roles,
+    staff_writer,
+)
+from visitdesk.portal.web.routes.commands import staff_route
+from visitdesk.portal.web.routes.message_files import streamed
+
+router = APIRouter(route_class=PortalRoute, tags=["staff messages"])
+
+_INBOX = (Role.FRONT_DESK, Role.MANAGER)
+Desk = Annotated[StaffWriter, Depends(staff_writer(*_INBOX))]
+DeskReader = Annotated[StaffPrincipal, Depends(require_roles(*_INBOX))]
+ThreadId = Annotated[str, Path(max_length=64)]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
+    return {code: {"model": ErrorBody} for code in (400, 401, 403, *codes)}
+
+
+@staff_route(
+    router,
+    REPLY_TO_THREAD,
+    status_code=201,
+    responses=_errors(404, 413, 422),
+    max_body_size=MAX_MESSAGE_REQUEST_BYTES,
+)
+def reply(thread_id: ThreadId, body: MessageCreate, writer: Desk, state: State) -> Response:
+    """Reply to the patient; they are told (without PHI) that a message is waiting."""
+    sent: list[threads.StaffReply] = []
+
+    def apply(session: Session) -> Outcome:
+        author = threads.Author(AuthorKind.STAFF, writer.staff.name, staff_id=writer.staff.staff_id)
+        result = threads.staff_reply(
+            session,
+            writer.staff.practice_id,
+            thread_id,
+            author,
+            body.body,
+            body.attachment_ids,
+            body.client_id,
+        )
+        sent.append(result)
+        return Outcome(201, result.message)
+
+    response = writer.run(body, apply)
+    # Only after the commit, and never for a replayed retry: one notice per real reply.
+    if sent and sent[0].announce and REPLAYED_HEADER not in response.headers:
+        announce_reply(state.db, state.messenger, sent[0].account_id, sent[0].patient_id)
+    return response
+
+
+@staff_route(router, ASSIGN_THREAD, responses=_errors(404))
+def assign(thread_id: ThreadId, body: ThreadAssign, writer: Desk) -> Response:
+    """Say who is on a thread (or return it to Unassigned with ``staff_id: null``)."""
+
+    def apply(session: Session) -> Outcome:
+        return Outcome(
+            200, threads.assign(session, writer.staff.practice_id, thread_id, body.staff_id)
+        )
+
+    return writer.run(body, apply)
+
+
+@staff_route(router, CLOSE_THREAD, responses=_errors(404))
+def close(thread_id: ThreadId, writer: Desk) -> Response:
+    """Close a thread; the patient writing again opens it."""
+
+    def apply(session: Session) -> Outcome:
+        return Outcome(200, threads.close(session, writer.staff.practice_id, thread_id))
+
+    return writer.run(None, apply)
+
+
+@staff_route(router, MARK_THREAD_READ, responses=_errors(404))
+def mark_read(thread_id: ThreadId, body: ThreadRead, writer: Desk) -> Response:
+    """The practice has read the thread up to message ``up_to`` (shared by every workstation)."""
+
+    def apply(session: Session) -> Outcome:
+        return Outcome(
+            200,
+            threads.staff_mark_read(session, writer.staff.practice_id, thread_id, body.up_to),
+        )
+
+    return writer.run(body, apply)
+
+
+@staff_route(router, LIST_COLLEAGUES, responses=_errors())
+def list_colleagues(state: State, staff: DeskReader) -> list[Colleague]:
+    """Staff a thread can be assigned to."""
+    with state.db.read() as session:
+        rows = threads.colleagues(session, staff.practice_id)
+    return [Colleague(id=i, name=n, role=r) for i, n, r in rows]
+
+
+@staff_route(
+    router,
+    DOWNLOAD_ATTACHMENT,
+    responses={200: {"content": {"application/octet-stream": {}}}, **_errors(404)},
+    response_class=StreamingResponse,
+)
+def download_attachment(
+    thread_id: ThreadId,
+    attachment_id: Annotated[str, Path(max_length=64)],
+    state: State,
+    staff: DeskReader,
+) -> StreamingResponse:
+    """An attachment's content, streamed."""
+    with state.db.read() as session:
+        found = attachments.find_for_staff(session, staff.practice_id, thread_id, attachment_id)
+    return streamed(state.db, found)
