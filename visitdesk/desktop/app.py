@@ -112,7 +112,9 @@ def build_ops(
     bridge.changed.connect(registrations.note_changes)
     return DeskOps(
         session=session,
-        checkins=CheckInOps(runner, store, engine, zone=session.zone, staff_name=staff_name),
+        checkins=CheckInOps(
+            runner, store, engine, zone=session.zone, staff_name=staff_name, practice=practice
+        ),
         patients=PatientOps(runner, store, engine),
         codes=CodeOps(runner, store, engine, client=client, staff_name=staff_name),
         registrations=registrations,

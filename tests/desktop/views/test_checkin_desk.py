@@ -14,6 +14,7 @@ from sqlalchemy import update
 from tests.patient_api import patient_check_in
 from visitdesk.api.wire_checkins import CheckInSettings
 from visitdesk.desktop.app import load_stylesheet
+from visitdesk.desktop.models import messages
 from visitdesk.desktop.views.checkin_dialogs import CheckInRulesDialog, WalkInDialog
 from visitdesk.desktop.views.checkins_table import STATE_COLUMN, STATUS_COLUMN
 from visitdesk.portal.persistence.models import Appointment as PortalAppointment
@@ -342,3 +343,74 @@ def test_models_pass_qtmodeltester_with_a_real_day(qtbot, qtmodeltester, practic
     qtbot.waitUntil(lambda: board.model.rowCount() == 1, timeout=5_000)
     qtmodeltester.check(board.model)
     qtmodeltester.check(board.schedule_model)
+
+
+def _patient_messages(practice, thread_id: str, after: int = 1) -> list[str]:
+    from tests.fixtures_portal import http_session
+    from tests.portal.helpers import patient_headers
+
+    http = http_session(practice.ca_file)
+    page = http.get(
+        f"{practice.patient_url}/threads/{thread_id}/messages",
+        params={"after": after, "wait": 10},
+        headers=patient_headers(http, practice),
+        timeout=20,
+    ).json()
+    return [m["body"] for m in page["messages"]]
+
+
+def test_acknowledge_tells_the_patient_in_the_arrival_chat(qtbot, practice, make_desk):
+    desk = make_desk(practice)
+    checkin = patient_check_in(practice)
+    board = desk.window.checkins
+    qtbot.waitUntil(lambda: checkin["id"] in arrival_statuses(desk), timeout=5_000)
+    qtbot.waitUntil(
+        lambda: messages.arrival_thread(desk.store, checkin["id"]) is not None, timeout=10_000
+    )
+    board.select_id(checkin["id"])
+    key(qtbot, board.table, "A")
+    qtbot.waitUntil(lambda: arrival_statuses(desk)[checkin["id"]] == "Acknowledged", timeout=5_000)
+    qtbot.waitUntil(lambda: desk.engine.status.outbox_pending == 0, timeout=10_000)
+    first_name = board.model.rows[board.model.row_of(checkin["id"])].first_name
+    bodies = _patient_messages(practice, checkin["thread_id"])
+    assert bodies == [
+        f"Hi {first_name}, we know you are here. Please take a seat; we will call you shortly."
+    ]
+    # C opens that chat on the Messages screen.
+    with qtbot.waitSignal(board.chat_requested) as opened:
+        key(qtbot, board.table, "C")
+    assert opened.args == [checkin["thread_id"]]
+
+
+def test_manager_chooses_the_acknowledgement_among_the_quick_texts(qtbot, practice, make_desk):
+    from visitdesk.desktop.models import quick_texts
+    from visitdesk.desktop.views.quick_texts import QuickTextEditor
+
+    desk = make_desk(practice, role="manager")
+    texts = []
+    desk.ops.messages.quick_texts().success(texts.extend).run()
+    qtbot.waitUntil(lambda: bool(texts), timeout=5_000)
+    editor = QuickTextEditor(desk.ops, texts, desk.window)
+    qtbot.addWidget(editor)
+    editor.show()
+    refill = next(n for n, t in enumerate(texts) if t.title == "Refill sent")
+    editor.list.setCurrentRow(refill)
+    assert not editor.acknowledge.isChecked()
+    qtbot.mouseClick(editor.acknowledge, Qt.MouseButton.LeftButton)
+    assert [t.on_acknowledge for t in editor.texts].count(True) == 1
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not editor.isVisible(), timeout=5_000)
+    with desk.store.read() as session:
+        assert quick_texts.acknowledgement(session) == texts[refill].body
+
+    checkin = patient_check_in(practice)
+    board = desk.window.checkins
+    qtbot.waitUntil(lambda: checkin["id"] in arrival_statuses(desk), timeout=5_000)
+    board.select_id(checkin["id"])
+    qtbot.waitUntil(board.acknowledge_button.isEnabled, timeout=5_000)
+    qtbot.mouseClick(board.acknowledge_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: desk.engine.status.outbox_pending == 0, timeout=10_000)
+    first_name = board.model.rows[board.model.row_of(checkin["id"])].first_name
+    assert _patient_messages(practice, checkin["thread_id"]) == [
+        f"Hi {first_name}, your refill request has been sent to the provider for review."
+    ]

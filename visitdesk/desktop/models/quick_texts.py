@@ -2,13 +2,16 @@
 
 The practice's templates are kept in this store; only a manager's template editor writes them
 (the ops check the role). Until a manager saves a set, the desk offers `DEFAULT_QUICK_TEXTS`.
+
+One template at most is marked `on_acknowledge`: the check-in board sends it, filled, in the
+arrival chat when the desk acknowledges an arrival.
 """
 
 from __future__ import annotations
 
 import string
 
-from sqlalchemy import Integer, String, Text, delete, select
+from sqlalchemy import Boolean, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from visitdesk.desktop.models.schema import Base
@@ -22,6 +25,8 @@ class QuickText(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
+    #: Sent in the arrival chat when the desk acknowledges an arrival (one template at most).
+    on_acknowledge: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 DEFAULT_QUICK_TEXTS = (
@@ -35,7 +40,8 @@ DEFAULT_QUICK_TEXTS = (
     ),
     (
         "Arrival: have a seat",
-        "Welcome, {patient_first_name}! Please have a seat; we will call you shortly.",
+        "Hi {patient_first_name}, we know you are here. Please take a seat; we will call you "
+        "shortly.",
     ),
     (
         "Refill sent",
@@ -52,14 +58,29 @@ PLACEHOLDERS = {
 }
 
 
+#: The default that acknowledging an arrival sends (a title of `DEFAULT_QUICK_TEXTS`).
+DEFAULT_ACKNOWLEDGEMENT = "Arrival: have a seat"
+
+
 def quick_texts(session: Session) -> list[QuickText]:
     rows = list(session.scalars(select(QuickText).order_by(QuickText.id)))
     if rows:
         return rows
-    return [QuickText(id=0, title=t, body=b) for t, b in DEFAULT_QUICK_TEXTS]
+    return [
+        QuickText(id=0, title=t, body=b, on_acknowledge=t == DEFAULT_ACKNOWLEDGEMENT)
+        for t, b in DEFAULT_QUICK_TEXTS
+    ]
 
 
-def save_quick_texts(session: Session, texts: list[tuple[str, str]]) -> None:
+def acknowledgement(session: Session) -> str | None:
+    """The template sent when the desk acknowledges an arrival; None when a manager chose none."""
+    return next((q.body for q in quick_texts(session) if q.on_acknowledge), None)
+
+
+def save_quick_texts(
+    session: Session, texts: list[tuple[str, str]], on_acknowledge: int | None = None
+) -> None:
+    """Replace the templates; `on_acknowledge` is the index of the one sent on acknowledging."""
     for title, body in texts:
         try:
             unknown = unknown_placeholders(body)
@@ -68,7 +89,10 @@ def save_quick_texts(session: Session, texts: list[tuple[str, str]]) -> None:
         if unknown:
             raise ValueError(f"Unknown placeholder {{{unknown[0]}}} in “{title}”.")
     session.execute(delete(QuickText))
-    session.add_all(QuickText(title=t, body=b) for t, b in texts)
+    session.add_all(
+        QuickText(title=t, body=b, on_acknowledge=n == on_acknowledge)
+        for n, (t, b) in enumerate(texts)
+    )
 
 
 def unknown_placeholders(body: str) -> list[str]:

@@ -3,18 +3,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from sqlalchemy import select
+
 from visitdesk.api.commands import WRITE_CHECKIN_SETTINGS
-from visitdesk.api.wire import CheckInStatus
+from visitdesk.api.wire import CheckInStatus, PracticeInfo
 from visitdesk.api.wire_checkins import CheckInSettings
-from visitdesk.desktop.models import board, schedule
+from visitdesk.desktop.models import board, messages, quick_texts, schedule
 from visitdesk.desktop.models.board import CheckInRow
 from visitdesk.desktop.models.schedule import NO_FILTER, Board, BoardFilter
-from visitdesk.desktop.models.store import LocalStore
+from visitdesk.desktop.models.schema import CheckIn, Patient
+from visitdesk.desktop.models.store import LocalStore, UnitOfWork
 from visitdesk.desktop.ops.base import StoreOps, SyncKick
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.sync.store import OutboxItem
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    item: OutboxItem
+    #: The patient was sent the acknowledgement in the arrival chat.
+    told: bool
 
 
 class CheckInOps(StoreOps):
@@ -26,10 +37,13 @@ class CheckInOps(StoreOps):
         *,
         zone: tzinfo,
         staff_name: str,
+        practice: PracticeInfo | None = None,
     ) -> None:
         super().__init__(runner, store, sync)
         self.zone = zone
         self.staff_name = staff_name
+        #: The practice's name and phone, for the placeholders of the acknowledgement.
+        self.practice = practice
 
     def day_bounds(self, day: date) -> tuple[datetime, datetime]:
         """The instants the practice's `day` starts and ends."""
@@ -53,11 +67,44 @@ class CheckInOps(StoreOps):
 
         return self.runner.op(load)
 
-    def set_status(self, checkin_id: str, status: CheckInStatus) -> Op[OutboxItem]:
-        """Change the status here and queue it for the portal, atomically."""
-        return self._queued(
-            lambda: self.store.set_checkin_status(checkin_id, status, self.staff_name)
+    def set_status(self, checkin_id: str, status: CheckInStatus) -> Op[StatusChange]:
+        """Change the status here and queue it for the portal, atomically. Acknowledging also
+        sends the patient the acknowledgement quick text in the arrival chat (queued after the
+        status, in the same transaction), when the arrival has a chat and a template is chosen."""
+
+        def change() -> StatusChange:
+            with self.store.write() as uow:
+                item = board.set_status(uow.session, checkin_id, status, self.staff_name)
+                told = False
+                if status == CheckInStatus.ACKNOWLEDGED:
+                    told = self._tell_patient(uow, checkin_id)
+                return StatusChange(item, told)
+
+        return self._queued(change)
+
+    def _tell_patient(self, uow: UnitOfWork, checkin_id: str) -> bool:
+        session = uow.session
+        thread_id = messages.thread_for_checkin(session, checkin_id)
+        template = quick_texts.acknowledgement(session)
+        if thread_id is None or template is None:
+            return False
+        names = session.execute(
+            select(Patient.first_name, Patient.last_name)
+            .join(CheckIn, CheckIn.patient_id == Patient.portal_id)
+            .where(CheckIn.id == checkin_id)
+        ).first()
+        body = quick_texts.fill(
+            template,
+            {
+                "patient_first_name": names[0] if names else "",
+                "patient_last_name": names[1] if names else "",
+                "practice_name": self.practice.name if self.practice else "",
+                "practice_phone": self.practice.phone if self.practice else "",
+                "staff_name": self.staff_name,
+            },
         )
+        messages.record_reply(session, uow.enqueue, thread_id, body, self.staff_name)
+        return True
 
     def check_in_at_desk(
         self, patient_id: str, appointment_id: str | None, day: date

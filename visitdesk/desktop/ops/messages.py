@@ -31,6 +31,8 @@ TEMPLATE_ROLES = frozenset({Role.MANAGER})
 class QuickText:
     title: str
     body: str
+    #: Sent in the arrival chat when the desk acknowledges an arrival (one at most).
+    on_acknowledge: bool = False
 
 
 class MessageOps(StoreOps):
@@ -153,7 +155,10 @@ class MessageOps(StoreOps):
     def quick_texts(self) -> Op[list[QuickText]]:
         def run() -> list[QuickText]:
             with self.store.read() as session:
-                return [QuickText(q.title, q.body) for q in quick_texts.quick_texts(session)]
+                return [
+                    QuickText(q.title, q.body, bool(q.on_acknowledge))
+                    for q in quick_texts.quick_texts(session)
+                ]
 
         return self.runner.op(run)
 
@@ -162,10 +167,13 @@ class MessageOps(StoreOps):
         if not self.may_edit_templates:
             raise PermissionError("Only a manager edits the quick texts.")
         pairs = [(t.title, t.body) for t in texts]
+        flagged = [n for n, t in enumerate(texts) if t.on_acknowledge]
 
         def run() -> None:
+            if len(flagged) > 1:
+                raise ValueError("Only one quick text can be sent when an arrival is acknowledged.")
             with self.store.write() as uow:
-                quick_texts.save_quick_texts(uow.session, pairs)
+                quick_texts.save_quick_texts(uow.session, pairs, flagged[0] if flagged else None)
 
         return self.runner.op(run)
 

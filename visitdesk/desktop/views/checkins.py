@@ -441,10 +441,19 @@ class CheckInsView(QWidget):
         (
             self._ops.checkins.set_status(row.id, status)
             .owned_by(self)
-            .success(lambda _item: self.reload())
+            .success(lambda change: self._status_set(status, change.told))
             .failure(self._change_failed)
             .run()
         )
+
+    def _status_set(self, status: CheckInStatus, told: bool) -> None:
+        if status == CheckInStatus.ACKNOWLEDGED:
+            self.message.emit(
+                "Acknowledged; the patient is told in the arrival chat."
+                if told
+                else "Acknowledged (no arrival chat to tell the patient in)."
+            )
+        self.reload()
 
     def check_in_arrival(self) -> None:
         """Check in at the desk the patient of a turned-away tap (for its appointment, if any)."""

@@ -1,4 +1,5 @@
-"""Check-in desk: who began a check-in (app or desk), no-shows, turned-away I'm Here taps.
+"""Check-in desk: who began a check-in (app or desk), no-shows, turned-away I'm Here taps, the
+quick text sent when an arrival is acknowledged.
 
 Revision ID: 0009
 Revises: 0008
@@ -37,9 +38,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_arrival_attempts_attempted_at", "arrival_attempts", ["attempted_at"], unique=False
     )
+    with op.batch_alter_table("quick_texts", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("on_acknowledge", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("quick_texts", schema=None) as batch_op:
+        batch_op.drop_column("on_acknowledge")
     op.drop_index("ix_arrival_attempts_attempted_at", table_name="arrival_attempts")
     op.drop_table("arrival_attempts")
     with op.batch_alter_table("appointments", schema=None) as batch_op:
