@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from visitdesk.api.wire import Role
 from visitdesk.desktop.about import APP_NAME, AboutDialog
 from visitdesk.desktop.idle import IdleWatcher
-from visitdesk.desktop.notifier import MessageNotifier
+from visitdesk.desktop.notifier import ArrivalAlerts, DesktopNotices, MessageNotifier
 from visitdesk.desktop.ops.desk import (
     AUDIT_ROLES,
     BILLING_ROLES,
@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
     closed = Signal()
     #: The user switched desktop notices for new messages on or off (the app saves it).
     message_notices_changed = Signal(bool)
+    #: The user switched a workstation setting of the check-in desk: (Settings field, value).
+    desk_setting_changed = Signal(str, bool)
 
     def __init__(
         self,
@@ -126,6 +128,9 @@ class MainWindow(QMainWindow):
         *,
         idle_lock_minutes: float = 10,
         message_notices: bool = True,
+        arrival_sound: bool = True,
+        arrival_notices: bool = True,
+        waiting_room_initials: bool = False,
         demo_sign_ins: str = "",
     ) -> None:
         super().__init__(parent)
@@ -146,8 +151,14 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(200)
         self.stack = QStackedWidget()
 
+        self.notices = DesktopNotices(self)
         self.checkins = CheckInsView(ops)
         self._add_screen(self.checkins, "Check-ins")
+        self.checkins.set_initials_only(waiting_room_initials)
+        self.arrival_alerts = ArrivalAlerts(
+            self.notices, sound=arrival_sound, notice=arrival_notices, parent=self
+        )
+        self.checkins.arrivals_came.connect(self.arrival_alerts.arrived)
         self.checkins.waiting_changed.connect(self._on_waiting_changed)
         self.checkins.message.connect(self.show_message)
         bridge.changed.connect(self.checkins.on_sync_changed)
@@ -175,7 +186,7 @@ class MainWindow(QMainWindow):
             bridge.status_changed.connect(inbox.on_status)
             bridge.outbox_failed.connect(lambda _item, _text: inbox.on_status(None))
             self.checkins.chat_requested.connect(self.show_thread)
-            self.notifier = MessageNotifier(ops.messages, message_notices, self)
+            self.notifier = MessageNotifier(ops.messages, message_notices, self.notices, self)
             bridge.changed.connect(self.notifier.on_sync_changed)
         self.statements: StatementsView | None = None
         if session.can(BILLING_ROLES):
@@ -316,6 +327,8 @@ class MainWindow(QMainWindow):
             self.notices_action = notices
             sync_menu.addAction(notices)
 
+        self._build_checkin_menu(menu.addMenu("&Check-ins"))
+
         help_menu = menu.addMenu("&Help")
         keys = QAction("&Keyboard shortcuts\u2026", self)
         keys.triggered.connect(self.show_shortcuts)
@@ -325,6 +338,46 @@ class MainWindow(QMainWindow):
             demo.triggered.connect(self.show_demo_sign_ins)
             help_menu.addAction(demo)
         self._add_about_action(help_menu)
+
+    def _build_checkin_menu(self, checkin_menu: QMenu) -> None:
+        """The check-in desk's workstation settings; each says once if this workstation cannot
+        give it (no sound output, no system tray), and the app runs on without it."""
+        alerts = self.arrival_alerts
+        sound = QAction("&Sound on each arrival", self)
+        sound.setCheckable(True)
+        sound.setChecked(alerts.sound)
+        sound.toggled.connect(lambda on: self._desk_setting("arrival_sound", on))
+        if not alerts.can_sound:
+            sound.setText("&Sound on each arrival (this workstation has no sound output)")
+            sound.setEnabled(False)
+        notice = QAction("Desktop &notice on each arrival", self)
+        notice.setCheckable(True)
+        notice.setChecked(alerts.notice)
+        notice.toggled.connect(lambda on: self._desk_setting("arrival_notices", on))
+        if not self.notices.available:
+            notice.setText("Desktop &notice on each arrival (this workstation has no system tray)")
+            notice.setEnabled(False)
+        initials = QAction("Waiting-room display shows &initials only", self)
+        initials.setCheckable(True)
+        initials.setChecked(self.checkins.initials_only)
+        initials.toggled.connect(lambda on: self._desk_setting("waiting_room_initials", on))
+        display = QAction("Open the &waiting-room display", self)
+        display.triggered.connect(self.checkins.open_waiting_room)
+        self.arrival_sound_action, self.arrival_notice_action = sound, notice
+        self.initials_action = initials
+        for action in (sound, notice, initials):
+            checkin_menu.addAction(action)
+        checkin_menu.addSeparator()
+        checkin_menu.addAction(display)
+
+    def _desk_setting(self, name: str, enabled: bool) -> None:
+        if name == "arrival_sound":
+            self.arrival_alerts.set_sound(enabled)
+        elif name == "arrival_notices":
+            self.arrival_alerts.set_notice(enabled)
+        elif name == "waiting_room_initials":
+            self.checkins.set_initials_only(enabled)
+        self.desk_setting_changed.emit(name, enabled)
 
     def _notices_toggled(self, enabled: bool) -> None:
         if self.notifier is not None:

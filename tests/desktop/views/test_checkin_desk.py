@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import update
 
@@ -414,3 +415,36 @@ def test_manager_chooses_the_acknowledgement_among_the_quick_texts(qtbot, practi
     assert _patient_messages(practice, checkin["thread_id"]) == [
         f"Hi {first_name}, your refill request has been sent to the provider for review."
     ]
+
+
+def test_arrival_alerts_without_sound_or_tray_say_so_and_never_crash(qtbot, practice, make_desk):
+    desk = make_desk(practice)
+    window = desk.window
+    alerts = window.arrival_alerts
+    ready(qtbot, desk)
+    # Offscreen (as in CI): no sound output, no tray. The settings say so once, and stay off.
+    assert not alerts.can_sound and not window.notices.available
+    assert "no sound output" in window.arrival_sound_action.text()
+    assert not window.arrival_sound_action.isEnabled()
+    assert "no system tray" in window.arrival_notice_action.text()
+    with qtbot.waitSignal(alerts.alerted, timeout=10_000) as alerted:
+        patient_check_in(practice)
+    assert alerted.args == ["A patient has arrived"]  # no name, nothing about the patient
+    assert alerts.sounds_played == 0
+
+    changed = []
+    window.desk_setting_changed.connect(lambda name, on: changed.append((name, on)))
+    window.arrival_sound_action.setChecked(False)
+    window.arrival_notice_action.setChecked(False)
+    assert changed == [("arrival_sound", False), ("arrival_notices", False)]
+    with qtbot.assertNotEmitted(alerts.alerted, wait=1500):
+        patient_check_in(practice, account=1)
+        qtbot.waitUntil(lambda: window.checkins.model.waiting_count() == 2, timeout=5_000)
+
+    window.initials_action.trigger()
+    assert window.checkins.initials_only and changed[-1] == ("waiting_room_initials", True)
+    display = next(a for a in window.findChildren(QAction) if "waiting-room display" in a.text())
+    display.trigger()
+    room = window.checkins.waiting_room
+    assert room is not None and room.isVisible() and room.initials_only
+    qtbot.waitUntil(lambda: len(room.shown_names()) == 2, timeout=5_000)
