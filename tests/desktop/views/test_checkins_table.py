@@ -171,3 +171,20 @@ def test_waiting_room_names_show_no_more_than_first_name_and_initial():
     assert display_name("Maria José", "García-Hernández", False) == "Maria G."
     assert display_name("Maria", "García", True) == "M. G."
     assert display_name(None, None, False) == ""
+
+
+def test_fitting_a_big_board_keeps_nones_reference_count(qtbot):
+    # PySide6 loses a reference to None on each call of a Python initStyleOption override; the
+    # tables' delegate must not have one, or a 2,000-row board crashes the app within a minute.
+    import sys
+
+    from visitdesk.desktop.views.tables import rows_table
+
+    model = ScheduleModel(ZONE, now=lambda: NOW)
+    model.set_rows([appointment(n) for n in range(2000)])
+    table = rows_table(model, stretch=1, keep=(1,))
+    qtbot.addWidget(table)
+    before = sys.getrefcount(None)
+    for _ in range(3):
+        table.fit_columns()
+    assert sys.getrefcount(None) >= before - 50
