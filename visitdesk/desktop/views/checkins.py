@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 #: How often the waiting minutes (and "late" appointments) are redrawn.
 TICK_MS = 5_000
+#: Rows measured when the columns are fitted to their contents.
+FIT_SAMPLE_ROWS = 100
 ALL_PROVIDERS = "All providers"
 ALL_LOCATIONS = "All locations"
 
@@ -189,6 +191,10 @@ class CheckInsView(QWidget):
             empty="No appointments today for this provider and location.",
         )
         self.schedule_table.setAccessibleName("Today's schedule")
+        for table in (self.table, self.schedule_table):
+            # Columns fit the rows on screen and those near them, not all of a 2,000-row day:
+            # measuring every row took most of a second of the GUI thread on each reload.
+            table.horizontalHeader().setResizeContentsPrecision(FIT_SAMPLE_ROWS)
         self.schedule_table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.desk_check_in_button = QPushButton("Check in at desk (I)")
         self.desk_check_in_button.setToolTip(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -228,17 +228,29 @@ class ScheduleModel(RowsModel[ScheduleRow]):
         self._zone = zone
         self._now = now or (lambda: datetime.now(UTC))
         self.settings = CheckInSettings()
+        self._late: set[int] = set()
 
     def set_settings(self, settings: CheckInSettings) -> None:
         self.settings = settings
         self.tick()
 
+    def set_rows(self, rows: Sequence[ScheduleRow]) -> None:
+        super().set_rows(rows)
+        self._late = self._late_rows()
+
     def tick(self) -> None:
-        """The clock moved: a patient may have become late."""
-        if self._rows:
+        """The clock moved: redraw the rows that have just become late (only those: a day of
+        2,000 appointments is not redrawn every few seconds)."""
+        late = self._late_rows()
+        fresh = late ^ self._late
+        self._late = late
+        if fresh:
             self.dataChanged.emit(
-                self.index(0, STATE_COLUMN), self.index(len(self._rows) - 1, STATE_COLUMN)
+                self.index(min(fresh), STATE_COLUMN), self.index(max(fresh), STATE_COLUMN)
             )
+
+    def _late_rows(self) -> set[int]:
+        return {n for n, row in enumerate(self._rows) if self.is_late(row)}
 
     def is_late(self, row: ScheduleRow) -> bool:
         """No arrival, and the no-show grace after the start has passed: a no-show may be
