@@ -191,7 +191,10 @@ def put_checkin_settings(session: Session, settings: CheckInSettings) -> None:
 # --------------------------------------------------------------------------- queries
 
 
-def _filtered(query: Select[Any], board: BoardFilter) -> Select[Any]:
+Query = Select[*tuple[Any, ...]]
+
+
+def _filtered(query: Query, board: BoardFilter) -> Query:
     if board.provider is not None:
         query = query.where(Appointment.provider == board.provider)
     if board.location is not None:
@@ -217,7 +220,7 @@ def schedule(
     session: Session, start: datetime, end: datetime, board: BoardFilter = NO_FILTER
 ) -> list[ScheduleRow]:
     """The appointments starting in [start, end), in time order, with their visit states."""
-    query = (
+    query: Query = (
         select(
             Appointment.id,
             Appointment.portal_id,
@@ -267,7 +270,7 @@ def arrivals(
     """Today's check-ins and turned-away taps. Patients still waiting come first, the longest
     wait on top; then taps the portal turned away (until the patient is checked in); then
     roomed patients; then finished and cancelled visits."""
-    checkins = _filtered(
+    checkin_rows: Query = (
         select(
             literal("checkin").label("kind"),
             CheckIn.id.label("id"),
@@ -291,12 +294,12 @@ def arrivals(
         )
         .outerjoin(Patient, Patient.portal_id == CheckIn.patient_id)
         .outerjoin(Appointment, Appointment.portal_id == CheckIn.appointment_id)
-        .where(CheckIn.arrived_at >= start, CheckIn.arrived_at < end),
-        board,
+        .where(CheckIn.arrived_at >= start, CheckIn.arrived_at < end)
     )
+    checkins = _filtered(checkin_rows, board)
     later = aliased(ArrivalAttempt)
     standing = aliased(CheckIn)
-    attempts = _filtered(
+    attempt_rows: Query = (
         select(
             literal("attempt"),
             ArrivalAttempt.id,
@@ -333,9 +336,9 @@ def arrivals(
                 standing.arrived_at < end,
                 standing.status != "cancelled",
             ),
-        ),
-        board,
+        )
     )
+    attempts = _filtered(attempt_rows, board)
     both = union_all(checkins, attempts).subquery()
     query = select(both).order_by(both.c.grp, both.c.arrived_at, both.c.id)
     return [

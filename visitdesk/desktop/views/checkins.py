@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 #: How often the waiting minutes (and "late" appointments) are redrawn.
 TICK_MS = 5_000
 #: Rows measured when the columns are fitted to their contents.
-FIT_SAMPLE_ROWS = 100
+FIT_SAMPLE_ROWS = 40
 ALL_PROVIDERS = "All providers"
 ALL_LOCATIONS = "All locations"
 
