@@ -145,7 +145,16 @@ def portal(*args: str, **kwargs: Any) -> Any:
 def start_portal(root: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any], dict[str, Any]]:
     data = root / "portal"
     seeded = subprocess.run(
-        portal("seed-demo", "--data-dir", str(data), "--patients", "20", "--json"),
+        portal(
+            "seed-demo",
+            "--data-dir",
+            str(data),
+            "--patients",
+            "20",
+            "--arrivals-spread",
+            "40",
+            "--json",
+        ),
         capture_output=True,
         check=True,
     )
