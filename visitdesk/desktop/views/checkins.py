@@ -34,6 +34,7 @@ from visitdesk.desktop.ops.desk import CHECKIN_ROLES, CHECKIN_RULE_ROLES, MESSAG
 from visitdesk.desktop.views.checkin_dialogs import CheckInRulesDialog, WalkInDialog
 from visitdesk.desktop.views.checkins_table import (
     STATE_COLUMN,
+    STATUS_COLUMN,
     CheckInsModel,
     ScheduleModel,
     is_waiting,
@@ -133,7 +134,10 @@ class CheckInsView(QWidget):
 
         # ---- arrivals
         self.table = rows_table(
-            self.model, stretch=0, keep=(0,), empty="No one has checked in yet today."
+            self.model,
+            stretch=0,
+            keep=(0, STATUS_COLUMN),
+            empty="No one has checked in yet today.",
         )
         self.table.setAccessibleName("Arrivals")
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
@@ -225,7 +229,7 @@ class CheckInsView(QWidget):
         # Shares of whatever width the window has (sizes are scaled to it).
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([4_200, 5_800])
+        self.splitter.setSizes([4_500, 5_500])
 
         # ---- the day's tools
         self.walk_in_button = QPushButton("Check in a patient\u2026 (W)")
@@ -400,7 +404,10 @@ class CheckInsView(QWidget):
         row = self.selected_arrival()
         status = row.status if row is not None and row.kind == "checkin" else None
         self.arrival_check_in_button.setEnabled(row is not None and row.kind == "attempt")
-        self.chat_button.setEnabled(row is not None and row.kind == "checkin")
+        # Only a tap in the app begins an arrival chat.
+        self.chat_button.setEnabled(
+            row is not None and row.kind == "checkin" and row.source == "app"
+        )
         self.acknowledge_button.setEnabled(status == "arrived")
         self.roomed_button.setEnabled(status in ("arrived", "acknowledged"))
         self.done_button.setEnabled(status in ("arrived", "acknowledged", "roomed"))

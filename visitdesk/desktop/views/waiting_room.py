@@ -47,6 +47,7 @@ class WaitingRoomWindow(QWidget):
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setObjectName("waitingRoom")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setWindowTitle(f"Waiting room \u2014 {practice_name}")
         self._board = board
         self.initials_only = initials_only
@@ -83,6 +84,17 @@ class WaitingRoomWindow(QWidget):
         self.footer.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.footer.setFont(subtitle_font)
 
+        self.subtitle.setObjectName("waitingRoomText")
+        self.footer.setObjectName("waitingRoomText")
+        # Its own look, over the app's stylesheet (which sets the desk's small type): large light
+        # type on the practice blue, readable across a waiting room (contrast 8:1).
+        self.setStyleSheet(
+            "QWidget#waitingRoom { background: #0f4c81; }"
+            "QLabel#waitingRoomTitle { color: white; font-size: 44px; font-weight: bold; }"
+            "QLabel#waitingRoomText { color: white; font-size: 26px; }"
+            "QListWidget#waitingRoomNames { background: #0f4c81; color: white;"
+            " font-size: 56px; border: none; }"
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(40, 30, 40, 30)
         layout.addWidget(welcome)
