@@ -12,7 +12,6 @@ from visitdesk.api.commands import WRITE_CHECKIN_SETTINGS
 from visitdesk.api.wire import CheckInStatus, PracticeInfo
 from visitdesk.api.wire_checkins import CheckInSettings
 from visitdesk.desktop.models import board, messages, quick_texts, schedule
-from visitdesk.desktop.models.board import CheckInRow
 from visitdesk.desktop.models.schedule import NO_FILTER, Board, BoardFilter
 from visitdesk.desktop.models.schema import CheckIn, Patient
 from visitdesk.desktop.models.store import LocalStore, UnitOfWork
@@ -50,11 +49,6 @@ class CheckInOps(StoreOps):
         start = datetime.combine(day, time.min, tzinfo=self.zone)
         end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.zone)
         return start, end
-
-    def load_board(self, day: date) -> Op[list[CheckInRow]]:
-        """The check-ins that arrived on `day` (the practice's day), in arrival order."""
-        start, end = self.day_bounds(day)
-        return self.runner.op(self.store.checkins_for_day, start, end)
 
     def load_desk(self, day: date, board_filter: BoardFilter = NO_FILTER) -> Op[Board]:
         """The day's arrivals and schedule (sorted and filtered in SQL), its providers and
