@@ -32,6 +32,10 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/ledger"): BILLING,
     ("POST", "/registrations/{registration_id}/match"): DESK,
     ("POST", "/registrations/{registration_id}/reject"): DESK,
+    ("GET", "/demographic-changes"): DESK,
+    ("GET", "/demographic-changes/{change_id}"): DESK,
+    ("GET", "/card-images/{image_id}"): DESK,
+    ("POST", "/demographic-changes/{change_id}/decision"): DESK,
     ("GET", "/links"): MANAGER,
     ("GET", "/links/review"): MANAGER,
     ("GET", "/links/review-settings"): MANAGER,
@@ -85,6 +89,8 @@ def _call(
         link_id="none",
         account_id="none",
         staff_id="none",
+        change_id="none",
+        image_id="none",
     )
     body = _BODIES.get(route, {})
     return http.request(

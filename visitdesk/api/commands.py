@@ -49,6 +49,11 @@ from visitdesk.api.wire_links import (
     ReviewList,
     ReviewSettings,
 )
+from visitdesk.api.wire_myinfo import (
+    DemographicChangeDetail,
+    DemographicChangeOut,
+    DemographicDecision,
+)
 from visitdesk.api.wire_registration import (
     RegistrationMatch,
     RegistrationOut,
@@ -82,7 +87,8 @@ def check_id(value: str) -> str:
 
 @dataclass(frozen=True)
 class StaffCommand(Generic[Out]):
-    """One call of the staff API. `response` is None for a call answered with 204."""
+    """One call of the staff API. `response` is None for a call answered with 204, `bytes` for
+    one answered with a file (an image) rather than JSON."""
 
     name: str
     method: Method
@@ -237,6 +243,37 @@ REJECT_REGISTRATION = _command(
     idempotent=True,
 )
 
+# --------------------------------------------------------------------------- myInfo changes
+
+LIST_DEMOGRAPHIC_CHANGES = _command(
+    "list_demographic_changes",
+    "GET",
+    "/demographic-changes",
+    None,
+    list[DemographicChangeOut],
+    idempotent=False,
+)
+GET_DEMOGRAPHIC_CHANGE = _command(
+    "get_demographic_change",
+    "GET",
+    "/demographic-changes/{change_id}",
+    None,
+    DemographicChangeDetail,
+    idempotent=False,
+)
+#: Answered with the image's bytes (PNG or JPEG), not JSON.
+GET_CARD_IMAGE = _command(
+    "get_card_image", "GET", "/card-images/{image_id}", None, bytes, idempotent=False
+)
+DECIDE_DEMOGRAPHIC_CHANGE = _command(
+    "decide_demographic_change",
+    "POST",
+    "/demographic-changes/{change_id}/decision",
+    DemographicDecision,
+    DemographicChangeOut,
+    idempotent=True,
+)
+
 # --------------------------------------------------------------------------- linked accounts (managers)
 
 LIST_LINKS = _command("list_links", "GET", "/links", None, LinkPage, idempotent=False)
@@ -320,6 +357,10 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         REISSUE_SECURITY_CODE,
         MATCH_REGISTRATION,
         REJECT_REGISTRATION,
+        LIST_DEMOGRAPHIC_CHANGES,
+        GET_DEMOGRAPHIC_CHANGE,
+        GET_CARD_IMAGE,
+        DECIDE_DEMOGRAPHIC_CHANGE,
         LIST_LINKS,
         REVIEW_LINKS,
         READ_REVIEW_SETTINGS,

@@ -207,6 +207,8 @@ KNOWN_CHANGE_KINDS = (
     "registration",
     "ledger_line",
     "payment",
+    "demographic_change",
+    "insurance",
 )
 ChangeOp = Literal["upsert", "delete"]
 
