@@ -32,6 +32,7 @@ from visitdesk.desktop.ops.desk import (
     CODE_ROLES,
     IMPORT_ROLES,
     LINK_ROLES,
+    MYINFO_ROLES,
     REGISTRATION_ROLES,
     STAFF_ROLES,
     DeskOps,
@@ -44,6 +45,7 @@ from visitdesk.desktop.views.checkins_table import format_time
 from visitdesk.desktop.views.import_dialog import ImportDialog
 from visitdesk.desktop.views.linked_accounts import LinkedAccountsView
 from visitdesk.desktop.views.lock_screen import LockScreen
+from visitdesk.desktop.views.myinfo import MyInfoView
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.desktop.views.security_codes import SecurityCodesView
@@ -71,6 +73,12 @@ SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("S, Page Down", "Skip to the next registration"),
         ("Page Up", "Back to the previous registration"),
         ("F", "Find the record by search"),
+    ),
+    "myInfo": (
+        ("Up / Down", "Choose a field"),
+        ("A", "Accept the selected field"),
+        ("R", "Reject the selected field"),
+        ("V", "View the card picture of a card field"),
     ),
 }
 GLOBAL_SHORTCUTS = (("Ctrl+Q", "Quit VisitDesk"),)
@@ -129,6 +137,13 @@ class MainWindow(QMainWindow):
             self.registrations.count_changed.connect(self._on_registrations_changed)
             self.registrations.message.connect(self.show_message)
             bridge.changed.connect(self.registrations.on_sync_changed)
+        self.myinfo: MyInfoView | None = None
+        if session.can(MYINFO_ROLES):
+            self.myinfo = MyInfoView(ops)
+            self._add_screen(self.myinfo, "myInfo")
+            self.myinfo.count_changed.connect(self._on_myinfo_changed)
+            self.myinfo.message.connect(self.show_message)
+            bridge.changed.connect(self.myinfo.on_sync_changed)
         self.statements: StatementsView | None = None
         if session.can(BILLING_ROLES):
             self.statements = StatementsView(ops)
@@ -376,10 +391,16 @@ class MainWindow(QMainWindow):
             item.setText("Check-ins" if waiting == 0 else f"Check-ins  ({waiting} waiting)")
 
     def _on_registrations_changed(self, waiting: int) -> None:
+        self._show_count("Registrations", waiting)
+
+    def _on_myinfo_changed(self, waiting: int) -> None:
+        self._show_count("myInfo", waiting)
+
+    def _show_count(self, title: str, waiting: int) -> None:
         for row in range(self.sidebar.count()):
             item = self.sidebar.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) == "Registrations":
-                item.setText("Registrations" if waiting == 0 else f"Registrations  ({waiting})")
+            if item.data(Qt.ItemDataRole.UserRole) == title:
+                item.setText(title if waiting == 0 else f"{title}  ({waiting})")
 
     # ---- locking
 

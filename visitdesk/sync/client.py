@@ -269,6 +269,32 @@ class PortalClient:
         )
         return _answer(resp, command)
 
+    def download(
+        self, command: StaffCommand[bytes], params: Mapping[str, str], *, limit: int
+    ) -> bytes:
+        """A catalogue call answered with a file (an image): read a chunk at a time, refused as
+        a bad answer beyond `limit` bytes."""
+        if command.response is not bytes:
+            raise ValueError(f"{command.name} is not answered with a file")
+        resp = self._authed(
+            command.method,
+            command.url_path(params),
+            headers={"Accept": "*/*"},
+            stream=True,
+        )
+        try:
+            data = bytearray()
+            for chunk in resp.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    log.warning("The answer to %s was larger than expected", command.name)
+                    raise BadResponse()
+            return bytes(data)
+        except requests.exceptions.RequestException:
+            raise PortalOffline() from None
+        finally:
+            resp.close()
+
     def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage:
         """One page of the change feed after `after`, waiting up to `wait` seconds for news."""
         read_timeout = max(self._timeout[1], wait + LONG_POLL_MARGIN)
@@ -419,6 +445,7 @@ class PortalClient:
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
         headers: Mapping[str, str] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         headers = dict(headers or {})
         if idempotency_key is not None:
@@ -427,7 +454,13 @@ class PortalClient:
         for attempt in (1, 2):
             headers["Authorization"] = f"Bearer {token}"
             resp = self._raw(
-                method, path, json=json, params=params, headers=headers, timeout=timeout
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+                stream=stream,
             )
             if resp.status_code != 401:
                 break
@@ -465,6 +498,7 @@ class PortalClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: tuple[float, float] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """One HTTP exchange; transport failures become PortalOffline / PortalUntrusted."""
         url = self.base_url + path
@@ -478,6 +512,7 @@ class PortalClient:
                 timeout=timeout or self._timeout,
                 verify=self._verify,
                 allow_redirects=False,
+                stream=stream,
             )
         except requests.exceptions.SSLError as exc:
             if _is_cert_failure(exc):

@@ -22,4 +22,6 @@ def test_feed_kinds_are_applied_in_the_listed_order() -> None:
         "payment",
         "security_code",
         "registration",
+        "demographic_change",
+        "insurance",
     ]

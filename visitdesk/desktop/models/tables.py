@@ -18,6 +18,7 @@ from visitdesk.desktop.models.billing.tables import (
     StatementRun,
 )
 from visitdesk.desktop.models.codes import SecurityCode
+from visitdesk.desktop.models.myinfo import DemographicChange, PatientInsurance
 from visitdesk.desktop.models.patient_search import PatientSearchKey
 from visitdesk.desktop.models.reconcile import HeldFeedItem
 from visitdesk.desktop.models.registrations import Registration
@@ -46,6 +47,8 @@ TABLES: tuple[type[Base], ...] = (
     Statement,
     AccountHold,
     BillingSetting,
+    DemographicChange,
+    PatientInsurance,
 )
 
 #: The complete schema of the local store (every table in `TABLES`).
