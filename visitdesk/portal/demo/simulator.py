@@ -1,5 +1,6 @@
-"""The demo's patient simulator: demo patients tapping "I'm Here" over the patient API, and now
-and then registering and connecting (see :mod:`visitdesk.portal.demo.simulator_registration`).
+"""The demo's patient simulator: demo patients tapping "I'm Here" over the patient API, now and
+then registering and connecting (see :mod:`visitdesk.portal.demo.simulator_registration`), and at
+first a few myInfo changes (see :mod:`visitdesk.portal.demo.simulator_myinfo`).
 
 It signs in the seeded demo accounts and, every few seconds, checks in one linked patient who has
 a scheduled appointment today and has not checked in yet. It logs ids only (no PHI), rides out the
@@ -19,6 +20,7 @@ from typing import Any
 import requests
 
 from visitdesk.api.wire import PATIENT_PREFIX, CheckInOut, PatientAppointment, PatientSession
+from visitdesk.portal.demo import simulator_myinfo
 from visitdesk.portal.demo.seed import DemoCredentials, PatientCredential
 from visitdesk.portal.demo.simulator_registration import RegistrationFlows
 
@@ -49,6 +51,7 @@ class PatientSimulator:
         *,
         seed: int | None = None,
         registration_share: float = 0.25,
+        myinfo_changes: int = 3,
     ) -> None:
         self.base_url = base_url.rstrip("/") + PATIENT_PREFIX
         self.http = requests.Session()
@@ -60,6 +63,9 @@ class PatientSimulator:
         #: Share of rounds that also run a registration flow (see simulator_registration).
         self.registration_share = registration_share
         self.registrations = RegistrationFlows(credentials, self._send, self.rng)
+        #: myInfo changes still to send (one per round until none are left).
+        self.myinfo_left = myinfo_changes
+        self._myinfo_sent = 0
 
     def close(self) -> None:
         self.http.close()
@@ -111,6 +117,22 @@ class PatientSimulator:
         log.info("registration flow: %s", outcome)
         return outcome
 
+    def myinfo_step(self) -> str | None:
+        """Send the next myInfo change, for the next account's first patient."""
+        accounts = [a for a in self.accounts if a.credential.patient_ids]
+        if not accounts:
+            return None
+        number = self._myinfo_sent
+        account = accounts[number % len(accounts)]
+
+        def call(method: str, path: str, **kwargs: Any) -> requests.Response:
+            return self._call(account, method, path, **kwargs)
+
+        change_id = simulator_myinfo.send_change(call, account.credential.patient_ids[0], number)
+        self._myinfo_sent += 1
+        self.myinfo_left -= 1
+        return change_id
+
     def step(self) -> CheckInOut | None:
         """Try one I'm Here tap; returns the new check-in, or None when nobody is left today."""
         accounts = list(self.accounts)
@@ -159,6 +181,8 @@ class PatientSimulator:
             try:
                 if self.rng.random() < self.registration_share:
                     self.registration_step()
+                if self.myinfo_left > 0:
+                    self.myinfo_step()
                 checkin = self.step()
             except PortalUnavailable as exc:
                 log.warning("portal unavailable (%s); retrying in %.1f s", exc, backoff)
