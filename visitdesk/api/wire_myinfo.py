@@ -42,6 +42,13 @@ ChangeStatus = Literal["pending", "decided"]
 #: The subscriber's relationship to the patient (who holds the policy).
 SubscriberRelationship = Literal["self", "spouse", "parent", "other"]
 CardImageType = Literal["image/png", "image/jpeg"]
+#: The policy holder in words, for screens and exports.
+RELATIONSHIP_WORDS = {
+    "self": "The patient",
+    "spouse": "Spouse",
+    "parent": "Parent",
+    "other": "Someone else",
+}
 
 #: Fields that live on the patient record itself (the practice's demographics).
 RECORD_FIELDS: tuple[str, ...] = (
@@ -78,7 +85,7 @@ FIELD_LABELS: dict[str, str] = {
     "insurance_member_id": "Member ID",
     "insurance_group": "Group number",
     "insurance_subscriber": "Subscriber",
-    "insurance_relationship": "Subscriber is the patient's",
+    "insurance_relationship": "Policy holder",
     "insurance_card_front": "Insurance card (front)",
     "insurance_card_back": "Insurance card (back)",
 }

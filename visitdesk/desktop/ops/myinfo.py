@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from visitdesk.api.commands import GET_CARD_IMAGE
-from visitdesk.api.wire_myinfo import CARD_FIELDS, FIELD_LABELS, MAX_CARD_BYTES
+from visitdesk.api.wire_myinfo import (
+    CARD_FIELDS,
+    FIELD_LABELS,
+    MAX_CARD_BYTES,
+    RELATIONSHIP_WORDS,
+)
 from visitdesk.desktop.models import myinfo
 from visitdesk.desktop.models.myinfo import ChangeDetail, ExportRow, QueueRow
 from visitdesk.desktop.models.store import LocalStore
@@ -57,11 +62,11 @@ def _day(value: date | None) -> str:
 
 def export_cells(row: ExportRow, zone: tzinfo) -> tuple[str, ...]:
     decided = row.decided_at.astimezone(zone) if row.decided_at is not None else None
-    value = (
-        f"New card picture on the portal (image {row.value})"
-        if row.field in CARD_FIELDS
-        else row.value
-    )
+    value = row.value
+    if row.field in CARD_FIELDS:
+        value = f"New card picture on the portal (image {row.value})"
+    elif row.field == "insurance_relationship":
+        value = RELATIONSHIP_WORDS.get(row.value, row.value)
     return (
         f"{decided:%m/%d/%Y %I:%M %p}" if decided is not None else "",
         row.mrn,

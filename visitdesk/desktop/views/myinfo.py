@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QStackedLayout,
     QTableView,
@@ -159,11 +160,13 @@ class MyInfoView(QWidget):
             keep=(0,),
             empty="No changes are waiting. Changes patients send from myInfo appear here.",
         )
-        self.queue_table.setMinimumWidth(320)
+        self.queue_table.setMinimumWidth(330)
         self.queue_table.selectionModel().selectionChanged.connect(self._change_selected)
 
         self.change_label = plain_label("", "registrationDetails")
-        self.change_label.setWordWrap(True)
+        # Lines of their own rather than word wrap (a wrapped label's height lags its width);
+        # ignored for the width, so a long name is cut off instead of widening the window.
+        self.change_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.fields_table = rows_table(
             self.fields_model,
             stretch=2,
@@ -210,7 +213,7 @@ class MyInfoView(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 5)
-        splitter.setSizes([320, 850])
+        splitter.setSizes([370, 800])
 
         self.empty = plain_label(
             "No myInfo changes are waiting.\n"

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
+from visitdesk.api.wire_myinfo import RELATIONSHIP_WORDS
 from visitdesk.desktop.models.myinfo import FieldRow, QueueRow
 from visitdesk.desktop.views.registrations_table import waited
 from visitdesk.desktop.views.rows import RowsModel
@@ -19,7 +20,7 @@ NOTHING = "\u2014"
 
 
 class QueueModel(RowsModel[QueueRow]):
-    columns = ("Patient", "MRN", "Waiting", "Fields")
+    columns = ("Patient", "MRN", "Waiting")
 
     def __init__(self, zone: tzinfo, parent: Any = None) -> None:
         super().__init__(parent)
@@ -31,11 +32,11 @@ class QueueModel(RowsModel[QueueRow]):
                 return row.patient_name
             if column == 1:
                 return row.mrn
-            if column == 2:
-                return waited(row.submitted_at, datetime.now(UTC))
-            return str(row.field_count)
+            return waited(row.submitted_at, datetime.now(UTC))
         if role == Qt.ItemDataRole.ToolTipRole and column == 2:
-            return f"Sent {row.submitted_at.astimezone(self._zone):%m/%d/%Y %I:%M %p}"
+            sent = row.submitted_at.astimezone(self._zone)
+            fields = f"{row.field_count} field{'s' if row.field_count != 1 else ''}"
+            return f"Sent {sent:%m/%d/%Y %I:%M %p}, {fields}"
         return None
 
 
@@ -45,6 +46,8 @@ def shown_value(row: FieldRow, value: str, *, patients: bool) -> str:
         if patients:
             return "New picture (V to view)"
         return "Picture on file (V to view)" if value else "No picture on file"
+    if row.field == "insurance_relationship":
+        return RELATIONSHIP_WORDS.get(value, value) or NOTHING
     return value or NOTHING
 
 
