@@ -93,6 +93,15 @@ async def shoot(desk: VisitDeskApp, out: Path) -> None:
     await asyncio.sleep(3)
     window.grab().save(str(out / "registrations.png"))
 
+    # myInfo: the simulator sends a few changes at the start.
+    show("myInfo")
+    for _ in range(60):
+        if window.myinfo.fields_model.rowCount() > 0:
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1)
+    window.grab().save(str(out / "myinfo.png"))
+
     # Statements: preview a run.
     show("Statements")
     statements = window.statements
