@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,9 @@ from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.schema import Patient
 from visitdesk.desktop.ops.myinfo import EXPORT_COLUMNS, export_cells
 from visitdesk.portal.demo.card_image import card_png
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.models_registration import AuditEvent
+from visitdesk.portal.web.deps import workstation_name
 from visitdesk.reports.csv_export import csv_bytes
 
 HOSTILE_ADDRESS = '=HYPERLINK("https://evil.example/x","Click")'
@@ -48,7 +52,9 @@ def _insurance(desk: Workstation, portal_id: str) -> myinfo.PatientInsurance | N
 
 
 def test_a_decision_reaches_the_portal_every_desk_and_the_export(
-    practice: PortalPractice, workstations: Callable[..., Workstation]
+    practice: PortalPractice,
+    workstations: Callable[..., Workstation],
+    portal_database: Database,
 ) -> None:
     desk1 = workstations(practice, name="desk1")
     desk2 = workstations(practice, name="desk2")
@@ -100,6 +106,21 @@ def test_a_decision_reaches_the_portal_every_desk_and_the_export(
         insurance = _insurance(desk, patient_id)
         assert insurance is not None and insurance.payer == "Blue Hills Health"
         assert insurance.card_front_image_id == shown["insurance_card_front"].value
+
+    # The audit trail: who, from which workstation, which patient, which fields; no values.
+    with portal_database.read() as session:
+        event = session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.practice_id == practice.practice_id,
+                AuditEvent.action == "demographic_change.decided",
+            )
+        )
+    assert event is not None and event.patient_id == patient_id
+    assert event.actor_name == desk1.client.staff.name  # type: ignore[union-attr]
+    details = json.loads(event.details)
+    assert details.get("workstation", "") == workstation_name(desk1.client.workstation)
+    assert details["rejected"] == ["phone"]
+    assert HOSTILE_ADDRESS not in event.details and "Blue Hills" not in event.details
 
     # The card picture comes from the portal on demand, exactly as uploaded.
     picture = desk1.client.download(
