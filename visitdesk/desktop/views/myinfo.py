@@ -266,8 +266,15 @@ class MyInfoView(QWidget):
             if row < 0:
                 row = min(max(old_row, 0), len(rows) - 1)
             _select(self.queue_table, row)
-            # The record may have changed under the shown change: read it again.
-            self._load_detail()
+            shown = self.current_change()
+            if (
+                self._detail is not None
+                and shown is not None
+                and self._detail.change.id == shown.id
+            ):
+                # Still the same change (a new one is read on selection): the record may have
+                # changed under it, so read it again.
+                self._load_detail()
         else:
             self._show_detail(None)
 
