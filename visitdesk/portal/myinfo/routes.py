@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
 from visitdesk.api.commands import (
@@ -49,7 +50,7 @@ from visitdesk.portal.web.deps import (
     require_roles,
     staff_writer,
 )
-from visitdesk.portal.web.errors import TooLarge
+from visitdesk.portal.web.errors import BadRequest, TooLarge
 from visitdesk.portal.web.routes.commands import staff_route
 
 staff_router = APIRouter(route_class=PortalRoute, tags=["staff myInfo"])
@@ -141,17 +142,21 @@ def _store(db: Database, account_id: str, spool: tempfile.SpooledTemporaryFile[b
     response_model=CardImageUploaded,
     max_body_size=MAX_CARD_BYTES,
     openapi_extra={"requestBody": {"required": True, "content": _IMAGE_CONTENT}},
-    responses=_errors(401, 403, 409, 413, 415),
+    responses=_errors(400, 401, 403, 409, 413, 415),
 )
 async def upload_card(request: Request, state: State, patient: DashboardPatient) -> Any:
     """Upload a picture of the insurance card (PNG or JPEG, up to 5 MB); name its id in a change."""
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_CARD_BYTES:
-                raise TooLarge(cards.TOO_LARGE)
-            spool.write(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_CARD_BYTES:
+                    raise TooLarge(cards.TOO_LARGE)
+                spool.write(chunk)
+        except ClientDisconnect:
+            # Nobody is left to answer; an interrupted upload is not the portal's error.
+            raise BadRequest("The upload was interrupted; send the picture again.") from None
         spool.seek(0)
         return await run_in_threadpool(_store, state.db, patient.account_id, spool)
 
