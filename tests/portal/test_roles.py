@@ -55,6 +55,8 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/threads/{thread_id}/read"): DESK,
     ("GET", "/threads/{thread_id}/attachments/{attachment_id}"): DESK,
     ("GET", "/colleagues"): DESK,
+    ("GET", "/quick-texts"): DESK,
+    ("PUT", "/quick-texts"): MANAGER,
 }
 #: Called without a staff access token: signing in and refreshing.
 UNAUTHENTICATED = {("POST", "/sessions"), ("POST", "/sessions/refresh")}

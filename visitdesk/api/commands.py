@@ -53,6 +53,7 @@ from visitdesk.api.wire_messages import (
     Colleague,
     MessageCreate,
     MessageOut,
+    QuickTextSet,
     ThreadAssign,
     ThreadOut,
     ThreadRead,
@@ -286,6 +287,13 @@ DOWNLOAD_ATTACHMENT = _command(
     bytes,
     idempotent=False,
 )
+READ_QUICK_TEXTS = _command(
+    "read_quick_texts", "GET", "/quick-texts", None, QuickTextSet, idempotent=False
+)
+#: Managers only; the whole set is replaced, so a repeat is harmless.
+WRITE_QUICK_TEXTS = _command(
+    "write_quick_texts", "PUT", "/quick-texts", QuickTextSet, QuickTextSet, idempotent=True
+)
 
 # --------------------------------------------------------------------------- linked accounts (managers)
 
@@ -376,6 +384,8 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         MARK_THREAD_READ,
         LIST_COLLEAGUES,
         DOWNLOAD_ATTACHMENT,
+        READ_QUICK_TEXTS,
+        WRITE_QUICK_TEXTS,
         LIST_LINKS,
         REVIEW_LINKS,
         READ_REVIEW_SETTINGS,

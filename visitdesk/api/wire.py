@@ -210,6 +210,7 @@ KNOWN_CHANGE_KINDS = (
     "payment",
     "thread",
     "thread_message",
+    "quick_texts",
 )
 ChangeOp = Literal["upsert", "delete"]
 

@@ -24,4 +24,5 @@ def test_feed_kinds_are_applied_in_the_listed_order() -> None:
         "registration",
         "thread_message",
         "thread",
+        "quick_texts",
     ]

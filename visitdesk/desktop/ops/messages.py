@@ -157,17 +157,13 @@ class MessageOps(StoreOps):
 
         return self.runner.op(run)
 
-    def save_quick_texts(self, texts: list[QuickText]) -> Op[None]:
-        """Replace the practice's templates (managers only; ValueError for a bad placeholder)."""
+    def save_quick_texts(self, texts: list[QuickText]) -> Op[OutboxItem]:
+        """Replace the practice's templates on every workstation (managers only; ValueError,
+        in words, for a text the portal would refuse, such as an unknown placeholder)."""
         if not self.may_edit_templates:
             raise PermissionError("Only a manager edits the quick texts.")
-        pairs = [(t.title, t.body) for t in texts]
-
-        def run() -> None:
-            with self.store.write() as uow:
-                quick_texts.save_quick_texts(uow.session, pairs)
-
-        return self.runner.op(run)
+        wire = quick_texts.validated([(t.title, t.body) for t in texts])
+        return self._queued(lambda: quick_texts.save(self.store, wire))
 
     def fill(self, template: str, detail: messages.ThreadDetail) -> str:
         """A template with the open thread's placeholders filled (cheap: no I/O)."""

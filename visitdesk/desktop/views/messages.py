@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 #: Feed kinds that change what the screen shows.
 MESSAGE_KINDS = frozenset({"thread", "thread_message", "patient"})
+QUICK_TEXTS_KIND = "quick_texts"
 #: Pause after the last keystroke before a search runs.
 SEARCH_DELAY_MS = 250
 #: How often the age column is redrawn.
@@ -200,6 +201,8 @@ class MessagesView(QWidget):
         if kinds & MESSAGE_KINDS:
             self.reload()
             self.thread.reload()
+        if QUICK_TEXTS_KIND in kinds:  # a manager saved the practice's set on some workstation
+            self.load_quick_texts()
 
     def on_status(self, _status: object) -> None:
         """The outbox moved: a reply shown as sending may now be sent (or failed)."""

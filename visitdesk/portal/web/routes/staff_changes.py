@@ -43,6 +43,7 @@ FEED_KINDS: dict[Role, frozenset[str] | None] = {
             "security_code",
             "thread",
             "thread_message",
+            "quick_texts",
         }
     ),
     Role.BILLING: frozenset({"patient", "ledger_line", "payment"}),

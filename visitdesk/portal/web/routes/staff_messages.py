@@ -14,7 +14,9 @@ from visitdesk.api.commands import (
     DOWNLOAD_ATTACHMENT,
     LIST_COLLEAGUES,
     MARK_THREAD_READ,
+    READ_QUICK_TEXTS,
     REPLY_TO_THREAD,
+    WRITE_QUICK_TEXTS,
 )
 from visitdesk.api.wire import ErrorBody, Role
 from visitdesk.api.wire_messages import (
@@ -22,10 +24,11 @@ from visitdesk.api.wire_messages import (
     AuthorKind,
     Colleague,
     MessageCreate,
+    QuickTextSet,
     ThreadAssign,
     ThreadRead,
 )
-from visitdesk.portal.messages import attachments, threads
+from visitdesk.portal.messages import attachments, quick_texts, threads
 from visitdesk.portal.persistence.idempotency import REPLAYED_HEADER, Outcome
 from visitdesk.portal.web.announce import announce_reply
 from visitdesk.portal.web.bodies import PortalRoute
@@ -44,6 +47,7 @@ router = APIRouter(route_class=PortalRoute, tags=["staff messages"])
 _INBOX = (Role.FRONT_DESK, Role.MANAGER)
 Desk = Annotated[StaffWriter, Depends(staff_writer(*_INBOX))]
 DeskReader = Annotated[StaffPrincipal, Depends(require_roles(*_INBOX))]
+Manager = Annotated[StaffWriter, Depends(staff_writer(Role.MANAGER))]
 ThreadId = Annotated[str, Path(max_length=64)]
 
 
@@ -142,3 +146,22 @@ def download_attachment(
     with state.db.read() as session:
         found = attachments.find_for_staff(session, staff.practice_id, thread_id, attachment_id)
     return streamed(state.db, found)
+
+
+@staff_route(router, READ_QUICK_TEXTS, responses=_errors())
+def read_quick_texts(state: State, staff: DeskReader) -> QuickTextSet:
+    """The practice's quick texts (the defaults until a manager saves a set)."""
+    with state.db.read() as session:
+        return quick_texts.read(session, staff.practice_id)
+
+
+@staff_route(router, WRITE_QUICK_TEXTS, responses=_errors(422))
+def write_quick_texts(body: QuickTextSet, writer: Manager) -> Response:
+    """Replace the practice's quick texts; every desk receives them through the feed."""
+
+    def apply(session: Session) -> Outcome:
+        return Outcome(
+            200, quick_texts.write(session, writer.staff.practice_id, writer.staff.actor, body)
+        )
+
+    return writer.run(body, apply)
