@@ -26,9 +26,11 @@ from visitdesk.api.wire_messages import (
     MessageCreate,
     QuickTextSet,
     ThreadAssign,
+    ThreadOut,
     ThreadRead,
 )
 from visitdesk.portal.messages import attachments, quick_texts, threads
+from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.idempotency import REPLAYED_HEADER, Outcome
 from visitdesk.portal.web.announce import announce_reply
 from visitdesk.portal.web.bodies import PortalRoute
@@ -55,6 +57,25 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     return {code: {"model": ErrorBody} for code in (400, 401, 403, *codes)}
 
 
+def _audit(
+    session: Session,
+    writer: StaffWriter,
+    action: str,
+    thread: ThreadOut,
+    details: dict[str, object] | None = None,
+) -> None:
+    audit.record(
+        session,
+        writer.staff.practice_id,
+        writer.staff.actor,
+        action,
+        "thread",
+        thread.id,
+        patient_id=thread.patient_id,
+        details=details,
+    )
+
+
 @staff_route(
     router,
     REPLY_TO_THREAD,
@@ -78,6 +99,17 @@ def reply(thread_id: ThreadId, body: MessageCreate, writer: Desk, state: State) 
             body.client_id,
         )
         sent.append(result)
+        # Who answered which patient's thread, and when; never the words.
+        audit.record(
+            session,
+            writer.staff.practice_id,
+            writer.staff.actor,
+            "message.replied",
+            "thread",
+            thread_id,
+            patient_id=result.patient_id,
+            details={"attachments": len(body.attachment_ids)},
+        )
         return Outcome(201, result.message)
 
     response = writer.run(body, apply)
@@ -92,9 +124,9 @@ def assign(thread_id: ThreadId, body: ThreadAssign, writer: Desk) -> Response:
     """Say who is on a thread (or return it to Unassigned with ``staff_id: null``)."""
 
     def apply(session: Session) -> Outcome:
-        return Outcome(
-            200, threads.assign(session, writer.staff.practice_id, thread_id, body.staff_id)
-        )
+        thread = threads.assign(session, writer.staff.practice_id, thread_id, body.staff_id)
+        _audit(session, writer, "message.assigned", thread, {"to": body.staff_id})
+        return Outcome(200, thread)
 
     return writer.run(body, apply)
 
@@ -104,7 +136,9 @@ def close(thread_id: ThreadId, writer: Desk) -> Response:
     """Close a thread; the patient writing again opens it."""
 
     def apply(session: Session) -> Outcome:
-        return Outcome(200, threads.close(session, writer.staff.practice_id, thread_id))
+        thread = threads.close(session, writer.staff.practice_id, thread_id)
+        _audit(session, writer, "message.closed", thread)
+        return Outcome(200, thread)
 
     return writer.run(None, apply)
 
