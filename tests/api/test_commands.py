@@ -86,7 +86,7 @@ def test_each_route_takes_and_answers_the_catalogue_models(
 def test_names_are_unique_and_found() -> None:
     assert all(command_named(name).name == name for name in STAFF_COMMANDS)
     with pytest.raises(ValueError, match="unknown staff command"):
-        command_named("close_thread")
+        command_named("delete_practice")
 
 
 def test_paths_are_filled_with_checked_ids() -> None:

@@ -27,7 +27,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from visitdesk.api.commands import (
     CHANGE_OWN_PASSWORD,
+    DOWNLOAD_ATTACHMENT,
     GET_CHANGES,
+    LIST_COLLEAGUES,
     REFRESH_SESSION,
     SET_CHECKIN_STATUS,
     SIGN_IN,
@@ -56,6 +58,7 @@ from visitdesk.api.wire import (
     UpsertResult,
 )
 from visitdesk.api.wire_accounts import StaffPasswordChange
+from visitdesk.api.wire_messages import Colleague
 from visitdesk.sync.credentials import TokenStore
 from visitdesk.sync.errors import (
     AuthExpired,
@@ -256,6 +259,8 @@ class PortalClient:
         headers: Mapping[str, str] | None = None,
     ) -> Out:
         """Make one catalogue call as the signed-in staff member; returns its parsed answer."""
+        if command.response is bytes:
+            raise ValueError(f"{command.name} answers with a file; download it instead")
         if command.idempotent and idempotency_key is None:
             raise ValueError(f"{command.name} needs an idempotency key")
         resp = self._authed(
@@ -358,6 +363,29 @@ class PortalClient:
             body,
             idempotency_key=idempotency_key,
         )
+
+    def colleagues(self) -> list[Colleague]:
+        """Staff a message thread can be assigned to."""
+        return self.call(LIST_COLLEAGUES)
+
+    def download_attachment(self, thread_id: str, attachment_id: str, destination: Path) -> int:
+        """Stream an attachment into ``destination`` (written whole or not at all); its size."""
+        resp = self._authed(
+            DOWNLOAD_ATTACHMENT.method,
+            DOWNLOAD_ATTACHMENT.url_path({"thread_id": thread_id, "attachment_id": attachment_id}),
+            stream=True,
+        )
+        partial = destination.with_name(destination.name + ".part")
+        size = 0
+        try:
+            with resp, partial.open("wb") as out:
+                for piece in resp.iter_content(64 * 1024):
+                    out.write(piece)
+                    size += len(piece)
+            partial.replace(destination)
+        finally:
+            partial.unlink(missing_ok=True)
+        return size
 
     def send(
         self,

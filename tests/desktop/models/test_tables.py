@@ -24,4 +24,7 @@ def test_feed_kinds_are_applied_in_the_listed_order() -> None:
         "registration",
         "demographic_change",
         "insurance",
+        "thread_message",
+        "thread",
+        "quick_texts",
     ]

@@ -20,8 +20,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def staff_route(router: APIRouter, command: StaffCommand[Any], **options: Any) -> Callable[[F], F]:
     """`router.api_route` for `command` (the router is mounted under `STAFF_PREFIX`).
 
-    A command answered with a file (`bytes`) has no JSON model: its route documents the file's
-    content types itself.
-    """
-    model = None if command.response is bytes else command.response
-    return router.api_route(command.path, methods=[command.method], response_model=model, **options)
+    A command answered with a file's bytes has no JSON answer model: its route sets its own
+    `response_class`."""
+    response_model = None if command.response is bytes else command.response
+    return router.api_route(
+        command.path, methods=[command.method], response_model=response_model, **options
+    )

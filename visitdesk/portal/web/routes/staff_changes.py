@@ -43,6 +43,9 @@ FEED_KINDS: dict[Role, frozenset[str] | None] = {
             "security_code",
             "demographic_change",
             "insurance",
+            "thread",
+            "thread_message",
+            "quick_texts",
         }
     ),
     Role.BILLING: frozenset({"patient", "ledger_line", "payment"}),
