@@ -129,6 +129,13 @@ def test_every_screen_fits_1280x800_without_horizontal_scrolling(
                 )
                 assert tip == "" or str(value) in tip
 
+    show("myInfo")
+    changes = window.myinfo
+    qtbot.waitUntil(lambda: changes.queue_model.rowCount() > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: changes.fields_model.rowCount() > 0, timeout=10_000)
+    window.grab().save(str(tmp_path / "myinfo.png"))
+    assert_fits(window, "myInfo")
+
     show("Statements")
     statements = window.statements
     statements.reload()

@@ -46,6 +46,7 @@ ACTION_FILTERS: tuple[tuple[str, str], ...] = (
     ("Every action", ""),
     ("Security codes", "security_code."),
     ("Registrations", "registration."),
+    ("myInfo changes", "demographic_change."),
     ("Links", "link."),
     ("Portal accounts", "account."),
     ("Check-ins", "checkin."),
@@ -64,6 +65,8 @@ ACTION_LABELS = {
     "checkin.status": "Check-in status changed",
     "connect.code_sent": "Safe Health Code sent",
     "connect.connected": "Connected with a Safe Health Code",
+    "demographic_change.decided": "myInfo change decided",
+    "demographic_change.submitted": "myInfo change sent by the patient",
     "link.created": "Patient linked to an account",
     "link.revoked": "Link revoked",
     "message.assigned": "Portal message assigned",
@@ -272,7 +275,9 @@ class AuditOps:
     # ---- exports
 
     def _subtitle(self, where: AuditFilter) -> str:
-        return printed_by(self.practice_name, where.words(), self.staff_name, self._now(), self.zone)
+        return printed_by(
+            self.practice_name, where.words(), self.staff_name, self._now(), self.zone
+        )
 
     def export_csv(self, where: AuditFilter) -> Op[bytes]:
         def run() -> bytes:
