@@ -125,6 +125,25 @@ def test_assign_close_and_a_patient_reply_reopens(
         portal_http, practice, staff, thread["id"], "assign", {"staff_id": None}
     )
     assert unassigned.json()["assigned_staff_id"] is None
+    replied = staff_reply(portal_http, practice, staff, thread["id"], "Secret words 4417")
+    assert replied.status_code == 201
+
+    # On the audit trail: who did what to which patient's thread, never the words.
+    trail = portal_http.get(
+        f"{practice.staff_url}/audit",
+        params={"action": "message."},
+        headers=staff_headers(portal_http, practice, "manager"),
+        timeout=10,
+    )
+    events = trail.json()["events"]
+    assert [e["action"] for e in reversed(events)] == [
+        "message.assigned",
+        "message.closed",
+        "message.assigned",
+        "message.replied",
+    ]
+    assert {e["patient_id"] for e in events} == {practice.patients[0].patient_ids[0]}
+    assert "4417" not in trail.text
 
 
 def sign_in_id(http: requests.Session, practice: PortalPractice, role: str) -> str:

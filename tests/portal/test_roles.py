@@ -36,6 +36,10 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/ledger"): BILLING,
     ("POST", "/registrations/{registration_id}/match"): DESK,
     ("POST", "/registrations/{registration_id}/reject"): DESK,
+    ("GET", "/demographic-changes"): DESK,
+    ("GET", "/demographic-changes/{change_id}"): DESK,
+    ("GET", "/card-images/{image_id}"): DESK,
+    ("POST", "/demographic-changes/{change_id}/decision"): DESK,
     ("GET", "/links"): MANAGER,
     ("GET", "/links/review"): MANAGER,
     ("GET", "/links/review-settings"): MANAGER,
@@ -59,6 +63,8 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/threads/{thread_id}/read"): DESK,
     ("GET", "/threads/{thread_id}/attachments/{attachment_id}"): DESK,
     ("GET", "/colleagues"): DESK,
+    ("GET", "/quick-texts"): DESK,
+    ("PUT", "/quick-texts"): MANAGER,
 }
 #: Called without a staff access token: signing in and refreshing.
 UNAUTHENTICATED = {("POST", "/sessions"), ("POST", "/sessions/refresh")}
@@ -96,6 +102,8 @@ def _call(
         link_id="none",
         account_id="none",
         staff_id="none",
+        change_id="none",
+        image_id="none",
         thread_id="none",
         attachment_id="none",
     )

@@ -230,8 +230,11 @@ KNOWN_CHANGE_KINDS = (
     "payment",
     "arrival_attempt",
     "checkin_settings",
+    "demographic_change",
+    "insurance",
     "thread",
     "thread_message",
+    "quick_texts",
 )
 ChangeOp = Literal["upsert", "delete"]
 

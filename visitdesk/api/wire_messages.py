@@ -7,10 +7,11 @@ read on one workstation reaches every other one through the change feed as a ``t
 
 from __future__ import annotations
 
+import string
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from visitdesk.api.wire import AwareDatetime, Wire
 
@@ -173,3 +174,102 @@ class Colleague(Wire):
     id: str
     name: str
     role: str
+
+
+# --------------------------------------------------------------------------- quick texts
+# The practice's reply templates: a manager edits them once for every workstation (kept by the
+# portal as a practice setting, sent to desks as one ``quick_texts`` feed item).
+
+#: Placeholders a quick text may use, with what each stands for.
+PLACEHOLDERS = {
+    "patient_first_name": "the patient's first name",
+    "patient_last_name": "the patient's last name",
+    "practice_name": "the practice's name",
+    "practice_phone": "the practice's phone number",
+    "staff_name": "your name",
+}
+MAX_QUICK_TEXTS = 40
+MAX_QUICK_TEXT_CHARS = 2_000
+
+#: What a practice offers until a manager saves its own set.
+DEFAULT_QUICK_TEXTS = (
+    (
+        "Thanks, we're on it",
+        "Hi {patient_first_name}, thank you for your message. "
+        "We are looking into it and will reply soon.",
+    ),
+    (
+        "Please call us",
+        "Hi {patient_first_name}, please call us at {practice_phone} so we can help you with this.",
+    ),
+    (
+        "Arrival: have a seat",
+        "Hi {patient_first_name}, we know you are here. Please take a seat; we will call you "
+        "shortly.",
+    ),
+    (
+        "Refill sent",
+        "Hi {patient_first_name}, your refill request has been sent to the provider for review.",
+    ),
+)
+
+
+#: The default sent in the arrival chat when the desk acknowledges an arrival (a title above).
+DEFAULT_ACKNOWLEDGEMENT = "Arrival: have a seat"
+
+
+def unknown_placeholders(body: str) -> list[str]:
+    """Names in ``{braces}`` that are not :data:`PLACEHOLDERS`; ValueError for an unpaired brace."""
+    names = [
+        name for _lit, name, _spec, _conv in string.Formatter().parse(body) if name is not None
+    ]
+    return [name for name in names if name not in PLACEHOLDERS]
+
+
+class QuickText(Wire):
+    title: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+        AfterValidator(_no_nul),
+    ]
+    body: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUICK_TEXT_CHARS),
+        AfterValidator(_no_nul),
+    ]
+    on_acknowledge: bool = Field(
+        default=False,
+        description="Sent, filled in, in the arrival chat when the desk acknowledges an arrival "
+        "(one text of a set at most).",
+    )
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> QuickText:
+        try:
+            unknown = unknown_placeholders(self.body)
+        except ValueError:
+            raise ValueError(
+                f"A brace without its pair in “{self.title}”: write {{name}}."
+            ) from None
+        if unknown:
+            raise ValueError(f"Unknown placeholder {{{unknown[0]}}} in “{self.title}”.")
+        return self
+
+
+class QuickTextSet(Wire):
+    texts: Annotated[list[QuickText], Field(max_length=MAX_QUICK_TEXTS)]
+
+    @model_validator(mode="after")
+    def _one_acknowledgement(self) -> QuickTextSet:
+        if sum(1 for text in self.texts if text.on_acknowledge) > 1:
+            raise ValueError("Only one quick text can be sent when an arrival is acknowledged.")
+        return self
+
+    @classmethod
+    def defaults(cls) -> QuickTextSet:
+        return cls(
+            texts=[
+                QuickText(title=t, body=b, on_acknowledge=t == DEFAULT_ACKNOWLEDGEMENT)
+                for t, b in DEFAULT_QUICK_TEXTS
+            ]
+        )

@@ -21,7 +21,7 @@ from reportlab.pdfgen import canvas
 
 from tests.fixtures_portal import PortalPractice, http_session
 from tests.patient_api import patient_check_in
-from tests.portal.helpers import patient_headers
+from tests.portal.helpers import patient_headers, staff_headers
 from tests.portal.messages_api import start_thread
 from visitdesk.api.wire_messages import ThreadStatus, Topic
 from visitdesk.desktop.app import load_stylesheet
@@ -462,3 +462,30 @@ def test_screen_fits_1280_by_800(qtbot, practice, make_desk, tmp_path: Path, sty
     assert header.length() <= view.table.viewport().width()
     labels = [w for w in view.findChildren(QLabel) if w.text()]
     assert all(w.textFormat() == Qt.TextFormat.PlainText for w in labels)
+
+
+def test_a_managers_quick_texts_reach_every_workstation(qtbot, practice, make_desk):
+    manager = _screen(make_desk(practice, role="manager", name="office"))
+    front = _screen(make_desk(practice, name="front"))
+    qtbot.mouseClick(manager.edit_texts_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: manager.editor is not None, timeout=WAIT)
+    editor = manager.editor
+    assert editor is not None
+    qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+    editor.title.setText("Parking")
+    editor.title.textEdited.emit("Parking")
+    editor.body.setPlainText("Hi {patient_first_name}, parking is free behind {practice_name}.")
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    combo = front.thread.quick_texts
+
+    def front_titles() -> list[str]:
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    # Through the portal and the other desk's feed, not this workstation's store.
+    qtbot.waitUntil(lambda: "Parking" in front_titles(), timeout=WAIT)
+    with http_session(practice.ca_file) as http:
+        saved = http.get(
+            f"{practice.staff_url}/quick-texts", headers=staff_headers(http, practice), timeout=10
+        ).json()
+    assert [t["title"] for t in saved["texts"]][-1] == "Parking"
+    assert set(front_titles()) >= {t["title"] for t in saved["texts"]}

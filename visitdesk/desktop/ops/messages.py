@@ -9,12 +9,12 @@ client's `PortalOffline` and the screen says so.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from visitdesk.api.commands import DOWNLOAD_ATTACHMENT
 from visitdesk.api.wire import PracticeInfo, Role, StaffInfo
-from visitdesk.api.wire_messages import AttachmentOut, Colleague, Topic
+from visitdesk.api.wire_messages import MAX_ATTACHMENT_BYTES, AttachmentOut, Colleague, Topic
 from visitdesk.desktop.models import messages, quick_texts
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.ops.base import StoreOps, SyncKick
@@ -130,16 +130,11 @@ class MessageOps(StoreOps):
         )
 
     def fetch_attachment(self, thread_id: str, attachment: AttachmentOut) -> Op[bytes]:
-        """The attachment's bytes, for the in-app viewer (at most the portal's size limit);
-        streamed through a private temporary file so a dropped connection leaves nothing."""
-
-        def run() -> bytes:
-            with tempfile.TemporaryDirectory(prefix="visitdesk-") as folder:
-                path = Path(folder) / "attachment"
-                self._portal().download_attachment(thread_id, attachment.id, path)
-                return path.read_bytes()
-
-        return self.runner.op(run)
+        """The attachment's bytes, for the in-app viewer (at most the portal's size limit)."""
+        params = {"thread_id": thread_id, "attachment_id": attachment.id}
+        return self.runner.op(
+            lambda: self._portal().download(DOWNLOAD_ATTACHMENT, params, limit=MAX_ATTACHMENT_BYTES)
+        )
 
     def _portal(self) -> PortalClient:
         if self.client is None:
@@ -162,20 +157,18 @@ class MessageOps(StoreOps):
 
         return self.runner.op(run)
 
-    def save_quick_texts(self, texts: list[QuickText]) -> Op[None]:
-        """Replace the practice's templates (managers only; ValueError for a bad placeholder)."""
+    def save_quick_texts(self, texts: list[QuickText]) -> Op[OutboxItem]:
+        """Replace the practice's templates on every workstation (managers only; ValueError,
+        in words, for a text the portal would refuse, such as an unknown placeholder)."""
         if not self.may_edit_templates:
             raise PermissionError("Only a manager edits the quick texts.")
-        pairs = [(t.title, t.body) for t in texts]
         flagged = [n for n, t in enumerate(texts) if t.on_acknowledge]
-
-        def run() -> None:
-            if len(flagged) > 1:
-                raise ValueError("Only one quick text can be sent when an arrival is acknowledged.")
-            with self.store.write() as uow:
-                quick_texts.save_quick_texts(uow.session, pairs, flagged[0] if flagged else None)
-
-        return self.runner.op(run)
+        if len(flagged) > 1:
+            raise ValueError("Only one quick text can be sent when an arrival is acknowledged.")
+        wire = quick_texts.validated(
+            [(t.title, t.body) for t in texts], flagged[0] if flagged else None
+        )
+        return self._queued(lambda: quick_texts.save(self.store, wire))
 
     def fill(self, template: str, detail: messages.ThreadDetail) -> str:
         """A template with the open thread's placeholders filled (cheap: no I/O)."""

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visitdesk.desktop.models.quick_texts import PLACEHOLDERS
+from visitdesk.api.wire_messages import PLACEHOLDERS
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.ops.messages import QuickText
 from visitdesk.desktop.views.checkins import plain_label
@@ -44,7 +44,11 @@ class QuickTextEditor(QDialog):
         self.body = QPlainTextEdit()
         self.body.setTabChangesFocus(True)
         names = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
-        hint = plain_label(f"Placeholders filled for the open thread: {names}", "hint")
+        hint = plain_label(
+            f"Placeholders filled for the open thread: {names}. Saved texts are the practice's: "
+            "every workstation gets them.",
+            "hint",
+        )
         hint.setWordWrap(True)
         self.acknowledge = QCheckBox("Send this in the arrival chat when the desk acknowledges")
         self.acknowledge.setToolTip(
@@ -155,15 +159,14 @@ class QuickTextEditor(QDialog):
         if len(texts) != len(self._texts):
             self.error.setText("Every quick text needs a title and a text.")
             return
+        try:
+            saving = self._ops.messages.save_quick_texts(texts)
+        except ValueError as refused:  # what the portal would refuse, said before sending
+            self.error.setText(str(refused))
+            return
         self.error.setText("")
         self.save_button.setEnabled(False)
-        (
-            self._ops.messages.save_quick_texts(texts)
-            .owned_by(self)
-            .success(lambda _none: self._saved(texts))
-            .failure(self._failed)
-            .run()
-        )
+        saving.owned_by(self).success(lambda _item: self._saved(texts)).failure(self._failed).run()
 
     def _saved(self, texts: list[QuickText]) -> None:
         self.saved.emit(texts)
@@ -171,8 +174,5 @@ class QuickTextEditor(QDialog):
 
     def _failed(self, error: BaseException) -> None:
         self.save_button.setEnabled(True)
-        if isinstance(error, ValueError):
-            self.error.setText(str(error))
-            return
         log.error("Saving quick texts failed: %s", type(error).__name__)
         self.error.setText("The quick texts could not be saved on this workstation.")

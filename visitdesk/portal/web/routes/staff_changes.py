@@ -43,8 +43,11 @@ FEED_KINDS: dict[Role, frozenset[str] | None] = {
             "checkin_settings",
             "registration",
             "security_code",
+            "demographic_change",
+            "insurance",
             "thread",
             "thread_message",
+            "quick_texts",
         }
     ),
     Role.BILLING: frozenset({"patient", "ledger_line", "payment"}),
@@ -77,8 +80,8 @@ async def get_changes(
     ] = 0,
 ) -> Response:
     """Changes of the caller's practice after ``after``, in sequence order, of the kinds the
-    caller's role may see (front desk: patients, appointments, check-ins, registrations and
-    security codes; billing: patients, ledger lines and payments; manager: all).
+    caller's role may see (front desk: patients, appointments, check-ins, registrations,
+    security codes, myInfo changes and insurance; billing: patients, ledger lines and payments; manager: all).
 
     With ``wait`` and nothing new, the call returns as soon as a change arrives, or an empty page
     when the wait is over.

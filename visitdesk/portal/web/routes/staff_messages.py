@@ -14,7 +14,9 @@ from visitdesk.api.commands import (
     DOWNLOAD_ATTACHMENT,
     LIST_COLLEAGUES,
     MARK_THREAD_READ,
+    READ_QUICK_TEXTS,
     REPLY_TO_THREAD,
+    WRITE_QUICK_TEXTS,
 )
 from visitdesk.api.wire import ErrorBody, Role
 from visitdesk.api.wire_messages import (
@@ -22,10 +24,13 @@ from visitdesk.api.wire_messages import (
     AuthorKind,
     Colleague,
     MessageCreate,
+    QuickTextSet,
     ThreadAssign,
+    ThreadOut,
     ThreadRead,
 )
-from visitdesk.portal.messages import attachments, threads
+from visitdesk.portal.messages import attachments, quick_texts, threads
+from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.idempotency import REPLAYED_HEADER, Outcome
 from visitdesk.portal.web.announce import announce_reply
 from visitdesk.portal.web.bodies import PortalRoute
@@ -44,11 +49,31 @@ router = APIRouter(route_class=PortalRoute, tags=["staff messages"])
 _INBOX = (Role.FRONT_DESK, Role.MANAGER)
 Desk = Annotated[StaffWriter, Depends(staff_writer(*_INBOX))]
 DeskReader = Annotated[StaffPrincipal, Depends(require_roles(*_INBOX))]
+Manager = Annotated[StaffWriter, Depends(staff_writer(Role.MANAGER))]
 ThreadId = Annotated[str, Path(max_length=64)]
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     return {code: {"model": ErrorBody} for code in (400, 401, 403, *codes)}
+
+
+def _audit(
+    session: Session,
+    writer: StaffWriter,
+    action: str,
+    thread: ThreadOut,
+    details: dict[str, object] | None = None,
+) -> None:
+    audit.record(
+        session,
+        writer.staff.practice_id,
+        writer.staff.actor,
+        action,
+        "thread",
+        thread.id,
+        patient_id=thread.patient_id,
+        details=details,
+    )
 
 
 @staff_route(
@@ -74,6 +99,17 @@ def reply(thread_id: ThreadId, body: MessageCreate, writer: Desk, state: State) 
             body.client_id,
         )
         sent.append(result)
+        # Who answered which patient's thread, and when; never the words.
+        audit.record(
+            session,
+            writer.staff.practice_id,
+            writer.staff.actor,
+            "message.replied",
+            "thread",
+            thread_id,
+            patient_id=result.patient_id,
+            details={"attachments": len(body.attachment_ids)},
+        )
         return Outcome(201, result.message)
 
     response = writer.run(body, apply)
@@ -88,9 +124,9 @@ def assign(thread_id: ThreadId, body: ThreadAssign, writer: Desk) -> Response:
     """Say who is on a thread (or return it to Unassigned with ``staff_id: null``)."""
 
     def apply(session: Session) -> Outcome:
-        return Outcome(
-            200, threads.assign(session, writer.staff.practice_id, thread_id, body.staff_id)
-        )
+        thread = threads.assign(session, writer.staff.practice_id, thread_id, body.staff_id)
+        _audit(session, writer, "message.assigned", thread, {"to": body.staff_id})
+        return Outcome(200, thread)
 
     return writer.run(body, apply)
 
@@ -100,7 +136,9 @@ def close(thread_id: ThreadId, writer: Desk) -> Response:
     """Close a thread; the patient writing again opens it."""
 
     def apply(session: Session) -> Outcome:
-        return Outcome(200, threads.close(session, writer.staff.practice_id, thread_id))
+        thread = threads.close(session, writer.staff.practice_id, thread_id)
+        _audit(session, writer, "message.closed", thread)
+        return Outcome(200, thread)
 
     return writer.run(None, apply)
 
@@ -142,3 +180,22 @@ def download_attachment(
     with state.db.read() as session:
         found = attachments.find_for_staff(session, staff.practice_id, thread_id, attachment_id)
     return streamed(state.db, found)
+
+
+@staff_route(router, READ_QUICK_TEXTS, responses=_errors())
+def read_quick_texts(state: State, staff: DeskReader) -> QuickTextSet:
+    """The practice's quick texts (the defaults until a manager saves a set)."""
+    with state.db.read() as session:
+        return quick_texts.read(session, staff.practice_id)
+
+
+@staff_route(router, WRITE_QUICK_TEXTS, responses=_errors(422))
+def write_quick_texts(body: QuickTextSet, writer: Manager) -> Response:
+    """Replace the practice's quick texts; every desk receives them through the feed."""
+
+    def apply(session: Session) -> Outcome:
+        return Outcome(
+            200, quick_texts.write(session, writer.staff.practice_id, writer.staff.actor, body)
+        )
+
+    return writer.run(body, apply)
