@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -207,6 +207,16 @@ class FakeStore:
             pending = [i for i in sorted(self.outbox) if i not in self.failed]
             return self.outbox[pending[0]] if pending else None
 
+    def outbox_line(self, after_id: int, exclude: Collection[int], limit: int) -> list[OutboxItem]:
+        with self.lock:
+            self._check("outbox_line")
+            ids = [
+                i
+                for i in sorted(self.outbox)
+                if i > after_id and i not in exclude and i not in self.failed
+            ]
+            return [self.outbox[i] for i in ids[:limit]]
+
     def outbox_sent(self, item_id: int, response: Any) -> None:
         with self.lock:
             self._check("outbox_sent")
@@ -307,6 +317,10 @@ class ProbeLocalStore(LocalStore):
     def next_outbox_item(self) -> OutboxItem | None:
         self._check("next_outbox_item")
         return super().next_outbox_item()
+
+    def outbox_line(self, after_id: int, exclude: Collection[int], limit: int) -> list[OutboxItem]:
+        self._check("outbox_line")
+        return super().outbox_line(after_id, exclude, limit)
 
     def outbox_sent(self, item_id: int, response: Any) -> None:
         self._check("outbox_sent")
