@@ -13,9 +13,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 
-from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.commands import SET_CHECKIN_STATUS, StaffCommand
 from visitdesk.api.wire import (
     ChangeItem,
     ChangesPage,
@@ -76,6 +77,12 @@ class FakePortal:
         self.pull_gate: threading.Event | None = None  # when set: get_changes blocks on it
         self.before_pull: Callable[[int], None] | None = None
         self.pull_calls = 0
+        #: Called with (command name, idempotency key) before a send is answered; may block.
+        self.before_send: Callable[[str, str], None] | None = None
+        self.sending = 0  # sends under way now
+        self.most_sending = 0  # most sends under way at once
+        #: ("start" | "end", idempotency key) of every send, in the order they happened.
+        self.events: list[tuple[str, str]] = []
 
     def add_change(self, kind: str, record_id: str) -> None:
         with self.cond:
@@ -111,12 +118,25 @@ class FakePortal:
     ) -> Any:
         with self.cond:
             self.sent.append((command_name, params, body, idempotency_key))
-            if self.send_errors:
-                raise self.send_errors.pop(0)
-            assert idempotency_key is not None
-            if idempotency_key not in self.applied:
-                self.applied[idempotency_key] = {"ok": True, "n": len(self.applied) + 1}
-            return self.applied[idempotency_key]
+            self.sending += 1
+            self.most_sending = max(self.most_sending, self.sending)
+            self.events.append(("start", idempotency_key))
+            self.cond.notify_all()
+        try:
+            if self.before_send is not None:
+                self.before_send(command_name, idempotency_key)
+            with self.cond:
+                if self.send_errors:
+                    raise self.send_errors.pop(0)
+                assert idempotency_key is not None
+                if idempotency_key not in self.applied:
+                    self.applied[idempotency_key] = {"ok": True, "n": len(self.applied) + 1}
+                return self.applied[idempotency_key]
+        finally:
+            with self.cond:
+                self.sending -= 1
+                self.events.append(("end", idempotency_key))
+                self.cond.notify_all()
 
 
 class StoreClosed(AssertionError):
@@ -169,6 +189,22 @@ class FakeStore:
                 command=SET_CHECKIN_STATUS.name,
                 params={"checkin_id": checkin_id},
                 body=body,
+                idempotency_key=f"key-{item_id}",
+                description=f"item {item_id}",
+                created_at=datetime.now(UTC),
+            )
+            self.outbox[item_id] = item
+            return item
+
+    def enqueue_command(self, command: StaffCommand[Any], body: BaseModel) -> OutboxItem:
+        """Queue a command without path parameters (a bulk upsert) with its body."""
+        with self.lock:
+            item_id = next(self._ids)
+            item = OutboxItem(
+                id=item_id,
+                command=command.name,
+                params={},
+                body=command.dump_body(body),
                 idempotency_key=f"key-{item_id}",
                 description=f"item {item_id}",
                 created_at=datetime.now(UTC),
@@ -301,6 +337,9 @@ class ProbeLocalStore(LocalStore):
         """FakeStore.enqueue's signature; the body is checked as the real store checks it."""
         update = CheckInStatusUpdate.model_validate(body or {"status": "acknowledged"})
         return super().enqueue(SET_CHECKIN_STATUS, {"checkin_id": checkin_id}, update, "test item")
+
+    def enqueue_command(self, command: StaffCommand[Any], body: BaseModel) -> OutboxItem:
+        return super().enqueue(command, {}, body, "test batch")
 
     @property
     def seq(self) -> int:
