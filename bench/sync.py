@@ -161,7 +161,7 @@ def new_postgres_practice(url: str) -> dict[str, Any]:
     try:
         db.migrate_schema()
         code = f"bench{secrets.token_hex(4)}"
-        creds = create_practice(db, code=code, name=f"Bench {code}", patients=20, accounts=20)
+        creds = create_practice(db, code=code, name=f"Bench {code}", patients=40, accounts=10)
     finally:
         db.dispose()
     return dict(json.loads(creds.to_json()))
