@@ -16,7 +16,8 @@ def test_push_concurrency_defaults_to_the_engines(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("written", "loaded"), [(2, 2), (0, 1), (-3, 1), (500, MAX_PUSH_CONCURRENCY), ("8", PUSH_CONCURRENCY)]
+    ("written", "loaded"),
+    [(2, 2), (0, 1), (-3, 1), (500, MAX_PUSH_CONCURRENCY), ("8", PUSH_CONCURRENCY)],
 )
 def test_push_concurrency_from_the_file_is_kept_within_bounds(
     tmp_path: Path, written: object, loaded: int
