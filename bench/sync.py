@@ -2,7 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python bench/sync.py [--patients 100000] [--taps 40]
         [--ledger-lines 1000000] [--push-only] [--push-concurrency 4]
-        [--postgres-url postgresql+psycopg://user:password@host/db]
+        [--postgres-url postgresql+psycopg://user:password@host/db] [--portal-workers 2]
 
 Runs the real portal as a separate process over loopback TLS (as in a deployment) and the real desk
 parts in this process, on SQLite or, with --postgres-url, on PostgreSQL (a new practice is created
@@ -168,11 +168,11 @@ def new_postgres_practice(url: str) -> dict[str, Any]:
 
 
 def start_portal(
-    root: Path, postgres_url: str | None = None
+    root: Path, postgres_url: str | None = None, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], dict[str, Any], dict[str, Any]]:
     data = root / "portal"
     env = dict(os.environ)
-    serve = ["serve", "--port", "0", "--data-dir", str(data)]
+    serve = ["serve", "--port", "0", "--data-dir", str(data), "--workers", str(workers)]
     if postgres_url:
         from sqlalchemy import make_url
 
@@ -352,6 +352,9 @@ def main() -> int:
         "--push-concurrency", type=int, default=None, help="bulk outbox items sent at once"
     )
     parser.add_argument(
+        "--portal-workers", type=int, default=1, help="portal worker processes (default 1)"
+    )
+    parser.add_argument(
         "--postgres-url",
         default=None,
         help="serve the portal from this PostgreSQL database (a new practice each run)",
@@ -362,8 +365,11 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     root = Path(tempfile.mkdtemp(prefix="visitdesk-bench-"))
     print(f"machine: {machine()}")
-    print(f"portal database: {'PostgreSQL' if args.postgres_url else 'SQLite'}")
-    proc, info, creds = start_portal(root, args.postgres_url)
+    print(
+        f"portal: {'PostgreSQL' if args.postgres_url else 'SQLite'}, "
+        f"{args.portal_workers} worker process(es)"
+    )
+    proc, info, creds = start_portal(root, args.postgres_url, args.portal_workers)
     try:
         if args.push_only:
             initial_push(root, info, creds, args.patients, args.ledger_lines)
