@@ -182,7 +182,10 @@ def start_portal(
         parsed = make_url(postgres_url)
         if parsed.password:
             env[DATABASE_PASSWORD_ENV] = parsed.password  # never on the command line
-        bare = parsed.set(password=None).render_as_string(hide_password=False)
+        bare = (
+            f"{parsed.drivername}://{parsed.username}@{parsed.host}:{parsed.port or 5432}"
+            f"/{parsed.database}"
+        )
         serve += ["--database-url", bare]
     else:
         seeded = subprocess.run(
@@ -198,7 +201,7 @@ def start_portal(
         stderr=subprocess.DEVNULL,
         env=env,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine starts it slowly
     while not ready.exists():
         if time.monotonic() > deadline or proc.poll() is not None:
             raise SystemExit("the portal did not start")
