@@ -465,6 +465,10 @@ class SyncEngine:
     def _claim(self) -> OutboxItem | None:
         """The next item that may be sent now (marked in flight), or None."""
         with self._claim_lock:
+            # Checked here too, under the lock a failed item is released with: a worker that
+            # looked before another one's failure must not send the item straight away.
+            if self.status.auth_needed:
+                return None
             with self._push_cond:
                 if self._push_paused_until > time.monotonic():
                     return None
