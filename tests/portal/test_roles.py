@@ -32,6 +32,10 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/ledger"): BILLING,
     ("POST", "/registrations/{registration_id}/match"): DESK,
     ("POST", "/registrations/{registration_id}/reject"): DESK,
+    ("GET", "/demographic-changes"): DESK,
+    ("GET", "/demographic-changes/{change_id}"): DESK,
+    ("GET", "/card-images/{image_id}"): DESK,
+    ("POST", "/demographic-changes/{change_id}/decision"): DESK,
     ("GET", "/links"): MANAGER,
     ("GET", "/links/review"): MANAGER,
     ("GET", "/links/review-settings"): MANAGER,
@@ -49,6 +53,14 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/staff/{staff_id}/disable"): MANAGER,
     ("POST", "/staff/{staff_id}/enable"): MANAGER,
     ("POST", "/staff/{staff_id}/password-reset"): MANAGER,
+    ("POST", "/threads/{thread_id}/messages"): DESK,
+    ("POST", "/threads/{thread_id}/assign"): DESK,
+    ("POST", "/threads/{thread_id}/close"): DESK,
+    ("POST", "/threads/{thread_id}/read"): DESK,
+    ("GET", "/threads/{thread_id}/attachments/{attachment_id}"): DESK,
+    ("GET", "/colleagues"): DESK,
+    ("GET", "/quick-texts"): DESK,
+    ("PUT", "/quick-texts"): MANAGER,
 }
 #: Called without a staff access token: signing in and refreshing.
 UNAUTHENTICATED = {("POST", "/sessions"), ("POST", "/sessions/refresh")}
@@ -85,6 +97,10 @@ def _call(
         link_id="none",
         account_id="none",
         staff_id="none",
+        change_id="none",
+        image_id="none",
+        thread_id="none",
+        attachment_id="none",
     )
     body = _BODIES.get(route, {})
     return http.request(

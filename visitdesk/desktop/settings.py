@@ -43,6 +43,8 @@ class Settings:
     push_concurrency: int = PUSH_CONCURRENCY
     """Batches of an import sent to the portal at once (1-16); other changes always go one at a
     time, in the order they were made."""
+    message_notices: bool = True
+    """Show a desktop notice ("New portal message", no patient details) when patients write."""
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:

@@ -46,9 +46,11 @@ ACTION_FILTERS: tuple[tuple[str, str], ...] = (
     ("Every action", ""),
     ("Security codes", "security_code."),
     ("Registrations", "registration."),
+    ("myInfo changes", "demographic_change."),
     ("Links", "link."),
     ("Portal accounts", "account."),
     ("Check-ins", "checkin."),
+    ("Messages", "message."),
     ("Sign-ins and staff changes", "staff."),
     ("Statement runs", "statement."),
     ("Practice settings", "settings."),
@@ -63,8 +65,13 @@ ACTION_LABELS = {
     "checkin.status": "Check-in status changed",
     "connect.code_sent": "Safe Health Code sent",
     "connect.connected": "Connected with a Safe Health Code",
+    "demographic_change.decided": "myInfo change decided",
+    "demographic_change.submitted": "myInfo change sent by the patient",
     "link.created": "Patient linked to an account",
     "link.revoked": "Link revoked",
+    "message.assigned": "Portal message assigned",
+    "message.closed": "Portal message closed",
+    "message.replied": "Portal message answered",
     "registration.matched": "Registration matched",
     "registration.queued": "Registration queued",
     "registration.rejected": "Registration rejected",
@@ -75,6 +82,7 @@ ACTION_LABELS = {
     "security_code.revoked_after_use": "Used security code revoked",
     "security_code.used": "Security code used",
     "settings.link_review": "Review rules changed",
+    "settings.quick_texts": "Quick texts changed",
     "staff.session_ended": "Staff session ended",
     "staff.signed_in": "Signed in",
     "staff.signed_out": "Signed out",
@@ -267,7 +275,9 @@ class AuditOps:
     # ---- exports
 
     def _subtitle(self, where: AuditFilter) -> str:
-        return printed_by(self.practice_name, where.words(), self.staff_name, self._now(), self.zone)
+        return printed_by(
+            self.practice_name, where.words(), self.staff_name, self._now(), self.zone
+        )
 
     def export_csv(self, where: AuditFilter) -> Op[bytes]:
         def run() -> bytes:

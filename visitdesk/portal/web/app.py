@@ -23,6 +23,7 @@ from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.billing.payments import PaymentGateway, TestGateway
 from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.links import routes as link_routes
+from visitdesk.portal.myinfo import routes as myinfo_routes
 from visitdesk.portal.persistence import idempotency, throttle
 from visitdesk.portal.persistence.db import (
     ConnectionBudget,
@@ -53,6 +54,7 @@ from visitdesk.portal.web.routes import (
     patient,
     patient_accounts,
     patient_billing,
+    patient_messages,
     patient_registration,
     payment_events,
     staff_accounts,
@@ -60,6 +62,7 @@ from visitdesk.portal.web.routes import (
     staff_changes,
     staff_checkins,
     staff_codes,
+    staff_messages,
     staff_records,
     staff_registrations,
     staff_sessions,
@@ -210,9 +213,13 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(staff_billing.router, prefix=STAFF_PREFIX)
     app.include_router(patient_billing.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
+    app.include_router(myinfo_routes.staff_router, prefix=STAFF_PREFIX)
+    app.include_router(myinfo_routes.patient_router, prefix=PATIENT_PREFIX)
     app.include_router(link_routes.router, prefix=STAFF_PREFIX)
     app.include_router(audit_routes.router, prefix=STAFF_PREFIX)
     app.include_router(staff_routes.router, prefix=STAFF_PREFIX)
+    app.include_router(staff_messages.router, prefix=STAFF_PREFIX)
+    app.include_router(patient_messages.router, prefix=PATIENT_PREFIX)
     app.include_router(payment_events.router, prefix=GATEWAY_PREFIX)
     app.include_router(patient_accounts.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_accounts.router, prefix=STAFF_PREFIX)

@@ -38,8 +38,24 @@ class Conflict(PortalError):
     status_code = 409
 
 
+class PayloadTooLarge(PortalError):
+    status_code = 413
+
+
+class UnsupportedMediaType(PortalError):
+    status_code = 415
+
+
 class Unprocessable(PortalError):
     status_code = 422
+
+
+class TooLarge(PortalError):
+    status_code = 413
+
+
+class UnsupportedMedia(PortalError):
+    status_code = 415
 
 
 class TooManyAttempts(PortalError):

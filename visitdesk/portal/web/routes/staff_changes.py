@@ -35,7 +35,18 @@ router = APIRouter(route_class=PortalRoute, tags=["staff changes"])
 #: never receives ledgers or payments, billing never receives codes or registrations).
 FEED_KINDS: dict[Role, frozenset[str] | None] = {
     Role.FRONT_DESK: frozenset(
-        {"patient", "appointment", "checkin", "registration", "security_code"}
+        {
+            "patient",
+            "appointment",
+            "checkin",
+            "registration",
+            "security_code",
+            "demographic_change",
+            "insurance",
+            "thread",
+            "thread_message",
+            "quick_texts",
+        }
     ),
     Role.BILLING: frozenset({"patient", "ledger_line", "payment"}),
     Role.MANAGER: None,
@@ -67,8 +78,8 @@ async def get_changes(
     ] = 0,
 ) -> Response:
     """Changes of the caller's practice after ``after``, in sequence order, of the kinds the
-    caller's role may see (front desk: patients, appointments, check-ins, registrations and
-    security codes; billing: patients, ledger lines and payments; manager: all).
+    caller's role may see (front desk: patients, appointments, check-ins, registrations,
+    security codes, myInfo changes and insurance; billing: patients, ledger lines and payments; manager: all).
 
     With ``wait`` and nothing new, the call returns as soon as a change arrives, or an empty page
     when the wait is over.
