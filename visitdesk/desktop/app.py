@@ -331,6 +331,7 @@ class VisitDeskApp(QObject):
             opened.store,
             wait_seconds=self.settings.sync_wait_seconds,
             listener=bridge,
+            push_concurrency=self.settings.push_concurrency,
         )
         opened.client.outbox_depth = lambda: engine.status.outbox_pending
         ops = ops_for(self.runner, opened, engine, bridge)
