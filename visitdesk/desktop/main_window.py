@@ -45,6 +45,7 @@ from visitdesk.desktop.views.import_dialog import ImportDialog
 from visitdesk.desktop.views.linked_accounts import LinkedAccountsView
 from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
+from visitdesk.desktop.views.password_dialog import ChangePasswordDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.desktop.views.security_codes import SecurityCodesView
 from visitdesk.desktop.views.staff import StaffView
@@ -248,6 +249,9 @@ class MainWindow(QMainWindow):
             ledger.triggered.connect(lambda: self._choose_import("ledger lines"))
             file_menu.addAction(ledger)
             file_menu.addSeparator()
+        self.change_password_action = QAction("Change my pass&word\u2026", self)
+        self.change_password_action.triggered.connect(self.show_change_password)
+        file_menu.addAction(self.change_password_action)
         sign_out = QAction("Sign &out", self)
         sign_out.triggered.connect(self.sign_out_requested.emit)
         file_menu.addAction(sign_out)
@@ -293,6 +297,18 @@ class MainWindow(QMainWindow):
             lines.append("")
         lines.extend(f"{keys} \u2014 {what}" for keys, what in GLOBAL_SHORTCUTS)
         return self._help("Keyboard shortcuts", "\n".join(lines))
+
+    def show_change_password(self) -> ChangePasswordDialog:
+        dialog = ChangePasswordDialog(self._ops.staff, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(
+            lambda: self.show_message(
+                "Your password was changed. Sign in with the new one from now on; your other "
+                "sessions have ended."
+            )
+        )
+        dialog.open()
+        return dialog
 
     def show_demo_sign_ins(self) -> QMessageBox:
         return self._help(
