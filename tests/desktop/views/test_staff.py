@@ -15,20 +15,12 @@ from PySide6.QtWidgets import QMessageBox
 
 from tests.fixtures_portal import http_session
 from visitdesk.desktop import session as sessions
-from visitdesk.desktop.app import load_stylesheet
 from visitdesk.desktop.views.staff import StaffView
 from visitdesk.sync.credentials import MemoryTokenStore
 from visitdesk.sync.errors import PasswordChangeRequired
 
 SCREENSHOTS = os.environ.get("VISITDESK_SCREENSHOTS")
 NEW_PASSWORD = "lantern-orchard-pebble-47"
-
-
-@pytest.fixture
-def styled(qapp):
-    qapp.setStyleSheet(load_stylesheet())
-    yield
-    qapp.setStyleSheet("")
 
 
 def _screen(desk) -> StaffView:

@@ -72,6 +72,8 @@ class ChangePasswordDialog(QDialog):
         )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Change password")
+        # Wide enough for its longest label, so "Changing…" and back never squeezes it.
+        self.ok_button.setMinimumWidth(self.ok_button.sizeHint().width())
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
