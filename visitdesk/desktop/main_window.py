@@ -41,6 +41,7 @@ from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.views.audit import AuditView
 from visitdesk.desktop.views.checkins import CheckInsView, plain_label
 from visitdesk.desktop.views.checkins_table import format_time
+from visitdesk.desktop.views.elided_label import ElidedLabel
 from visitdesk.desktop.views.import_dialog import ImportDialog
 from visitdesk.desktop.views.linked_accounts import LinkedAccountsView
 from visitdesk.desktop.views.lock_screen import LockScreen
@@ -208,9 +209,13 @@ class MainWindow(QMainWindow):
         self.idle = IdleWatcher(idle_lock_minutes, self)
         self.idle.idle.connect(self.lock)
 
-        self.online_label = plain_label("Connecting\u2026", "onlineState")
-        self.sync_label = plain_label("")
-        self.outbox_label = plain_label("", "outboxState")
+        # Never squeezed to slivers by a wide screen: each keeps its shortest useful words and
+        # ends in "…" (whole text as a tooltip) when the window is narrow.
+        self.online_label = ElidedLabel(
+            "Connecting\u2026", "onlineState", minimum_text="\u25cf Offline"
+        )
+        self.sync_label = ElidedLabel("", minimum_text="Last synced just now")
+        self.outbox_label = ElidedLabel("", "outboxState", minimum_text="All changes sent")
         status = self.statusBar()
         status.addPermanentWidget(self.outbox_label)
         status.addPermanentWidget(self.sync_label)

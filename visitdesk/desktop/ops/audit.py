@@ -267,7 +267,9 @@ class AuditOps:
     # ---- exports
 
     def _subtitle(self, where: AuditFilter) -> str:
-        return printed_by(self.practice_name, where.words(), self.staff_name, self._now(), self.zone)
+        return printed_by(
+            self.practice_name, where.words(), self.staff_name, self._now(), self.zone
+        )
 
     def export_csv(self, where: AuditFilter) -> Op[bytes]:
         def run() -> bytes:
