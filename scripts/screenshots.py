@@ -3,7 +3,8 @@
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py OUT_DIR
 
 Starts `visitdesk --demo` in-process (seeded portal over TLS, patient simulator), waits for a few
-I'm Here taps to reach the board, acknowledges one, and grabs the windows into OUT_DIR.
+I'm Here taps to reach the board, acknowledges one, answers a patient's message, and grabs the
+windows into OUT_DIR.
 """
 
 from __future__ import annotations
@@ -92,6 +93,22 @@ async def shoot(desk: VisitDeskApp, out: Path) -> None:
         await asyncio.sleep(0.5)
     await asyncio.sleep(3)
     window.grab().save(str(out / "registrations.png"))
+
+    # Messages: the simulator's patients write in; open the newest thread and answer it.
+    show("Messages")
+    inbox = window.messages
+    assert inbox is not None  # the demo signs in as the office manager, who has Messages
+    while inbox.model.rowCount() == 0:
+        await asyncio.sleep(0.5)
+    newest = inbox.model.row_at(0)
+    assert newest is not None
+    inbox.select_id(newest.id)
+    while inbox.thread.detail is None:
+        await asyncio.sleep(0.2)
+    inbox.thread.composer.setPlainText("Thank you for your message. We will call you back today.")
+    inbox.thread.send()
+    await asyncio.sleep(3)
+    window.grab().save(str(out / "messages.png"))
 
     # Statements: preview a run.
     show("Statements")

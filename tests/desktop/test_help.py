@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 
 from visitdesk.desktop.demo import DemoEnvironment
@@ -26,6 +27,7 @@ def test_help_lists_the_keys_of_the_screens_this_role_has(qtbot, practice, make_
     assert (
         "Check-ins\n  A \u2014 Acknowledge" in text and "Mark the selected patient roomed" in text
     )
+    assert "C \u2014 Open the selected arrival's chat" in text
     assert "Registrations" in text and "Skip to the next registration" in text
     assert "Ctrl+Q" in text
     window.help_box.close()
@@ -37,6 +39,15 @@ def test_billing_starts_on_statements(qtbot, practice, make_desk):
     window = desk.window
     assert window.stack.currentWidget() is window.statements
     assert window.sidebar.currentItem().text() == "Statements"
+    # Billing sees the board but cannot act on it: Help lists none of its keys.
+    assert window.sidebar.findItems("Check-ins", Qt.MatchFlag.MatchStartsWith)
+    _action(window, "&Keyboard shortcuts\u2026").trigger()
+    qtbot.waitUntil(lambda: window.help_box is not None and window.help_box.isVisible())
+    text = window.help_box.text()
+    assert "Check-ins" not in text and "arrival" not in text and "roomed" not in text
+    assert "Ctrl+Q" in text
+    window.help_box.close()
+    qtbot.waitUntil(lambda: window.help_box is None)
 
 
 def test_the_demo_shows_its_sign_ins(qtbot, practice, make_desk, tmp_path):

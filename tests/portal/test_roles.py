@@ -49,6 +49,14 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/staff/{staff_id}/disable"): MANAGER,
     ("POST", "/staff/{staff_id}/enable"): MANAGER,
     ("POST", "/staff/{staff_id}/password-reset"): MANAGER,
+    ("POST", "/threads/{thread_id}/messages"): DESK,
+    ("POST", "/threads/{thread_id}/assign"): DESK,
+    ("POST", "/threads/{thread_id}/close"): DESK,
+    ("POST", "/threads/{thread_id}/read"): DESK,
+    ("GET", "/threads/{thread_id}/attachments/{attachment_id}"): DESK,
+    ("GET", "/colleagues"): DESK,
+    ("GET", "/quick-texts"): DESK,
+    ("PUT", "/quick-texts"): MANAGER,
 }
 #: Called without a staff access token: signing in and refreshing.
 UNAUTHENTICATED = {("POST", "/sessions"), ("POST", "/sessions/refresh")}
@@ -85,6 +93,8 @@ def _call(
         link_id="none",
         account_id="none",
         staff_id="none",
+        thread_id="none",
+        attachment_id="none",
     )
     body = _BODIES.get(route, {})
     return http.request(

@@ -67,3 +67,30 @@ def test_simulator_survives_the_portal_being_down(portal_factory: PortalFactory)
         worker.join(10)
         simulator.close()
     assert result["events"] == 2
+
+
+def test_simulator_writes_answers_replies_and_chats_after_arriving(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
+    from tests.portal.messages_api import staff_reply
+
+    staff = staff_headers(portal_http, practice)
+    simulator = PatientSimulator(
+        practice.base_url, practice.ca_file, practice.credentials, seed=3, message_share=1.0
+    )
+    try:
+        assert simulator.message_step() == 1
+        checkin = simulator.step()
+        assert checkin is not None
+        items = portal_http.get(
+            f"{practice.staff_url}/changes", params={"limit": 5000}, headers=staff, timeout=10
+        ).json()["items"]
+        messages = [i["data"] for i in items if i["kind"] == "thread_message"]
+        arrival = [m for m in messages if m["thread_id"] == checkin.thread_id]
+        assert [m["number"] for m in arrival] == [1, 2]  # "I'm here." and a chat line
+        written = next(m for m in messages if m["thread_id"] != checkin.thread_id)
+        assert staff_reply(portal_http, practice, staff, written["thread_id"]).status_code == 201
+        simulator.message_share = 0.0
+        assert simulator.message_step() == 1  # answered the reply
+    finally:
+        simulator.close()

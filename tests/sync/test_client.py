@@ -403,7 +403,7 @@ def test_send_replays_under_the_same_key(practice: PortalPractice) -> None:
 def test_send_refuses_unknown_commands_reads_and_bad_ids(practice: PortalPractice) -> None:
     client = _client(practice)
     with pytest.raises(ValueError, match="unknown staff command"):
-        client.send("close_thread", {"thread_id": "T1"}, None, "k")
+        client.send("delete_practice", {}, None, "k")
     with pytest.raises(ValueError, match="outbox may send"):
         client.send("list_security_codes", {}, None, "k")
     for bad in ("", "../sessions", "a/b", "x?status=used", "a b", "%2e%2e"):

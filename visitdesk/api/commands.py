@@ -49,6 +49,15 @@ from visitdesk.api.wire_links import (
     ReviewList,
     ReviewSettings,
 )
+from visitdesk.api.wire_messages import (
+    Colleague,
+    MessageCreate,
+    MessageOut,
+    QuickTextSet,
+    ThreadAssign,
+    ThreadOut,
+    ThreadRead,
+)
 from visitdesk.api.wire_registration import (
     RegistrationMatch,
     RegistrationOut,
@@ -82,7 +91,8 @@ def check_id(value: str) -> str:
 
 @dataclass(frozen=True)
 class StaffCommand(Generic[Out]):
-    """One call of the staff API. `response` is None for a call answered with 204."""
+    """One call of the staff API. `response` is None for a call answered with 204, and `bytes`
+    for one answered with a file's content (streamed, not JSON)."""
 
     name: str
     method: Method
@@ -237,6 +247,54 @@ REJECT_REGISTRATION = _command(
     idempotent=True,
 )
 
+# --------------------------------------------------------------------------- secure messages
+
+REPLY_TO_THREAD = _command(
+    "reply_to_thread",
+    "POST",
+    "/threads/{thread_id}/messages",
+    MessageCreate,
+    MessageOut,
+    idempotent=True,
+)
+ASSIGN_THREAD = _command(
+    "assign_thread",
+    "POST",
+    "/threads/{thread_id}/assign",
+    ThreadAssign,
+    ThreadOut,
+    idempotent=True,
+)
+CLOSE_THREAD = _command(
+    "close_thread", "POST", "/threads/{thread_id}/close", None, ThreadOut, idempotent=True
+)
+MARK_THREAD_READ = _command(
+    "mark_thread_read",
+    "POST",
+    "/threads/{thread_id}/read",
+    ThreadRead,
+    ThreadOut,
+    idempotent=True,
+)
+LIST_COLLEAGUES = _command(
+    "list_colleagues", "GET", "/colleagues", None, list[Colleague], idempotent=False
+)
+DOWNLOAD_ATTACHMENT = _command(
+    "download_attachment",
+    "GET",
+    "/threads/{thread_id}/attachments/{attachment_id}",
+    None,
+    bytes,
+    idempotent=False,
+)
+READ_QUICK_TEXTS = _command(
+    "read_quick_texts", "GET", "/quick-texts", None, QuickTextSet, idempotent=False
+)
+#: Managers only; the whole set is replaced, so a repeat is harmless.
+WRITE_QUICK_TEXTS = _command(
+    "write_quick_texts", "PUT", "/quick-texts", QuickTextSet, QuickTextSet, idempotent=True
+)
+
 # --------------------------------------------------------------------------- linked accounts (managers)
 
 LIST_LINKS = _command("list_links", "GET", "/links", None, LinkPage, idempotent=False)
@@ -320,6 +378,14 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         REISSUE_SECURITY_CODE,
         MATCH_REGISTRATION,
         REJECT_REGISTRATION,
+        REPLY_TO_THREAD,
+        ASSIGN_THREAD,
+        CLOSE_THREAD,
+        MARK_THREAD_READ,
+        LIST_COLLEAGUES,
+        DOWNLOAD_ATTACHMENT,
+        READ_QUICK_TEXTS,
+        WRITE_QUICK_TEXTS,
         LIST_LINKS,
         REVIEW_LINKS,
         READ_REVIEW_SETTINGS,

@@ -189,6 +189,7 @@ class CheckInOut(Wire):
     status_changed_by: str | None = Field(
         default=None, description="Name of the staff member who last changed the status."
     )
+    thread_id: str | None = Field(default=None, description="The arrival chat the tap began.")
 
 
 class CheckInStatusUpdate(Wire):
@@ -207,6 +208,9 @@ KNOWN_CHANGE_KINDS = (
     "registration",
     "ledger_line",
     "payment",
+    "thread",
+    "thread_message",
+    "quick_texts",
 )
 ChangeOp = Literal["upsert", "delete"]
 

@@ -41,6 +41,7 @@ from visitdesk.desktop.ops.codes import CodeOps, PatientOps
 from visitdesk.desktop.ops.desk import DeskOps, DeskSession
 from visitdesk.desktop.ops.imports import ImportOps
 from visitdesk.desktop.ops.links import LinkOps
+from visitdesk.desktop.ops.messages import MessageOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
 from visitdesk.desktop.ops.staff import StaffOps
@@ -119,6 +120,7 @@ def build_ops(
         billing=BillingOps(runner, store, engine, staff_name=staff_name, today=session.today),
         imports=ImportOps(runner, store, engine),
         outbox=OutboxOps(runner, store, engine),
+        messages=MessageOps(runner, store, engine, staff=staff, practice=practice, client=client),
         links=LinkOps(
             runner,
             client=client,
@@ -214,6 +216,13 @@ class VisitDeskApp(QObject):
         self.runner.op(sessions.resume, self.data_dir, self.settings).success(
             self._resumed
         ).failure(lambda _error: self._resumed(None)).run()
+
+    def _save_message_notices(self, enabled: bool) -> None:
+        self.settings.message_notices = enabled
+        try:
+            self.settings.save(self.data_dir)
+        except OSError as error:
+            log.warning("Settings could not be saved: %s", type(error).__name__)
 
     def _show_splash(self, text: str) -> None:
         if self.splash is None:
@@ -322,8 +331,10 @@ class VisitDeskApp(QObject):
             ops,
             bridge,
             idle_lock_minutes=self.settings.idle_lock_minutes,
+            message_notices=self.settings.message_notices,
             demo_sign_ins=self.demo.sign_in_details() if self.demo is not None else "",
         )
+        window.message_notices_changed.connect(self._save_message_notices)
         window.sign_out_requested.connect(self.sign_out)
         window.closed.connect(self.quit)
         self.running = Running(opened, engine, bridge, ops, window)

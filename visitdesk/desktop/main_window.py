@@ -24,14 +24,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.wire import Role
 from visitdesk.desktop.about import APP_NAME, AboutDialog
 from visitdesk.desktop.idle import IdleWatcher
+from visitdesk.desktop.notifier import MessageNotifier
 from visitdesk.desktop.ops.desk import (
     AUDIT_ROLES,
     BILLING_ROLES,
+    CHECKIN_ROLES,
     CODE_ROLES,
     IMPORT_ROLES,
     LINK_ROLES,
+    MESSAGE_ROLES,
     REGISTRATION_ROLES,
     STAFF_ROLES,
     DeskOps,
@@ -45,6 +49,7 @@ from visitdesk.desktop.views.elided_label import ElidedLabel
 from visitdesk.desktop.views.import_dialog import ImportDialog
 from visitdesk.desktop.views.linked_accounts import LinkedAccountsView
 from visitdesk.desktop.views.lock_screen import LockScreen
+from visitdesk.desktop.views.messages import MessagesView
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 from visitdesk.desktop.views.password_dialog import ChangePasswordDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
@@ -57,6 +62,7 @@ SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
     "Check-ins": (
         ("A", "Acknowledge the selected arrival"),
         ("R", "Mark the selected patient roomed"),
+        ("C", "Open the selected arrival's chat"),
     ),
     "Security codes": (
         ("Ctrl+F", "Find a patient"),
@@ -74,6 +80,24 @@ SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("Page Up", "Back to the previous registration"),
         ("F", "Find the record by search"),
     ),
+    "Messages": (
+        ("Up / Down", "Choose a thread (it opens, and is marked read)"),
+        ("Enter", "Write a reply to the open thread"),
+        ("Ctrl+Enter", "Send the reply"),
+        ("Escape", "From the reply back to the list"),
+        ("Ctrl+T", "Insert a quick text"),
+        ("T", "Take the thread"),
+        ("A", "Assign the thread to a colleague"),
+        ("X", "Close the thread"),
+        ("Ctrl+F", "Search every message"),
+    ),
+}
+#: Keys that act for only some of the roles who see their screen (billing watches the board but
+#: cannot acknowledge, room or chat): Help lists them to those roles only.
+KEY_ROLES: dict[tuple[str, str], frozenset[Role]] = {
+    ("Check-ins", "A"): CHECKIN_ROLES,
+    ("Check-ins", "R"): CHECKIN_ROLES,
+    ("Check-ins", "C"): MESSAGE_ROLES,
 }
 GLOBAL_SHORTCUTS = (("Ctrl+Q", "Quit VisitDesk"),)
 
@@ -85,6 +109,8 @@ class MainWindow(QMainWindow):
 
     sign_out_requested = Signal()
     closed = Signal()
+    #: The user switched desktop notices for new messages on or off (the app saves it).
+    message_notices_changed = Signal(bool)
 
     def __init__(
         self,
@@ -93,6 +119,7 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
         *,
         idle_lock_minutes: float = 10,
+        message_notices: bool = True,
         demo_sign_ins: str = "",
     ) -> None:
         super().__init__(parent)
@@ -131,6 +158,19 @@ class MainWindow(QMainWindow):
             self.registrations.count_changed.connect(self._on_registrations_changed)
             self.registrations.message.connect(self.show_message)
             bridge.changed.connect(self.registrations.on_sync_changed)
+        self.messages: MessagesView | None = None
+        self.notifier: MessageNotifier | None = None
+        if session.can(MESSAGE_ROLES):
+            inbox = self.messages = MessagesView(ops)
+            self._add_screen(inbox, "Messages")
+            inbox.message.connect(self.show_message)
+            inbox.unread_changed.connect(self._on_unread_changed)
+            bridge.changed.connect(inbox.on_sync_changed)
+            bridge.status_changed.connect(inbox.on_status)
+            bridge.outbox_failed.connect(lambda _item, _text: inbox.on_status(None))
+            self.checkins.chat_requested.connect(self.show_thread)
+            self.notifier = MessageNotifier(ops.messages, message_notices, self)
+            bridge.changed.connect(self.notifier.on_sync_changed)
         self.statements: StatementsView | None = None
         if session.can(BILLING_ROLES):
             self.statements = StatementsView(ops)
@@ -268,6 +308,15 @@ class MainWindow(QMainWindow):
         unsent = QAction("Changes the portal did &not accept\u2026", self)
         unsent.triggered.connect(self.show_outbox)
         sync_menu.addAction(unsent)
+        self.notices_action: QAction | None = None
+        if self.notifier is not None:
+            notices = QAction("Desktop &notices for new messages", self)
+            notices.setCheckable(True)
+            notices.setChecked(self.notifier.enabled)
+            notices.toggled.connect(self._notices_toggled)
+            self.notices_action = notices
+            sync_menu.addAction(notices)
+
         help_menu = menu.addMenu("&Help")
         keys = QAction("&Keyboard shortcuts\u2026", self)
         keys.triggered.connect(self.show_shortcuts)
@@ -277,6 +326,11 @@ class MainWindow(QMainWindow):
             demo.triggered.connect(self.show_demo_sign_ins)
             help_menu.addAction(demo)
         self._add_about_action(help_menu)
+
+    def _notices_toggled(self, enabled: bool) -> None:
+        if self.notifier is not None:
+            self.notifier.set_enabled(enabled)
+        self.message_notices_changed.emit(enabled)
 
     def _help(self, title: str, text: str) -> QMessageBox:
         if self.help_box is not None:
@@ -295,10 +349,15 @@ class MainWindow(QMainWindow):
         ]
         lines: list[str] = []
         for screen in screens:
-            if not SHORTCUTS.get(screen):
+            usable = [
+                (keys, what)
+                for keys, what in SHORTCUTS.get(screen, ())
+                if (screen, keys) not in KEY_ROLES or self._ops.session.can(KEY_ROLES[screen, keys])
+            ]
+            if not usable:
                 continue
             lines.append(screen)
-            lines.extend(f"  {keys} \u2014 {what}" for keys, what in SHORTCUTS.get(screen, ()))
+            lines.extend(f"  {keys} \u2014 {what}" for keys, what in usable)
             lines.append("")
         lines.extend(f"{keys} \u2014 {what}" for keys, what in GLOBAL_SHORTCUTS)
         return self._help("Keyboard shortcuts", "\n".join(lines))
@@ -397,10 +456,26 @@ class MainWindow(QMainWindow):
             item.setText("Check-ins" if waiting == 0 else f"Check-ins  ({waiting} waiting)")
 
     def _on_registrations_changed(self, waiting: int) -> None:
+        self._set_count("Registrations", waiting)
+
+    def _on_unread_changed(self, unread: int) -> None:
+        self._set_count("Messages", unread)
+
+    def _set_count(self, title: str, count: int) -> None:
         for row in range(self.sidebar.count()):
             item = self.sidebar.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) == "Registrations":
-                item.setText("Registrations" if waiting == 0 else f"Registrations  ({waiting})")
+            if item.data(Qt.ItemDataRole.UserRole) == title:
+                item.setText(title if count == 0 else f"{title}  ({count})")
+
+    def show_screen(self, widget: QWidget) -> None:
+        self.sidebar.setCurrentRow(self.stack.indexOf(widget))
+
+    def show_thread(self, thread_id: str) -> None:
+        """Switch to the Messages screen with `thread_id` open (the board's C key)."""
+        if self.messages is None:
+            return
+        self.show_screen(self.messages)
+        self.messages.open_thread(thread_id)
 
     # ---- locking
 

@@ -35,6 +35,8 @@ class Settings:
     """Minutes without input before the window locks and asks for the password again."""
     sync_wait_seconds: float = 20.0
     """How long one long-poll of the change feed may wait for news before asking again."""
+    message_notices: bool = True
+    """Show a desktop notice ("New portal message", no patient details) when patients write."""
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:

@@ -27,7 +27,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from visitdesk.api.commands import (
     CHANGE_OWN_PASSWORD,
+    DOWNLOAD_ATTACHMENT,
     GET_CHANGES,
+    LIST_COLLEAGUES,
     REFRESH_SESSION,
     SET_CHECKIN_STATUS,
     SIGN_IN,
@@ -56,6 +58,7 @@ from visitdesk.api.wire import (
     UpsertResult,
 )
 from visitdesk.api.wire_accounts import StaffPasswordChange
+from visitdesk.api.wire_messages import Colleague
 from visitdesk.sync.credentials import TokenStore
 from visitdesk.sync.errors import (
     AuthExpired,
@@ -262,6 +265,8 @@ class PortalClient:
         headers: Mapping[str, str] | None = None,
     ) -> Out:
         """Make one catalogue call as the signed-in staff member; returns its parsed answer."""
+        if command.response is bytes:
+            raise ValueError(f"{command.name} answers with a file; download it instead")
         if command.idempotent and idempotency_key is None:
             raise ValueError(f"{command.name} needs an idempotency key")
         resp = self._authed(
@@ -338,6 +343,29 @@ class PortalClient:
             body,
             idempotency_key=idempotency_key,
         )
+
+    def colleagues(self) -> list[Colleague]:
+        """Staff a message thread can be assigned to."""
+        return self.call(LIST_COLLEAGUES)
+
+    def download_attachment(self, thread_id: str, attachment_id: str, destination: Path) -> int:
+        """Stream an attachment into ``destination`` (written whole or not at all); its size."""
+        resp = self._authed(
+            DOWNLOAD_ATTACHMENT.method,
+            DOWNLOAD_ATTACHMENT.url_path({"thread_id": thread_id, "attachment_id": attachment_id}),
+            stream=True,
+        )
+        partial = destination.with_name(destination.name + ".part")
+        size = 0
+        try:
+            with resp, partial.open("wb") as out:
+                for piece in resp.iter_content(64 * 1024):
+                    out.write(piece)
+                    size += len(piece)
+            partial.replace(destination)
+        finally:
+            partial.unlink(missing_ok=True)
+        return size
 
     def send(
         self,
@@ -424,6 +452,7 @@ class PortalClient:
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
+        stream: bool = False,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         headers = dict(headers or {})
@@ -433,7 +462,13 @@ class PortalClient:
         for attempt in (1, 2):
             headers["Authorization"] = f"Bearer {token}"
             resp = self._raw(
-                method, path, json=json, params=params, headers=headers, timeout=timeout
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+                stream=stream,
             )
             if resp.status_code != 401:
                 break
@@ -471,6 +506,7 @@ class PortalClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: tuple[float, float] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """One HTTP exchange; transport failures become PortalOffline / PortalUntrusted."""
         url = self.base_url + path
@@ -484,6 +520,7 @@ class PortalClient:
                 timeout=timeout or self._timeout,
                 verify=self._verify,
                 allow_redirects=False,
+                stream=stream,
             )
         except requests.exceptions.SSLError as exc:
             if _is_cert_failure(exc):

@@ -22,4 +22,7 @@ def test_feed_kinds_are_applied_in_the_listed_order() -> None:
         "payment",
         "security_code",
         "registration",
+        "thread_message",
+        "thread",
+        "quick_texts",
     ]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from visitdesk.api.commands import StaffCommand
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
+from visitdesk.desktop.models.messages import PendingReply
 from visitdesk.desktop.models.schema import OutboxEntry
 from visitdesk.sync.store import OutboxItem
 
@@ -136,7 +137,12 @@ def retry(session: Session, item_id: int) -> None:
 
 
 def discard(session: Session, item_id: int) -> None:
-    _get(session, item_id)
+    entry = _get(session, item_id)
+    # A discarded reply never reaches the patient: without this it would read as sent, since a
+    # reply whose outbox item is gone is taken to be on its way back through the feed.
+    session.execute(
+        delete(PendingReply).where(PendingReply.idempotency_key == entry.idempotency_key)
+    )
     session.execute(delete(OutboxEntry).where(OutboxEntry.id == item_id))
 
 

@@ -16,6 +16,7 @@ current. Apart from `Op`, nothing here is Qt.
     billing         statement settings, previews, runs, reprints, holds, portal payments
     statement_run   the statement run and on-demand statement workflow (blocking, Qt-free)
     imports         practice-system CSV imports (patients, appointments, ledgers)
+    messages        the shared inbox: pools, threads, replies, assignment, attachments, quick texts
     outbox          changes the portal did not accept: list, send again, discard
     desk            who is signed in (roles, time zone, lock screen) and the `DeskOps` bundle
 """

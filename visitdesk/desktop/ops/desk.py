@@ -21,6 +21,7 @@ from visitdesk.desktop.ops.checkins import CheckInOps
 from visitdesk.desktop.ops.codes import CodeOps, PatientOps
 from visitdesk.desktop.ops.imports import ImportOps
 from visitdesk.desktop.ops.links import LinkOps
+from visitdesk.desktop.ops.messages import MessageOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
 from visitdesk.desktop.ops.staff import StaffOps
@@ -33,6 +34,8 @@ IMPORT_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 CODE_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: The roles that work the registration queue (the portal enforces the same).
 REGISTRATION_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
+#: The roles that work the shared inbox of secure messages (the portal enforces the same).
+MESSAGE_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: The roles that work with ledgers and statements (the portal enforces the same for uploads).
 BILLING_ROLES = frozenset({Role.BILLING, Role.MANAGER})
 #: The roles that audit linked portal accounts (the portal enforces the same).
@@ -92,6 +95,7 @@ class DeskOps:
     billing: BillingOps
     imports: ImportOps
     outbox: OutboxOps
+    messages: MessageOps
     links: LinkOps
     audit: AuditOps
     staff: StaffOps

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from visitdesk.api.wire import CheckInStatus
-from visitdesk.desktop.ops.desk import CHECKIN_ROLES, DeskOps
+from visitdesk.desktop.ops.desk import CHECKIN_ROLES, MESSAGE_ROLES, DeskOps
 from visitdesk.desktop.views.checkins_table import CheckInsModel
 from visitdesk.desktop.views.reload import Reload
 from visitdesk.desktop.views.tables import rows_table
@@ -43,6 +43,8 @@ class CheckInsView(QWidget):
     title = "Check-ins"
     waiting_changed = Signal(int)
     message = Signal(str)
+    #: The arrival chat (thread id) of the selected check-in should be shown.
+    chat_requested = Signal(str)
 
     def __init__(self, ops: DeskOps, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,18 +88,27 @@ class CheckInsView(QWidget):
             lambda: self._set_status(CheckInStatus.ACKNOWLEDGED)
         )
         self.roomed_button.clicked.connect(lambda: self._set_status(CheckInStatus.ROOMED))
+        self.chat_button = QPushButton("Open chat")
+        self.chat_button.setToolTip("The chat the patient's I\u2019m Here tap began (C)")
+        self.chat_button.clicked.connect(self.open_chat)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.chat_button)
         buttons.addStretch(1)
         buttons.addWidget(self.acknowledge_button)
         buttons.addWidget(self.roomed_button)
         may_act = ops.session.can(CHECKIN_ROLES)
         self.acknowledge_button.setVisible(may_act)
         self.roomed_button.setVisible(may_act)
+        self.chat_button.setVisible(ops.session.can(MESSAGE_ROLES))
         if may_act:
             for key, status in (("A", CheckInStatus.ACKNOWLEDGED), ("R", CheckInStatus.ROOMED)):
                 shortcut = QShortcut(QKeySequence(key), self.table)
                 shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
                 shortcut.activated.connect(lambda s=status: self._set_status(s))
+        if ops.session.can(MESSAGE_ROLES):
+            chat = QShortcut(QKeySequence("C"), self.table)
+            chat.setContext(Qt.ShortcutContext.WidgetShortcut)
+            chat.activated.connect(self.open_chat)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -167,6 +178,7 @@ class CheckInsView(QWidget):
         row = self.model.row_at(rows[0].row()) if rows else None
         status = CheckInStatus(row.status) if row is not None else None
         self.acknowledge_button.setEnabled(status == CheckInStatus.ARRIVED)
+        self.chat_button.setEnabled(row is not None)
         self.roomed_button.setEnabled(status in (CheckInStatus.ARRIVED, CheckInStatus.ACKNOWLEDGED))
 
     def _update_header(self) -> None:
@@ -196,6 +208,27 @@ class CheckInsView(QWidget):
             .failure(self._status_failed)
             .run()
         )
+
+    def open_chat(self) -> None:
+        """Ask for the arrival chat of the selected check-in (found in the store, off the GUI)."""
+        checkin_id = self.selected_id()
+        if checkin_id is None:
+            return
+        (
+            self._ops.messages.arrival_thread(checkin_id)
+            .owned_by(self)
+            .success(self._chat_found)
+            .failure(lambda _error: self._chat_found(None))
+            .run()
+        )
+
+    def _chat_found(self, thread_id: str | None) -> None:
+        if thread_id is None:
+            self.message.emit(
+                "This arrival has no chat on this workstation yet; try again shortly."
+            )
+            return
+        self.chat_requested.emit(thread_id)
 
     def _status_failed(self, error: BaseException) -> None:
         log.error("Recording a check-in status failed: %s", type(error).__name__)

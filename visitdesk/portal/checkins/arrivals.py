@@ -1,4 +1,5 @@
-"""Check-ins: the patient's "I'm Here" tap and the desk's status changes."""
+"""Check-ins: the patient's "I'm Here" tap (which begins an arrival chat) and the desk's status
+changes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import CheckInOut, CheckInStatus
+from visitdesk.portal.messages.threads import start_arrival_chat
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.clock import day_bounds, local_today
 from visitdesk.portal.persistence.db import utcnow
@@ -109,6 +111,10 @@ def tap_im_here(
         status_changed_at=now,
     )
     session.add(row)
+    session.flush()
+    # The tap also opens a chat with the desk; the app finds it through ``thread_id``.
+    thread = start_arrival_chat(session, practice.id, patient.id, account_id, row.id)
+    row.thread_id = thread.id
     session.flush()
     log.info("check-in %s created for practice %s", row.id, practice.id)
     return TapResult(_emit(session, row), created=True)

@@ -1,5 +1,7 @@
-"""The demo's patient simulator: demo patients tapping "I'm Here" over the patient API, and now
-and then registering and connecting (see :mod:`visitdesk.portal.demo.simulator_registration`).
+"""The demo's patient simulator: demo patients tapping "I'm Here" over the patient API (and chatting
+after it), writing to the office and answering its replies (see
+:mod:`visitdesk.portal.demo.simulator_messages`), and now and then registering and connecting (see
+:mod:`visitdesk.portal.demo.simulator_registration`).
 
 It signs in the seeded demo accounts and, every few seconds, checks in one linked patient who has
 a scheduled appointment today and has not checked in yet. It logs ids only (no PHI), rides out the
@@ -20,6 +22,7 @@ import requests
 
 from visitdesk.api.wire import PATIENT_PREFIX, CheckInOut, PatientAppointment, PatientSession
 from visitdesk.portal.demo.seed import DemoCredentials, PatientCredential
+from visitdesk.portal.demo.simulator_messages import MessageChats
 from visitdesk.portal.demo.simulator_registration import RegistrationFlows
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,7 @@ class PatientSimulator:
         *,
         seed: int | None = None,
         registration_share: float = 0.25,
+        message_share: float = 0.3,
     ) -> None:
         self.base_url = base_url.rstrip("/") + PATIENT_PREFIX
         self.http = requests.Session()
@@ -60,6 +64,9 @@ class PatientSimulator:
         #: Share of rounds that also run a registration flow (see simulator_registration).
         self.registration_share = registration_share
         self.registrations = RegistrationFlows(credentials, self._send, self.rng)
+        #: Share of rounds in which a patient writes a new message to the office.
+        self.message_share = message_share
+        self.chats = MessageChats(self.rng)
 
     def close(self) -> None:
         self.http.close()
@@ -111,6 +118,22 @@ class PatientSimulator:
         log.info("registration flow: %s", outcome)
         return outcome
 
+    def message_step(self) -> int:
+        """Answer the office's unread replies on every account, and sometimes write a new
+        message; returns how many messages were written."""
+        written = 0
+        for account in self.accounts:
+            written += self.chats.answer_replies(self._caller(account))
+        if self.accounts and self.rng.random() < self.message_share:
+            account = self.rng.choice(self.accounts)
+            if account.credential.patient_ids:
+                patient_id = self.rng.choice(account.credential.patient_ids)
+                written += self.chats.write(self._caller(account), patient_id) is not None
+        return written
+
+    def _caller(self, account: _Account) -> Any:
+        return lambda method, path, **kwargs: self._call(account, method, path, **kwargs)
+
     def step(self) -> CheckInOut | None:
         """Try one I'm Here tap; returns the new check-in, or None when nobody is left today."""
         accounts = list(self.accounts)
@@ -142,6 +165,7 @@ class PatientSimulator:
                 if response.status_code == 201:
                     checkin = CheckInOut.model_validate_json(response.content)
                     log.info("checked in: appointment %s check-in %s", appt.id, checkin.id)
+                    self.chats.chat_after_arrival(self._caller(account), checkin.thread_id)
                     return checkin
                 log.debug("appointment %s skipped: HTTP %s", appt.id, response.status_code)
         return None
@@ -159,6 +183,7 @@ class PatientSimulator:
             try:
                 if self.rng.random() < self.registration_share:
                     self.registration_step()
+                self.message_step()
                 checkin = self.step()
             except PortalUnavailable as exc:
                 log.warning("portal unavailable (%s); retrying in %.1f s", exc, backoff)

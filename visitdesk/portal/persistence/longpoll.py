@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,26 @@ class _Practice:
     #: ``after`` of each long-poll that found nothing and waits (the shared read starts there).
     waiting: Counter[int] = field(default_factory=Counter)
     read: _SharedRead | None = None
+
+
+class Watch:
+    """One practice's wake-ups as seen by a waiter that reads something other than the feed
+    (the patient app's chat): see :meth:`ChangeNotifier.watch`."""
+
+    def __init__(self, practice: _Practice) -> None:
+        self._practice = practice
+        self._seen = practice.wakes
+
+    async def changed(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a change since the last call (or since the watch
+        began); True when there was one."""
+        practice = self._practice
+        if practice.wakes == self._seen:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(practice.event.wait(), timeout)
+        woken = practice.wakes != self._seen
+        self._seen = practice.wakes
+        return woken
 
 
 @dataclass
@@ -91,6 +111,17 @@ class ChangeNotifier:
         """Release every waiter (server shutting down); waits end with an empty page."""
         self._closed.set()
         self._call(self._wake_all)
+
+    @contextlib.contextmanager
+    def watch(self, practice_id: str) -> Iterator[Watch]:
+        """Wake-ups of ``practice_id`` from now on, for a loop that reads, then waits: a change
+        between its read and its wait is not missed, because the watch began before the read."""
+        practice = self._practices.setdefault(practice_id, _Practice())
+        practice.members += 1
+        try:
+            yield Watch(practice)
+        finally:
+            self._leave(practice_id, practice, None)
 
     def _call(self, callback: Callable[..., None], *args: str) -> None:
         loop = self._loop

@@ -289,6 +289,8 @@ class CheckIn(Base):
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_changed_by: Mapped[str | None] = mapped_column(String(200), default=None)
     status_changed_by_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    #: The arrival chat the tap began (a ``message_threads`` row; no FK: the tables refer both ways).
+    thread_id: Mapped[str | None] = mapped_column(String(36), default=None)
 
 
 class Change(Base):

@@ -58,4 +58,5 @@ def checkin_out(row: CheckIn) -> CheckInOut:
         status=CheckInStatus(row.status),
         status_changed_at=row.status_changed_at,
         status_changed_by=row.status_changed_by,
+        thread_id=row.thread_id,
     )

@@ -53,6 +53,7 @@ from visitdesk.portal.web.routes import (
     patient,
     patient_accounts,
     patient_billing,
+    patient_messages,
     patient_registration,
     payment_events,
     staff_accounts,
@@ -60,6 +61,7 @@ from visitdesk.portal.web.routes import (
     staff_changes,
     staff_checkins,
     staff_codes,
+    staff_messages,
     staff_records,
     staff_registrations,
     staff_sessions,
@@ -213,6 +215,8 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(link_routes.router, prefix=STAFF_PREFIX)
     app.include_router(audit_routes.router, prefix=STAFF_PREFIX)
     app.include_router(staff_routes.router, prefix=STAFF_PREFIX)
+    app.include_router(staff_messages.router, prefix=STAFF_PREFIX)
+    app.include_router(patient_messages.router, prefix=PATIENT_PREFIX)
     app.include_router(payment_events.router, prefix=GATEWAY_PREFIX)
     app.include_router(patient_accounts.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_accounts.router, prefix=STAFF_PREFIX)

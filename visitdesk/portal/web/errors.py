@@ -38,6 +38,14 @@ class Conflict(PortalError):
     status_code = 409
 
 
+class PayloadTooLarge(PortalError):
+    status_code = 413
+
+
+class UnsupportedMediaType(PortalError):
+    status_code = 415
+
+
 class Unprocessable(PortalError):
     status_code = 422
 

@@ -9,6 +9,7 @@ from visitdesk.alembic_env import run_environment
 from visitdesk.portal.persistence import (  # noqa: F401 (tables)
     models,
     models_billing,
+    models_messages,
     models_registration,
 )
 from visitdesk.portal.persistence.db import Base

@@ -18,7 +18,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def staff_route(router: APIRouter, command: StaffCommand[Any], **options: Any) -> Callable[[F], F]:
-    """`router.api_route` for `command` (the router is mounted under `STAFF_PREFIX`)."""
+    """`router.api_route` for `command` (the router is mounted under `STAFF_PREFIX`).
+
+    A command answered with a file's bytes has no JSON answer model: its route sets its own
+    `response_class`."""
+    response_model = None if command.response is bytes else command.response
     return router.api_route(
-        command.path, methods=[command.method], response_model=command.response, **options
+        command.path, methods=[command.method], response_model=response_model, **options
     )

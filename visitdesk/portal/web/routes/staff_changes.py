@@ -35,7 +35,16 @@ router = APIRouter(route_class=PortalRoute, tags=["staff changes"])
 #: never receives ledgers or payments, billing never receives codes or registrations).
 FEED_KINDS: dict[Role, frozenset[str] | None] = {
     Role.FRONT_DESK: frozenset(
-        {"patient", "appointment", "checkin", "registration", "security_code"}
+        {
+            "patient",
+            "appointment",
+            "checkin",
+            "registration",
+            "security_code",
+            "thread",
+            "thread_message",
+            "quick_texts",
+        }
     ),
     Role.BILLING: frozenset({"patient", "ledger_line", "payment"}),
     Role.MANAGER: None,

@@ -1,0 +1,1 @@
+"""Secure messages: threads between patient accounts and the practice, with attachments."""
