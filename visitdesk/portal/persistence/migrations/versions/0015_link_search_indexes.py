@@ -4,8 +4,8 @@ and of the patient's names and MRN (after the practice), so that "starts with" s
 On PostgreSQL they use text_pattern_ops, which serves LIKE 'term%' whatever the database's
 collation; SQLite compares lower() bytewise and seeks a range.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03 11:45:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | None = None
 depends_on: str | None = None
 
