@@ -12,16 +12,17 @@ Two ways to run a search, chosen by how common its words are (counted in those i
 - a word with few matches drives it: its accounts and patients are sought in the indexes, their
   links reached by account or patient id, and only those links are checked against the other
   words and put in name order;
-- when every word is very common (a single letter: a fifth of all accounts or more), the
-  accounts are read in name order as without a search, each kept if a link of it matches; such
-  words fill a page after a short stretch, where collecting all their matches would not.
+- when every word is very common (`BROAD` matches or more: a single letter in a large
+  practice), the accounts are read in name order as without a search, each kept if a link of it
+  matches; such words fill a page after a short stretch, where collecting all their matches
+  would not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, CompoundSelect, and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount
@@ -112,7 +113,7 @@ class LinkSearch:
         return None if best is None else best[1]
 
 
-def _capped_count(session: Session, query: object) -> int:
+def _capped_count(session: Session, query: Select[str]) -> int:
     """How many rows `query` has, counting no further than BROAD (an index range read)."""
-    limited = query.limit(BROAD).subquery()  # type: ignore[attr-defined]
+    limited = query.limit(BROAD).subquery()
     return session.scalar(select(func.count()).select_from(limited)) or 0
