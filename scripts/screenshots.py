@@ -28,6 +28,7 @@ async def shoot(desk: VisitDeskApp, out: Path) -> None:
     while desk.running is None:
         await asyncio.sleep(0.2)
     running = desk.running
+    running.window.resize(1280, 800)  # the size the README promises every screen fits
     board = running.window.checkins
     while board.model.rowCount() < 5:
         await asyncio.sleep(0.5)
@@ -94,6 +95,14 @@ async def shoot(desk: VisitDeskApp, out: Path) -> None:
     await asyncio.sleep(3)
     window.grab().save(str(out / "registrations.png"))
 
+    # myInfo: the simulator sends a few changes at the start.
+    show("myInfo")
+    for _ in range(60):
+        if window.myinfo.fields_model.rowCount() > 0:
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1)
+    window.grab().save(str(out / "myinfo.png"))
     # Messages: the simulator's patients write in; open the newest thread and answer it.
     show("Messages")
     inbox = window.messages

@@ -129,6 +129,13 @@ def test_every_screen_fits_1280x800_without_horizontal_scrolling(
                 )
                 assert tip == "" or str(value) in tip
 
+    show("myInfo")
+    changes = window.myinfo
+    qtbot.waitUntil(lambda: changes.queue_model.rowCount() > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: changes.fields_model.rowCount() > 0, timeout=10_000)
+    window.grab().save(str(tmp_path / "myinfo.png"))
+    assert_fits(window, "myInfo")
+
     show("Statements")
     statements = window.statements
     statements.reload()
@@ -154,3 +161,21 @@ def test_every_screen_fits_1280x800_without_horizontal_scrolling(
         qtbot.wait(300)
         window.grab().save(str(tmp_path / f"statements-tab{tab}.png"))
         assert_fits(window, statements.tabs.tabText(tab))
+
+    # Messages: the simulator writes and chats; the pools, the list and the thread fit too.
+    show("Messages")
+    inbox = window.messages
+    qtbot.waitUntil(lambda: inbox.model.rowCount() >= 3, timeout=60_000)
+    inbox.table.selectRow(0)
+    qtbot.waitUntil(lambda: inbox.thread.detail is not None, timeout=10_000)
+    window.grab().save(str(tmp_path / "messages.png"))
+    assert_fits(window, "Messages")
+    pools = inbox.pools
+    widest = max(pools.visualItemRect(pools.item(i)).width() for i in range(pools.count()))
+    assert pools.horizontalScrollBar().maximum() == 0 and widest <= pools.viewport().width()
+
+    for screen in ("Linked accounts", "Audit trail", "Staff"):
+        show(screen)
+        qtbot.wait(1500)  # read from the portal when shown
+        window.grab().save(str(tmp_path / f"{screen.lower().replace(' ', '-')}.png"))
+        assert_fits(window, screen)

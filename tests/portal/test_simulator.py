@@ -69,6 +69,24 @@ def test_simulator_survives_the_portal_being_down(portal_factory: PortalFactory)
     assert result["events"] == 2
 
 
+def test_simulator_sends_a_few_myinfo_changes(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
+    simulator = PatientSimulator(
+        practice.base_url, practice.ca_file, practice.credentials, seed=3, myinfo_changes=3
+    )
+    try:
+        simulator.run(threading.Event(), interval=0.01, max_events=3)
+    finally:
+        simulator.close()
+    waiting = portal_http.get(
+        f"{practice.staff_url}/demographic-changes",
+        headers=staff_headers(portal_http, practice),
+        timeout=10,
+    ).json()
+    assert len(waiting) == 3
+    fields = {f["field"] for change in waiting for f in change["fields"]}
+    assert {"address_line1", "phone", "insurance_payer", "insurance_card_front"} <= fields
 def test_simulator_writes_answers_replies_and_chats_after_arriving(
     portal_http: requests.Session, practice: PortalPractice
 ) -> None:

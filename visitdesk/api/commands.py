@@ -58,6 +58,11 @@ from visitdesk.api.wire_messages import (
     ThreadOut,
     ThreadRead,
 )
+from visitdesk.api.wire_myinfo import (
+    DemographicChangeDetail,
+    DemographicChangeOut,
+    DemographicDecision,
+)
 from visitdesk.api.wire_registration import (
     RegistrationMatch,
     RegistrationOut,
@@ -247,6 +252,37 @@ REJECT_REGISTRATION = _command(
     idempotent=True,
 )
 
+# --------------------------------------------------------------------------- myInfo changes
+
+LIST_DEMOGRAPHIC_CHANGES = _command(
+    "list_demographic_changes",
+    "GET",
+    "/demographic-changes",
+    None,
+    list[DemographicChangeOut],
+    idempotent=False,
+)
+GET_DEMOGRAPHIC_CHANGE = _command(
+    "get_demographic_change",
+    "GET",
+    "/demographic-changes/{change_id}",
+    None,
+    DemographicChangeDetail,
+    idempotent=False,
+)
+#: Answered with the image's bytes (PNG or JPEG), not JSON.
+GET_CARD_IMAGE = _command(
+    "get_card_image", "GET", "/card-images/{image_id}", None, bytes, idempotent=False
+)
+DECIDE_DEMOGRAPHIC_CHANGE = _command(
+    "decide_demographic_change",
+    "POST",
+    "/demographic-changes/{change_id}/decision",
+    DemographicDecision,
+    DemographicChangeOut,
+    idempotent=True,
+)
+
 # --------------------------------------------------------------------------- secure messages
 
 REPLY_TO_THREAD = _command(
@@ -378,6 +414,10 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         REISSUE_SECURITY_CODE,
         MATCH_REGISTRATION,
         REJECT_REGISTRATION,
+        LIST_DEMOGRAPHIC_CHANGES,
+        GET_DEMOGRAPHIC_CHANGE,
+        GET_CARD_IMAGE,
+        DECIDE_DEMOGRAPHIC_CHANGE,
         REPLY_TO_THREAD,
         ASSIGN_THREAD,
         CLOSE_THREAD,

@@ -208,6 +208,8 @@ KNOWN_CHANGE_KINDS = (
     "registration",
     "ledger_line",
     "payment",
+    "demographic_change",
+    "insurance",
     "thread",
     "thread_message",
     "quick_texts",

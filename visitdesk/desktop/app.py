@@ -42,6 +42,7 @@ from visitdesk.desktop.ops.desk import DeskOps, DeskSession
 from visitdesk.desktop.ops.imports import ImportOps
 from visitdesk.desktop.ops.links import LinkOps
 from visitdesk.desktop.ops.messages import MessageOps
+from visitdesk.desktop.ops.myinfo import MyInfoOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
 from visitdesk.desktop.ops.staff import StaffOps
@@ -117,6 +118,14 @@ def build_ops(
         patients=PatientOps(runner, store, engine),
         codes=CodeOps(runner, store, engine, client=client, staff_name=staff_name),
         registrations=registrations,
+        myinfo=MyInfoOps(
+            runner,
+            store,
+            engine,
+            client=client,
+            zone=session.zone,
+            now=lambda: datetime.now(UTC),
+        ),
         billing=BillingOps(runner, store, engine, staff_name=staff_name, today=session.today),
         imports=ImportOps(runner, store, engine),
         outbox=OutboxOps(runner, store, engine),

@@ -36,6 +36,7 @@ from visitdesk.desktop.ops.desk import (
     IMPORT_ROLES,
     LINK_ROLES,
     MESSAGE_ROLES,
+    MYINFO_ROLES,
     REGISTRATION_ROLES,
     STAFF_ROLES,
     DeskOps,
@@ -50,6 +51,7 @@ from visitdesk.desktop.views.import_dialog import ImportDialog
 from visitdesk.desktop.views.linked_accounts import LinkedAccountsView
 from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.messages import MessagesView
+from visitdesk.desktop.views.myinfo import MyInfoView
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
 from visitdesk.desktop.views.password_dialog import ChangePasswordDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
@@ -79,6 +81,12 @@ SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("S, Page Down", "Skip to the next registration"),
         ("Page Up", "Back to the previous registration"),
         ("F", "Find the record by search"),
+    ),
+    "myInfo": (
+        ("Up / Down", "Choose a field"),
+        ("A", "Accept the selected field"),
+        ("R", "Reject the selected field"),
+        ("V", "View the card picture of a card field"),
     ),
     "Messages": (
         ("Up / Down", "Choose a thread (it opens, and is marked read)"),
@@ -158,6 +166,13 @@ class MainWindow(QMainWindow):
             self.registrations.count_changed.connect(self._on_registrations_changed)
             self.registrations.message.connect(self.show_message)
             bridge.changed.connect(self.registrations.on_sync_changed)
+        self.myinfo: MyInfoView | None = None
+        if session.can(MYINFO_ROLES):
+            self.myinfo = MyInfoView(ops)
+            self._add_screen(self.myinfo, "myInfo")
+            self.myinfo.count_changed.connect(self._on_myinfo_changed)
+            self.myinfo.message.connect(self.show_message)
+            bridge.changed.connect(self.myinfo.on_sync_changed)
         self.messages: MessagesView | None = None
         self.notifier: MessageNotifier | None = None
         if session.can(MESSAGE_ROLES):
@@ -457,6 +472,9 @@ class MainWindow(QMainWindow):
 
     def _on_registrations_changed(self, waiting: int) -> None:
         self._set_count("Registrations", waiting)
+
+    def _on_myinfo_changed(self, waiting: int) -> None:
+        self._set_count("myInfo", waiting)
 
     def _on_unread_changed(self, unread: int) -> None:
         self._set_count("Messages", unread)

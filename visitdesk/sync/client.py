@@ -280,6 +280,32 @@ class PortalClient:
         )
         return _answer(resp, command)
 
+    def download(
+        self, command: StaffCommand[bytes], params: Mapping[str, str], *, limit: int
+    ) -> bytes:
+        """A catalogue call answered with a file (an image): read a chunk at a time, refused as
+        a bad answer beyond `limit` bytes."""
+        if command.response is not bytes:
+            raise ValueError(f"{command.name} is not answered with a file")
+        resp = self._authed(
+            command.method,
+            command.url_path(params),
+            headers={"Accept": "*/*"},
+            stream=True,
+        )
+        try:
+            data = bytearray()
+            for chunk in resp.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    log.warning("The answer to %s was larger than expected", command.name)
+                    raise BadResponse()
+            return bytes(data)
+        except requests.exceptions.RequestException:
+            raise PortalOffline() from None
+        finally:
+            resp.close()
+
     def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage:
         """One page of the change feed after `after`, waiting up to `wait` seconds for news."""
         read_timeout = max(self._timeout[1], wait + LONG_POLL_MARGIN)
@@ -452,8 +478,8 @@ class PortalClient:
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
-        stream: bool = False,
         headers: Mapping[str, str] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         headers = dict(headers or {})
         if idempotency_key is not None:

@@ -22,6 +22,8 @@ def test_feed_kinds_are_applied_in_the_listed_order() -> None:
         "payment",
         "security_code",
         "registration",
+        "demographic_change",
+        "insurance",
         "thread_message",
         "thread",
         "quick_texts",

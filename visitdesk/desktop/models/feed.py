@@ -20,7 +20,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import AppointmentOut, ChangeItem, CheckInOut, PatientOut
-from visitdesk.desktop.models import codes, messages, quick_texts, registrations
+from visitdesk.desktop.models import codes, messages, myinfo, quick_texts, registrations
 from visitdesk.desktop.models.billing import feed as billing_feed
 from visitdesk.desktop.models.bulk import bulk_insert, chunks, delete_where_in
 from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient, table_of
@@ -220,6 +220,8 @@ APPLIERS: tuple[tuple[str, Applier], ...] = (
     ("payment", billing_feed.apply_payments),
     (codes.KIND, codes.apply_security_codes),
     (registrations.KIND, registrations.apply_registrations),
+    (myinfo.KIND, myinfo.apply_demographic_changes),
+    (myinfo.INSURANCE_KIND, myinfo.apply_insurance),
     # Messages before their threads: a thread's list preview is its newest message held here.
     (messages.MESSAGE_KIND, messages.apply_messages),
     (messages.THREAD_KIND, messages.apply_threads),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from visitdesk.api.commands import StaffCommand
 from visitdesk.desktop.models.coltypes import utcnow
@@ -177,3 +178,29 @@ def pending_items(session: Session) -> list[OutboxItem]:
         select(OutboxEntry).where(OutboxEntry.failed.is_(False)).order_by(OutboxEntry.id)
     )
     return [to_item(e) for e in entries]
+
+
+def decision_refused(outbox_id: InstrumentedAttribute[int | None]) -> ColumnElement[bool]:
+    """The decision recorded with outbox item `outbox_id` was refused by the portal."""
+    return exists().where(OutboxEntry.id == outbox_id, OutboxEntry.failed.is_(True))
+
+
+def awaiting_decision(
+    pending: ColumnElement[bool],
+    outbox_id: InstrumentedAttribute[int | None],
+    decided_here_at: InstrumentedAttribute[datetime | None],
+    now: datetime,
+    grace: timedelta,
+) -> ColumnElement[bool]:
+    """Still waiting for someone here: `pending` on the portal, and no decision taken here, or
+    the portal refused it, or it left the outbox more than `grace` ago without the feed
+    confirming it (so a decision lost on the way shows again)."""
+    live = exists().where(OutboxEntry.id == outbox_id)
+    return and_(
+        pending,
+        or_(
+            outbox_id.is_(None),
+            decision_refused(outbox_id),
+            and_(~live, decided_here_at < now - grace),
+        ),
+    )

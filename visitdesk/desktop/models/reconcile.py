@@ -12,8 +12,9 @@ own version). The desk's view of the record before its change is held too, so a 
 with no feed item in between falls back to what the portal had. From then on the feed applies to
 the row as to any other, so whatever the feed says later wins over what the desk assumed.
 
-The kinds that take part are listed in `OPTIMISTIC` (check-ins and registrations today); messages
-and links join by naming their staff commands and how to order two snapshots.
+The kinds that take part are listed in `OPTIMISTIC` (check-ins, registrations and myInfo
+changes today); messages and links join by naming their staff commands and how to order two
+snapshots.
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ from pydantic import ValidationError
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from visitdesk.api.commands import MATCH_REGISTRATION, REJECT_REGISTRATION, SET_CHECKIN_STATUS
+from visitdesk.api.commands import (
+    DECIDE_DEMOGRAPHIC_CHANGE,
+    MATCH_REGISTRATION,
+    REJECT_REGISTRATION,
+    SET_CHECKIN_STATUS,
+)
 from visitdesk.api.wire import ChangeItem
-from visitdesk.desktop.models import feed, registrations
+from visitdesk.desktop.models import feed, myinfo, registrations
 from visitdesk.desktop.models.schema import Base, OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -86,6 +92,13 @@ OPTIMISTIC: tuple[OptimisticKind, ...] = (
         registrations.KIND,
         frozenset({MATCH_REGISTRATION.name, REJECT_REGISTRATION.name}),
         "registration_id",
+        lambda data: _when(data, "decided_at"),
+    ),
+    # The same for a myInfo decision: the change leaves this desk's queue at once.
+    OptimisticKind(
+        myinfo.KIND,
+        frozenset({DECIDE_DEMOGRAPHIC_CHANGE.name}),
+        "change_id",
         lambda data: _when(data, "decided_at"),
     ),
 )

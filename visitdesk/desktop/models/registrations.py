@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Index, Integer, String, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Index, Integer, String, and_, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from visitdesk.api.commands import MATCH_REGISTRATION, REJECT_REGISTRATION
@@ -34,7 +34,7 @@ from visitdesk.desktop.models import outbox
 from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
-from visitdesk.desktop.models.schema import Base, OutboxEntry, table_of
+from visitdesk.desktop.models.schema import Base, table_of
 from visitdesk.sync.store import OutboxItem
 
 #: Feed kind of registration items.
@@ -132,17 +132,12 @@ def apply_registrations(session: Session, items: list[ChangeItem]) -> None:
 
 def _waiting(now: datetime) -> ColumnElement[bool]:
     """Pending on the portal, and not (or no longer) hidden by a decision taken here."""
-    live = exists().where(OutboxEntry.id == Registration.decision_outbox_id)
-    refused = exists().where(
-        OutboxEntry.id == Registration.decision_outbox_id, OutboxEntry.failed.is_(True)
-    )
-    return and_(
+    return outbox.awaiting_decision(
         Registration.status == "pending",
-        or_(
-            Registration.decision.is_(None),
-            refused,
-            and_(~live, Registration.decided_here_at < now - UNCONFIRMED_GRACE),
-        ),
+        Registration.decision_outbox_id,
+        Registration.decided_here_at,
+        now,
+        UNCONFIRMED_GRACE,
     )
 
 
@@ -151,9 +146,7 @@ def queue(
 ) -> list[QueueRow]:
     """Registrations waiting for a decision, oldest first."""
     moment = now or utcnow()
-    refused = exists().where(
-        OutboxEntry.id == Registration.decision_outbox_id, OutboxEntry.failed.is_(True)
-    )
+    refused = outbox.decision_refused(Registration.decision_outbox_id)
     rows = session.execute(
         select(
             Registration.id,

@@ -20,6 +20,7 @@ from visitdesk.desktop.models.billing.tables import (
 )
 from visitdesk.desktop.models.codes import SecurityCode
 from visitdesk.desktop.models.messages import Message, PendingReply, Thread
+from visitdesk.desktop.models.myinfo import DemographicChange, PatientInsurance
 from visitdesk.desktop.models.patient_search import PatientSearchKey
 from visitdesk.desktop.models.quick_texts import QuickText
 from visitdesk.desktop.models.reconcile import HeldFeedItem
@@ -49,6 +50,8 @@ TABLES: tuple[type[Base], ...] = (
     Statement,
     AccountHold,
     BillingSetting,
+    DemographicChange,
+    PatientInsurance,
     Thread,
     Message,
     PendingReply,

@@ -13,6 +13,7 @@ current. Apart from `Op`, nothing here is Qt.
     checkins        the check-in board and status changes
     codes           security codes: search, list, issue, revoke, reissue, code slips
     registrations   the registration queue, candidate ranking and decisions
+    myinfo          patients' myInfo changes: the queue, field decisions, card pictures, export
     billing         statement settings, previews, runs, reprints, holds, portal payments
     statement_run   the statement run and on-demand statement workflow (blocking, Qt-free)
     imports         practice-system CSV imports (patients, appointments, ledgers)

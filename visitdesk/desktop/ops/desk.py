@@ -22,6 +22,7 @@ from visitdesk.desktop.ops.codes import CodeOps, PatientOps
 from visitdesk.desktop.ops.imports import ImportOps
 from visitdesk.desktop.ops.links import LinkOps
 from visitdesk.desktop.ops.messages import MessageOps
+from visitdesk.desktop.ops.myinfo import MyInfoOps
 from visitdesk.desktop.ops.outbox import OutboxOps
 from visitdesk.desktop.ops.registrations import RegistrationOps
 from visitdesk.desktop.ops.staff import StaffOps
@@ -34,6 +35,8 @@ IMPORT_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 CODE_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: The roles that work the registration queue (the portal enforces the same).
 REGISTRATION_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
+#: The roles that review patients' myInfo changes (the portal enforces the same).
+MYINFO_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: The roles that work the shared inbox of secure messages (the portal enforces the same).
 MESSAGE_ROLES = frozenset({Role.FRONT_DESK, Role.MANAGER})
 #: The roles that work with ledgers and statements (the portal enforces the same for uploads).
@@ -92,6 +95,7 @@ class DeskOps:
     patients: PatientOps
     codes: CodeOps
     registrations: RegistrationOps
+    myinfo: MyInfoOps
     billing: BillingOps
     imports: ImportOps
     outbox: OutboxOps

@@ -9,12 +9,12 @@ client's `PortalOffline` and the screen says so.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from visitdesk.api.commands import DOWNLOAD_ATTACHMENT
 from visitdesk.api.wire import PracticeInfo, Role, StaffInfo
-from visitdesk.api.wire_messages import AttachmentOut, Colleague, Topic
+from visitdesk.api.wire_messages import MAX_ATTACHMENT_BYTES, AttachmentOut, Colleague, Topic
 from visitdesk.desktop.models import messages, quick_texts
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.ops.base import StoreOps, SyncKick
@@ -128,16 +128,11 @@ class MessageOps(StoreOps):
         )
 
     def fetch_attachment(self, thread_id: str, attachment: AttachmentOut) -> Op[bytes]:
-        """The attachment's bytes, for the in-app viewer (at most the portal's size limit);
-        streamed through a private temporary file so a dropped connection leaves nothing."""
-
-        def run() -> bytes:
-            with tempfile.TemporaryDirectory(prefix="visitdesk-") as folder:
-                path = Path(folder) / "attachment"
-                self._portal().download_attachment(thread_id, attachment.id, path)
-                return path.read_bytes()
-
-        return self.runner.op(run)
+        """The attachment's bytes, for the in-app viewer (at most the portal's size limit)."""
+        params = {"thread_id": thread_id, "attachment_id": attachment.id}
+        return self.runner.op(
+            lambda: self._portal().download(DOWNLOAD_ATTACHMENT, params, limit=MAX_ATTACHMENT_BYTES)
+        )
 
     def _portal(self) -> PortalClient:
         if self.client is None:

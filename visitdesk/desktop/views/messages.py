@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QFontMetrics, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
@@ -106,6 +106,8 @@ class MessagesView(QWidget):
             self.pools.addItem(item)
         self.pools.setCurrentRow(0)
         self.pools.currentItemChanged.connect(self._pool_chosen)
+        # Sized to its text when shown (see _fit_pools): never a sideways scrollbar.
+        self.pools.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.edit_texts_button = QPushButton("Edit quick texts\u2026")
         self.edit_texts_button.setToolTip("Change the practice's quick-text templates")
         self.edit_texts_button.clicked.connect(self.edit_quick_texts)
@@ -177,11 +179,11 @@ class MessagesView(QWidget):
         splitter.addWidget(middle)
         splitter.addWidget(self.thread)
         # The list gets the spare width: at 1280x800 every column fits without scrolling.
-        left.setMaximumWidth(170)
+        self._left = left
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 0)
-        splitter.setSizes([140, 610, 320])
+        splitter.setSizes([200, 560, 290])
         splitter.setChildrenCollapsible(False)
         layout = QHBoxLayout(self)
         layout.addWidget(splitter)
@@ -194,6 +196,20 @@ class MessagesView(QWidget):
         self.reload()
         self.load_quick_texts()
         self.load_colleagues()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._fit_pools()
+        super().showEvent(event)
+
+    def _fit_pools(self) -> None:
+        """The pools' width from the font the stylesheet gives them: the longest pool in bold,
+        with a two-digit count, fits without a sideways scrollbar (a longer count elides)."""
+        self.pools.ensurePolished()
+        bold = QFont(self.pools.font())
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        widest = max(metrics.horizontalAdvance(f"{t}  (99)") for t in POOL_LABELS.values())
+        self._left.setFixedWidth(widest + 2 * self.pools.frameWidth() + 12)
 
     # ---- loading
 

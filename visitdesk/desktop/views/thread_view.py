@@ -180,7 +180,7 @@ class ThreadPane(QWidget):
 
         self.empty = plain_label("Choose a thread to read it here.", "emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumWidth(320)
+        self.setMinimumWidth(290)
         self.content = QWidget()
         content = QVBoxLayout(self.content)
         content.setContentsMargins(0, 0, 0, 0)

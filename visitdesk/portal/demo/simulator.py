@@ -1,7 +1,8 @@
 """The demo's patient simulator: demo patients tapping "I'm Here" over the patient API (and chatting
 after it), writing to the office and answering its replies (see
-:mod:`visitdesk.portal.demo.simulator_messages`), and now and then registering and connecting (see
-:mod:`visitdesk.portal.demo.simulator_registration`).
+:mod:`visitdesk.portal.demo.simulator_messages`), now and then registering and connecting (see
+:mod:`visitdesk.portal.demo.simulator_registration`), and at first a few myInfo changes (see
+:mod:`visitdesk.portal.demo.simulator_myinfo`).
 
 It signs in the seeded demo accounts and, every few seconds, checks in one linked patient who has
 a scheduled appointment today and has not checked in yet. It logs ids only (no PHI), rides out the
@@ -21,6 +22,7 @@ from typing import Any
 import requests
 
 from visitdesk.api.wire import PATIENT_PREFIX, CheckInOut, PatientAppointment, PatientSession
+from visitdesk.portal.demo import simulator_myinfo
 from visitdesk.portal.demo.seed import DemoCredentials, PatientCredential
 from visitdesk.portal.demo.simulator_messages import MessageChats
 from visitdesk.portal.demo.simulator_registration import RegistrationFlows
@@ -52,6 +54,7 @@ class PatientSimulator:
         *,
         seed: int | None = None,
         registration_share: float = 0.25,
+        myinfo_changes: int = 3,
         message_share: float = 0.3,
     ) -> None:
         self.base_url = base_url.rstrip("/") + PATIENT_PREFIX
@@ -64,6 +67,9 @@ class PatientSimulator:
         #: Share of rounds that also run a registration flow (see simulator_registration).
         self.registration_share = registration_share
         self.registrations = RegistrationFlows(credentials, self._send, self.rng)
+        #: myInfo changes still to send (one per round until none are left).
+        self.myinfo_left = myinfo_changes
+        self._myinfo_sent = 0
         #: Share of rounds in which a patient writes a new message to the office.
         self.message_share = message_share
         self.chats = MessageChats(self.rng)
@@ -117,6 +123,22 @@ class PatientSimulator:
                 self.accounts.append(_Account(credential))
         log.info("registration flow: %s", outcome)
         return outcome
+
+    def myinfo_step(self) -> str | None:
+        """Send the next myInfo change, for the next account's first patient."""
+        accounts = [a for a in self.accounts if a.credential.patient_ids]
+        if not accounts:
+            return None
+        number = self._myinfo_sent
+        account = accounts[number % len(accounts)]
+
+        def call(method: str, path: str, **kwargs: Any) -> requests.Response:
+            return self._call(account, method, path, **kwargs)
+
+        change_id = simulator_myinfo.send_change(call, account.credential.patient_ids[0], number)
+        self._myinfo_sent += 1
+        self.myinfo_left -= 1
+        return change_id
 
     def message_step(self) -> int:
         """Answer the office's unread replies on every account, and sometimes write a new
@@ -183,6 +205,8 @@ class PatientSimulator:
             try:
                 if self.rng.random() < self.registration_share:
                     self.registration_step()
+                if self.myinfo_left > 0:
+                    self.myinfo_step()
                 self.message_step()
                 checkin = self.step()
             except PortalUnavailable as exc:

@@ -190,7 +190,13 @@ class ChangeNotifier:
                 seen = practice.wakes
                 page = _only(
                     await self._shared_read(
-                        practice, practice_id, after, limit, read, seen, 0.0 if woken else waited_from
+                        practice,
+                        practice_id,
+                        after,
+                        limit,
+                        read,
+                        seen,
+                        0.0 if woken else waited_from,
                     ),
                     kinds,
                 )

@@ -23,6 +23,7 @@ from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.billing.payments import PaymentGateway, TestGateway
 from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.links import routes as link_routes
+from visitdesk.portal.myinfo import routes as myinfo_routes
 from visitdesk.portal.persistence import idempotency, throttle
 from visitdesk.portal.persistence.db import (
     ConnectionBudget,
@@ -212,6 +213,8 @@ def create_app(config: PortalConfig) -> FastAPI:
     app.include_router(staff_billing.router, prefix=STAFF_PREFIX)
     app.include_router(patient_billing.router, prefix=PATIENT_PREFIX)
     app.include_router(staff_registrations.router, prefix=STAFF_PREFIX)
+    app.include_router(myinfo_routes.staff_router, prefix=STAFF_PREFIX)
+    app.include_router(myinfo_routes.patient_router, prefix=PATIENT_PREFIX)
     app.include_router(link_routes.router, prefix=STAFF_PREFIX)
     app.include_router(audit_routes.router, prefix=STAFF_PREFIX)
     app.include_router(staff_routes.router, prefix=STAFF_PREFIX)

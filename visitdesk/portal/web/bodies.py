@@ -125,21 +125,18 @@ def document_errors_as_error_body(schema: dict[str, Any]) -> dict[str, Any]:
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             if "requestBody" in operation:
-                # Every body has a size limit (the route's own or DEFAULT_BODY_LIMIT).
+                # Every body has a size limit (the route's own or DEFAULT_BODY_LIMIT); a route
+                # that lists 413 itself is refused in plain text by the server all the same.
                 too_large = operation.setdefault("responses", {}).setdefault(
                     "413",
                     {
                         "description": "The body is larger than this call accepts (JSON "
                         "when the route refuses it, plain text when the server stops reading)",
-                        "content": {
-                            "application/json": {"schema": {"$ref": error_ref}},
-                        },
                     },
                 )
-                # Also where a route lists 413 itself: the server's own refusal is plain text.
-                too_large.setdefault("content", {}).setdefault(
-                    "text/plain", {"schema": {"type": "string"}}
-                )
+                content = too_large.setdefault("content", {})
+                content.setdefault("application/json", {"schema": {"$ref": error_ref}})
+                content.setdefault("text/plain", {"schema": {"type": "string"}})
             response = operation.get("responses", {}).get("422")
             if response is None:
                 continue

@@ -50,6 +50,14 @@ class Unprocessable(PortalError):
     status_code = 422
 
 
+class TooLarge(PortalError):
+    status_code = 413
+
+
+class UnsupportedMedia(PortalError):
+    status_code = 415
+
+
 class TooManyAttempts(PortalError):
     status_code = 429
 

@@ -10,6 +10,7 @@ from visitdesk.portal.persistence import (  # noqa: F401 (tables)
     models,
     models_billing,
     models_messages,
+    models_myinfo,
     models_registration,
 )
 from visitdesk.portal.persistence.db import Base

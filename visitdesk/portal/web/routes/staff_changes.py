@@ -41,6 +41,8 @@ FEED_KINDS: dict[Role, frozenset[str] | None] = {
             "checkin",
             "registration",
             "security_code",
+            "demographic_change",
+            "insurance",
             "thread",
             "thread_message",
             "quick_texts",
@@ -76,8 +78,8 @@ async def get_changes(
     ] = 0,
 ) -> Response:
     """Changes of the caller's practice after ``after``, in sequence order, of the kinds the
-    caller's role may see (front desk: patients, appointments, check-ins, registrations and
-    security codes; billing: patients, ledger lines and payments; manager: all).
+    caller's role may see (front desk: patients, appointments, check-ins, registrations,
+    security codes, myInfo changes and insurance; billing: patients, ledger lines and payments; manager: all).
 
     With ``wait`` and nothing new, the call returns as soon as a change arrives, or an empty page
     when the wait is over.

@@ -4,8 +4,8 @@ and of the patient's names and MRN (after the practice), so that "starts with" s
 On PostgreSQL they use text_pattern_ops, which serves LIKE 'term%' whatever the database's
 collation; SQLite compares lower() bytewise and seeks a range.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03 11:45:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | None = None
 depends_on: str | None = None
 
