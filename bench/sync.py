@@ -1,15 +1,23 @@
 """Sync benchmark: CSV import, push and pull of a large practice, and I'm Here latency to the board.
 
     QT_QPA_PLATFORM=offscreen python bench/sync.py [--patients 100000] [--taps 40]
+        [--ledger-lines 1000000] [--push-only] [--push-concurrency 4]
+        [--postgres-url postgresql+psycopg://user:password@host/db] [--portal-workers 2]
 
 Runs the real portal as a separate process over loopback TLS (as in a deployment) and the real desk
-parts in this process. Prints measured figures and the machine they ran on:
+parts in this process, on SQLite or, with --postgres-url, on PostgreSQL (a new practice is created
+in that database on each run; nothing else in it is touched). Prints measured figures and the
+machine they ran on:
 
 1. importing a CSV of N patients into a workstation's store (validate, save, queue for the portal);
 2. pushing them to the portal through the outbox (batches of 1,000 with idempotency keys);
 3. a second, empty workstation pulling the whole practice through the change feed, while a main
    window runs on this thread: the longest stall of the GUI event loop is measured throughout;
 4. patients tapping I'm Here: time from the tap until the row is on the second workstation's board.
+
+With --push-only the patients and the ledger are both imported first and then pushed together, as
+a practice's initial load is: the figure is the time until the outbox is empty (steps 3 and 4 are
+skipped).
 """
 
 from __future__ import annotations
@@ -142,30 +150,67 @@ def portal(*args: str, **kwargs: Any) -> Any:
     return [sys.executable, "-m", "visitdesk.portal", *args]
 
 
-def start_portal(root: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any], dict[str, Any]]:
+def new_postgres_practice(url: str) -> dict[str, Any]:
+    """A practice of 20 patients under a fresh code in the PostgreSQL database at `url`."""
+    import secrets
+
+    from visitdesk.portal.demo.seed import create_practice
+    from visitdesk.portal.persistence.db import Database
+
+    db = Database.from_url(url)
+    try:
+        db.migrate_schema()
+        code = f"bench{secrets.token_hex(4)}"
+        creds = create_practice(db, code=code, name=f"Bench {code}", patients=40, accounts=10)
+    finally:
+        db.dispose()
+    return dict(json.loads(creds.to_json()))
+
+
+def start_portal(
+    root: Path, postgres_url: str | None = None, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], dict[str, Any], dict[str, Any]]:
     data = root / "portal"
-    seeded = subprocess.run(
-        portal(
-            "seed-demo",
-            "--data-dir",
-            str(data),
-            "--patients",
-            "20",
-            "--arrivals-spread",
-            "40",
-            "--json",
-        ),
-        capture_output=True,
-        check=True,
-    )
-    creds = json.loads(seeded.stdout)
+    env = dict(os.environ)
+    serve = ["serve", "--port", "0", "--data-dir", str(data), "--workers", str(workers)]
+    if postgres_url:
+        from sqlalchemy import make_url
+
+        from visitdesk.portal.web.config import DATABASE_PASSWORD_ENV
+
+        creds = new_postgres_practice(postgres_url)
+        parsed = make_url(postgres_url)
+        if parsed.password:
+            env[DATABASE_PASSWORD_ENV] = parsed.password  # never on the command line
+        bare = (
+            f"{parsed.drivername}://{parsed.username}@{parsed.host}:{parsed.port or 5432}"
+            f"/{parsed.database}"
+        )
+        serve += ["--database-url", bare]
+    else:
+        seeded = subprocess.run(
+            portal(
+                "seed-demo",
+                "--data-dir",
+                str(data),
+                "--patients",
+                "20",
+                "--arrivals-spread",
+                "40",
+                "--json",
+            ),
+            capture_output=True,
+            check=True,
+        )
+        creds = json.loads(seeded.stdout)
     ready = root / "ready.json"
     proc = subprocess.Popen(
-        portal("serve", "--port", "0", "--data-dir", str(data), "--ready-file", str(ready)),
+        portal(*serve, "--ready-file", str(ready)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine starts it slowly
     while not ready.exists():
         if time.monotonic() > deadline or proc.poll() is not None:
             raise SystemExit("the portal did not start")
@@ -227,14 +272,72 @@ def settle_like_the_app() -> GuiThreadCollector:
     return collector
 
 
+#: SyncEngine options from the command line (--push-concurrency); empty: the engine's defaults.
+ENGINE_OPTIONS: dict[str, Any] = {}
+
+
 def push_outbox(desk: Any) -> tuple[SyncEngine, float]:
     """Start a sync engine for `desk` and time it until its outbox is empty."""
-    engine = SyncEngine(desk.client, desk.store, wait_seconds=5)
+    engine = SyncEngine(desk.client, desk.store, wait_seconds=5, **ENGINE_OPTIONS)
     started = time.perf_counter()
     engine.start()
     while desk.store.outbox_pending_count():
         threading.Event().wait(0.05)
     return engine, time.perf_counter() - started
+
+
+def pending_by_command(store: Any) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from visitdesk.desktop.models.schema import OutboxEntry
+
+    with store.read() as session:
+        rows = session.execute(
+            select(OutboxEntry.command, func.count())
+            .where(OutboxEntry.failed.is_(False))
+            .group_by(OutboxEntry.command)
+        )
+        return {command: int(count) for command, count in rows}
+
+
+def initial_push(
+    root: Path, info: dict[str, Any], creds: dict[str, Any], count: int, lines: int
+) -> None:
+    """Import patients and ledger, then push both together, timing until the outbox is empty."""
+    csv_path = root / "patients.csv"
+    write_patients_csv(csv_path, count)
+    first = open_desk(root, "ws1", info, creds, role="manager")
+    started = time.perf_counter()
+    report = import_patients_csv(first.store, csv_path)
+    took = time.perf_counter() - started
+    assert report.ok and report.created == count, report.errors[:3]
+    print(f"import {count:,} patients from CSV: {took:.2f} s ({count / took:,.0f} rows/s)")
+    total_lines = import_and_push_ledger(root, first, count, lines) if lines else 0
+    queued = pending_by_command(first.store)
+    engine = SyncEngine(first.client, first.store, wait_seconds=5, **ENGINE_OPTIONS)
+    started = time.perf_counter()
+    patients_done = 0.0
+    engine.start()
+    while True:
+        pending = pending_by_command(first.store)
+        now = time.perf_counter() - started
+        if not patients_done and not pending.get("upsert_patients"):
+            patients_done = now
+        if not pending:
+            break
+        threading.Event().wait(0.05)
+    pushed = time.perf_counter() - started
+    failed = len(first.store.failed_outbox_items())
+    engine.stop()
+    concurrency = ENGINE_OPTIONS.get("push_concurrency", "default")
+    print(
+        f"initial push of {count:,} patients and {total_lines:,} ledger lines "
+        f"({sum(queued.values())} outbox items, push concurrency {concurrency}): {pushed:.2f} s "
+        f"({(count + total_lines) / pushed:,.0f} records/s; patients done at {patients_done:.2f} s;"
+        f" {failed} refused)"
+    )
+    first.client.close()
+    first.store.close()
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -252,13 +355,38 @@ def main() -> int:
         default=0,
         help="also import, push and pull about this many ledger lines (DESIGN: 1,000,000)",
     )
+    parser.add_argument(
+        "--push-only",
+        action="store_true",
+        help="import patients and ledger, push them together and stop (no pull, no taps)",
+    )
+    parser.add_argument(
+        "--push-concurrency", type=int, default=None, help="bulk outbox items sent at once"
+    )
+    parser.add_argument(
+        "--portal-workers", type=int, default=1, help="portal worker processes (default 1)"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=None,
+        help="serve the portal from this PostgreSQL database (a new practice each run)",
+    )
     args = parser.parse_args()
+    if args.push_concurrency is not None:
+        ENGINE_OPTIONS["push_concurrency"] = args.push_concurrency
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     root = Path(tempfile.mkdtemp(prefix="visitdesk-bench-"))
     print(f"machine: {machine()}")
-    proc, info, creds = start_portal(root)
+    print(
+        f"portal: {'PostgreSQL' if args.postgres_url else 'SQLite'}, "
+        f"{args.portal_workers} worker process(es)"
+    )
+    proc, info, creds = start_portal(root, args.postgres_url, args.portal_workers)
     try:
-        run(root, info, creds, args.patients, args.taps, args.ledger_lines)
+        if args.push_only:
+            initial_push(root, info, creds, args.patients, args.ledger_lines)
+        else:
+            run(root, info, creds, args.patients, args.taps, args.ledger_lines)
     finally:
         proc.terminate()
         proc.wait(10)

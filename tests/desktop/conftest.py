@@ -10,7 +10,7 @@ import pytest
 
 from tests.fixtures_portal import PortalPractice
 from visitdesk.desktop import session as sessions
-from visitdesk.desktop.app import ops_for
+from visitdesk.desktop.app import load_stylesheet, ops_for
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.ops.desk import DeskOps
@@ -41,6 +41,14 @@ class Desk:
         self.window.close()
         self.opened.client.close()
         self.opened.store.close()
+
+
+@pytest.fixture
+def styled(qapp):
+    """The application's stylesheet, for screenshots that look like the product."""
+    qapp.setStyleSheet(load_stylesheet())
+    yield
+    qapp.setStyleSheet("")
 
 
 @pytest.fixture

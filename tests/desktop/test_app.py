@@ -49,6 +49,7 @@ def test_sign_in_opens_the_board_and_remembers_the_workstation(qtbot, desk_app, 
     saved = Settings.load(desk_app.data_dir)
     assert (saved.portal_url, saved.practice_code) == (practice.base_url, practice.practice_code)
     assert saved.username == practice.staff["front_desk"].username
+    assert desk_app.running.engine.push_concurrency == saved.push_concurrency
     # The password is never written to the data directory.
     for path in desk_app.data_dir.rglob("*"):
         if path.is_file():

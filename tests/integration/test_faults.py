@@ -238,8 +238,8 @@ def test_the_push_worker_outlives_a_read_only_store_and_says_so(
         assert wait_for(lambda: len(proxy.hits) + _posts(proxy) > attempts, timeout=10)
         assert desk.engine.status.store_problem == STORE_READ_ONLY
         assert desk.engine.status.online is True
-        push = [t for t in desk.engine._threads if t.name.endswith("push")]
-        assert push and push[0].is_alive()
+        push = [t for t in desk.engine._threads if "-push-" in t.name]
+        assert push and all(t.is_alive() for t in push)
 
         store_faults.read_only = False
         assert wait_for(lambda: desk.store.outbox_pending_count() == 0, timeout=15)

@@ -13,6 +13,7 @@ import pytest
 
 from tests.patient_flows import Flows, body_of
 from tests.portal.helpers import idem
+from visitdesk.portal.links import search
 from visitdesk.portal.persistence.clock import Clock
 
 
@@ -142,6 +143,30 @@ def test_search_finds_accounts_and_patients_and_pages_follow_a_keyset(flows: Flo
         timeout=10,
     )
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("very_common", [search.BROAD, 1], ids=["seek", "name-order"])
+def test_each_word_is_the_start_of_a_name_login_or_mrn(
+    flows: Flows, monkeypatch: pytest.MonkeyPatch, very_common: int
+) -> None:
+    """Both ways of running a search give the same rows: led by its rarest word through the
+    indexes, or (every word very common; here forced by the threshold) in name order."""
+    monkeypatch.setattr(search, "BROAD", very_common)
+    family = _family(flows, _years_ago(6))
+    last, child = family["last"], family["child"]
+    child_mrn = _row(flows, child)["mrn"]
+
+    def patients(q: str) -> set[str]:
+        return {row["patient_id"] for row in _links(flows, q=q, limit=500)["rows"]}
+
+    both = {family["parent"], child}
+    assert patients(last.upper()) == both  # case does not matter
+    assert patients(f"kit {last[:6]}") == {child}  # every word, on the account or the patient
+    assert patients(f"{family['username']} kit") == {child}  # a login word and a patient word
+    assert patients(child_mrn) == {child}
+    assert patients(last[3:]) == set()  # the middle of a name is not searched
+    assert patients(f"{last} nobody-has-this") == set()
+    assert _links(flows, q=last, status="revoked")["rows"] == []
 
 
 def test_only_managers_see_or_change_links(flows: Flows) -> None:

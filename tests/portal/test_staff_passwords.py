@@ -57,7 +57,11 @@ def test_a_staff_member_changes_their_own_password(
         headers=mine,
         timeout=10,
     )
-    assert wrong.status_code == 401
+    # 422, not 401: the session is fine (a desk reads 401 as "signed out").
+    assert (
+        wrong.status_code == 422
+        and wrong.json()["detail"] == "The current password is not correct."
+    )
     weak = portal_http.post(
         url,
         json={"current_password": cred.password, "new_password": "password"},
@@ -76,6 +80,33 @@ def test_a_staff_member_changes_their_own_password(
     assert _feed(portal_http, practice, other).status_code == 401  # every other one ended
     assert _sign_in(portal_http, practice, "billing").status_code == 401
     assert _sign_in(portal_http, practice, "billing", NEW_PASSWORD).status_code == 200
+
+
+def test_guessing_the_current_password_is_throttled(
+    practice: PortalPractice, portal_http: requests.Session
+) -> None:
+    """A session left open on a workstation cannot be used to find the password by trying."""
+    cred = practice.staff["front_desk"]
+    mine = _bearer(_sign_in(portal_http, practice, "front_desk"))
+    url = f"{practice.staff_url}/sessions/password"
+    statuses = [
+        portal_http.post(
+            url,
+            json={"current_password": f"guess-number-{n:03d}", "new_password": NEW_PASSWORD},
+            headers=mine,
+            timeout=10,
+        ).status_code
+        for n in range(6)
+    ]
+    assert statuses == [422] * 5 + [429]
+    right = portal_http.post(
+        url,
+        json={"current_password": cred.password, "new_password": NEW_PASSWORD},
+        headers=mine,
+        timeout=10,
+    )
+    assert right.status_code == 429 and "wrong current passwords" in right.json()["detail"]
+    assert _feed(portal_http, practice, mine).status_code == 200  # the session itself goes on
 
 
 def test_a_manager_reset_forces_a_new_password_before_anything_else(

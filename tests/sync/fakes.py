@@ -9,13 +9,14 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 
-from visitdesk.api.commands import SET_CHECKIN_STATUS
+from visitdesk.api.commands import SET_CHECKIN_STATUS, StaffCommand
 from visitdesk.api.wire import (
     ChangeItem,
     ChangesPage,
@@ -76,6 +77,12 @@ class FakePortal:
         self.pull_gate: threading.Event | None = None  # when set: get_changes blocks on it
         self.before_pull: Callable[[int], None] | None = None
         self.pull_calls = 0
+        #: Called with (command name, idempotency key) before a send is answered; may block.
+        self.before_send: Callable[[str, str], None] | None = None
+        self.sending = 0  # sends under way now
+        self.most_sending = 0  # most sends under way at once
+        #: ("start" | "end", idempotency key) of every send, in the order they happened.
+        self.events: list[tuple[str, str]] = []
 
     def add_change(self, kind: str, record_id: str) -> None:
         with self.cond:
@@ -111,12 +118,25 @@ class FakePortal:
     ) -> Any:
         with self.cond:
             self.sent.append((command_name, params, body, idempotency_key))
-            if self.send_errors:
-                raise self.send_errors.pop(0)
-            assert idempotency_key is not None
-            if idempotency_key not in self.applied:
-                self.applied[idempotency_key] = {"ok": True, "n": len(self.applied) + 1}
-            return self.applied[idempotency_key]
+            self.sending += 1
+            self.most_sending = max(self.most_sending, self.sending)
+            self.events.append(("start", idempotency_key))
+            self.cond.notify_all()
+        try:
+            if self.before_send is not None:
+                self.before_send(command_name, idempotency_key)
+            with self.cond:
+                if self.send_errors:
+                    raise self.send_errors.pop(0)
+                assert idempotency_key is not None
+                if idempotency_key not in self.applied:
+                    self.applied[idempotency_key] = {"ok": True, "n": len(self.applied) + 1}
+                return self.applied[idempotency_key]
+        finally:
+            with self.cond:
+                self.sending -= 1
+                self.events.append(("end", idempotency_key))
+                self.cond.notify_all()
 
 
 class StoreClosed(AssertionError):
@@ -176,6 +196,22 @@ class FakeStore:
             self.outbox[item_id] = item
             return item
 
+    def enqueue_command(self, command: StaffCommand[Any], body: BaseModel) -> OutboxItem:
+        """Queue a command without path parameters (a bulk upsert) with its body."""
+        with self.lock:
+            item_id = next(self._ids)
+            item = OutboxItem(
+                id=item_id,
+                command=command.name,
+                params={},
+                body=command.dump_body(body),
+                idempotency_key=f"key-{item_id}",
+                description=f"item {item_id}",
+                created_at=datetime.now(UTC),
+            )
+            self.outbox[item_id] = item
+            return item
+
     def last_seq(self) -> int:
         with self.lock:
             self._check("last_seq")
@@ -206,6 +242,16 @@ class FakeStore:
             self._check("next_outbox_item")
             pending = [i for i in sorted(self.outbox) if i not in self.failed]
             return self.outbox[pending[0]] if pending else None
+
+    def outbox_line(self, after_id: int, exclude: Collection[int], limit: int) -> list[OutboxItem]:
+        with self.lock:
+            self._check("outbox_line")
+            ids = [
+                i
+                for i in sorted(self.outbox)
+                if i > after_id and i not in exclude and i not in self.failed
+            ]
+            return [self.outbox[i] for i in ids[:limit]]
 
     def outbox_sent(self, item_id: int, response: Any) -> None:
         with self.lock:
@@ -292,6 +338,9 @@ class ProbeLocalStore(LocalStore):
         update = CheckInStatusUpdate.model_validate(body or {"status": "acknowledged"})
         return super().enqueue(SET_CHECKIN_STATUS, {"checkin_id": checkin_id}, update, "test item")
 
+    def enqueue_command(self, command: StaffCommand[Any], body: BaseModel) -> OutboxItem:
+        return super().enqueue(command, {}, body, "test batch")
+
     @property
     def seq(self) -> int:
         return super().last_seq()
@@ -307,6 +356,10 @@ class ProbeLocalStore(LocalStore):
     def next_outbox_item(self) -> OutboxItem | None:
         self._check("next_outbox_item")
         return super().next_outbox_item()
+
+    def outbox_line(self, after_id: int, exclude: Collection[int], limit: int) -> list[OutboxItem]:
+        self._check("outbox_line")
+        return super().outbox_line(after_id, exclude, limit)
 
     def outbox_sent(self, item_id: int, response: Any) -> None:
         self._check("outbox_sent")

@@ -274,7 +274,7 @@ def test_auth_expired_on_push_pauses_until_restored(
     engine.start()
     assert wait_for(lambda: engine.status.auth_needed, timeout=2)
     assert engine.status.last_error == AuthExpired.user_message
-    assert any(s.auth_needed for s in listener.statuses)
+    assert wait_for(lambda: any(s.auth_needed for s in listener.statuses))
     # Paused, not failed: the item waits for the user to sign in again.
     assert store.sent == [] and store.failed_messages() == {} and store.attempt_errors == []
     assert len(portal.sent) == 1

@@ -6,6 +6,9 @@ client builds its requests from an entry, the outbox stores an entry's name with
 and the body, and the portal's staff routes take their method, path and answer model from the same
 entry, so the two sides cannot drift apart by a typo.
 
+A bulk upsert names the records of its body (`BulkRecords`): two batches of the same upsert that
+name different records have the same effect in either order, so the outbox may send them at once.
+
 Path parameters are record ids; `check_id` is the one check every id passes before it is placed in
 a path, so no id can add a segment, a query or an escape to the URL.
 """
@@ -97,9 +100,33 @@ def check_id(value: str) -> str:
 
 
 @dataclass(frozen=True)
+class BulkRecords:
+    """Where a bulk upsert's body lists its records (`field`) and what names each one (`key`)."""
+
+    field: str
+    key: str
+
+    def keys(self, body: Mapping[str, Any] | None) -> frozenset[str] | None:
+        """The records a dumped body names, or None when the body is not of this shape."""
+        records = body.get(self.field) if isinstance(body, Mapping) else None
+        if not isinstance(records, list):
+            return None
+        keys = set()
+        for record in records:
+            key = record.get(self.key) if isinstance(record, Mapping) else None
+            if not isinstance(key, str):
+                return None
+            keys.add(key)
+        return frozenset(keys)
+
+
+@dataclass(frozen=True)
 class StaffCommand(Generic[Out]):
     """One call of the staff API. `response` is None for a call answered with 204, and `bytes`
-    for one answered with a file's content (streamed, not JSON)."""
+    for one answered with a file's content (streamed, not JSON).
+
+    `bulk` is set for an upsert of many records whose result does not depend on the order of
+    batches naming different records."""
 
     name: str
     method: Method
@@ -107,6 +134,7 @@ class StaffCommand(Generic[Out]):
     body: type[BaseModel] | None
     response: type[Out] | None
     idempotent: bool
+    bulk: BulkRecords | None = None
     params: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -150,8 +178,9 @@ def _command(
     response: type[Out] | None,
     *,
     idempotent: bool,
+    bulk: BulkRecords | None = None,
 ) -> StaffCommand[Out]:
-    return StaffCommand(name, method, path, body, response, idempotent)
+    return StaffCommand(name, method, path, body, response, idempotent, bulk)
 
 
 # --------------------------------------------------------------------------- sessions
@@ -180,13 +209,33 @@ RESET_STAFF_PASSWORD = _command(
 
 GET_CHANGES = _command("get_changes", "GET", "/changes", None, ChangesPage, idempotent=False)
 UPSERT_PATIENTS = _command(
-    "upsert_patients", "PUT", "/patients", PatientUpsert, UpsertResult, idempotent=True
+    "upsert_patients",
+    "PUT",
+    "/patients",
+    PatientUpsert,
+    UpsertResult,
+    idempotent=True,
+    bulk=BulkRecords("patients", "mrn"),
 )
+#: Appointments and ledger lines name their patient by MRN, which must exist on the portal: they
+#: never overtake patient batches (different commands never commute, see `sync.push_order`).
 UPSERT_APPOINTMENTS = _command(
-    "upsert_appointments", "PUT", "/appointments", AppointmentUpsert, UpsertResult, idempotent=True
+    "upsert_appointments",
+    "PUT",
+    "/appointments",
+    AppointmentUpsert,
+    UpsertResult,
+    idempotent=True,
+    bulk=BulkRecords("appointments", "external_id"),
 )
 UPSERT_LEDGER = _command(
-    "upsert_ledger", "PUT", "/ledger", LedgerUpsert, UpsertResult, idempotent=True
+    "upsert_ledger",
+    "PUT",
+    "/ledger",
+    LedgerUpsert,
+    UpsertResult,
+    idempotent=True,
+    bulk=BulkRecords("lines", "external_id"),
 )
 
 # --------------------------------------------------------------------------- check-ins

@@ -100,6 +100,7 @@ def build_ops(
     *,
     client: PortalClient | None = None,
     password_checker: Callable[[str], bool] | None = None,
+    password_changed: Callable[[str], None] | None = None,
 ) -> DeskOps:
     """The desk's ops for one signed-in session, each built once, from the session's parts.
 
@@ -149,7 +150,7 @@ def build_ops(
             zone=session.zone,
             now=lambda: datetime.now(UTC),
         ),
-        staff=StaffOps(runner, client=client),
+        staff=StaffOps(runner, client=client, password_changed=password_changed),
         tasks=runner,
     )
 
@@ -167,6 +168,7 @@ def ops_for(
         opened.practice,
         client=opened.client,
         password_checker=opened.unlock,
+        password_changed=opened.remember_password,
     )
 
 
@@ -341,6 +343,7 @@ class VisitDeskApp(QObject):
             opened.store,
             wait_seconds=self.settings.sync_wait_seconds,
             listener=bridge,
+            push_concurrency=self.settings.push_concurrency,
         )
         opened.client.outbox_depth = lambda: engine.status.outbox_pending
         ops = ops_for(self.runner, opened, engine, bridge)

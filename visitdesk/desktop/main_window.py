@@ -46,12 +46,14 @@ from visitdesk.desktop.sync_bridge import SyncBridge
 from visitdesk.desktop.views.audit import AuditView
 from visitdesk.desktop.views.checkins import CheckInsView, plain_label
 from visitdesk.desktop.views.checkins_table import format_time
+from visitdesk.desktop.views.elided_label import ElidedLabel
 from visitdesk.desktop.views.import_dialog import ImportDialog
 from visitdesk.desktop.views.linked_accounts import LinkedAccountsView
 from visitdesk.desktop.views.lock_screen import LockScreen
 from visitdesk.desktop.views.messages import MessagesView
 from visitdesk.desktop.views.myinfo import MyInfoView
 from visitdesk.desktop.views.outbox_dialog import OutboxDialog
+from visitdesk.desktop.views.password_dialog import ChangePasswordDialog
 from visitdesk.desktop.views.registrations import RegistrationsView
 from visitdesk.desktop.views.security_codes import SecurityCodesView
 from visitdesk.desktop.views.staff import StaffView
@@ -281,9 +283,13 @@ class MainWindow(QMainWindow):
         self.idle = IdleWatcher(idle_lock_minutes, self)
         self.idle.idle.connect(self.lock)
 
-        self.online_label = plain_label("Connecting\u2026", "onlineState")
-        self.sync_label = plain_label("")
-        self.outbox_label = plain_label("", "outboxState")
+        # Never squeezed to slivers by a wide screen: each keeps its shortest useful words and
+        # ends in "…" (whole text as a tooltip) when the window is narrow.
+        self.online_label = ElidedLabel(
+            "Connecting\u2026", "onlineState", minimum_text="\u25cf Offline"
+        )
+        self.sync_label = ElidedLabel("", minimum_text="Last synced just now")
+        self.outbox_label = ElidedLabel("", "outboxState", minimum_text="All changes sent")
         status = self.statusBar()
         status.addPermanentWidget(self.outbox_label)
         status.addPermanentWidget(self.sync_label)
@@ -322,6 +328,9 @@ class MainWindow(QMainWindow):
             ledger.triggered.connect(lambda: self._choose_import("ledger lines"))
             file_menu.addAction(ledger)
             file_menu.addSeparator()
+        self.change_password_action = QAction("Change my pass&word\u2026", self)
+        self.change_password_action.triggered.connect(self.show_change_password)
+        file_menu.addAction(self.change_password_action)
         sign_out = QAction("Sign &out", self)
         sign_out.triggered.connect(self.sign_out_requested.emit)
         file_menu.addAction(sign_out)
@@ -428,6 +437,18 @@ class MainWindow(QMainWindow):
             lines.append("")
         lines.extend(f"{keys} \u2014 {what}" for keys, what in GLOBAL_SHORTCUTS)
         return self._help("Keyboard shortcuts", "\n".join(lines))
+
+    def show_change_password(self) -> ChangePasswordDialog:
+        dialog = ChangePasswordDialog(self._ops.staff, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(
+            lambda: self.show_message(
+                "Your password was changed. Sign in with the new one from now on; your other "
+                "sessions have ended."
+            )
+        )
+        dialog.open()
+        return dialog
 
     def show_demo_sign_ins(self) -> QMessageBox:
         return self._help(

@@ -57,8 +57,13 @@ class OpenSession:
             self.client.sign_in(self.practice.code, self.username, password)
         except SignInFailed:
             return False
-        self.password_check = hasher.hash(password)
+        self.remember_password(password)
         return True
+
+    def remember_password(self, password: str) -> None:
+        """Keep (a hash of) the staff member's password for the lock screen: at sign-in, and
+        when they change it from the desk."""
+        self.password_check = PasswordHasher().hash(password)
 
 
 def token_account(portal_url: str, practice: str, username: str) -> str:
@@ -144,7 +149,7 @@ def sign_in(
             raise
         password = new_password
     opened = _open(client, data_dir, portal_url, username, ca_file, warning)
-    opened.password_check = PasswordHasher().hash(password)
+    opened.remember_password(password)
     return opened
 
 

@@ -14,7 +14,12 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from visitdesk.sync.engine import PUSH_CONCURRENCY
+
 log = logging.getLogger(__name__)
+
+#: Most push workers a settings file may ask for: more only queue on the portal's database.
+MAX_PUSH_CONCURRENCY = 16
 
 SETTINGS_FILE = "settings.json"
 
@@ -35,6 +40,9 @@ class Settings:
     """Minutes without input before the window locks and asks for the password again."""
     sync_wait_seconds: float = 20.0
     """How long one long-poll of the change feed may wait for news before asking again."""
+    push_concurrency: int = PUSH_CONCURRENCY
+    """Batches of an import sent to the portal at once (1-16); other changes always go one at a
+    time, in the order they were made."""
     message_notices: bool = True
     """Show a desktop notice ("New portal message", no patient details) when patients write."""
     arrival_sound: bool = True
@@ -62,7 +70,9 @@ class Settings:
         for name, value in raw.items():
             if name in known and isinstance(value, type(getattr(default, name))):
                 values[name] = value
-        return cls(**values)
+        settings = cls(**values)
+        settings.push_concurrency = min(max(1, settings.push_concurrency), MAX_PUSH_CONCURRENCY)
+        return settings
 
     def save(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -160,13 +160,19 @@ class PortalClient:
         return tokens
 
     def change_password(self, current: str, new: str) -> None:
-        """Change the signed-in staff member's own password; their other sessions end."""
+        """Change the signed-in staff member's own password; their other sessions end.
+
+        Never retried or queued: it is not idempotent. A wrong current password or a new one
+        the portal's rules refuse raise Rejected (422) with the portal's words; too many wrong
+        current passwords raise Rejected (429) saying how long to wait.
+        """
         command = CHANGE_OWN_PASSWORD
         body = command.dump_body(StaffPasswordChange(current_password=current, new_password=new))
-        resp = self._authed(command.method, command.url_path(), json=body)
-        if resp.status_code == 422:
-            raise Rejected(422, _detail(resp) or "The portal refused the new password.")
-        _raise_for_status(resp)
+        try:
+            self._authed(command.method, command.url_path(), json=body)
+        except RateLimited as exc:
+            wait = f" Try again in {int(exc.retry_after)} seconds." if exc.retry_after else ""
+            raise Rejected(429, f"Too many wrong current passwords.{wait}") from None
         log.info("Staff password changed")
 
     def resume(self) -> SessionTokens | None:

@@ -2,8 +2,10 @@
 
 - The pull worker long-polls the change feed after the store's `last_seq` and applies each page in
   one store transaction, looping at once while the portal says there is more.
-- The push worker sends outbox items in order, keeping each item's idempotency key on every retry,
-  so an action is applied by the portal exactly once however often it is delivered.
+- The push workers (`push_concurrency` of them) send outbox items, each keeping its idempotency
+  key on every retry, so an action is applied by the portal exactly once however often it is
+  delivered. Bulk batches that commute go several at a time; everything else keeps the queue's
+  order (the rule is in `visitdesk.sync.push_order`).
 
 Transient failures (offline, 5xx, 429) back off with capped exponential delay and full jitter. A
 session that cannot be refreshed pauses both workers until `auth_restored()`. The engine has no Qt
@@ -31,6 +33,7 @@ from visitdesk.sync.errors import (
     is_transient,
     may_succeed_again,
 )
+from visitdesk.sync.push_order import Ahead, Footprint, ready_to_send
 from visitdesk.sync.store import OutboxItem, StoreUnavailable, SyncStore
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,12 @@ CATCH_UP_BATCH = 20_000
 CATCH_UP_SECONDS = 2.0
 #: Pages fetched ahead of the one being written.
 PAGES_AHEAD = 2
+#: Outbox items sent at once (when they commute, see `push_order`). A practice's first load is
+#: hundreds of bulk batches; a few in flight keep both the desk and the portal busy instead of
+#: each waiting for the other, and more than a few only queue on the portal's database.
+PUSH_CONCURRENCY = 4
+#: Most pending items looked at to find one that may go while others are in flight.
+PUSH_LOOKAHEAD = 64
 
 T = TypeVar("T")
 
@@ -137,8 +146,12 @@ class SyncEngine:
         listener: SyncListener | None = None,
         rng: random.Random | None = None,
         hold_after: timedelta | None = HOLD_AFTER,
+        push_concurrency: int = PUSH_CONCURRENCY,
     ) -> None:
+        if push_concurrency < 1:
+            raise ValueError("push_concurrency must be at least 1")
         self._client = client
+        self.push_concurrency = push_concurrency
         # Older queued changes wait for a person: the portal may have forgotten their keys.
         self.hold_after = hold_after
         self._store = store
@@ -159,9 +172,17 @@ class SyncEngine:
         self._started = False
 
         self._stop_event = threading.Event()
-        self._push_wake = threading.Event()  # kick(): a new outbox item
-        self._retry_now = threading.Event()  # the portal is reachable again: skip the backoff
         self._auth_event = threading.Event()  # auth_restored()
+
+        # The push workers' shared state. _push_cond is only ever held for a moment (kick() takes
+        # it on the GUI thread); it guards the three fields below.
+        self._push_cond = threading.Condition()
+        self._push_news = 0  # bumped by kick(), a settled item, a pause or a resume
+        self._push_paused_until = 0.0  # time.monotonic(): backing off after a transient failure
+        self._push_attempt = 0  # transient failures in a row, for the backoff
+        # _claim_lock serialises picking the next item (a store read); it guards _in_flight.
+        self._claim_lock = threading.Lock()
+        self._in_flight: dict[int, Footprint] = {}
 
         self._status_lock = threading.Condition()
         self._status = SyncStatus()
@@ -191,8 +212,11 @@ class SyncEngine:
             raise EngineStopped("The sync engine was stopped.")
         self._started = True
         self._threads = [
-            threading.Thread(target=self._pull_loop, name="visitdesk-sync-pull", daemon=True),
-            threading.Thread(target=self._push_loop, name="visitdesk-sync-push", daemon=True),
+            threading.Thread(target=self._pull_loop, name="visitdesk-sync-pull", daemon=True)
+        ]
+        self._threads += [
+            threading.Thread(target=self._push_loop, name=f"visitdesk-sync-push-{n}", daemon=True)
+            for n in range(1, self.push_concurrency + 1)
         ]
         for thread in self._threads:
             thread.start()
@@ -211,29 +235,30 @@ class SyncEngine:
             # to drop the last reference to the listener (a Qt object on the desktop, which may
             # only be destroyed on its own thread).
             self._listener = None
-        self._push_wake.set()
-        self._retry_now.set()
+        self._push_news_now(resume=True)
         self._auth_event.set()
         with self._status_lock:
             self._status_lock.notify_all()
         current = threading.current_thread()
+        deadline = _deadline(timeout)
         for thread in self._threads:
             if thread is current:
                 continue
             grace = min(timeout, 0.5) if thread.name.endswith("pull") else timeout
-            thread.join(grace)
+            # Push workers still waiting for a portal answer share one deadline; each drops its
+            # answer unrecorded (the same key is sent again next start).
+            thread.join(max(0.0, min(grace, deadline())))
         log.info("Sync engine stopped")
 
     def kick(self) -> None:
-        """A new outbox item was recorded: wake the push worker (cheap, any thread)."""
-        self._push_wake.set()
+        """A new outbox item was recorded: wake the push workers (cheap, any thread)."""
+        self._push_news_now()
 
     def auth_restored(self) -> None:
         """The user signed in again: resume pulling and pushing."""
         self._set_status(auth_needed=False, last_error=None)
         self._auth_event.set()
-        self._retry_now.set()
-        self._push_wake.set()
+        self._push_news_now(resume=True)
 
     def pull_once(self, wait: float = 0) -> set[str]:
         """Pull and apply pages until the feed is drained, on the calling thread.
@@ -377,55 +402,116 @@ class SyncEngine:
     # ------------------------------------------------------------------ push worker
 
     def _push_loop(self) -> None:
-        attempt = 0
+        """One push worker: take the next item the ordering rule lets go, send it, record it."""
+        store_attempt = 0
         while not self._stop_event.is_set():
             if self.status.auth_needed:
                 self._auth_event.wait()
                 continue
-            # Clear before looking so a kick() between the look and the wait is not lost.
-            self._push_wake.clear()
+            with self._push_cond:
+                pause = self._push_paused_until - time.monotonic()
+                if pause > 0:
+                    self._push_cond.wait(pause)  # backing off; a resume or stop() ends it early
+                    continue
+                seen = self._push_news
             try:
-                item = self._guarded(self._store.next_outbox_item)
+                item = self._claim()
                 self._refresh_pending()
             except EngineStopped:
                 return
             except Exception as exc:
                 self._store_failed("push", exc)
-                self._stop_event.wait(min(self._delay(attempt, None), STORE_RETRY_MAX))
-                attempt += 1
+                self._stop_event.wait(min(self._delay(store_attempt, None), STORE_RETRY_MAX))
+                store_attempt += 1
                 continue
             if item is None:
-                self._push_wake.wait()
+                with self._push_cond:
+                    # Nothing may go now: wait for a new item, a settled one, or stop().
+                    while self._push_news == seen and not self._stop_event.is_set():
+                        self._push_cond.wait()
                 continue
             try:
                 outcome = self._send_item(item)
             except EngineStopped:
                 return
             except Exception as exc:
-                # The outcome could not be recorded (disk full, read-only...). The item stays first
-                # in line; sent again under the same key, the portal replays its answer, so the
+                # The outcome could not be recorded (disk full, read-only...). The item stays in
+                # line; sent again under the same key, the portal replays its answer, so the
                 # action is still applied once. The worker lives on and says why changes wait.
+                self._release(item)
                 self._store_failed("push", exc)
-                delay = min(self._delay(attempt, None), STORE_RETRY_MAX)
-                attempt += 1
+                delay = min(self._delay(store_attempt, None), STORE_RETRY_MAX)
+                store_attempt += 1
                 log.info("Outbox item %d: outcome not recorded; retrying in %.1fs", item.id, delay)
                 self._stop_event.wait(delay)
                 continue
+            store_attempt = 0
             if isinstance(outcome, AuthExpired):
                 self._on_auth_expired("push")
             elif isinstance(outcome, PortalError):
-                self._retry_now.clear()
-                delay = self._delay(attempt, outcome)
-                attempt += 1
+                # Pause every worker before the item is back in line, so none sends it at once.
+                delay = self._pause_push(outcome)
                 log.info(
                     "Outbox item %d not sent (%s); retrying in %.1fs",
                     item.id,
                     type(outcome).__name__,
                     delay,
                 )
-                self._retry_now.wait(delay)
             else:
-                attempt = 0
+                with self._push_cond:
+                    self._push_attempt = 0
+            self._release(item)
+
+    def _claim(self) -> OutboxItem | None:
+        """The next item that may be sent now (marked in flight), or None."""
+        with self._claim_lock:
+            # Checked here too, under the lock a failed item is released with: a worker that
+            # looked before another one's failure must not send the item straight away.
+            if self.status.auth_needed:
+                return None
+            with self._push_cond:
+                if self._push_paused_until > time.monotonic():
+                    return None
+            ahead = Ahead(self._in_flight.values())
+            after, looked, chunk = 0, 0, 1
+            while looked < PUSH_LOOKAHEAD:
+                line = self._guarded(self._store.outbox_line, after, list(self._in_flight), chunk)
+                chosen, more = ready_to_send(line, ahead, 1)
+                if chosen:
+                    item = chosen[0]
+                    self._in_flight[item.id] = Footprint.of(item)
+                    return item
+                if not more or len(line) < chunk:
+                    return None
+                # The head waits on an item in flight; look further down the line.
+                after, looked, chunk = line[-1].id, looked + len(line), min(chunk * 4, 16)
+            return None
+
+    def _release(self, item: OutboxItem) -> None:
+        """`item` is no longer in flight (settled, or back in line): others may pass now."""
+        with self._claim_lock:
+            self._in_flight.pop(item.id, None)
+        self._push_news_now()
+
+    def _pause_push(self, exc: PortalError) -> float:
+        """Hold every push worker back after a transient failure; returns the delay."""
+        with self._push_cond:
+            now = time.monotonic()
+            delay = self._delay(self._push_attempt, exc)
+            if self._push_paused_until <= now:
+                self._push_attempt += 1  # several items failing together count as one attempt
+            self._push_paused_until = max(self._push_paused_until, now + delay)
+            self._push_news += 1
+            self._push_cond.notify_all()
+        return delay
+
+    def _push_news_now(self, *, resume: bool = False) -> None:
+        """Wake the push workers; `resume` also ends a backoff (the portal is reachable again)."""
+        with self._push_cond:
+            self._push_news += 1
+            if resume:
+                self._push_paused_until = 0.0
+            self._push_cond.notify_all()
 
     def _send_item(self, item: OutboxItem) -> int | PortalError:
         """Send one item and record the outcome: 1 sent, 0 parked, or the error to retry on."""
@@ -544,10 +630,15 @@ class SyncEngine:
         self._set_status(online=False, last_error=exc.user_message)
 
     def _came_online(self) -> None:
-        was_online = self.status.online
-        self._set_status(online=True, last_sync_at=datetime.now(UTC), last_error=None)
+        status = self.status
+        was_online = status.online
+        changes: dict[str, Any] = {"online": True, "last_sync_at": datetime.now(UTC)}
+        if not status.auth_needed:
+            # A call answered just before another worker's token expired must not hide that.
+            changes["last_error"] = None
+        self._set_status(**changes)
         if was_online is False:
-            self._retry_now.set()  # the push worker need not sit out its backoff
+            self._push_news_now(resume=True)  # the push workers need not sit out their backoff
 
     def _on_auth_expired(self, worker: str) -> None:
         log.info("Sign-in needed; %s worker paused", worker)

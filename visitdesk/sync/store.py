@@ -6,7 +6,7 @@ so `sync/` stays free of the desktop and of Qt.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -58,6 +58,10 @@ class SyncStore(Protocol):
 
     def next_outbox_item(self) -> OutboxItem | None:
         """The oldest outbox item that is neither sent nor failed permanently."""
+
+    def outbox_line(self, after_id: int, exclude: Collection[int], limit: int) -> list[OutboxItem]:
+        """Pending (not sent, not failed) items with an id above `after_id` and not in `exclude`,
+        oldest first, at most `limit` of them."""
 
     def outbox_sent(self, item_id: int, response: Any) -> set[str]:
         """The portal accepted the item: remove it from the outbox, and write the portal's state

@@ -15,11 +15,14 @@ from PySide6.QtCore import QDate, Qt
 from sqlalchemy import delete, select, update
 
 from visitdesk.desktop.app import load_stylesheet
-from visitdesk.desktop.views.audit import AuditView
+from visitdesk.desktop.views.audit import AuditView, counted, verified_words
 from visitdesk.portal.audit_trail import trail
 from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.models_registration import AuditCheckpoint, AuditEvent, AuditHead
+
+#: How a clean Verify starts, for one event or many.
+CLEAN = ("All ", "The one event verifies")
 
 SCREENSHOTS = os.environ.get("VISITDESK_SCREENSHOTS")
 
@@ -77,7 +80,7 @@ def test_filters_verify_and_exports(
     qtbot.waitUntil(lambda: view.stack.currentWidget() is view.table, timeout=10_000)
 
     qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.verify_result.text().startswith("All "), timeout=15_000)
+    qtbot.waitUntil(lambda: view.verify_result.text().startswith(CLEAN), timeout=15_000)
     assert view.warning.isHidden()
     assert "verif" in view.verify_result.text() and "signed head" in view.verify_result.text()
 
@@ -121,7 +124,7 @@ def test_a_rewritten_and_re_signed_chain_is_caught_by_the_remembered_head(
     qtbot.waitUntil(lambda: len(view.model.rows) >= 1, timeout=15_000)
     # The desk checked (and remembered) the signed head when the screen opened; Verify is clean.
     qtbot.mouseClick(view.verify_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: view.verify_result.text().startswith("All "), timeout=15_000)
+    qtbot.waitUntil(lambda: view.verify_result.text().startswith(CLEAN), timeout=15_000)
 
     # The attacker has the database and the key file: rewrite an event, recompute every hash,
     # drop the old checkpoints and sign the new head. The portal's own Verify is satisfied.
@@ -154,3 +157,11 @@ def test_a_rewritten_and_re_signed_chain_is_caught_by_the_remembered_head(
     qtbot.waitUntil(lambda: view.warning.isVisible(), timeout=15_000)
     assert "no longer extends the signed head this workstation saw" in view.warning_text.text()
     assert "rewritten" in view.verify_result.text()
+
+
+def test_verify_words_read_right_for_none_one_and_many() -> None:
+    assert verified_words(0, 0) == "There are no events to check yet."
+    assert verified_words(1, 0) == "The one event verifies, and no signed head yet."
+    assert verified_words(1, 1) == "The one event verifies, and 1 signed head."
+    assert verified_words(1204, 3) == "All 1,204 events verify, and 3 signed heads."
+    assert counted(1, "event") == "1 event" and counted(2, "event") == "2 events"

@@ -228,6 +228,13 @@ def test_screenshot_fits_1280_by_800(make_desk, practice, qtbot, styled) -> None
     qtbot.waitUntil(lambda: _no_horizontal_scroll(view.table), timeout=5_000)
     qtbot.waitUntil(lambda: view.summary.width() >= view.summary.sizeHint().width(), timeout=5_000)
     assert view.summary.text() == f"{len(view.model.rows)} links"
+    # The status bar's words are readable, not squeezed to slivers by this wide screen.
+    window = desk.window
+    qtbot.waitUntil(lambda: window.outbox_label.text() == "All changes sent", timeout=10_000)
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Last synced"), timeout=10_000)
+    for label in (window.outbox_label, window.sync_label, window.online_label):
+        qtbot.waitUntil(lambda lb=label: lb.shown_text() == lb.text(), timeout=5_000)
+        assert label.width() >= label.minimumSizeHint().width() > 40
     if SCREENSHOTS:
         desk.window.grab().save(str(Path(SCREENSHOTS) / "linked-accounts.png"))
         view.tabs.setCurrentIndex(1)

@@ -281,3 +281,94 @@ def test_search_results_model_passes_the_tester_with_unsynced_patients(qtmodelte
     )
     model.set_rows([unsynced])
     qtmodeltester.check(model)
+
+
+def _manager_get(practice, path: str, **params: str):
+    http = http_session(practice.ca_file)
+    try:
+        cred = practice.staff["manager"]
+        token = http.post(
+            f"{practice.staff_url}/sessions",
+            json={
+                "practice": practice.practice_code,
+                "username": cred.username,
+                "password": cred.password,
+            },
+            timeout=10,
+        ).json()["access_token"]
+        answer = http.get(
+            f"{practice.staff_url}{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    finally:
+        http.close()
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_revoking_a_used_code_flags_its_link_for_review(qtbot, practice, make_desk, styled):
+    """The code reached the wrong person: the front desk revokes it after it was used. The link
+    it made stays, the list says "Used, revoked" under both filters, the audit trail records it,
+    and the managers' Needs review list picks the link up."""
+    desk = make_desk(practice)
+    view = _screen(desk)
+    patient = _synced_patient(desk, qtbot, practice)
+    _find(view, qtbot, patient.mrn, patient.portal_id)
+    qtbot.mouseClick(view.issue_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.issue_stack.currentWidget() is view.code_panel, timeout=10_000)
+    code = view.shown_code
+    view.dismiss_code()
+    qtbot.waitUntil(lambda: len(_statuses(view)) == 1, timeout=5_000)
+    (code_id,) = _statuses(view)
+    _register(practice, code, patient.first_name, patient.last_name)
+    qtbot.waitUntil(lambda: _statuses(view).get(code_id) == "Used", timeout=10_000)
+    assert not view.reissue_button.isEnabled()
+
+    view.select_code(code_id)
+    assert view.revoke_button.isEnabled()
+    qtbot.mouseClick(view.revoke_button, Qt.MouseButton.LeftButton)
+    box = view.confirm_box
+    assert box is not None and "already used" in box.text()
+    assert "Linked accounts" in box.text() and "review" in box.text()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
+    assert _statuses(view)[code_id] == "Used"
+
+    qtbot.mouseClick(view.revoke_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(
+        view.confirm_box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: _statuses(view).get(code_id) == "Used, revoked", timeout=10_000)
+    view.select_code(code_id)
+    assert not view.revoke_button.isEnabled()
+    tip = view.model.data(view.model.index(0, STATUS_COLUMN), Qt.ItemDataRole.ToolTipRole)
+    assert "Needs review" in tip
+    if SCREENSHOTS:
+        desk.window.resize(1280, 800)
+        desk.window.grab().save(str(Path(SCREENSHOTS) / "security-codes-revoked-after-use.png"))
+    for status in ("used", "revoked"):
+        view.status_filter.setCurrentIndex(view.status_filter.findData(status))
+        qtbot.waitUntil(lambda: list(_statuses(view)) == [code_id], timeout=5_000)
+    view.status_filter.setCurrentIndex(view.status_filter.findData("active"))
+    qtbot.waitUntil(lambda: view.model.rowCount() == 0, timeout=5_000)
+
+    # The portal agrees: still used, listed as revoked, audited, and the link needs review.
+    (listed,) = _manager_get(practice, "/security-codes", status="revoked")
+    assert listed["id"] == code_id and listed["status"] == "used" and listed["revoked_at"]
+    events = _manager_get(practice, "/audit", action="security_code.revoked_after_use")["events"]
+    assert [e["subject_id"] for e in events] == [code_id]
+    assert events[0]["actor_name"] == desk.ops.session.staff.name
+
+    manager = make_desk(practice, "manager", name="ws-manager")
+    links = manager.window.linked_accounts
+    assert links is not None
+    qtbot.waitUntil(
+        lambda: any(
+            r.rule == "code_revoked" and r.patient_id == patient.portal_id
+            for r in links.review_model.rows
+        ),
+        timeout=15_000,
+    )
+    item = next(r for r in links.review_model.rows if r.rule == "code_revoked")
+    assert code[-4:] in item.detail

@@ -1,6 +1,6 @@
 """The Staff screen against the real portal over TLS (pytest-qt, offscreen): add staff (one-time
-password shown once), set a role, the last-manager rule in words, disable and enable; only
-managers see it."""
+password shown once), set a role, the last-manager rule in words, reset a colleague's password,
+disable and enable; only managers see it."""
 
 from __future__ import annotations
 
@@ -10,19 +10,17 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMessageBox
 
 from tests.fixtures_portal import http_session
-from visitdesk.desktop.app import load_stylesheet
+from visitdesk.desktop import session as sessions
 from visitdesk.desktop.views.staff import StaffView
+from visitdesk.sync.credentials import MemoryTokenStore
+from visitdesk.sync.errors import PasswordChangeRequired
 
 SCREENSHOTS = os.environ.get("VISITDESK_SCREENSHOTS")
-
-
-@pytest.fixture
-def styled(qapp):
-    qapp.setStyleSheet(load_stylesheet())
-    yield
-    qapp.setStyleSheet("")
+NEW_PASSWORD = "lantern-orchard-pebble-47"
 
 
 def _screen(desk) -> StaffView:
@@ -104,3 +102,81 @@ def test_add_role_disable_enable(make_desk, practice, qtbot, qtmodeltester, styl
         lambda: any(r.username == username and r.active for r in view.model.rows),
         timeout=10_000,
     )
+
+
+def test_reset_password_asks_shows_it_once_and_forces_a_new_one(
+    make_desk, practice, qtbot, tmp_path, styled
+) -> None:
+    """Reset from the Staff screen against the real portal: the colleague's open session ends,
+    their old password stops working, and the one-time password must be replaced at sign-in."""
+    colleague = make_desk(practice, "front_desk", name="ws-colleague")
+    qtbot.waitUntil(lambda: colleague.engine.status.online, timeout=15_000)
+    desk = make_desk(practice, "manager")
+    view = _screen(desk)
+    qtbot.waitUntil(lambda: len(view.model.rows) == 3, timeout=15_000)
+    cred = practice.staff["front_desk"]
+
+    view.select(desk.ops.session.staff.id)
+    assert not view.reset_button.isEnabled()  # one's own: File ▸ Change my password
+    view.select(next(r.id for r in view.model.rows if r.username == cred.username))
+    assert view.reset_button.isEnabled()
+
+    # Asked first: No changes nothing.
+    qtbot.mouseClick(view.reset_button, Qt.MouseButton.LeftButton)
+    box = view.confirm_box
+    assert box is not None and cred.username in box.text() and "signed out" in box.text()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
+    assert view.confirm_box is None and view.secret_panel.isHidden()
+    assert _sign_in(practice, cred.username, cred.password) == 200
+
+    qtbot.mouseClick(view.reset_button, Qt.MouseButton.LeftButton)
+    box = view.confirm_box
+    assert box is not None
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.secret_panel.isVisible(), timeout=10_000)
+    one_time = view.secret_value.text()
+    assert len(one_time.replace("-", "")) == 16 and "shown only now" in view.secret_text.text()
+    assert "sessions have ended" in view.status.text()
+    if SCREENSHOTS:
+        desk.window.resize(1280, 800)
+        desk.window.grab().save(str(Path(SCREENSHOTS) / "staff-reset.png"))
+
+    # Copy puts it on the clipboard; Done forgets it and takes it off the clipboard.
+    qtbot.mouseClick(view.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == one_time
+    qtbot.mouseClick(view.done_button, Qt.MouseButton.LeftButton)
+    assert view.secret_panel.isHidden() and view.secret_value.text() == ""
+    assert QGuiApplication.clipboard().text() == ""
+
+    # The colleague's open session ended; the old password is gone.
+    qtbot.waitUntil(lambda: colleague.window.auth_banner.isVisible(), timeout=15_000)
+    assert _sign_in(practice, cred.username, cred.password) == 401
+
+    # The one-time password opens nothing until a new password is chosen.
+    with pytest.raises(PasswordChangeRequired):
+        sessions.sign_in(
+            tmp_path / "ws-after",
+            practice.base_url,
+            practice.practice_code,
+            cred.username,
+            one_time,
+            practice.ca_file,
+            MemoryTokenStore(),
+        )
+    opened = sessions.sign_in(
+        tmp_path / "ws-after",
+        practice.base_url,
+        practice.practice_code,
+        cred.username,
+        one_time,
+        practice.ca_file,
+        MemoryTokenStore(),
+        new_password=NEW_PASSWORD,
+    )
+    try:
+        assert opened.staff.role == "front_desk" and opened.unlock(NEW_PASSWORD)
+    finally:
+        opened.client.close()
+        opened.store.close()
+    assert _sign_in(practice, cred.username, one_time) == 401
+    assert _sign_in(practice, cred.username, NEW_PASSWORD) == 200

@@ -11,6 +11,10 @@ filters compute it from the clock.
 Statuses only move forward: active -> used / revoked / locked / expired. An "active" snapshot that
 arrives after the desk already recorded a later status (the revoke answer came back before the feed
 delivered the issuing item) does not bring the code back to life.
+
+A used code can still be revoked (it reached the wrong person): it stays "used", because the link
+it made stays until a manager revokes that link, and gains `revoked_at`. It is listed under both
+the "used" and the "revoked" filters, and shown as "Used, revoked".
 """
 
 from __future__ import annotations
@@ -103,8 +107,13 @@ class SecurityCodeRow:
         return f"{self.last_name or ''}, {self.first_name or ''}".strip(", ")
 
     @property
+    def revoked_after_use(self) -> bool:
+        return self.status == "used" and self.revoked_at is not None
+
+    @property
     def can_revoke(self) -> bool:
-        return self.status == "active"
+        """Active codes, and used ones not yet revoked (which flags the link they made)."""
+        return self.status == "active" or (self.status == "used" and self.revoked_at is None)
 
 
 # --------------------------------------------------------------------------- writing
@@ -203,6 +212,11 @@ def list_codes(
         query = query.where(
             (SecurityCode.status == "expired")
             | ((SecurityCode.status == "active") & (SecurityCode.expires_at <= moment))
+        )
+    elif status == "revoked":
+        query = query.where(
+            (SecurityCode.status == "revoked")
+            | ((SecurityCode.status == "used") & SecurityCode.revoked_at.is_not(None))
         )
     elif status is not None:
         query = query.where(SecurityCode.status == status)

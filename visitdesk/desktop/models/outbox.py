@@ -1,9 +1,10 @@
-"""Outbox queries: staff actions recorded locally, sent to the portal in order by the push worker."""
+"""Outbox queries: staff actions recorded locally, sent to the portal by the push worker in the
+order `visitdesk.sync.push_order` keeps."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,6 +84,15 @@ def next_item(session: Session) -> OutboxItem | None:
         select(OutboxEntry).where(OutboxEntry.failed.is_(False)).order_by(OutboxEntry.id).limit(1)
     ).first()
     return None if entry is None else to_item(entry)
+
+
+def line(session: Session, after_id: int, exclude: Collection[int], limit: int) -> list[OutboxItem]:
+    """Pending items after `after_id`, oldest first, leaving out `exclude` (the ones in flight)."""
+    query = select(OutboxEntry).where(OutboxEntry.failed.is_(False), OutboxEntry.id > after_id)
+    if exclude:
+        query = query.where(OutboxEntry.id.not_in(list(exclude)))
+    entries = session.scalars(query.order_by(OutboxEntry.id).limit(limit))
+    return [to_item(e) for e in entries]
 
 
 def _get(session: Session, item_id: int) -> OutboxEntry:

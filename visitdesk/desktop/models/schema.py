@@ -122,7 +122,8 @@ class CheckIn(Base):
 
 
 class OutboxEntry(Base):
-    """A staff action waiting to be accepted by the portal; sent in `id` order."""
+    """A staff action waiting to be accepted by the portal; queued in `id` order and sent as
+    `visitdesk.sync.push_order` allows (commuting bulk batches at once, anything else in order)."""
 
     __tablename__ = "outbox"
     # AUTOINCREMENT: an id is never reused after its item is sent, so a late `outbox_sent(id)`

@@ -9,7 +9,7 @@ item, use `LocalStore.write()`, a unit of work that commits once at the end.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -205,6 +205,10 @@ class LocalStore:
     def next_outbox_item(self) -> OutboxItem | None:
         with self.read() as s:
             return outbox.next_item(s)
+
+    def outbox_line(self, after_id: int, exclude: Collection[int], limit: int) -> list[OutboxItem]:
+        with self.read() as s:
+            return outbox.line(s, after_id, exclude, limit)
 
     def outbox_sent(self, item_id: int, response: Any) -> set[str]:
         with self.write() as uow:

@@ -1,19 +1,28 @@
-"""Staff accounts (office managers): the list, adding staff, roles, disabling and enabling. Straight to the portal (it decides, e.g. the last-manager rule), off the GUI
-thread; one-time passwords are returned to the screen and never stored or logged."""
+"""Staff accounts: the list, adding staff, roles, disabling and enabling, resetting a
+colleague's password (office managers), and changing one's own password (everyone).
+
+Straight to the portal (it decides, e.g. the last-manager rule and the password rules), off the
+GUI thread, never through the outbox: none of these may be applied later by surprise, and the
+password calls are not idempotent. One-time passwords are returned to the screen and never
+stored or logged.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from visitdesk.api.commands import (
     ADD_STAFF,
     DISABLE_STAFF,
     ENABLE_STAFF,
     LIST_STAFF,
+    RESET_STAFF_PASSWORD,
     SET_STAFF_ROLE,
     StaffCommand,
 )
 from visitdesk.api.wire import Role
+from visitdesk.api.wire_accounts import StaffPasswordReset
 from visitdesk.api.wire_staff import StaffCreate, StaffCreated, StaffMember, StaffRoleChange
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.sync.client import PortalClient
@@ -23,9 +32,17 @@ log = logging.getLogger(__name__)
 
 
 class StaffOps:
-    def __init__(self, runner: TaskRunner, *, client: PortalClient | None) -> None:
+    def __init__(
+        self,
+        runner: TaskRunner,
+        *,
+        client: PortalClient | None,
+        password_changed: Callable[[str], None] | None = None,
+    ) -> None:
         self.runner = runner
         self.client = client
+        #: Told the new password after a change, so the lock screen accepts it (memory only).
+        self._password_changed = password_changed
 
     def _portal(self) -> PortalClient:
         if self.client is None:
@@ -45,6 +62,28 @@ class StaffOps:
             created = self._portal().call(ADD_STAFF, body=request)
             log.info("Staff member added")
             return created
+
+        return self.runner.op(run)
+
+    def reset_password(self, staff_id: str) -> Op[StaffPasswordReset]:
+        """A one-time password for a colleague; their sessions end and they must choose a new
+        password at their next sign-in. No idempotency key: the answer holds a password the
+        portal does not keep (a repeat simply gives another one)."""
+
+        def run() -> StaffPasswordReset:
+            reset = self._portal().call(RESET_STAFF_PASSWORD, {"staff_id": staff_id})
+            log.info("Staff password reset")
+            return reset
+
+        return self.runner.op(run)
+
+    def change_own_password(self, current: str, new: str) -> Op[None]:
+        """Change the signed-in staff member's password; their other sessions end."""
+
+        def run() -> None:
+            self._portal().change_password(current, new)
+            if self._password_changed is not None:
+                self._password_changed(new)
 
         return self.runner.op(run)
 

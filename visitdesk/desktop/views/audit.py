@@ -266,20 +266,18 @@ class AuditView(QWidget):
         self.verify_button.setEnabled(True)
         chain = result.chain
         if not chain.ok:
+            before = {0: "No event before it", 1: "The one event before it verifies"}.get(
+                chain.checked, f"The {chain.checked:,} events before it verify"
+            )
             self.verify_result.setText(
-                f"Broken at event #{chain.broken_at_seq}: {chain.reason}. "
-                f"{chain.checked:,} events before it verify."
+                f"Broken at event #{chain.broken_at_seq}: {chain.reason}. {before}."
             )
         elif not result.head.ok:
             self.verify_result.setText(
-                f"The chain's {chain.checked:,} events link up, but {result.head.message}"
+                f"The chain links up ({counted(chain.checked, 'event')}), but {result.head.message}"
             )
         else:
-            events = "event verifies" if chain.checked == 1 else "events verify"
-            heads = "head" if chain.checkpoints == 1 else "heads"
-            self.verify_result.setText(
-                f"All {chain.checked:,} {events}, and {chain.checkpoints:,} signed {heads}."
-            )
+            self.verify_result.setText(verified_words(chain.checked, chain.checkpoints))
         self._show_head(result.head)
 
     def _verify_failed(self, error: BaseException) -> None:
@@ -314,3 +312,17 @@ class AuditView(QWidget):
             .failure(lambda error: self.message.emit(error_text(error, "exporting")))
             .run()
         )
+
+
+def counted(number: int, thing: str) -> str:
+    """ "1 event", "2 events", "1,024 events"."""
+    return f"{number:,} {thing}{'' if number == 1 else 's'}"
+
+
+def verified_words(events: int, heads: int) -> str:
+    """What a clean Verify says, in words that read right for 0, 1 and many."""
+    if events == 0:
+        return "There are no events to check yet."
+    chain = "The one event verifies" if events == 1 else f"All {events:,} events verify"
+    signed = "no signed head yet" if heads == 0 else counted(heads, "signed head")
+    return f"{chain}, and {signed}."

@@ -153,7 +153,7 @@ class LinkedAccountsView(QWidget):
 
         title = plain_label("Linked accounts", "screenTitle")
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Find an account or patient: name, email, username, MRN")
+        self.search.setPlaceholderText("Find: the start of a name, email, username or MRN")
         self.search.setClearButtonEnabled(True)
         self.state = QComboBox()
         for label, value in _STATES:

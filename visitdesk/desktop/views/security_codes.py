@@ -586,8 +586,7 @@ class SecurityCodesView(QWidget):
 
     def _update_buttons(self, *_: Any) -> None:
         row = self.selected_code()
-        active = row is not None and row.status == "active" and not self._busy
-        self.revoke_button.setEnabled(active)
+        self.revoke_button.setEnabled(row is not None and row.can_revoke and not self._busy)
         self.reissue_button.setEnabled(row is not None and row.status != "used" and not self._busy)
 
     # ---- revoke and reissue
@@ -610,27 +609,41 @@ class SecurityCodesView(QWidget):
 
     def confirm_revoke(self) -> None:
         row = self.selected_code()
-        if row is None or row.status != "active":
+        if row is None or not row.can_revoke:
             return
-        self._confirm(
-            "Revoke code",
-            f"Revoke code {row.hint} for {isolate(row.patient_name)}? It stops working at once.",
-            lambda: self.revoke(row.id),
-        )
+        if row.status == "used":
+            # Used already: revoking cannot undo the link, but it records that the code reached
+            # the wrong person and puts the link in front of a manager.
+            text = (
+                f"Code {row.hint} for {isolate(row.patient_name)} was already used on "
+                f"{format_moment(row.used_at, self._zone)}. Revoke it anyway?\n\n"
+                "The portal account it linked keeps access until a manager revokes that link "
+                "on the Linked accounts screen. Revoking the code flags the link there for "
+                "review (Needs review)."
+            )
+        else:
+            text = (
+                f"Revoke code {row.hint} for {isolate(row.patient_name)}? It stops working at once."
+            )
+        self._confirm("Revoke code", text, lambda: self.revoke(row.id, used=row.status == "used"))
 
-    def revoke(self, code_id: str) -> None:
+    def revoke(self, code_id: str, *, used: bool = False) -> None:
         self._set_busy(True, "")
         (
             self._ops.codes.revoke(code_id, str(uuid.uuid4()))
             .owned_by(self)
-            .success(lambda _out: self._revoked())
+            .success(lambda _out: self._revoked(used))
             .failure(lambda error: self._action_failed("Revoking a code", error))
             .run()
         )
 
-    def _revoked(self) -> None:
+    def _revoked(self, used: bool) -> None:
         self._set_busy(False)
-        self.message.emit("The code was revoked.")
+        self.message.emit(
+            "Code revoked; the link it made is now in Linked accounts \u25b8 Needs review."
+            if used
+            else "The code was revoked."
+        )
         self.reload()
 
     def confirm_reissue(self) -> None:

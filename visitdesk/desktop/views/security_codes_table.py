@@ -21,6 +21,8 @@ STATUS_LABELS = {
     "revoked": "Revoked",
     "locked": "Locked",
 }
+#: A used code revoked afterwards: the link it made is waiting for a manager's review.
+REVOKED_AFTER_USE = "Used, revoked"
 _STATUS_COLOURS = {
     "active": QColor("#dcfce7"),
     "used": QColor("#dbeafe"),
@@ -66,6 +68,8 @@ class SecurityCodesModel(RowsModel[SecurityCodeRow]):
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN:
             return self._status_detail(row)
         if role == Qt.ItemDataRole.BackgroundRole and column == STATUS_COLUMN:
+            if row.revoked_after_use:
+                return QBrush(QColor("#fef3c7"))
             return QBrush(_STATUS_COLOURS.get(row.status, QColor("#ffffff")))
         if role == Qt.ItemDataRole.UserRole:
             return row.id
@@ -73,6 +77,8 @@ class SecurityCodesModel(RowsModel[SecurityCodeRow]):
 
     def _display(self, row: SecurityCodeRow, column: int) -> str:
         if column == STATUS_COLUMN:
+            if row.revoked_after_use:
+                return REVOKED_AFTER_USE
             return STATUS_LABELS.get(row.status, row.status)
         if column == 1:
             return row.hint
@@ -87,6 +93,12 @@ class SecurityCodesModel(RowsModel[SecurityCodeRow]):
         return format_moment(row.expires_at, self._zone)
 
     def _status_detail(self, row: SecurityCodeRow) -> str | None:
+        if row.revoked_after_use:
+            return (
+                f"Used {format_moment(row.used_at, self._zone)}, revoked "
+                f"{format_moment(row.revoked_at, self._zone)}: the link it made stays until it "
+                "is revoked on Linked accounts, and is on the Needs review list."
+            )
         if row.status == "used" and row.used_at is not None:
             return f"Used {format_moment(row.used_at, self._zone)}"
         if row.status == "revoked" and row.revoked_at is not None:

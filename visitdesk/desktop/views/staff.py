@@ -1,8 +1,9 @@
 """The Staff screen (office managers): who works here and in which role; add staff, change a
-role, disable or enable.
+role, reset a colleague's password, disable or enable.
 
-A new member's password is a one-time password: shown once here, to read out or write down.
-"Done" forgets it.
+A new member's password, and a reset one, is a one-time password: shown once here, to read out,
+write down or copy into the practice's own channel. "Done" forgets it (and takes it off the
+clipboard if it is still there). The person chooses their own password at the next sign-in.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,12 +22,14 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from visitdesk.api.wire import Role
+from visitdesk.api.wire_accounts import StaffPasswordReset
 from visitdesk.api.wire_staff import StaffCreate, StaffCreated, StaffMember
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.views.checkins import plain_label
@@ -129,6 +133,7 @@ class StaffView(QWidget):
         self._staff = ops.staff
         self._me = ops.session.staff.id
         self.dialog: QDialog | None = None
+        self.confirm_box: QMessageBox | None = None
 
         title = plain_label("Staff", "screenTitle")
         self.model = StaffModel(ops.session.zone, self)
@@ -140,15 +145,21 @@ class StaffView(QWidget):
         self.add_button = QPushButton("Add staff\u2026")
         self.role_box = _role_box()
         self.role_button = QPushButton("Set role")
+        self.reset_button = QPushButton("Reset password\u2026")
+        self.reset_button.setToolTip(
+            "Give this colleague a one-time password; they choose their own at the next sign-in"
+        )
         self.active_button = QPushButton("Disable")
         self.add_button.clicked.connect(self.ask_add)
         self.role_button.clicked.connect(self.set_role)
+        self.reset_button.clicked.connect(self.confirm_reset)
         self.active_button.clicked.connect(self.toggle_active)
         actions = QHBoxLayout()
         actions.addWidget(self.add_button)
         actions.addStretch(1)
         actions.addWidget(self.role_box)
         actions.addWidget(self.role_button)
+        actions.addWidget(self.reset_button)
         actions.addWidget(self.active_button)
 
         self.secret_panel = QFrame()
@@ -158,6 +169,10 @@ class StaffView(QWidget):
         # Styled like a fresh security code: large, monospaced, unmistakable.
         self.secret_value = plain_label("", "codeValue")
         self.secret_value.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setObjectName("secondary")
+        self.copy_button.setToolTip("Copy the one-time password; Done takes it off the clipboard")
+        self.copy_button.clicked.connect(self.copy_secret)
         self.done_button = QPushButton("Done")
         self.done_button.clicked.connect(self.forget_secret)
         secret_layout = QHBoxLayout(self.secret_panel)
@@ -165,6 +180,7 @@ class StaffView(QWidget):
         column.addWidget(self.secret_text)
         column.addWidget(self.secret_value)
         secret_layout.addLayout(column, 1)
+        secret_layout.addWidget(self.copy_button)
         secret_layout.addWidget(self.done_button)
         self.secret_panel.hide()
         self.status = plain_label("")
@@ -216,6 +232,7 @@ class StaffView(QWidget):
         row = self.selected()
         other = row is not None and row.id != self._me
         self.role_button.setEnabled(row is not None)
+        self.reset_button.setEnabled(other and row is not None and row.active)
         self.active_button.setEnabled(other)
         self.active_button.setText("Enable" if row is not None and not row.active else "Disable")
         if row is not None:
@@ -288,12 +305,61 @@ class StaffView(QWidget):
             .run()
         )
 
+    def confirm_reset(self) -> QMessageBox | None:
+        row = self.selected()
+        if row is None or row.id == self._me or not row.active:
+            return None
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Reset password",
+            f"Reset the password of {row.name} ({row.username})?\n\n"
+            "Their current password stops working and they are signed out everywhere now. "
+            "You get a one-time password to give them; they choose their own password when "
+            "they next sign in.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText("Reset password")
+        box.accepted.connect(lambda: self.reset_password(row))
+        box.finished.connect(lambda _r: setattr(self, "confirm_box", None))
+        self.confirm_box = box
+        box.open()
+        return box
+
+    def reset_password(self, member: StaffMember) -> None:
+        (
+            self._staff.reset_password(member.id)
+            .owned_by(self)
+            .success(lambda reset: self._reset_done(member, reset))
+            .failure(lambda error: self._refused(error, "resetting the password"))
+            .run()
+        )
+
+    def _reset_done(self, member: StaffMember, reset: StaffPasswordReset) -> None:
+        self.show_secret(
+            f"{member.name} ({member.username}) signs in once with this password and then "
+            "chooses their own. It is shown only now.",
+            reset.one_time_password,
+        )
+        self.status.setText(f"{member.name}'s password was reset; their sessions have ended.")
+
     def show_secret(self, text: str, secret: str) -> None:
         self.secret_text.setText(text)
         self.secret_value.setText(secret)
         self.secret_panel.show()
 
+    def copy_secret(self) -> None:
+        secret = self.secret_value.text()
+        if secret:
+            QGuiApplication.clipboard().setText(secret)
+
     def forget_secret(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        secret = self.secret_value.text()
+        if secret and clipboard.text() == secret:
+            clipboard.clear()
         self.secret_value.clear()
         self.secret_text.clear()
         self.secret_panel.hide()

@@ -8,44 +8,46 @@ new password (every other staff call answers 403 until then).
 from __future__ import annotations
 
 import logging
-import secrets
 
 from sqlalchemy import select, update
 
 from visitdesk.api.wire_accounts import StaffPasswordChange, StaffPasswordReset
 from visitdesk.portal.accounts.account_rules import password_problem
 from visitdesk.portal.accounts.sessions import revoke_session
-from visitdesk.portal.codes.hashing import ALPHABET
-from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence import audit, throttle
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.models import StaffSession, StaffUser
-from visitdesk.portal.web.errors import NotFound, Unauthorized, Unprocessable
+from visitdesk.portal.staff.accounts import one_time_password
+from visitdesk.portal.web.config import PortalConfig
+from visitdesk.portal.web.errors import NotFound, Unprocessable
 from visitdesk.portal.web.security import Security
 
 log = logging.getLogger(__name__)
 
-#: Four groups of four from the unambiguous alphabet: about 79 bits, easy to read out.
-_ONE_TIME_GROUPS = 4
 CURRENT_MISMATCH = "The current password is not correct."
-
-
-def one_time_password() -> str:
-    groups = ("".join(secrets.choice(ALPHABET) for _ in range(4)) for _ in range(_ONE_TIME_GROUPS))
-    return "-".join(groups)
 
 
 def change_own(
     db: Database,
     security: Security,
+    config: PortalConfig,
     staff_id: str,
     session_id: str,
     body: StaffPasswordChange,
 ) -> None:
-    """Change the password; every other session of the user ends (this one stays signed in)."""
+    """Change the password; every other session of the user ends (this one stays signed in).
+
+    A wrong current password is 422, not 401: the session itself is fine, and a desk reads 401
+    as "this session has ended". Wrong guesses count like failed sign-ins, so a borrowed session
+    (an unlocked workstation) cannot be used to find the password by trying.
+    """
+    guesses = throttle.throttle_key("staff-password-change", staff_id, "")
     with db.read() as session:
+        throttle.raise_if_locked(session, guesses, what="wrong current passwords")
         staff = session.get_one(StaffUser, staff_id)
     if not security.passwords.verify(staff.password_hash, body.current_password):
-        raise Unauthorized(CURRENT_MISMATCH)
+        throttle.record_failure(db, config, guesses)
+        raise Unprocessable(CURRENT_MISMATCH)
     if body.new_password == body.current_password:
         raise Unprocessable("Choose a password different from the current one.")
     problem = password_problem(body.new_password, username=staff.username, email=None)
@@ -67,6 +69,7 @@ def change_own(
         ).all()
         for other in others:
             revoke_session(session, other, "password changed")
+        throttle.clear(session, guesses)
         audit.record(
             session,
             staff.practice_id,

@@ -187,7 +187,9 @@ def _status_filter(status: SecurityCodeStatus, now: datetime) -> ColumnElement[b
     if status == "used":
         return SecurityCode.used_at.is_not(None)
     if status == "revoked":
-        return and_(SecurityCode.used_at.is_(None), SecurityCode.revoked_at.is_not(None))
+        # Also a used code revoked afterwards: it shows as "used" but was revoked, and someone
+        # looking for revoked codes is looking for it too.
+        return SecurityCode.revoked_at.is_not(None)
     if status == "locked":
         return and_(unused, SecurityCode.locked_at.is_not(None))
     open_ = and_(unused, SecurityCode.locked_at.is_(None))

@@ -9,16 +9,21 @@ from __future__ import annotations
 import base64
 import json
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire_links import LinkPage, LinkRow, LinkState
+from visitdesk.portal.links.search import LinkSearch
 from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount
 from visitdesk.portal.web.errors import Unprocessable
 
 #: Pages follow accounts in name order; the cursor holds the last account's sort key.
 _ACCOUNT_ORDER = (PatientAccount.last_name, PatientAccount.first_name, PatientAccount.id)
-_MAX_TERMS = 4
 
 
 def encode_cursor(values: tuple[str, str, str]) -> str:
@@ -44,31 +49,12 @@ def account_login(account: PatientAccount) -> str:
     return account.email or account.username or ""
 
 
-def _escape(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _link_conditions(practice_id: str, search: str, state: LinkState) -> list[ColumnElement[bool]]:
-    """Which links are listed: the practice's, in `state`, and every search word found in the
-    account (name, email, username) or the patient (name, MRN) of the link."""
-    conditions: list[ColumnElement[bool]] = [AccountLink.practice_id == practice_id]
+def _state_conditions(state: LinkState) -> list[ColumnElement[bool]]:
     if state == "active":
-        conditions.append(AccountLink.revoked_at.is_(None))
-    elif state == "revoked":
-        conditions.append(AccountLink.revoked_at.is_not(None))
-    fields = (
-        PatientAccount.first_name,
-        PatientAccount.last_name,
-        PatientAccount.email,
-        PatientAccount.username,
-        Patient.first_name,
-        Patient.last_name,
-        Patient.mrn,
-    )
-    for term in search.casefold().split()[:_MAX_TERMS]:
-        pattern = f"%{_escape(term)}%"
-        conditions.append(or_(*(func.lower(f).like(pattern, escape="\\") for f in fields)))
-    return conditions
+        return [AccountLink.revoked_at.is_(None)]
+    if state == "revoked":
+        return [AccountLink.revoked_at.is_not(None)]
+    return []
 
 
 def list_links(
@@ -80,19 +66,42 @@ def list_links(
     after: str | None = None,
     limit: int = 200,
 ) -> LinkPage:
-    """Up to `limit` accounts in name order with their listed links.
+    """Up to `limit` accounts in name order with their listed links (`search`: see search.py).
 
-    The accounts are read along their name index, each kept if it has a listed link (an
-    indexed lookup by account), so a page costs the same at the start and deep in the list.
+    Without a search the accounts are read along their name index, each kept if it has a
+    listed link (an indexed lookup by account), so a page costs the same at the start and deep
+    in the list.
     """
-    conditions = _link_conditions(practice_id, search, state)
-    has_link = (
-        select(AccountLink.id)
-        .join(Patient, Patient.id == AccountLink.patient_id)
-        .where(AccountLink.account_id == PatientAccount.id, *conditions)
-        .exists()
-    )
-    query = select(PatientAccount).where(has_link)
+    found = LinkSearch.of(practice_id, search, session.get_bind().dialect.name)
+    states = _state_conditions(state)
+    driver = found.rarest(session) if found.terms else None
+    if driver is not None:
+        # A word with few matches: only its links are read, and checked against the other
+        # words (a separate condition on the practice's links would make SQLite read them all).
+        listed = select(AccountLink.account_id).where(
+            AccountLink.id.in_(found.links_of(driver)), *states
+        )
+        others = found.row_conditions(found_by=driver)
+        if others:
+            listed = (
+                listed.join(Patient, Patient.id == AccountLink.patient_id)
+                .join(PatientAccount, PatientAccount.id == AccountLink.account_id)
+                .where(*others)
+            )
+        query = select(PatientAccount).where(PatientAccount.id.in_(listed))
+    else:
+        has_link = (
+            select(AccountLink.id)
+            .join(Patient, Patient.id == AccountLink.patient_id)
+            .where(
+                AccountLink.account_id == PatientAccount.id,
+                AccountLink.practice_id == practice_id,
+                *states,
+                *found.row_conditions(),
+            )
+            .exists()
+        )
+        query = select(PatientAccount).where(has_link)
     if after is not None:
         query = query.where(tuple_(*_ACCOUNT_ORDER) > tuple_(*decode_cursor(after)))
     accounts = list(session.scalars(query.order_by(*_ACCOUNT_ORDER).limit(limit + 1)))
@@ -103,7 +112,12 @@ def list_links(
         select(AccountLink, Patient)
         .join(Patient, Patient.id == AccountLink.patient_id)
         .join(PatientAccount, PatientAccount.id == AccountLink.account_id)
-        .where(AccountLink.account_id.in_(list(by_id)), *conditions)
+        .where(
+            AccountLink.account_id.in_(list(by_id)),
+            AccountLink.practice_id == practice_id,
+            *states,
+            *found.row_conditions(),
+        )
         .order_by(AccountLink.created_at, AccountLink.id)
     ).all()
     per_account: dict[str, list[LinkRow]] = {account_id: [] for account_id in by_id}

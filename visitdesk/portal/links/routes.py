@@ -73,8 +73,9 @@ def list_links(
     limit: Annotated[int, Query(ge=1, le=MAX_LINK_PAGE)] = 200,
 ) -> LinkPage:
     """Portal accounts linked to patients of the practice, `limit` accounts per page in name
-    order, each with its links; `q` keeps links where every word is in the account's name,
-    email or username or the patient's name or MRN."""
+    order, each with its links; `q` keeps links where every word is the start of the account
+    holder's first or last name, email or username, or of the patient's first or last name or
+    MRN (case does not matter)."""
     with state.db.read() as session:
         return listing.list_links(
             session, staff.practice_id, search=q, state=status, after=after, limit=limit

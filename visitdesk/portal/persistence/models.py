@@ -20,8 +20,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from visitdesk.portal.persistence.db import Base, UTCDateTime, utcnow
 
@@ -239,6 +240,35 @@ class AccountLink(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     revoked_by_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
     revoke_reason: Mapped[str] = mapped_column(String(500), default="")
+
+
+def _prefix_index(
+    name: str,
+    column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+    *leading: InstrumentedAttribute[str],
+) -> Index:
+    """An index of `lower(column)` (after `leading` columns) that a "starts with" search can
+    seek in: a range on SQLite (binary order), LIKE 'term%' on PostgreSQL (text_pattern_ops,
+    whatever the database's collation). See `portal/links/listing.py`."""
+    label = f"{column.key}_lower"
+    return Index(
+        name,
+        *leading,
+        func.lower(column).label(label),
+        postgresql_ops={label: "text_pattern_ops"},
+    )
+
+
+#: The manager's linked-accounts search: each word is the start of one of these.
+LINK_SEARCH_INDEXES = (
+    _prefix_index("ix_patient_accounts_first_lower", PatientAccount.first_name),
+    _prefix_index("ix_patient_accounts_last_lower", PatientAccount.last_name),
+    _prefix_index("ix_patient_accounts_email_lower", PatientAccount.email),
+    _prefix_index("ix_patient_accounts_username_lower", PatientAccount.username),
+    _prefix_index("ix_patients_first_lower", Patient.first_name, Patient.practice_id),
+    _prefix_index("ix_patients_last_lower", Patient.last_name, Patient.practice_id),
+    _prefix_index("ix_patients_mrn_lower", Patient.mrn, Patient.practice_id),
+)
 
 
 class CheckIn(Base):

@@ -33,7 +33,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
     CHANGE_OWN_PASSWORD,
     max_body_size=AUTH_BODY_LIMIT,
     status_code=204,
-    responses=_errors(401, 422),
+    responses=_errors(401, 422, 429),
 )
 def change_password(
     body: StaffPasswordChange,
@@ -42,7 +42,9 @@ def change_password(
 ) -> Response:
     """Change your own password; your other sessions end. The one call a session whose password
     a manager reset may make."""
-    staff_passwords.change_own(state.db, state.security, staff.staff_id, staff.session_id, body)
+    staff_passwords.change_own(
+        state.db, state.security, state.config, staff.staff_id, staff.session_id, body
+    )
     return Response(status_code=204)
 
 
