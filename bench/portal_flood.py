@@ -75,7 +75,16 @@ class Portal:
     def __init__(self, root: Path) -> None:
         data = root / "portal"
         seeded = subprocess.run(
-            portal_command("seed-demo", "--data-dir", str(data), "--patients", "200", "--json"),
+            portal_command(
+                "seed-demo",
+                "--data-dir",
+                str(data),
+                "--patients",
+                "200",
+                "--arrivals-spread",
+                "40",
+                "--json",
+            ),
             capture_output=True,
             check=True,
         )

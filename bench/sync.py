@@ -189,7 +189,16 @@ def start_portal(
         serve += ["--database-url", bare]
     else:
         seeded = subprocess.run(
-            portal("seed-demo", "--data-dir", str(data), "--patients", "20", "--json"),
+            portal(
+                "seed-demo",
+                "--data-dir",
+                str(data),
+                "--patients",
+                "20",
+                "--arrivals-spread",
+                "40",
+                "--json",
+            ),
             capture_output=True,
             check=True,
         )

@@ -3,7 +3,8 @@
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py OUT_DIR
 
 Starts `visitdesk --demo` in-process (seeded portal over TLS, patient simulator), waits for a few
-I'm Here taps to reach the board, acknowledges one, answers a patient's message, and grabs the
+I'm Here taps to reach the board, checks three patients in at the desk, rooms, acknowledges and
+finishes a visit, opens the waiting-room display, answers a patient's message, and grabs the
 windows into OUT_DIR.
 """
 
@@ -30,20 +31,42 @@ async def shoot(desk: VisitDeskApp, out: Path) -> None:
     running = desk.running
     running.window.resize(1280, 800)  # the size the README promises every screen fits
     board = running.window.checkins
-    while board.model.rowCount() < 5:
+    running.window.resize(1280, 800)
+    while board.model.rowCount() < 3:
+        await asyncio.sleep(0.5)
+    # Patients without the app are checked in at the desk from the schedule.
+    scheduled = [
+        r for r in board.schedule_model.rows if r.state == "scheduled" and r.appointment_id
+    ]
+    for row in scheduled[len(scheduled) // 3 : len(scheduled) // 3 + 3]:
+        board.check_in(str(row.patient_id), row.appointment_id)
+        await asyncio.sleep(0.5)
+    while board.model.rowCount() < 6:
         await asyncio.sleep(0.5)
     first = board.model.row_at(0)
     second = board.model.row_at(1)
-    assert first is not None and second is not None
+    third = board.model.row_at(2)
+    assert first is not None and second is not None and third is not None
     board.select_id(first.id)
     board._set_status(CheckInStatus.ROOMED)
     await asyncio.sleep(1)
     board.select_id(second.id)
     board._set_status(CheckInStatus.ACKNOWLEDGED)
+    await asyncio.sleep(1)
+    board.select_id(third.id)
+    board._set_status(CheckInStatus.DONE)
     await asyncio.sleep(2)
-    board.select_id(board.model.row_at(board.model.rowCount() - 1).id)  # type: ignore[union-attr]
+    board.select_id(board.model.row_at(0).id)  # type: ignore[union-attr]
+    now_row = next(
+        (n for n, r in enumerate(board.schedule_model.rows) if r.state != "scheduled"), 0
+    )
+    board.schedule_table.scrollTo(board.schedule_model.index(max(now_row - 2, 0), 0))
     await asyncio.sleep(0.5)
     running.window.grab().save(str(out / "checkins.png"))
+    room = board.open_waiting_room()
+    await asyncio.sleep(1)
+    room.grab().save(str(out / "waiting-room.png"))
+    room.close()
 
     running.window.lock()
     await asyncio.sleep(0.3)

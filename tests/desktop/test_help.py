@@ -19,7 +19,7 @@ def test_help_lists_the_keys_of_the_screens_this_role_has(qtbot, practice, make_
     window = desk.window
     assert window.stack.currentWidget() is window.checkins
     assert window.checkins.acknowledge_button.text() == "Acknowledge (A)"
-    assert window.checkins.roomed_button.text() == "Mark roomed (R)"
+    assert window.checkins.roomed_button.text() == "Roomed (R)"
     assert _action(window, "&Demo sign-in details\u2026") is None  # not a demo
     _action(window, "&Keyboard shortcuts\u2026").trigger()
     qtbot.waitUntil(lambda: window.help_box is not None and window.help_box.isVisible())
@@ -28,6 +28,7 @@ def test_help_lists_the_keys_of_the_screens_this_role_has(qtbot, practice, make_
         "Check-ins\n  A \u2014 Acknowledge" in text and "Mark the selected patient roomed" in text
     )
     assert "C \u2014 Open the selected arrival's chat" in text
+    assert "N \u2014 Mark the selected appointment a no-show" in text
     assert "Registrations" in text and "Skip to the next registration" in text
     assert "Ctrl+Q" in text
     window.help_box.close()

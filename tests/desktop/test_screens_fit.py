@@ -2,8 +2,8 @@
 
 The demo portal runs as in `visitdesk --demo` (seeded practice, patient simulator); an office
 manager's desk (every screen) signs in to it with the app's stylesheet. One check-in gets a very
-long provider name, one registration a long email, to show that decisive columns (Arrived,
-Waiting, Status; Statements, Total) stay on screen and long text elides with its full text as a
+long provider name, one registration a long email, to show that decisive columns (Waiting,
+Status, Time, State; Statements, Total) stay on screen and long text elides with its full text as a
 tooltip. Screenshots of every screen are saved in the test's directory for a look.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from visitdesk.desktop.app import load_stylesheet
 from visitdesk.desktop.demo import prepare_demo_desk, start_demo
 from visitdesk.desktop.models.schema import Appointment
-from visitdesk.desktop.views.checkins_table import STATUS_COLUMN, WAITING_COLUMN
+from visitdesk.desktop.views.checkins_table import STATE_COLUMN, STATUS_COLUMN, WAITING_COLUMN
 from visitdesk.desktop.views.tables import RowsTable, elided_text_tooltip
 
 LONG_PROVIDER = "Dr. Maximiliana Alexandra Featherstonehaugh-Montgomery-Castellanos, MD, PhD, FACP"
@@ -80,26 +80,32 @@ def test_every_screen_fits_1280x800_without_horizontal_scrolling(
     def show(prefix: str) -> None:
         window.sidebar.setCurrentRow(next(i for i, t in enumerate(titles) if t.startswith(prefix)))
 
-    # Check-ins: wait for arrivals, then give one appointment a very long provider name.
+    # Check-ins: wait for arrivals, then give every appointment a very long provider name.
     board = window.checkins
     qtbot.waitUntil(lambda: board.model.rowCount() >= 3, timeout=60_000)
     with desk.store.write() as uow:
         for appointment in uow.session.scalars(select(Appointment)):
             appointment.provider = LONG_PROVIDER
     board.reload()
-    qtbot.waitUntil(lambda: any(LONG_PROVIDER in str(r) for r in board.model.rows), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: any(r.provider == LONG_PROVIDER for r in board.schedule_model.rows),
+        timeout=10_000,
+    )
     show("Check-ins")
     window.grab().save(str(tmp_path / "checkins.png"))
     assert_fits(window, "Check-ins")
-    table = board.table
-    header = table.horizontalHeader()
-    for column in (WAITING_COLUMN, STATUS_COLUMN, STATUS_COLUMN - 2):  # Waiting, Status, Arrived
-        right = header.sectionViewportPosition(column) + header.sectionSize(column)
-        assert right <= table.viewport().width()
-        assert header.sectionSize(column) >= header.sectionSizeHint(column)
-    provider = board.model.columns.index("Provider")
-    row = next(n for n, r in enumerate(board.model.rows) if LONG_PROVIDER in str(r))
-    tip = elided_text_tooltip(table, board.model.index(row, provider))
+    for table, columns in (
+        (board.table, (WAITING_COLUMN, STATUS_COLUMN, 1)),  # Waiting, Status, Appt.
+        (board.schedule_table, (0, STATE_COLUMN)),  # Time, State
+    ):
+        header = table.horizontalHeader()
+        for column in columns:
+            right = header.sectionViewportPosition(column) + header.sectionSize(column)
+            assert right <= table.viewport().width()
+            assert header.sectionSize(column) >= header.sectionSizeHint(column)
+    schedule = board.schedule_table
+    provider = board.schedule_model.columns.index("Provider")
+    tip = elided_text_tooltip(schedule, board.schedule_model.index(0, provider))
     assert LONG_PROVIDER in tip  # elided on screen, whole in the tooltip
 
     show("Security codes")

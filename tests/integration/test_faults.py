@@ -106,16 +106,18 @@ def test_a_lost_answer_and_another_desks_change_converge(
     assert _status(a, checkin_id) is ACK
     assert [(kind, rid) for kind, rid, _ in _held(a)] == [("checkin", checkin_id)]
 
-    # The retry settles the change (replayed, or applied now): the row shows what the portal holds.
+    # The retry settles the change (replayed, or refused as a step back: a visit never moves
+    # back from roomed to acknowledged): the row shows what the portal holds.
     assert a.engine.push_once() == 1
     on_portal = status_on_portal(b.client, checkin_id)
-    assert on_portal == ("roomed" if acted else "acknowledged")
+    assert on_portal == "roomed"
     assert _status(a, checkin_id).value == on_portal
     assert _held(a) == []
     a.engine.pull_once()
     assert _status(a, checkin_id).value == on_portal
     statuses = [i.data["status"] for i in feed_for(b.client, "checkin", checkin_id)]
-    assert statuses.count("acknowledged") == 1  # applied once, however often it was sent
+    # Applied once if it got there first, however often it was sent; never after the rooming.
+    assert statuses.count("acknowledged") == (1 if acted else 0)
 
 
 def test_a_replayed_answer_is_overtaken_by_the_feed(

@@ -25,13 +25,21 @@ def test_a_managers_set_replaces_the_defaults_and_reaches_the_feed(
     texts = {"texts": [{"title": "Parking", "body": "Parking is behind {practice_name}."}]}
     saved = portal_http.put(_url(practice), json=texts, headers=manager, timeout=10)
     assert saved.status_code == 200, saved.text
-    assert portal_http.get(_url(practice), headers=front, timeout=10).json() == texts
+    # A set without the acknowledgement mark: acknowledging an arrival then sends no text.
+    stored = {"texts": [{**texts["texts"][0], "on_acknowledge": False}]}
+    assert portal_http.get(_url(practice), headers=front, timeout=10).json() == stored
 
     page = portal_http.get(
         f"{practice.staff_url}/changes", params={"after": after}, headers=front, timeout=10
     ).json()
     [item] = [i for i in page["items"] if i["kind"] == "quick_texts"]
-    assert item["data"] == texts
+    assert item["data"] == stored
+
+    marked = {"title": "Seat", "body": "Please take a seat.", "on_acknowledge": True}
+    two = {"texts": [marked, {**marked, "title": "Seat 2"}]}
+    refused = portal_http.put(_url(practice), json=two, headers={**manager, **idem()}, timeout=10)
+    assert refused.status_code == 422
+    assert "Only one quick text" in refused.text
 
 
 def test_unknown_placeholders_and_empty_texts_are_refused_in_words(

@@ -25,6 +25,10 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/appointments"): DESK,
     ("GET", "/changes"): EVERYONE,
     ("POST", "/checkins/{checkin_id}/status"): DESK,
+    ("PUT", "/checkins/{checkin_id}"): DESK,
+    ("POST", "/appointments/{appointment_id}/no-show"): DESK,
+    ("GET", "/checkin-settings"): EVERYONE,
+    ("PUT", "/checkin-settings"): MANAGER,
     ("POST", "/security-codes"): DESK,
     ("GET", "/security-codes"): DESK,
     ("POST", "/security-codes/{code_id}/revoke"): DESK,
@@ -92,6 +96,7 @@ def _call(
     # Ids that belong to nobody: the role check comes before the lookup.
     url = practice.staff_url + path.format(
         checkin_id="none",
+        appointment_id="none",
         code_id="none",
         registration_id="none",
         link_id="none",

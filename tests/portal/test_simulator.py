@@ -87,6 +87,8 @@ def test_simulator_sends_a_few_myinfo_changes(
     assert len(waiting) == 3
     fields = {f["field"] for change in waiting for f in change["fields"]}
     assert {"address_line1", "phone", "insurance_payer", "insurance_card_front"} <= fields
+
+
 def test_simulator_writes_answers_replies_and_chats_after_arriving(
     portal_http: requests.Session, practice: PortalPractice
 ) -> None:

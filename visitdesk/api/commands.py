@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from visitdesk.api.wire import (
     STAFF_PREFIX,
+    AppointmentOut,
     AppointmentUpsert,
     ChangesPage,
     CheckInOut,
@@ -43,6 +44,7 @@ from visitdesk.api.wire_audit import (
     DeskEventRecorded,
 )
 from visitdesk.api.wire_billing import LedgerUpsert
+from visitdesk.api.wire_checkins import CheckInSettings, DeskCheckInCreate
 from visitdesk.api.wire_links import (
     AccountLock,
     AccountState,
@@ -244,6 +246,34 @@ SET_CHECKIN_STATUS = _command(
     "/checkins/{checkin_id}/status",
     CheckInStatusUpdate,
     CheckInOut,
+    idempotent=True,
+)
+#: The desk chooses the check-in's id (a UUID), so the row shows at once and a retry is the same.
+CHECK_IN_AT_DESK = _command(
+    "check_in_at_desk",
+    "PUT",
+    "/checkins/{checkin_id}",
+    DeskCheckInCreate,
+    CheckInOut,
+    idempotent=True,
+)
+MARK_NO_SHOW = _command(
+    "mark_no_show",
+    "POST",
+    "/appointments/{appointment_id}/no-show",
+    None,
+    AppointmentOut,
+    idempotent=True,
+)
+READ_CHECKIN_SETTINGS = _command(
+    "read_checkin_settings", "GET", "/checkin-settings", None, CheckInSettings, idempotent=False
+)
+WRITE_CHECKIN_SETTINGS = _command(
+    "write_checkin_settings",
+    "PUT",
+    "/checkin-settings",
+    CheckInSettings,
+    CheckInSettings,
     idempotent=True,
 )
 
@@ -457,6 +487,10 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         UPSERT_APPOINTMENTS,
         UPSERT_LEDGER,
         SET_CHECKIN_STATUS,
+        CHECK_IN_AT_DESK,
+        MARK_NO_SHOW,
+        READ_CHECKIN_SETTINGS,
+        WRITE_CHECKIN_SETTINGS,
         ISSUE_SECURITY_CODE,
         LIST_SECURITY_CODES,
         REVOKE_SECURITY_CODE,

@@ -163,6 +163,12 @@ class AppointmentRecord(Wire):
 class AppointmentOut(AppointmentRecord):
     id: str
     patient_id: str
+    no_show_at: AwareDatetime | None = Field(
+        default=None, description="When the desk marked the patient a no-show (None: not marked)."
+    )
+    no_show_by: str | None = Field(
+        default=None, description="Name of the staff member who marked the no-show."
+    )
 
 
 class AppointmentUpsert(Wire):
@@ -176,7 +182,13 @@ class CheckInStatus(StrEnum):
     ARRIVED = "arrived"
     ACKNOWLEDGED = "acknowledged"
     ROOMED = "roomed"
+    #: The visit is over (the patient left the room); the board stops counting the wait.
+    DONE = "done"
     CANCELLED = "cancelled"
+
+
+#: How a check-in began: the patient's I'm Here tap in the app, or the front desk.
+CheckInSource = Literal["app", "desk"]
 
 
 class CheckInOut(Wire):
@@ -189,11 +201,19 @@ class CheckInOut(Wire):
     status_changed_by: str | None = Field(
         default=None, description="Name of the staff member who last changed the status."
     )
+    source: CheckInSource = Field(
+        default="app", description="app: the patient tapped I'm Here; desk: checked in by staff."
+    )
     thread_id: str | None = Field(default=None, description="The arrival chat the tap began.")
 
 
 class CheckInStatusUpdate(Wire):
-    status: Literal[CheckInStatus.ACKNOWLEDGED, CheckInStatus.ROOMED, CheckInStatus.CANCELLED]
+    status: Literal[
+        CheckInStatus.ACKNOWLEDGED,
+        CheckInStatus.ROOMED,
+        CheckInStatus.DONE,
+        CheckInStatus.CANCELLED,
+    ]
 
 
 # --------------------------------------------------------------------------- change feed
@@ -208,6 +228,8 @@ KNOWN_CHANGE_KINDS = (
     "registration",
     "ledger_line",
     "payment",
+    "arrival_attempt",
+    "checkin_settings",
     "demographic_change",
     "insurance",
     "thread",
@@ -271,6 +293,12 @@ class PatientAppointment(Wire):
     provider: str
     location: str
     status: AppointmentStatus
+    check_in_opens_at: AwareDatetime | None = Field(
+        default=None, description="From when I'm Here is accepted for this appointment."
+    )
+    check_in_closes_at: AwareDatetime | None = Field(
+        default=None, description="Until when I'm Here is accepted for this appointment."
+    )
 
 
 class PatientCheckInCreate(Wire):

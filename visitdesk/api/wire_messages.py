@@ -200,18 +200,22 @@ DEFAULT_QUICK_TEXTS = (
     ),
     (
         "Please call us",
-        "Hi {patient_first_name}, please call us at {practice_phone} "
-        "so we can help you with this.",
+        "Hi {patient_first_name}, please call us at {practice_phone} so we can help you with this.",
     ),
     (
         "Arrival: have a seat",
-        "Welcome, {patient_first_name}! Please have a seat; we will call you shortly.",
+        "Hi {patient_first_name}, we know you are here. Please take a seat; we will call you "
+        "shortly.",
     ),
     (
         "Refill sent",
         "Hi {patient_first_name}, your refill request has been sent to the provider for review.",
     ),
 )
+
+
+#: The default sent in the arrival chat when the desk acknowledges an arrival (a title above).
+DEFAULT_ACKNOWLEDGEMENT = "Arrival: have a seat"
 
 
 def unknown_placeholders(body: str) -> list[str]:
@@ -233,6 +237,11 @@ class QuickText(Wire):
         StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUICK_TEXT_CHARS),
         AfterValidator(_no_nul),
     ]
+    on_acknowledge: bool = Field(
+        default=False,
+        description="Sent, filled in, in the arrival chat when the desk acknowledges an arrival "
+        "(one text of a set at most).",
+    )
 
     @model_validator(mode="after")
     def _known_placeholders(self) -> QuickText:
@@ -250,6 +259,17 @@ class QuickText(Wire):
 class QuickTextSet(Wire):
     texts: Annotated[list[QuickText], Field(max_length=MAX_QUICK_TEXTS)]
 
+    @model_validator(mode="after")
+    def _one_acknowledgement(self) -> QuickTextSet:
+        if sum(1 for text in self.texts if text.on_acknowledge) > 1:
+            raise ValueError("Only one quick text can be sent when an arrival is acknowledged.")
+        return self
+
     @classmethod
     def defaults(cls) -> QuickTextSet:
-        return cls(texts=[QuickText(title=t, body=b) for t, b in DEFAULT_QUICK_TEXTS])
+        return cls(
+            texts=[
+                QuickText(title=t, body=b, on_acknowledge=t == DEFAULT_ACKNOWLEDGEMENT)
+                for t, b in DEFAULT_QUICK_TEXTS
+            ]
+        )

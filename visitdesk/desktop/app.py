@@ -114,7 +114,9 @@ def build_ops(
     bridge.changed.connect(registrations.note_changes)
     return DeskOps(
         session=session,
-        checkins=CheckInOps(runner, store, engine, zone=session.zone, staff_name=staff_name),
+        checkins=CheckInOps(
+            runner, store, engine, zone=session.zone, staff_name=staff_name, practice=practice
+        ),
         patients=PatientOps(runner, store, engine),
         codes=CodeOps(runner, store, engine, client=client, staff_name=staff_name),
         registrations=registrations,
@@ -226,8 +228,16 @@ class VisitDeskApp(QObject):
             self._resumed
         ).failure(lambda _error: self._resumed(None)).run()
 
+    def _save_desk_setting(self, name: str, enabled: bool) -> None:
+        if name in ("arrival_sound", "arrival_notices", "waiting_room_initials"):
+            setattr(self.settings, name, enabled)
+            self._save_settings()
+
     def _save_message_notices(self, enabled: bool) -> None:
         self.settings.message_notices = enabled
+        self._save_settings()
+
+    def _save_settings(self) -> None:
         try:
             self.settings.save(self.data_dir)
         except OSError as error:
@@ -342,9 +352,13 @@ class VisitDeskApp(QObject):
             bridge,
             idle_lock_minutes=self.settings.idle_lock_minutes,
             message_notices=self.settings.message_notices,
+            arrival_sound=self.settings.arrival_sound,
+            arrival_notices=self.settings.arrival_notices,
+            waiting_room_initials=self.settings.waiting_room_initials,
             demo_sign_ins=self.demo.sign_in_details() if self.demo is not None else "",
         )
         window.message_notices_changed.connect(self._save_message_notices)
+        window.desk_setting_changed.connect(self._save_desk_setting)
         window.sign_out_requested.connect(self.sign_out)
         window.closed.connect(self.quit)
         self.running = Running(opened, engine, bridge, ops, window)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from visitdesk.api.wire import Role
 from visitdesk.desktop.about import APP_NAME, AboutDialog
 from visitdesk.desktop.idle import IdleWatcher
-from visitdesk.desktop.notifier import MessageNotifier
+from visitdesk.desktop.notifier import ArrivalAlerts, DesktopNotices, MessageNotifier
 from visitdesk.desktop.ops.desk import (
     AUDIT_ROLES,
     BILLING_ROLES,
@@ -62,9 +62,13 @@ from visitdesk.desktop.views.statements import StatementsView
 #: The keys of each screen, as Help shows them (the screens define the shortcuts themselves).
 SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
     "Check-ins": (
-        ("A", "Acknowledge the selected arrival"),
+        ("A", "Acknowledge the selected arrival (the patient is told in the chat)"),
         ("R", "Mark the selected patient roomed"),
+        ("D", "The selected patient's visit is done"),
         ("C", "Open the selected arrival's chat"),
+        ("I", "Check in at the desk (the selected appointment, or a turned-away tap)"),
+        ("N", "Mark the selected appointment a no-show (once late)"),
+        ("W", "Check in a patient found by search (walk-in)"),
     ),
     "Security codes": (
         ("Ctrl+F", "Find a patient"),
@@ -105,6 +109,10 @@ SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
 KEY_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("Check-ins", "A"): CHECKIN_ROLES,
     ("Check-ins", "R"): CHECKIN_ROLES,
+    ("Check-ins", "D"): CHECKIN_ROLES,
+    ("Check-ins", "I"): CHECKIN_ROLES,
+    ("Check-ins", "N"): CHECKIN_ROLES,
+    ("Check-ins", "W"): CHECKIN_ROLES,
     ("Check-ins", "C"): MESSAGE_ROLES,
 }
 GLOBAL_SHORTCUTS = (("Ctrl+Q", "Quit VisitDesk"),)
@@ -119,6 +127,8 @@ class MainWindow(QMainWindow):
     closed = Signal()
     #: The user switched desktop notices for new messages on or off (the app saves it).
     message_notices_changed = Signal(bool)
+    #: The user switched a workstation setting of the check-in desk: (Settings field, value).
+    desk_setting_changed = Signal(str, bool)
 
     def __init__(
         self,
@@ -128,6 +138,9 @@ class MainWindow(QMainWindow):
         *,
         idle_lock_minutes: float = 10,
         message_notices: bool = True,
+        arrival_sound: bool = True,
+        arrival_notices: bool = True,
+        waiting_room_initials: bool = False,
         demo_sign_ins: str = "",
     ) -> None:
         super().__init__(parent)
@@ -148,8 +161,14 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(200)
         self.stack = QStackedWidget()
 
+        self.notices = DesktopNotices(self)
         self.checkins = CheckInsView(ops)
         self._add_screen(self.checkins, "Check-ins")
+        self.checkins.set_initials_only(waiting_room_initials)
+        self.arrival_alerts = ArrivalAlerts(
+            self.notices, sound=arrival_sound, notice=arrival_notices, parent=self
+        )
+        self.checkins.arrivals_came.connect(self.arrival_alerts.arrived)
         self.checkins.waiting_changed.connect(self._on_waiting_changed)
         self.checkins.message.connect(self.show_message)
         bridge.changed.connect(self.checkins.on_sync_changed)
@@ -184,7 +203,7 @@ class MainWindow(QMainWindow):
             bridge.status_changed.connect(inbox.on_status)
             bridge.outbox_failed.connect(lambda _item, _text: inbox.on_status(None))
             self.checkins.chat_requested.connect(self.show_thread)
-            self.notifier = MessageNotifier(ops.messages, message_notices, self)
+            self.notifier = MessageNotifier(ops.messages, message_notices, self.notices, self)
             bridge.changed.connect(self.notifier.on_sync_changed)
         self.statements: StatementsView | None = None
         if session.can(BILLING_ROLES):
@@ -332,6 +351,8 @@ class MainWindow(QMainWindow):
             self.notices_action = notices
             sync_menu.addAction(notices)
 
+        self._build_checkin_menu(menu.addMenu("&Check-ins"))
+
         help_menu = menu.addMenu("&Help")
         keys = QAction("&Keyboard shortcuts\u2026", self)
         keys.triggered.connect(self.show_shortcuts)
@@ -341,6 +362,46 @@ class MainWindow(QMainWindow):
             demo.triggered.connect(self.show_demo_sign_ins)
             help_menu.addAction(demo)
         self._add_about_action(help_menu)
+
+    def _build_checkin_menu(self, checkin_menu: QMenu) -> None:
+        """The check-in desk's workstation settings; each says once if this workstation cannot
+        give it (no sound output, no system tray), and the app runs on without it."""
+        alerts = self.arrival_alerts
+        sound = QAction("&Sound on each arrival", self)
+        sound.setCheckable(True)
+        sound.setChecked(alerts.sound)
+        sound.toggled.connect(lambda on: self._desk_setting("arrival_sound", on))
+        if not alerts.can_sound:
+            sound.setText("&Sound on each arrival (this workstation has no sound output)")
+            sound.setEnabled(False)
+        notice = QAction("Desktop &notice on each arrival", self)
+        notice.setCheckable(True)
+        notice.setChecked(alerts.notice)
+        notice.toggled.connect(lambda on: self._desk_setting("arrival_notices", on))
+        if not self.notices.available:
+            notice.setText("Desktop &notice on each arrival (this workstation has no system tray)")
+            notice.setEnabled(False)
+        initials = QAction("Waiting-room display shows &initials only", self)
+        initials.setCheckable(True)
+        initials.setChecked(self.checkins.initials_only)
+        initials.toggled.connect(lambda on: self._desk_setting("waiting_room_initials", on))
+        display = QAction("Open the &waiting-room display", self)
+        display.triggered.connect(self.checkins.open_waiting_room)
+        self.arrival_sound_action, self.arrival_notice_action = sound, notice
+        self.initials_action = initials
+        for action in (sound, notice, initials):
+            checkin_menu.addAction(action)
+        checkin_menu.addSeparator()
+        checkin_menu.addAction(display)
+
+    def _desk_setting(self, name: str, enabled: bool) -> None:
+        if name == "arrival_sound":
+            self.arrival_alerts.set_sound(enabled)
+        elif name == "arrival_notices":
+            self.arrival_alerts.set_notice(enabled)
+        elif name == "waiting_room_initials":
+            self.checkins.set_initials_only(enabled)
+        self.desk_setting_changed.emit(name, enabled)
 
     def _notices_toggled(self, enabled: bool) -> None:
         if self.notifier is not None:

@@ -45,6 +45,12 @@ class Settings:
     time, in the order they were made."""
     message_notices: bool = True
     """Show a desktop notice ("New portal message", no patient details) when patients write."""
+    arrival_sound: bool = True
+    """Play the system's alert sound when a patient arrives (where the workstation has sound)."""
+    arrival_notices: bool = True
+    """Show a desktop notice ("A patient has arrived", no patient details) on each arrival."""
+    waiting_room_initials: bool = False
+    """The waiting-room display shows initials only instead of first name and last initial."""
 
     @classmethod
     def load(cls, data_dir: Path) -> Settings:

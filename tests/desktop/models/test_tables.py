@@ -18,6 +18,8 @@ def test_feed_kinds_are_applied_in_the_listed_order() -> None:
         "patient",
         "appointment",
         "checkin",
+        "arrival_attempt",
+        "checkin_settings",
         "ledger_line",
         "payment",
         "security_code",

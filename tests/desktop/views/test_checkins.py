@@ -35,7 +35,7 @@ def test_a_patient_tap_appears_on_the_board(qtbot, practice, make_desk):
     assert model.data(model.index(0, 0), Qt.ItemDataRole.UserRole) == checkin["id"]
     assert model.data(model.index(0, STATUS_COLUMN)) == "Arrived"
     assert "," in model.data(model.index(0, 0))  # "Last, First" from the synced patient record
-    assert model.data(model.index(0, 3))  # provider of today's appointment
+    assert model.rows[0].provider  # provider of today's appointment
     assert "1 waiting" in board._summary.text()
     assert desk.window.sidebar.item(0).text() == "Check-ins  (1 waiting)"
 

@@ -20,7 +20,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import AppointmentOut, ChangeItem, CheckInOut, PatientOut
-from visitdesk.desktop.models import codes, messages, myinfo, quick_texts, registrations
+from visitdesk.desktop.models import codes, messages, myinfo, quick_texts, registrations, schedule
 from visitdesk.desktop.models.billing import feed as billing_feed
 from visitdesk.desktop.models.bulk import bulk_insert, chunks, delete_where_in
 from visitdesk.desktop.models.schema import Appointment, CheckIn, Patient, table_of
@@ -49,6 +49,8 @@ APPOINTMENT_FIELDS = (
     "reason",
     "status",
 )
+#: The portal's own marks on an appointment (not the practice system's, so imports leave them).
+APPOINTMENT_PORTAL_FIELDS = ("no_show_at", "no_show_by")
 CHECKIN_STATUS_FIELDS = ("status", "status_changed_at", "status_changed_by")
 
 
@@ -172,7 +174,7 @@ def _apply_appointments(session: Session, items: list[ChangeItem]) -> None:
     parsed: list[tuple[int, str, str, dict[str, Any]]] = []
     for item in upserts:
         record = AppointmentOut.model_validate(item.data)
-        row = {f: getattr(record, f) for f in APPOINTMENT_FIELDS}
+        row = {f: getattr(record, f) for f in (*APPOINTMENT_FIELDS, *APPOINTMENT_PORTAL_FIELDS)}
         row["portal_id"] = item.id
         row["patient_mrn"] = record.mrn
         row["patient_portal_id"] = record.patient_id
@@ -180,7 +182,12 @@ def _apply_appointments(session: Session, items: list[ChangeItem]) -> None:
     incoming, rows, losers = _winners(parsed)
     delete_where_in(session, table, "portal_id", deletes + losers)
     _resolve_holders(session, table, "external_id", incoming)
-    _upsert(session, table, rows, (*APPOINTMENT_FIELDS, "patient_mrn", "patient_portal_id"))
+    _upsert(
+        session,
+        table,
+        rows,
+        (*APPOINTMENT_FIELDS, *APPOINTMENT_PORTAL_FIELDS, "patient_mrn", "patient_portal_id"),
+    )
 
 
 def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:
@@ -203,9 +210,10 @@ def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:
                 "status": record.status.value,
                 "status_changed_at": record.status_changed_at,
                 "status_changed_by": record.status_changed_by,
+                "source": record.source,
             }
         )
-    fields = ("patient_id", "appointment_id", "arrived_at", *CHECKIN_STATUS_FIELDS)
+    fields = ("patient_id", "appointment_id", "arrived_at", *CHECKIN_STATUS_FIELDS, "source")
     bulk_insert(session, table, rows, conflict="id", update=fields)
 
 
@@ -216,6 +224,8 @@ APPLIERS: tuple[tuple[str, Applier], ...] = (
     ("patient", _apply_patients),
     ("appointment", _apply_appointments),
     ("checkin", _apply_checkins),
+    (schedule.ATTEMPT_KIND, schedule.apply_arrival_attempts),
+    (schedule.SETTINGS_KIND, schedule.apply_checkin_settings),
     ("ledger_line", billing_feed.apply_ledger_lines),
     ("payment", billing_feed.apply_payments),
     (codes.KIND, codes.apply_security_codes),

@@ -4,6 +4,9 @@ The templates are the practice's: the portal keeps them and sends every desk the
 saved (a ``quick_texts`` feed item), which this store holds for offline use. A manager's save is
 used here at once and queued in the outbox. Until a manager saves a set, the desk offers
 `DEFAULT_QUICK_TEXTS`.
+
+One template at most is marked `on_acknowledge`: the check-in board sends it, filled, in the
+arrival chat when the desk acknowledges an arrival.
 """
 
 from __future__ import annotations
@@ -12,12 +15,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-from sqlalchemy import Integer, String, Text, delete, select
+from sqlalchemy import Boolean, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from visitdesk.api.commands import WRITE_QUICK_TEXTS
 from visitdesk.api.wire import ChangeItem
-from visitdesk.api.wire_messages import DEFAULT_QUICK_TEXTS, MAX_QUICK_TEXTS, QuickTextSet
+from visitdesk.api.wire_messages import (
+    DEFAULT_ACKNOWLEDGEMENT,
+    DEFAULT_QUICK_TEXTS,
+    MAX_QUICK_TEXTS,
+    QuickTextSet,
+)
 from visitdesk.api.wire_messages import QuickText as WireQuickText
 from visitdesk.desktop.models.messages import Enqueue
 from visitdesk.desktop.models.schema import Base
@@ -35,6 +43,8 @@ class QuickText(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
+    #: Sent in the arrival chat when the desk acknowledges an arrival (one template at most).
+    on_acknowledge: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 KIND = "quick_texts"
@@ -44,18 +54,34 @@ def quick_texts(session: Session) -> list[QuickText]:
     rows = list(session.scalars(select(QuickText).order_by(QuickText.id)))
     if rows:
         return rows
-    return [QuickText(id=0, title=t, body=b) for t, b in DEFAULT_QUICK_TEXTS]
+    return [
+        QuickText(id=0, title=t, body=b, on_acknowledge=t == DEFAULT_ACKNOWLEDGEMENT)
+        for t, b in DEFAULT_QUICK_TEXTS
+    ]
+
+
+def acknowledgement(session: Session) -> str | None:
+    """The template sent when the desk acknowledges an arrival; None when a manager chose none."""
+    return next((q.body for q in quick_texts(session) if q.on_acknowledge), None)
 
 
 def _replace(session: Session, texts: QuickTextSet) -> None:
     session.execute(delete(QuickText))
-    session.add_all(QuickText(title=t.title, body=t.body) for t in texts.texts)
+    session.add_all(
+        QuickText(title=t.title, body=t.body, on_acknowledge=t.on_acknowledge) for t in texts.texts
+    )
 
 
-def validated(texts: Sequence[tuple[str, str]]) -> QuickTextSet:
-    """The set as the portal will take it; ValueError saying in words what it would refuse."""
+def validated(texts: Sequence[tuple[str, str]], on_acknowledge: int | None = None) -> QuickTextSet:
+    """The set as the portal will take it (`on_acknowledge`: the index of the text sent when an
+    arrival is acknowledged); ValueError saying in words what it would refuse."""
     try:
-        return QuickTextSet(texts=[WireQuickText(title=t, body=b) for t, b in texts])
+        return QuickTextSet(
+            texts=[
+                WireQuickText(title=t, body=b, on_acknowledge=n == on_acknowledge)
+                for n, (t, b) in enumerate(texts)
+            ]
+        )
     except ValidationError as exc:
         raise ValueError(_in_words(exc)) from None
 

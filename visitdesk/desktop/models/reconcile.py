@@ -30,7 +30,9 @@ from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from visitdesk.api.commands import (
+    CHECK_IN_AT_DESK,
     DECIDE_DEMOGRAPHIC_CHANGE,
+    MARK_NO_SHOW,
     MATCH_REGISTRATION,
     REJECT_REGISTRATION,
     SET_CHECKIN_STATUS,
@@ -76,15 +78,25 @@ def _when(data: dict[str, Any], key: str) -> datetime:
 
 
 CHECKIN = "checkin"
+APPOINTMENT = "appointment"
 
 #: The kinds the desk changes optimistically; a new one (messages, links ...) is added here.
 OPTIMISTIC: tuple[OptimisticKind, ...] = (
     # A status change shows on the board at once and is replaced by the portal's word.
+    # A desk check-in shows at once under the id the desk chose; before it settles, the desk's
+    # own "no such check-in yet" is held (a delete), so a refused one disappears again.
     OptimisticKind(
         CHECKIN,
-        frozenset({SET_CHECKIN_STATUS.name}),
+        frozenset({SET_CHECKIN_STATUS.name, CHECK_IN_AT_DESK.name}),
         "checkin_id",
         lambda data: _when(data, "status_changed_at"),
+    ),
+    # A no-show mark shows on the schedule at once; a refused one (the patient arrived) goes.
+    OptimisticKind(
+        APPOINTMENT,
+        frozenset({MARK_NO_SHOW.name}),
+        "appointment_id",
+        lambda data: _when(data, "no_show_at"),
     ),
     # A decision takes the registration out of this desk's queue at once (its own columns); the
     # portal's word on the registration waits until the decision settles.
@@ -150,11 +162,14 @@ def apply_page(session: Session, items: Sequence[ChangeItem]) -> set[str]:
     return feed.apply_changes(session, ready)
 
 
-def keep_before_change(session: Session, kind: str, record_id: str, data: dict[str, Any]) -> None:
+def keep_before_change(
+    session: Session, kind: str, record_id: str, data: dict[str, Any], op: str = "upsert"
+) -> None:
     """Remember the desk's view of a record (portal wire form) before changing it locally, unless
-    a portal state is held already: a refused change falls back to it."""
+    a portal state is held already: a refused change falls back to it. For a record the desk
+    creates, `op` is "delete": until the portal has it, it does not exist."""
     if session.get(HeldFeedItem, (kind, record_id)) is None:
-        session.add(HeldFeedItem(kind=kind, record_id=record_id, seq=0, op="upsert", data=data))
+        session.add(HeldFeedItem(kind=kind, record_id=record_id, seq=0, op=op, data=data))
         session.flush()
 
 
@@ -185,8 +200,12 @@ def settle(
         session.flush()
     if isinstance(answer, dict) and answer.get("id") == record_id:
         fresh = ChangeItem(seq=0, kind=kind, op="upsert", id=record_id, data=answer)
-        if not candidates or (
-            candidates[0].op == "upsert" and _newer(spec, answer, candidates[0].data)
+        held_item = candidates[0] if candidates else None
+        if (
+            held_item is None
+            # The desk's own "not there yet" of a record it created: the portal's answer wins.
+            or (held_item.seq == 0 and held_item.op == "delete")
+            or (held_item.op == "upsert" and _newer(spec, answer, held_item.data))
         ):
             candidates.insert(0, fresh)
     for candidate in candidates:

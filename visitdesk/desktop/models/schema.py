@@ -91,6 +91,9 @@ class Appointment(Base):
     location: Mapped[str] = mapped_column(String(200), default="")
     reason: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    #: The portal's no-show mark (set by a desk; an arrival clears it).
+    no_show_at: Mapped[datetime | None]
+    no_show_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class CheckIn(Base):
@@ -104,6 +107,7 @@ class CheckIn(Base):
     __table_args__ = (
         Index(None, "arrived_at"),
         Index(None, "patient_id"),
+        Index(None, "appointment_id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -113,6 +117,8 @@ class CheckIn(Base):
     status: Mapped[str] = mapped_column(String(16))
     status_changed_at: Mapped[datetime]
     status_changed_by: Mapped[str | None] = mapped_column(String(200))
+    #: "app" (the patient's I'm Here) or "desk" (checked in by staff).
+    source: Mapped[str] = mapped_column(String(8), default="app")
 
 
 class OutboxEntry(Base):

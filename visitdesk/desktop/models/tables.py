@@ -25,6 +25,7 @@ from visitdesk.desktop.models.patient_search import PatientSearchKey
 from visitdesk.desktop.models.quick_texts import QuickText
 from visitdesk.desktop.models.reconcile import HeldFeedItem
 from visitdesk.desktop.models.registrations import Registration
+from visitdesk.desktop.models.schedule import ArrivalAttempt
 from visitdesk.desktop.models.schema import (
     Appointment,
     Base,
@@ -39,6 +40,7 @@ TABLES: tuple[type[Base], ...] = (
     Patient,
     Appointment,
     CheckIn,
+    ArrivalAttempt,
     OutboxEntry,
     HeldFeedItem,
     PatientSearchKey,

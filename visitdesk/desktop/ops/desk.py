@@ -47,6 +47,8 @@ LINK_ROLES = frozenset({Role.MANAGER})
 AUDIT_ROLES = frozenset({Role.MANAGER})
 #: The roles that manage staff accounts (the portal enforces the same).
 STAFF_ROLES = frozenset({Role.MANAGER})
+#: The roles that set the practice's check-in rules (the portal enforces the same).
+CHECKIN_RULE_ROLES = frozenset({Role.MANAGER})
 
 
 def practice_zone(practice: PracticeInfo) -> tzinfo:

@@ -31,6 +31,8 @@ TEMPLATE_ROLES = frozenset({Role.MANAGER})
 class QuickText:
     title: str
     body: str
+    #: Sent in the arrival chat when the desk acknowledges an arrival (one at most).
+    on_acknowledge: bool = False
 
 
 class MessageOps(StoreOps):
@@ -148,7 +150,10 @@ class MessageOps(StoreOps):
     def quick_texts(self) -> Op[list[QuickText]]:
         def run() -> list[QuickText]:
             with self.store.read() as session:
-                return [QuickText(q.title, q.body) for q in quick_texts.quick_texts(session)]
+                return [
+                    QuickText(q.title, q.body, bool(q.on_acknowledge))
+                    for q in quick_texts.quick_texts(session)
+                ]
 
         return self.runner.op(run)
 
@@ -157,7 +162,12 @@ class MessageOps(StoreOps):
         in words, for a text the portal would refuse, such as an unknown placeholder)."""
         if not self.may_edit_templates:
             raise PermissionError("Only a manager edits the quick texts.")
-        wire = quick_texts.validated([(t.title, t.body) for t in texts])
+        flagged = [n for n, t in enumerate(texts) if t.on_acknowledge]
+        if len(flagged) > 1:
+            raise ValueError("Only one quick text can be sent when an arrival is acknowledged.")
+        wire = quick_texts.validated(
+            [(t.title, t.body) for t in texts], flagged[0] if flagged else None
+        )
         return self._queued(lambda: quick_texts.save(self.store, wire))
 
     def fill(self, template: str, detail: messages.ThreadDetail) -> str:

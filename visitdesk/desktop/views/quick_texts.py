@@ -6,6 +6,7 @@ import logging
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QHBoxLayout,
     QLineEdit,
@@ -34,7 +35,7 @@ class QuickTextEditor(QDialog):
         self._ops = ops
         self.setWindowTitle("Quick texts")
         self.resize(720, 420)
-        self._texts = [QuickText(t.title, t.body) for t in texts]
+        self._texts = [QuickText(t.title, t.body, t.on_acknowledge) for t in texts]
         self.list = QListWidget()
         self.list.setMaximumWidth(220)
         self.title = QLineEdit()
@@ -49,6 +50,11 @@ class QuickTextEditor(QDialog):
             "hint",
         )
         hint.setWordWrap(True)
+        self.acknowledge = QCheckBox("Send this in the arrival chat when the desk acknowledges")
+        self.acknowledge.setToolTip(
+            "One quick text at most: the check-in board sends it, filled in, on Acknowledge"
+        )
+        self.acknowledge.toggled.connect(self._acknowledge_toggled)
         self.error = plain_label("", "errorText")
         self.error.setWordWrap(True)
         self.add_button = QPushButton("Add")
@@ -67,6 +73,7 @@ class QuickTextEditor(QDialog):
         right.addWidget(self.title)
         right.addWidget(self.body, 1)
         right.addWidget(hint)
+        right.addWidget(self.acknowledge)
         right.addWidget(self.error)
         top = QHBoxLayout()
         top.addWidget(self.list)
@@ -99,16 +106,31 @@ class QuickTextEditor(QDialog):
         self.body.setPlainText(text.body)
         self.title.blockSignals(False)
         self.body.blockSignals(False)
+        self.acknowledge.blockSignals(True)
+        self.acknowledge.setChecked(text.on_acknowledge)
+        self.acknowledge.blockSignals(False)
         self._update_buttons()
 
     def _edited(self, *_: object) -> None:
         row = self._current
         if not 0 <= row < len(self._texts):
             return
-        self._texts[row] = QuickText(self.title.text(), self.body.toPlainText())
+        self._texts[row] = QuickText(
+            self.title.text(), self.body.toPlainText(), self._texts[row].on_acknowledge
+        )
         item = self.list.item(row)
         if item is not None:
             item.setText(self.title.text() or "(untitled)")
+
+    def _acknowledge_toggled(self, checked: bool) -> None:
+        row = self._current
+        if not 0 <= row < len(self._texts):
+            return
+        # One at most: choosing this one unmarks the others.
+        self._texts = [
+            QuickText(t.title, t.body, checked and n == row) if checked or n == row else t
+            for n, t in enumerate(self._texts)
+        ]
 
     def add(self) -> None:
         self._texts.append(QuickText("New quick text", "Hi {patient_first_name}, "))
@@ -130,6 +152,7 @@ class QuickTextEditor(QDialog):
         self.remove_button.setEnabled(has)
         self.title.setEnabled(has)
         self.body.setEnabled(has)
+        self.acknowledge.setEnabled(has)
 
     def save(self) -> None:
         texts = [t for t in self._texts if t.title.strip() and t.body.strip()]

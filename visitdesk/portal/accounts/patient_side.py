@@ -11,17 +11,20 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import AccountInfo, LinkedPatient, PatientAppointment, PatientSession
+from visitdesk.api.wire_checkins import CheckInSettings
 from visitdesk.api.wire_registration import (
     AccountDetails,
     PatientRegistration,
     RegistrationOut,
     SecurityQuestionsStatus,
 )
+from visitdesk.portal.checkins import rules
 from visitdesk.portal.persistence.clock import day_bounds, local_today
 from visitdesk.portal.persistence.db import utcnow
 from visitdesk.portal.persistence.models import (
@@ -118,6 +121,10 @@ def appointments(session: Session, account_id: str) -> list[PatientAppointment]:
         conditions.append(
             (Appointment.practice_id == practice_id) & (Appointment.starts_at >= start)
         )
+    windows = {
+        practice_id: partial(_window_of, rules.read_settings(session, practice_id))
+        for practice_id, _ in practices
+    }
     rows = session.scalars(
         select(Appointment)
         .join(AccountLink, AccountLink.patient_id == Appointment.patient_id)
@@ -138,6 +145,8 @@ def appointments(session: Session, account_id: str) -> list[PatientAppointment]:
             provider=row.provider,
             location=row.location,
             status="cancelled" if row.status == "cancelled" else "scheduled",
+            check_in_opens_at=windows[row.practice_id](row).opens,
+            check_in_closes_at=windows[row.practice_id](row).closes,
         )
         for row in rows
     ]
@@ -289,3 +298,7 @@ def cancel_connect(session: Session, account_id: str, connect_id: str) -> None:
         raise NotFound("No such connection request on this account.")
     if pending.used_at is None and pending.cancelled_at is None:
         pending.cancelled_at = utcnow()
+
+
+def _window_of(settings: CheckInSettings, row: Appointment) -> rules.Window:
+    return rules.window(row, settings)

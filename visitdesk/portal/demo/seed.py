@@ -23,7 +23,7 @@ from visitdesk.portal.codes.hashing import CodeHasher
 from visitdesk.portal.demo import seed_data as words
 from visitdesk.portal.demo.seed_billing import add_demo_ledgers
 from visitdesk.portal.demo.seed_registration import DemoCode, DemoPerson, add_demo_registration
-from visitdesk.portal.persistence.clock import local_today, zone
+from visitdesk.portal.persistence.clock import day_bounds, local_today, zone
 from visitdesk.portal.persistence.db import Database, utcnow
 from visitdesk.portal.persistence.feed import NewChange, append_changes
 from visitdesk.portal.persistence.models import (
@@ -195,11 +195,14 @@ def create_practice(
     hasher: PasswordHasher | None = None,
     code_hasher: CodeHasher | None = None,
     now: datetime | None = None,
+    arrivals_spread_minutes: int = 45,
 ) -> DemoCredentials:
     """Create a practice with synthetic patients, appointments, staff and linked patient accounts.
 
     Each account's patients (the account holder, and for every third account a family member)
-    have an appointment today. Raises PracticeExists if the code is taken.
+    have an appointment today, starting between 10 minutes before `now` and
+    `arrivals_spread_minutes` after it (within today), so their I'm Here taps fall inside the
+    arrival window now or over the next hours. Raises PracticeExists if the code is taken.
     """
     if patients < 1:
         raise ValueError("a practice needs at least one patient")
@@ -235,8 +238,16 @@ def create_practice(
     # Unsorted, so the patients with portal accounts see different providers through the day.
     today_slots = gen.rng.sample(range(len(slots)), today_count)
     appointments: list[dict[str, Any]] = []
-    for patient_index, slot_index in zip(today_patients, today_slots, strict=True):
+    day_start, day_end = day_bounds(timezone, today)
+    for number, (patient_index, slot_index) in enumerate(
+        zip(today_patients, today_slots, strict=True)
+    ):
         provider, location, starts = slots[slot_index]
+        if number < linked_needed:
+            # Patients with the app come in around now (linked_iter below takes them first).
+            minutes = gen.rng.randrange(-10, max(arrivals_spread_minutes, -5), 5)
+            starts = now.replace(second=0, microsecond=0) + timedelta(minutes=minutes)
+            starts = min(max(starts, day_start), day_end - timedelta(minutes=1))
         appointments.append(_appointment(gen, rows[patient_index], provider, location, starts, now))
     upcoming = min(patients // 3, UPCOMING_DAYS * len(slots) // 2)
     for _ in range(upcoming):
@@ -411,6 +422,7 @@ def seed_demo(
     hasher: PasswordHasher | None = None,
     code_hasher: CodeHasher | None = None,
     now: datetime | None = None,
+    arrivals_spread_minutes: int = 45,
 ) -> DemoCredentials:
     """The demo practice, Maple Grove Family Medicine (code ``demo``)."""
     return create_practice(
@@ -425,6 +437,7 @@ def seed_demo(
         hasher=hasher,
         code_hasher=code_hasher,
         now=now,
+        arrivals_spread_minutes=arrivals_spread_minutes,
     )
 
 
@@ -457,7 +470,9 @@ def _appointment(
 
 
 _PATIENT_OUT_FIELDS = tuple(PatientOut.model_fields)
-_APPOINTMENT_OUT_FIELDS = tuple(name for name in AppointmentOut.model_fields if name != "mrn")
+_APPOINTMENT_OUT_FIELDS = tuple(
+    name for name in AppointmentOut.model_fields if name not in ("mrn", "no_show_at", "no_show_by")
+)
 
 
 def _patient_change(row: dict[str, Any]) -> NewChange:

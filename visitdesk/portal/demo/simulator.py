@@ -166,14 +166,16 @@ class PatientSimulator:
             if response.status_code != 200:
                 continue
             appointments = [PatientAppointment.model_validate(item) for item in response.json()]
-            # The portal decides what "today" is in the practice's timezone; anything starting
-            # within a day is worth a try and a refusal marks it done.
+            # Like a patient walking in: tap only once the app says I'm Here is open for the
+            # appointment (the portal still decides; a refusal marks it done).
             candidates = [
                 appt
                 for appt in appointments
                 if appt.status == "scheduled"
                 and appt.id not in account.done
                 and appt.starts_at < now + timedelta(hours=24)
+                and (appt.check_in_opens_at is None or appt.check_in_opens_at <= now)
+                and (appt.check_in_closes_at is None or now <= appt.check_in_closes_at)
             ]
             for appt in candidates:
                 response = self._call(

@@ -164,6 +164,10 @@ class Appointment(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when the desk marked the patient a no-show; an arrival later clears it.
+    no_show_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    no_show_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    no_show_by_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
 
 
 class PatientAccount(Base):
@@ -291,6 +295,27 @@ class CheckIn(Base):
     status_changed_by_staff_id: Mapped[str | None] = mapped_column(String(36), default=None)
     #: The arrival chat the tap began (a ``message_threads`` row; no FK: the tables refer both ways).
     thread_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    #: "app" (the patient's I'm Here) or "desk" (checked in by staff).
+    source: Mapped[str] = mapped_column(String(8), default="app")
+
+
+class ArrivalAttempt(Base):
+    """An I'm Here tap the portal turned away (outside the arrival window, no appointment)."""
+
+    __tablename__ = "arrival_attempts"
+    __table_args__ = (Index("ix_arrival_attempts_practice_at", "practice_id", "attempted_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    appointment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), default=None
+    )
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("patient_accounts.id", ondelete="SET NULL"), default=None
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(16))
 
 
 class Change(Base):

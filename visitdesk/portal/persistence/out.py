@@ -45,6 +45,8 @@ def appointment_out(row: Appointment, mrn: str) -> AppointmentOut:
         id=row.id,
         patient_id=row.patient_id,
         mrn=mrn,
+        no_show_at=row.no_show_at,
+        no_show_by=row.no_show_by,
         **{name: getattr(row, name) for name in APPOINTMENT_FIELDS},
     )
 
@@ -58,5 +60,6 @@ def checkin_out(row: CheckIn) -> CheckInOut:
         status=CheckInStatus(row.status),
         status_changed_at=row.status_changed_at,
         status_changed_by=row.status_changed_by,
+        source="desk" if row.source == "desk" else "app",
         thread_id=row.thread_id,
     )

@@ -185,7 +185,15 @@ def upsert_appointments(
         else:
             unchanged += 1
             continue
-        out = AppointmentOut(id=appointment_id, patient_id=patient_id, mrn=record.mrn, **values)
+        # The desk's no-show mark is the portal's own, not the practice system's: keep it.
+        out = AppointmentOut(
+            id=appointment_id,
+            patient_id=patient_id,
+            mrn=record.mrn,
+            no_show_at=current.no_show_at if current is not None else None,
+            no_show_by=current.no_show_by if current is not None else None,
+            **values,
+        )
         changes.append(NewChange.of("appointment", out, appointment_id))
     if inserts:
         session.execute(insert(cast(Table, Appointment.__table__)), inserts)

@@ -170,6 +170,14 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--seed", default="0", help="random seed: the same seed makes the same practice"
     )
+    seed.add_argument(
+        "--arrivals-spread",
+        type=int,
+        default=150,
+        help="the app patients' appointments start between 10 minutes ago and this many minutes "
+        "from now, so their I'm Here taps fall inside the arrival window over the next hours "
+        "(default 150; 40 puts every one inside it now)",
+    )
     seed.add_argument("--json", action="store_true", help="print the demo credentials as JSON")
     seed.set_defaults(handler=_seed_demo)
 
@@ -408,6 +416,7 @@ def _seed_demo(args: argparse.Namespace) -> int:
             patients=args.patients,
             seed=seed,
             code_hasher=CodeHasher(config.resolved_secret_key()),
+            arrivals_spread_minutes=args.arrivals_spread,
         )
         credentials = dataclasses.replace(
             credentials,

@@ -79,12 +79,17 @@ def list_appointments(state: State, patient: DashboardPatient) -> list[PatientAp
 def im_here(
     body: PatientCheckInCreate, writer: Annotated[PatientWriter, Depends(patient_writer)]
 ) -> Response:
-    """I'm Here: tell the office a linked patient has arrived."""
+    """I'm Here: tell the office a linked patient has arrived. Accepted inside the arrival window
+    of today's appointment; otherwise 422 says in plain words to see the front desk (and the
+    desk is shown the attempt)."""
 
     def apply(session: Session) -> Outcome:
         result = arrivals.tap_im_here(
             session, writer.patient.account_id, body.patient_id, body.appointment_id
         )
+        if result.checkin is None:
+            # An answer, not an error: the attempt is kept (committed) for the desk to see.
+            return Outcome(422, ErrorBody(detail=result.refusal or ""))
         return Outcome(201 if result.created else 200, result.checkin)
 
     return writer.run(body, apply)

@@ -121,9 +121,7 @@ async def wait_for_messages(
     # Every message appends to the practice's feed, so the feed's wake-ups are the chat's too.
     with notifier.watch(practice_id) as watch:
         while True:
-            page = await run_in_threadpool(
-                _page, state.db, patient.account_id, thread_id, after
-            )
+            page = await run_in_threadpool(_page, state.db, patient.account_id, thread_id, after)
             remaining = deadline - loop.time()
             if page.messages or remaining <= 0 or notifier.closed:
                 return page

@@ -39,6 +39,8 @@ FEED_KINDS: dict[Role, frozenset[str] | None] = {
             "patient",
             "appointment",
             "checkin",
+            "arrival_attempt",
+            "checkin_settings",
             "registration",
             "security_code",
             "demographic_change",
