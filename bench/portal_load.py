@@ -36,6 +36,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from visitdesk.api.wire import PATIENT_PREFIX, STAFF_PREFIX
 from visitdesk.portal.demo.seed import DemoCredentials, create_practice
 from visitdesk.portal.persistence.db import Database, PoolSettings
 from visitdesk.portal.persistence.feed import NewChange, append_changes
-from visitdesk.portal.persistence.models import AccountLink, Patient, Practice
+from visitdesk.portal.persistence.models import AccountLink, Appointment, Patient, Practice
 from visitdesk.portal.web.config import DATABASE_PASSWORD_ENV
 
 REPO = Path(__file__).resolve().parents[1]
@@ -234,6 +235,24 @@ def new_practice(database_url: str) -> tuple[DemoCredentials, list[tuple[int, st
                 )
                 pairs.append((index, patient_id))
             session.execute(insert(AccountLink), rows)
+            # Each tapping patient has an appointment starting now: I'm Here is accepted only
+            # inside the practice's arrival window around an appointment today.
+            starts = datetime.now(UTC)
+            session.execute(
+                insert(Appointment),
+                [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "practice_id": creds.practice_id,
+                        "external_id": f"load-{number}",
+                        "patient_id": patient_id,
+                        "starts_at": starts,
+                        "provider": "Dr. Load",
+                        "updated_at": starts,
+                    }
+                    for number, (_index, patient_id) in enumerate(pairs)
+                ],
+            )
         return creds, pairs
     finally:
         db.dispose()
