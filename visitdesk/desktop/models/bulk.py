@@ -8,11 +8,14 @@ the file is exactly what the ORM would have written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
+
+from visitdesk.api.wire import ChangeItem
 
 #: Bound parameters per `IN (...)` list; well under SQLite's limit of 32766.
 CHUNK = 5000
@@ -74,3 +77,30 @@ def bulk_insert(
             values[index] = processor(values[index])
         params.append(tuple(values))
     connection.exec_driver_sql(sql, params)
+
+
+def apply_feed_rows(
+    session: Session,
+    table: Table,
+    items: Sequence[ChangeItem],
+    wire: type[BaseModel],
+    fields: Sequence[str],
+    *,
+    key: str = "id",
+    derived: Callable[[Any], dict[str, Any]] | None = None,
+) -> None:
+    """One kind's items of a feed page into `table`: rows of deleted items go; each upserted
+    item's `fields`, read from its `wire` model (plus `derived` columns), are written or updated,
+    keyed by `key` (the item's id)."""
+    delete_where_in(session, table, key, [i.id for i in items if i.op == "delete"])
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        if item.op != "upsert":
+            continue
+        record = wire.model_validate(item.data)
+        row = {name: getattr(record, name) for name in fields}
+        if derived is not None:
+            row.update(derived(record))
+        row[key] = item.id
+        rows.append(row)
+    bulk_insert(session, table, rows, conflict=key, update=fields)

@@ -33,7 +33,7 @@ from visitdesk.api.wire_myinfo import (
     InsuranceOut,
 )
 from visitdesk.desktop.models import outbox
-from visitdesk.desktop.models.bulk import bulk_insert, chunks, delete_where_in
+from visitdesk.desktop.models.bulk import apply_feed_rows, chunks
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.schema import Base, Patient, table_of
@@ -159,32 +159,25 @@ class ExportRow:
 
 
 def apply_demographic_changes(session: Session, items: list[ChangeItem]) -> None:
-    table = table_of(DemographicChange)
-    delete_where_in(session, table, "id", [i.id for i in items if i.op == "delete"])
-    rows: list[dict[str, Any]] = []
-    for item in items:
-        if item.op != "upsert":
-            continue
-        record = DemographicChangeOut.model_validate(item.data)
-        row = {name: getattr(record, name) for name in _CHANGE_FIELDS}
-        row["fields"] = [f.model_dump() for f in record.fields]
-        row["id"] = item.id
-        rows.append(row)
-    bulk_insert(session, table, rows, conflict="id", update=_CHANGE_FIELDS)
+    apply_feed_rows(
+        session,
+        table_of(DemographicChange),
+        items,
+        DemographicChangeOut,
+        _CHANGE_FIELDS,
+        derived=lambda record: {"fields": [f.model_dump() for f in record.fields]},
+    )
 
 
 def apply_insurance(session: Session, items: list[ChangeItem]) -> None:
-    table = table_of(PatientInsurance)
-    delete_where_in(session, table, "patient_id", [i.id for i in items if i.op == "delete"])
-    rows: list[dict[str, Any]] = []
-    for item in items:
-        if item.op != "upsert":
-            continue
-        record = InsuranceOut.model_validate(item.data)
-        row = {name: getattr(record, name) for name in _INSURANCE_COLUMNS}
-        row["patient_id"] = item.id
-        rows.append(row)
-    bulk_insert(session, table, rows, conflict="patient_id", update=_INSURANCE_COLUMNS)
+    apply_feed_rows(
+        session,
+        table_of(PatientInsurance),
+        items,
+        InsuranceOut,
+        _INSURANCE_COLUMNS,
+        key="patient_id",
+    )
 
 
 # --------------------------------------------------------------------------- the queue

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, Index, Integer, String, and_, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -31,7 +30,7 @@ from visitdesk.api.wire_registration import (
     RegistrationReject,
 )
 from visitdesk.desktop.models import outbox
-from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
+from visitdesk.desktop.models.bulk import apply_feed_rows
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.schema import Base, table_of
@@ -113,18 +112,7 @@ class QueueRow:
 
 
 def apply_registrations(session: Session, items: list[ChangeItem]) -> None:
-    table = table_of(Registration)
-    deletes = [i.id for i in items if i.op == "delete"]
-    delete_where_in(session, table, "id", deletes)
-    rows: list[dict[str, Any]] = []
-    for item in items:
-        if item.op != "upsert":
-            continue
-        record = RegistrationOut.model_validate(item.data)
-        row = {field: getattr(record, field) for field in _FEED_FIELDS}
-        row["id"] = item.id
-        rows.append(row)
-    bulk_insert(session, table, rows, conflict="id", update=_FEED_FIELDS)
+    apply_feed_rows(session, table_of(Registration), items, RegistrationOut, _FEED_FIELDS)
 
 
 # --------------------------------------------------------------------------- the queue
