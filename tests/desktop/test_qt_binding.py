@@ -2,7 +2,7 @@
 
 PySide6 6.12.0 dropped one reference to None on every call of a method that returns nothing
 (`QLabel.setText`, `QWidget.repaint`, QTest's key and mouse functions...). On Python 3.11 None is an
-ordinary object, so a desk in use for a while, or this suite, aborted with "deallocating None".
+ordinary object, so a desk in use for a while would abort with "deallocating None".
 pyproject.toml keeps the binding below 6.12; this test fails on a binding with the fault.
 """
 
