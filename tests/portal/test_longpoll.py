@@ -52,9 +52,49 @@ def test_one_read_answers_every_waiter_of_a_practice() -> None:
         assert all([row.seq for row in page.items] == [1] for page in pages)
         assert feed.reads == 21  # one shared read for the change
         assert notifier.stats.waiting == 0
-        assert notifier._practices == {}
+        assert _idle(notifier)
+
+        # The desks come straight back: their first read is the shared one, not twenty more.
+        waits = [
+            asyncio.create_task(notifier.wait("p", 1, 100, 10, 60, feed.read, _present))
+            for _ in range(20)
+        ]
+        while notifier.stats.waiting < 20:
+            await asyncio.sleep(0.01)
+        assert feed.reads == 21
+        feed.append()
+        notifier.notify("p")
+        pages = await asyncio.gather(*waits)
+        assert all([row.seq for row in page.items] == [2] for page in pages)
+        assert feed.reads == 22
 
     asyncio.run(scenario())
+
+
+def test_a_change_after_the_shared_read_is_read_again_by_a_desk_that_comes_back() -> None:
+    async def scenario() -> None:
+        notifier, feed = ChangeNotifier(), Feed()
+        notifier.bind(asyncio.get_running_loop())
+        wait = asyncio.create_task(notifier.wait("p", 0, 100, 10, 60, feed.read, _present))
+        while notifier.stats.waiting < 1:
+            await asyncio.sleep(0.01)
+        feed.append()
+        notifier.notify("p")
+        assert [row.seq for row in (await wait).items] == [1]
+        feed.append()  # committed after the shared read; its wake-up arrives first
+        notifier.notify("p")
+        await asyncio.sleep(0.01)
+        page = await notifier.wait("p", 1, 100, 10, 60, feed.read, _present)
+        assert [row.seq for row in page.items] == [2]
+
+    asyncio.run(scenario())
+
+
+def _idle(notifier: ChangeNotifier) -> bool:
+    """No long-poll is left counted as reading or waiting in any practice."""
+    return all(
+        practice.members == 0 and not practice.waiting for practice in notifier._practices.values()
+    )
 
 
 def test_a_desk_waits_on_past_kinds_its_role_may_not_see() -> None:
@@ -81,7 +121,7 @@ def test_a_failed_first_read_leaves_no_waiter_behind() -> None:
         feed.fail = True
         with pytest.raises(ConnectionError):
             await notifier.wait("p", 0, 100, 10, 60, feed.read, _present)
-        assert notifier._practices == {}
+        assert _idle(notifier)
         assert notifier.stats.waiting == 0
 
     asyncio.run(scenario())

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
-from tests.portal.helpers import patient_headers, staff_headers, wait_until
+from tests.portal.helpers import patient_headers, sign_in_staff, staff_headers, wait_until
 from visitdesk.portal.persistence.db import (
     ConnectionBudget,
     Database,
@@ -177,6 +177,43 @@ def test_desks_waiting_on_a_practice_share_one_read_per_change(
             session.close()
     assert all({i["kind"] for i in page["items"]} == TAP_KINDS for page in pages)
     assert notifier.stats.shared_reads - reads_before == 1
+
+
+@pytest.mark.postgres
+@needs_postgres
+def test_a_sign_out_through_one_worker_ends_the_feed_on_another_at_once(
+    portal_factory: PortalFactory, tmp_path: Path
+) -> None:
+    # The feed remembers live sessions for a minute here: only the NOTIFY of the sign-out can
+    # make the other worker check again.
+    data_dir = tmp_path / "shared"
+    first, second = (
+        portal_factory.start(
+            data_dir=data_dir, database_url=POSTGRES_URL, feed_session_check_seconds=60
+        )
+        for _ in range(2)
+    )
+    db = Database.from_url(POSTGRES_URL)
+    try:
+        practice = make_practice(db, first, patients=5, accounts=1)
+    finally:
+        db.dispose()
+    on_second = dataclasses.replace(practice, base_url=second.base_url)
+    with http_session(first.ca_file) as http:
+        tokens = sign_in_staff(http, practice)
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        changes = f"{practice.staff_url}/changes"
+        assert http.get(changes, headers=headers, timeout=10).status_code == 200  # remembered
+        signed_out = http.delete(
+            f"{on_second.staff_url}/sessions/current",
+            json={"refresh_token": tokens["refresh_token"]},
+            headers={"Idempotency-Key": "sign-out"},
+            timeout=10,
+        )
+        assert signed_out.status_code == 204
+        assert wait_until(
+            lambda: http.get(changes, headers=headers, timeout=10).status_code == 401, timeout=5
+        )
 
 
 @pytest.mark.postgres

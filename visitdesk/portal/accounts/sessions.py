@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.feed import staff_changed
 from visitdesk.portal.persistence.models import StaffRefreshToken, StaffSession, StaffUser
 from visitdesk.portal.web.security import hash_token
 
@@ -32,6 +33,7 @@ def revoke_session(session: Session, session_id: str, reason: str) -> None:
         .returning(StaffSession.staff_id, StaffSession.practice_id)
     ).first()
     if ended is not None:
+        staff_changed(session)
         staff = session.get(StaffUser, ended.staff_id)
         audit.record(
             session,

@@ -16,6 +16,7 @@ from visitdesk.portal.accounts.account_rules import password_problem
 from visitdesk.portal.accounts.sessions import revoke_session
 from visitdesk.portal.persistence import audit, throttle
 from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.feed import staff_changed
 from visitdesk.portal.persistence.models import StaffSession, StaffUser
 from visitdesk.portal.staff.accounts import one_time_password
 from visitdesk.portal.web.config import PortalConfig
@@ -60,6 +61,7 @@ def change_own(
             .where(StaffUser.id == staff_id)
             .values(password_hash=new_hash, must_change_password=False)
         )
+        staff_changed(session)  # the feed may remember "must change first" for this session
         others = session.scalars(
             select(StaffSession.id).where(
                 StaffSession.staff_id == staff_id,

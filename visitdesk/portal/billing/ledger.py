@@ -78,6 +78,10 @@ def setting_enabled(session: Session, practice_id: str, key: str) -> bool:
         return False
 
 
+#: What identifies a line rather than describes it: not compared or updated as a value.
+_KEYED_BY = frozenset({"mrn", "guarantor_mrn", "external_id"})
+
+
 def upsert_ledger(
     session: Session, practice_id: str, records: Sequence[LedgerLineRecord]
 ) -> UpsertResult:
@@ -99,7 +103,8 @@ def upsert_ledger(
     changes: list[NewChange] = []
     unchanged = 0
     for record in records:
-        values = record.model_dump(exclude={"mrn", "guarantor_mrn", "external_id"})
+        dumped = record.model_dump()
+        values = {k: v for k, v in dumped.items() if k not in _KEYED_BY}
         patient_id = patient_ids[record.mrn]
         guarantor_id = patient_ids[record.guarantor_mrn]
         current = existing.get(record.external_id)
@@ -128,8 +133,9 @@ def upsert_ledger(
         else:
             unchanged += 1
             continue
-        out = LedgerLineOut(
-            id=line_id, source="import", updated_at=now, **keys, **record.model_dump()
+        # Built from values already validated: no second validation per line.
+        out = LedgerLineOut.model_construct(
+            id=line_id, source="import", updated_at=now, **keys, **dumped
         )
         changes.append(NewChange.of("ledger_line", out, line_id))
     if inserts:

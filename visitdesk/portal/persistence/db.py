@@ -188,6 +188,8 @@ class Database:
     ) -> None:
         self.engine = engine
         self.on_practice_changed = on_practice_changed
+        #: Called after a commit that ended staff sessions or changed a role.
+        self.on_staff_changed: Callable[[], None] | None = None
         self._read = sessionmaker(engine, expire_on_commit=False)
         write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._write = sessionmaker(write_engine, expire_on_commit=False)
@@ -224,6 +226,9 @@ class Database:
                 session.rollback()
                 raise
             changed: set[str] = session.info.pop(CHANGED_PRACTICES, set())
+            staff_changed = bool(session.info.pop(STAFF_CHANGED, False))
+        if staff_changed and self.on_staff_changed is not None:
+            self.on_staff_changed()
         if changed and self.on_practice_changed is not None:
             for practice_id in changed:
                 self.on_practice_changed(practice_id)
@@ -234,6 +239,8 @@ class Database:
 
 #: Key in ``Session.info`` collecting the practices whose feed grew in this transaction.
 CHANGED_PRACTICES = "visitdesk_changed_practices"
+#: Key in ``Session.info``: this transaction ended staff sessions or changed a role.
+STAFF_CHANGED = "visitdesk_staff_changed"
 
 
 #: SQLSTATE classes and codes that mean "the database is busy or away", not "our bug": insufficient

@@ -10,7 +10,9 @@ practice and sleeps on an :class:`asyncio.Event`, holding no connection. A chang
 
 All waiters of a practice woken by the same change share ONE read (``seq > min(after)`` of the
 waiters): the first to wake starts it, the others await the same task and keep the items after
-their own ``after``. So fifty idle desks of a practice cost one feed read per change, not fifty.
+their own ``after``. The desks it answered come straight back with a new long-poll; their first
+read is that same shared read while no further change has woken the worker. So fifty idle desks
+of a practice cost one feed read per change, not a hundred.
 A timer re-read (``recheck``) remains as a safety net for a missed wake-up; it is shared the same
 way. A waiter whose ``after`` is older than the shared read's (it registered late) reads alone.
 """
@@ -26,6 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from visitdesk.portal.persistence.feed import FeedPage
+
+#: Practices without a long-poll kept per worker before they are forgotten.
+_MOST_IDLE_PRACTICES = 1000
 
 #: Reads one page of every kind: (practice_id, after, limit) -> page (in a worker thread).
 PageReader = Callable[[str, int, int], Coroutine[Any, Any, FeedPage]]
@@ -121,7 +126,7 @@ class ChangeNotifier:
         try:
             yield Watch(practice)
         finally:
-            self._leave(practice_id, practice, None)
+            self._leave(practice, None)
 
     def _call(self, callback: Callable[..., None], *args: str) -> None:
         loop = self._loop
@@ -162,12 +167,14 @@ class ChangeNotifier:
         practice.members += 1  # before the first read, so a change during it is not missed
         seen = practice.wakes
         try:
-            page = _only(await read(practice_id, after, limit), kinds)
+            page = _only(
+                await self._first_read(practice, practice_id, after, limit, read, recheck), kinds
+            )
         except BaseException:
-            self._leave(practice_id, practice, None)
+            self._leave(practice, None)
             raise
         if page.items or page.more or timeout <= 0 or self.closed:
-            self._leave(practice_id, practice, None)
+            self._leave(practice, None)
             return page
         after = page.last_seq  # wait on from past what this role may not see
         practice.waiting[after] += 1
@@ -205,7 +212,7 @@ class ChangeNotifier:
                     after = page.last_seq
         finally:
             self.stats.waiting -= 1
-            self._leave(practice_id, practice, after)
+            self._leave(practice, after)
         return page
 
     @staticmethod
@@ -215,14 +222,18 @@ class ChangeNotifier:
             del practice.waiting[old]
         practice.waiting[new] += 1
 
-    def _leave(self, practice_id: str, practice: _Practice, after: int | None) -> None:
+    def _leave(self, practice: _Practice, after: int | None) -> None:
         if after is not None:
             practice.waiting[after] -= 1
             if practice.waiting[after] <= 0:
                 del practice.waiting[after]
         practice.members -= 1
-        if practice.members <= 0 and self._practices.get(practice_id) is practice:
-            del self._practices[practice_id]
+        # A practice whose last long-poll ended stays known: its desks come straight back, and
+        # their first read is its last shared read (see :meth:`_first_read`). Only when many
+        # practices have come and gone are the idle ones forgotten.
+        if len(self._practices) > _MOST_IDLE_PRACTICES:
+            for key in [k for k, p in self._practices.items() if p.members <= 0]:
+                del self._practices[key]
 
     async def _shared_read(
         self,
@@ -248,6 +259,35 @@ class ChangeNotifier:
             shared = practice.read = _SharedRead(task, practice.wakes, loop.time(), start_after)
             self.stats.shared_reads += 1
         assert shared is not None
+        return await self._from_shared(shared, practice_id, after, limit, read)
+
+    async def _first_read(
+        self,
+        practice: _Practice,
+        practice_id: str,
+        after: int,
+        limit: int,
+        read: PageReader,
+        recheck: float,
+    ) -> FeedPage:
+        """A new long-poll's first read: the practice's last shared read when no change has
+        woken this worker since it began (it holds everything committed until then, and a
+        change committed later wakes the caller, who counted the wakes before this read).
+        The desks answered by one change come straight back; they all start from that read."""
+        shared = practice.read
+        if (
+            shared is not None
+            and shared.wakes == practice.wakes
+            and shared.after <= after
+            and asyncio.get_running_loop().time() - shared.started < recheck
+        ):
+            return await self._from_shared(shared, practice_id, after, limit, read)
+        return await read(practice_id, after, limit)
+
+    @staticmethod
+    async def _from_shared(
+        shared: _SharedRead, practice_id: str, after: int, limit: int, read: PageReader
+    ) -> FeedPage:
         page = await asyncio.shield(shared.task)
         mine = [row for row in page.items if row.seq > after]
         if page.more and not mine:

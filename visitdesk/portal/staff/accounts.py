@@ -18,6 +18,7 @@ from visitdesk.api.wire_staff import StaffCreate, StaffMember
 from visitdesk.portal.accounts.sessions import revoke_session
 from visitdesk.portal.codes.hashing import ALPHABET
 from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.feed import staff_changed
 from visitdesk.portal.persistence.models import Practice, StaffSession, StaffUser
 from visitdesk.portal.web.errors import Conflict, NotFound, Unprocessable
 
@@ -141,6 +142,7 @@ def set_role(
     before = row.role
     row.role = role.value
     session.flush()
+    staff_changed(session)
     audit.record(
         session,
         practice_id,

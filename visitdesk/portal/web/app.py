@@ -31,6 +31,7 @@ from visitdesk.portal.persistence.db import (
     is_database_busy,
     plan_pool,
 )
+from visitdesk.portal.persistence.feed import STAFF_PAYLOAD
 from visitdesk.portal.persistence.longpoll import ChangeNotifier
 from visitdesk.portal.staff import routes as staff_routes
 from visitdesk.portal.web.bodies import (
@@ -46,7 +47,7 @@ from visitdesk.portal.web.config import (
     prepare_data_dir,
     read_secret,
 )
-from visitdesk.portal.web.deps import PortalState
+from visitdesk.portal.web.deps import PortalState, SessionMemo
 from visitdesk.portal.web.errors import PortalError
 from visitdesk.portal.web.notify import build_messenger
 from visitdesk.portal.web.observability import BUSY, RequestMetrics, health_router, route_of
@@ -143,6 +144,19 @@ def create_app(config: PortalConfig) -> FastAPI:
     """Build the app: database (schema created if missing), security, routes, error handling."""
     prepare_data_dir(config)
     notifier = ChangeNotifier()
+    memo = SessionMemo(config.feed_session_check_seconds)
+
+    def feed_note(payload: str) -> None:
+        if payload == STAFF_PAYLOAD:
+            memo.forget_all()
+        else:
+            notifier.notify(payload)
+
+    def heard_again() -> None:
+        # Notifications sent while the LISTEN connection was down are lost.
+        memo.forget_all()
+        notifier.notify_all()
+
     db = database_for(config)
     listener = None
     if db.dialect == "postgresql" and config.db_listen:
@@ -150,9 +164,10 @@ def create_app(config: PortalConfig) -> FastAPI:
 
         # Every worker (this one included) hears each commit through LISTEN, so the in-process
         # wake-up would only double the reads.
-        listener = FeedListener(config.resolved_listen_url, notifier.notify, notifier.notify_all)
+        listener = FeedListener(config.resolved_listen_url, feed_note, heard_again)
     else:
         db.on_practice_changed = notifier.notify
+    db.on_staff_changed = memo.forget_all
     db.migrate_schema()
     idempotency.prune(db, config.idempotency_retention)
     throttle.prune(db, config)
@@ -175,6 +190,7 @@ def create_app(config: PortalConfig) -> FastAPI:
         codes=CodeHasher(config.resolved_secret_key()),
         messenger=build_messenger(config),
         audit_signer=AuditSigner.load(config.data_dir),
+        feed_sessions=memo,
     )
 
     @asynccontextmanager

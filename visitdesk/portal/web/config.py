@@ -112,6 +112,13 @@ class PortalConfig(BaseModel):
         description="Safety net: how often a waiting long-poll re-reads the feed even without a "
         "wake-up (wake-ups come in-process on SQLite and by LISTEN/NOTIFY on PostgreSQL).",
     )
+    feed_session_check_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a worker remembers that a desk's session is live for GET /changes "
+        "(every change brings every desk back at once). A session ended or a role changed "
+        "reaches the feed at most this much later, every other call at once; 0 checks always.",
+    )
     idempotency_retention: timedelta = Field(
         default=timedelta(days=30),
         description="How long stored idempotent responses are kept: at least as long as a desk "

@@ -4,7 +4,8 @@
 # runtime, and the factories below annotate with local variables (``Depends(role_check)``).
 
 import ipaddress
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from visitdesk.api.wire import Role
@@ -50,11 +52,18 @@ class PortalState:
     clock: Clock = field(default_factory=Clock)
     #: Signs audit checkpoints (key file in the data directory).
     audit_signer: AuditSigner | None = None
+    #: Live-session checks of the change feed, remembered briefly (see :func:`feed_staff`).
+    feed_sessions: "SessionMemo" = field(default_factory=lambda: SessionMemo(0.0))
 
 
-def get_state(request: Request) -> PortalState:
+def portal_state(request: Request) -> PortalState:
     state: PortalState = request.app.state.portal
     return state
+
+
+async def get_state(request: Request) -> PortalState:
+    # ``async``: FastAPI runs a plain ``def`` dependency on the thread pool, one hop per request.
+    return portal_state(request)
 
 
 State = Annotated[PortalState, Depends(get_state)]
@@ -76,7 +85,7 @@ def client_address(request: Request) -> str:
     configured proxy is the client's own claim and ignored.
     """
     peer = request.client.host if request.client else "unknown"
-    proxies: tuple[str, ...] = get_state(request).config.trusted_proxies
+    proxies: tuple[str, ...] = portal_state(request).config.trusted_proxies
     if not proxies or not _is_trusted(peer, proxies):
         return peer
     hops = [
@@ -225,10 +234,82 @@ def staff_changing_password(
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
 
 
-def require_roles(*roles: Role) -> Callable[[StaffPrincipal], StaffPrincipal]:
+class SessionMemo:
+    """What a staff session's check found, kept for ``seconds`` in this worker.
+
+    Desks long-poll the feed; each answered change brings every desk back at once, and checking
+    fifty sessions in the database for every change costs more than the change itself. Only the
+    feed uses this memo. A session that ends (sign-out, password reset, user disabled) or a role
+    that changes empties the memo of every worker when its transaction commits (see
+    ``persistence.feed.staff_changed``); ``seconds`` bounds what a lost notification could
+    cost. The token's signature and expiry are checked on every call, memo or not.
+    """
+
+    _MOST = 10_000
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._found: dict[tuple[str, str, str], tuple[float, StaffPrincipal, bool]] = {}
+        #: Moves with every :meth:`forget_all`: a check that began before it is not kept.
+        self.generation = 0
+
+    def forget_all(self) -> None:
+        """Staff sessions ended or a role changed somewhere: check every session afresh.
+        Safe from any thread (one assignment each)."""
+        self.generation += 1
+        self._found = {}
+
+    def get(self, key: tuple[str, str, str], now: float) -> tuple[StaffPrincipal, bool] | None:
+        found = self._found.get(key)
+        if found is None or found[0] <= now:
+            return None
+        return found[1], found[2]
+
+    def put(
+        self,
+        key: tuple[str, str, str],
+        now: float,
+        value: tuple[StaffPrincipal, bool],
+        generation: int,
+    ) -> None:
+        if self.seconds <= 0 or generation != self.generation:
+            return
+        if len(self._found) >= self._MOST:
+            self._found = {k: v for k, v in self._found.items() if v[0] > now}
+            if len(self._found) >= self._MOST:
+                self._found.clear()
+        self._found[key] = (now + self.seconds, *value)
+
+
+async def feed_staff(
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
+    workstation: _Workstation = None,
+) -> StaffPrincipal:
+    """:func:`current_staff` for the change feed, with the session check remembered for
+    ``feed_session_check_seconds`` (see :class:`SessionMemo`)."""
+    claims = _claims(state, credentials, STAFF_TOKEN)
+    key = (str(claims["sub"]), str(claims.get("sid", "")), workstation or "")
+    now = time.monotonic()
+    memo = state.feed_sessions
+    found = memo.get(key, now)
+    if found is None:
+        generation = memo.generation
+        found = await run_in_threadpool(_signed_in_staff, state, credentials, workstation)
+        memo.put(key, now, found, generation)
+    principal, must_change = found
+    if must_change:
+        raise Forbidden(PASSWORD_CHANGE_REQUIRED)
+    return principal
+
+
+FeedStaff = Annotated[StaffPrincipal, Depends(feed_staff)]
+
+
+def require_roles(*roles: Role) -> Callable[[StaffPrincipal], Awaitable[StaffPrincipal]]:
     allowed = frozenset(roles)
 
-    def check(staff: CurrentStaff) -> StaffPrincipal:
+    async def check(staff: CurrentStaff) -> StaffPrincipal:
         if staff.role not in allowed:
             raise Forbidden("Your role does not allow this action.")
         return staff
@@ -254,10 +335,14 @@ SECURITY_QUESTIONS_FIRST = (
 )
 
 
-def current_patient(
-    state: State,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_patient_bearer)],
+_PatientBearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_patient_bearer)]
+
+
+def _signed_in_patient(
+    state: PortalState, credentials: HTTPAuthorizationCredentials | None, *, dashboard: bool
 ) -> PatientPrincipal:
+    """The account of a live patient session; with ``dashboard``, one that may use the
+    dashboard (both read in one session: one thread-pool hop per request, not two)."""
     claims = _claims(state, credentials, PATIENT_TOKEN)
     session_id = str(claims.get("sid", ""))
     with state.db.read() as session:
@@ -271,30 +356,33 @@ def current_patient(
                 PatientSessionRow.revoked_at.is_(None),
             )
         )
-    if account is None:
-        raise Unauthorized("This session has ended; please sign in again.")
-    return PatientPrincipal(account.id, display_name(account), session_id, account.username)
+        if account is None:
+            raise Unauthorized("This session has ended; please sign in again.")
+        if dashboard and account.username is not None:
+            answered = session.scalar(
+                select(func.count())
+                .select_from(SecurityAnswer)
+                .where(SecurityAnswer.account_id == account.id)
+            )
+            if not answered:
+                raise Forbidden(SECURITY_QUESTIONS_FIRST)
+        return PatientPrincipal(account.id, display_name(account), session_id, account.username)
+
+
+def current_patient(state: State, credentials: _PatientBearer) -> PatientPrincipal:
+    return _signed_in_patient(state, credentials, dashboard=False)
 
 
 CurrentPatient = Annotated[PatientPrincipal, Depends(current_patient)]
 
 
-def dashboard_patient(state: State, patient: CurrentPatient) -> PatientPrincipal:
+def dashboard_patient(state: State, credentials: _PatientBearer) -> PatientPrincipal:
     """A patient who may use the dashboard: a username account has set its security questions.
 
     The app leads a new username account to the questions first; the portal holds the same line
     for any other client.
     """
-    if patient.username is not None:
-        with state.db.read() as session:
-            answered = session.scalar(
-                select(func.count())
-                .select_from(SecurityAnswer)
-                .where(SecurityAnswer.account_id == patient.account_id)
-            )
-        if not answered:
-            raise Forbidden(SECURITY_QUESTIONS_FIRST)
-    return patient
+    return _signed_in_patient(state, credentials, dashboard=True)
 
 
 DashboardPatient = Annotated[PatientPrincipal, Depends(dashboard_patient)]
@@ -349,11 +437,11 @@ class PatientWriter(Writer):
     patient: PatientPrincipal
 
 
-def staff_writer(*roles: Role) -> Callable[..., StaffWriter]:
+def staff_writer(*roles: Role) -> Callable[..., Awaitable[StaffWriter]]:
     """A dependency: the caller must hold one of ``roles`` and send an Idempotency-Key."""
     role_check = require_roles(*roles)
 
-    def dependency(
+    async def dependency(
         request: Request,
         state: State,
         staff: Annotated[StaffPrincipal, Depends(role_check)],
@@ -365,7 +453,7 @@ def staff_writer(*roles: Role) -> Callable[..., StaffWriter]:
     return dependency
 
 
-def patient_writer(
+async def patient_writer(
     request: Request, state: State, patient: DashboardPatient, key: OptionalKey = None
 ) -> PatientWriter:
     checked = idempotency.check_key(key, required=False)

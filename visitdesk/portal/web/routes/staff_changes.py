@@ -20,7 +20,7 @@ from visitdesk.api.wire import (
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import FeedPage, page_json, read_page
 from visitdesk.portal.web.bodies import PortalRoute
-from visitdesk.portal.web.deps import CurrentStaff, State
+from visitdesk.portal.web.deps import FeedStaff, State
 from visitdesk.portal.web.observability import (
     LONGPOLLS,
     observe_delivery,
@@ -66,7 +66,7 @@ def _read(
 async def get_changes(
     request: Request,
     state: State,
-    staff: CurrentStaff,
+    staff: FeedStaff,
     after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Last seq already applied.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_CHANGES_LIMIT)] = 1000,
     wait: Annotated[
