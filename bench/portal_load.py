@@ -2,12 +2,14 @@
 
     python bench/portal_load.py [--configs sqlite-1,postgres-1,postgres-4] [--desks 50,200]
         [--postgres-url postgresql+psycopg://user@host/db]   (password: $VISITDESK_PORTAL_DATABASE_PASSWORD)
+        [--setting longpoll_pace_seconds=0.05 ...]   (portal settings for the run)
 
 For each configuration the real portal runs as its own process (``visitdesk-portal serve``, over
 loopback TLS), with a new practice of 5,000 patients. Per desk count:
 
 1. ``desks`` desks long-poll ``GET /changes?wait=20`` as the sync engine does, each on its own
-   connection (spread over the workers by the kernel);
+   connection (spread over the workers by the kernel), with a bare HTTP/1.1 client (LeanDesk) so
+   the simulated desks take little of the CPU the portal shares with them;
 2. latency: patients tap I'm Here at about 10 taps/s; for every tap and every desk the time from
    sending the tap to the desk holding the item, split by whether the desk's long-poll was answered
    by the same worker process as the tap or by another one;
@@ -90,10 +92,12 @@ class Run:
 # --------------------------------------------------------------------------- portal process
 
 
-def start_portal(config: str, data_dir: Path, postgres_url: str) -> Portal:
+def start_portal(
+    config: str, data_dir: Path, postgres_url: str, overrides: dict[str, Any] | None = None
+) -> Portal:
     backend, workers = config.split("-")
     settings = data_dir / "settings.json"
-    settings.write_text(json.dumps({"worker_header": True}), encoding="utf-8")
+    settings.write_text(json.dumps({"worker_header": True, **(overrides or {})}), encoding="utf-8")
     ready = data_dir / "ready.json"
     args = [
         sys.executable, "-m", "visitdesk.portal.web.cli", "--log-level", "WARNING", "serve",
@@ -553,6 +557,13 @@ def main() -> int:
         or os.environ.get("VISITDESK_TEST_POSTGRES_URL", ""),
     )
     parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="a portal setting for the run, e.g. longpoll_pace_seconds=0.1 (repeatable)",
+    )
+    parser.add_argument(
         "--feed-ceiling",
         action="store_true",
         help="measure only the per-practice feed write ceiling on --postgres-url",
@@ -571,7 +582,8 @@ def main() -> int:
             print(f"skipping {config}: no --postgres-url", file=sys.stderr)
             continue
         with tempfile.TemporaryDirectory(prefix="visitdesk-load-") as tmp:
-            portal = start_portal(config, Path(tmp), args.postgres_url)
+            overrides = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args.setting)}
+            portal = start_portal(config, Path(tmp), args.postgres_url, overrides)
             try:
                 for desks in desk_counts:
                     creds, pairs = new_practice(portal.database_url)

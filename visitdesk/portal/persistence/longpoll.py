@@ -14,7 +14,10 @@ their own ``after``. The desks it answered come straight back with a new long-po
 read is that same shared read while no further change has woken the worker. So fifty idle desks
 of a practice cost one feed read per change, not a hundred.
 A timer re-read (``recheck``) remains as a safety net for a missed wake-up; it is shared the same
-way. A waiter whose ``after`` is older than the shared read's (it registered late) reads alone.
+way. Shared reads of a practice begin at least ``pace`` seconds apart: when changes come faster
+than that, each answer carries several of them, and what the desks cost the portal stays
+bounded (each answer brings every desk back with a new request) instead of growing with the rate
+of changes. A change after a quiet spell is read at once. A waiter whose ``after`` is older than the shared read's (it registered late) reads alone.
 """
 
 from __future__ import annotations
@@ -38,10 +41,13 @@ PageReader = Callable[[str, int, int], Coroutine[Any, Any, FeedPage]]
 
 @dataclass
 class _SharedRead:
-    task: asyncio.Task[FeedPage]
+    #: Wake-ups counted and loop time when the read began (it may first wait out the pace).
     wakes: int
     started: float
     after: int
+    task: asyncio.Task[FeedPage] | None = None
+    #: False while the read waits for its turn: it will see every change before it begins.
+    begun: bool = False
 
 
 @dataclass
@@ -158,9 +164,11 @@ class ChangeNotifier:
         read: PageReader,
         gone: Callable[[], Awaitable[bool]],
         kinds: frozenset[str] | None = None,
+        pace: float = 0.0,
     ) -> FeedPage:
         """The page after ``after`` of the ``kinds`` the caller may see (None: all); with nothing
-        new, wait up to ``timeout`` seconds for one. ``last_seq`` moves past skipped kinds."""
+        new, wait up to ``timeout`` seconds for one. ``last_seq`` moves past skipped kinds.
+        Reads after a wake-up begin at least ``pace`` seconds apart per practice."""
         loop = asyncio.get_running_loop()
         self.bind_if_unbound(loop)
         practice = self._practices.setdefault(practice_id, _Practice())
@@ -204,6 +212,7 @@ class ChangeNotifier:
                         read,
                         seen,
                         0.0 if woken else waited_from,
+                        pace,
                     ),
                     kinds,
                 )
@@ -244,22 +253,42 @@ class ChangeNotifier:
         read: PageReader,
         wakes: int,
         not_before: float,
+        pace: float,
     ) -> FeedPage:
-        shared = practice.read
+        previous = shared = practice.read
         fresh = (
             shared is not None
-            and shared.wakes >= wakes
-            and shared.started >= not_before
             and shared.after <= after
+            and (not shared.begun or (shared.wakes >= wakes and shared.started >= not_before))
         )
         if not fresh:
             loop = asyncio.get_running_loop()
             start_after = min(practice.waiting, default=after)
-            task = loop.create_task(read(practice_id, start_after, limit))
-            shared = practice.read = _SharedRead(task, practice.wakes, loop.time(), start_after)
+            shared = practice.read = _SharedRead(practice.wakes, loop.time(), start_after)
+            # Paced: the next read of a practice begins ``pace`` seconds after the last one
+            # began at the earliest, so a burst of changes reaches its desks in one answer.
+            delay = 0.0 if previous is None else previous.started + pace - loop.time()
+            shared.task = loop.create_task(
+                self._paced_read(practice, shared, delay, read, practice_id, limit)
+            )
             self.stats.shared_reads += 1
         assert shared is not None
         return await self._from_shared(shared, practice_id, after, limit, read)
+
+    @staticmethod
+    async def _paced_read(
+        practice: _Practice,
+        shared: _SharedRead,
+        delay: float,
+        read: PageReader,
+        practice_id: str,
+        limit: int,
+    ) -> FeedPage:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        shared.wakes, shared.started = practice.wakes, asyncio.get_running_loop().time()
+        shared.begun = True
+        return await read(practice_id, shared.after, limit)
 
     async def _first_read(
         self,
@@ -277,6 +306,7 @@ class ChangeNotifier:
         shared = practice.read
         if (
             shared is not None
+            and shared.begun
             and shared.wakes == practice.wakes
             and shared.after <= after
             and asyncio.get_running_loop().time() - shared.started < recheck
@@ -288,6 +318,7 @@ class ChangeNotifier:
     async def _from_shared(
         shared: _SharedRead, practice_id: str, after: int, limit: int, read: PageReader
     ) -> FeedPage:
+        assert shared.task is not None
         page = await asyncio.shield(shared.task)
         mine = [row for row in page.items if row.seq > after]
         if page.more and not mine:

@@ -112,6 +112,15 @@ class PortalConfig(BaseModel):
         description="Safety net: how often a waiting long-poll re-reads the feed even without a "
         "wake-up (wake-ups come in-process on SQLite and by LISTEN/NOTIFY on PostgreSQL).",
     )
+    longpoll_pace_seconds: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Feed reads for waiting desks of a practice begin at least this far apart in "
+        "a worker: changes arriving faster go out several per answer, so a busy practice "
+        "costs the portal a bounded number of answers per desk. A change after a quiet spell "
+        "goes out at once.",
+    )
     feed_session_check_seconds: float = Field(
         default=2.0,
         ge=0,

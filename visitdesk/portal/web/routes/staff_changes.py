@@ -105,6 +105,7 @@ async def get_changes(
             read=read,
             gone=request.is_disconnected,
             kinds=FEED_KINDS[staff.role],
+            pace=state.config.longpoll_pace_seconds,
         )
     finally:
         LONGPOLLS.dec()
