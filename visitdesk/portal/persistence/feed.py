@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +41,6 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Table, event, insert, select, text, update
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from visitdesk.portal.persistence.db import CHANGED_PRACTICES, STAFF_CHANGED, utcnow
@@ -88,26 +86,24 @@ def append_changes(session: Session, practice_id: str, changes: Sequence[NewChan
     session.info.setdefault(CHANGED_PRACTICES, set()).add(practice_id)
 
 
-# Seq bump and insert in one statement, sent with the COMMIT in one pipeline (psycopg's own
-# placeholders: this goes to the driver directly).
-_PG_APPEND = """
+# Seq bump and insert in one statement: the practice row is locked only for this statement and the
+# COMMIT that follows it.
+_PG_APPEND = text(
+    """
     WITH bumped AS (
-        UPDATE practices SET last_seq = last_seq + %(n)s WHERE id = %(practice_id)s
+        UPDATE practices SET last_seq = last_seq + :n WHERE id = :practice_id
         RETURNING last_seq
     )
     INSERT INTO changes (practice_id, seq, kind, op, entity_id, data, created_at)
-    SELECT %(practice_id)s, bumped.last_seq - %(n)s + item.ord, item.kind, item.op,
-           item.entity_id, item.data, %(created_at)s
+    SELECT :practice_id, bumped.last_seq - :n + item.ord, item.kind, item.op,
+           item.entity_id, item.data, :created_at
     FROM bumped,
          ROWS FROM (
-             json_to_recordset(CAST(%(items)s AS json))
+             json_to_recordset(CAST(:items AS json))
                  AS (kind text, op text, entity_id text, data text)
          ) WITH ORDINALITY AS item(kind, op, entity_id, data, ord)
-"""
-_PG_APPEND_BOUND = text(re.sub(r"%\((\w+)\)s", r":\1", _PG_APPEND))
-_PG_NOTIFY_RAW = "SELECT pg_notify(%(channel)s, %(practice_id)s)"
-#: Largest items document (characters) appended and committed in one pipeline.
-_PIPELINE_MOST = 8 * 1024
+    """
+)
 _PG_NOTIFY = text("SELECT pg_notify(:channel, :practice_id)")
 
 
@@ -132,16 +128,9 @@ def _write_pending(session: Session) -> None:
     session.flush()  # everything else of the transaction first: the row lock comes last
     now = utcnow()
     if session.get_bind().dialect.name == "postgresql":
-        appends = {p: _append_params(p, changes, now) for p, changes in pending.items()}
-        small = sum(len(params["items"]) for params in appends.values()) <= _PIPELINE_MOST
-        if small and not session.in_nested_transaction():
-            _append_and_commit_postgres(session, appends)
-        else:
-            # A savepoint ends, not the transaction (numbers are taken now, the commit comes
-            # later); or a bulk write, whose own size dwarfs one more round trip.
-            for practice_id, params in appends.items():
-                session.execute(_PG_NOTIFY, {"channel": FEED_CHANNEL, "practice_id": practice_id})
-                session.execute(_PG_APPEND_BOUND, params)
+        for practice_id, changes in pending.items():
+            session.execute(_PG_NOTIFY, {"channel": FEED_CHANNEL, "practice_id": practice_id})
+            session.execute(_PG_APPEND, _append_params(practice_id, changes, now))
         return
     for practice_id, changes in pending.items():
         first = allocate_seqs(session, practice_id, len(changes))
@@ -158,39 +147,6 @@ def _write_pending(session: Session) -> None:
             for offset, change in enumerate(changes)
         ]
         session.execute(insert(cast(Table, Change.__table__)), rows)
-
-
-def _append_and_commit_postgres(session: Session, appends: dict[str, dict[str, Any]]) -> None:
-    """Take each practice's numbers, insert its items and COMMIT, in one pipeline.
-
-    The practice row is locked from the sequence bump until the commit. Sent one by one, that
-    would include a round trip through this process, and with several workers on a busy host the
-    thread can wait for the CPU in between while every other writer of the practice waits for
-    the row. In one pipeline the server runs the statements and the commit back to back.
-
-    Only small appends (a tap, a reply: up to :data:`_PIPELINE_MOST` characters of items) go
-    this way: a pipeline whose statement is larger than the socket takes at once was seen to
-    stall with the server waiting for the rest of it.
-
-    The transaction ends here, inside SQLAlchemy's ``before_commit``; everything else of it was
-    flushed first, and the COMMIT SQLAlchemy then sends finds nothing open. A failure raises,
-    and the caller's rollback ends the failed transaction.
-    """
-    import psycopg  # the PostgreSQL driver is installed only where it is used
-
-    raw = cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)
-    try:
-        with raw.pipeline():
-            for practice_id, params in appends.items():
-                raw.execute(_PG_NOTIFY_RAW, {"channel": FEED_CHANNEL, "practice_id": practice_id})
-                raw.execute(_PG_APPEND, params)
-            raw.commit()
-    except psycopg.Error as exc:
-        # As SQLAlchemy would have raised it: a busy database still answers 503, a conflict
-        # is still retried, and no parameter is quoted.
-        raise sa_exc.DBAPIError.instance(
-            _PG_APPEND, None, exc, psycopg.Error, hide_parameters=True
-        ) from exc
 
 
 def _append_params(practice_id: str, changes: list[NewChange], now: datetime) -> dict[str, Any]:
