@@ -117,15 +117,16 @@ def test_a_change_queued_longer_than_the_portal_remembers_is_held_for_a_person(
     qtbot, practice, make_desk
 ):
     desk = make_desk(practice)
-    item = desk.store.enqueue(
-        SET_CHECKIN_STATUS,
-        {"checkin_id": "no-such-checkin"},
-        CheckInStatusUpdate(status=CheckInStatus.ACKNOWLEDGED),
-        "Acknowledge check-in",
-    )
     # Queued 40 days ago (the desk was offline): the portal keeps idempotency keys for 30 days,
-    # so a blind resend could apply the change twice.
+    # so a blind resend could apply the change twice. Queued and back-dated in one transaction:
+    # the engine must never see the item as new.
     with desk.store.write() as uow:
+        item = uow.enqueue(
+            SET_CHECKIN_STATUS,
+            {"checkin_id": "no-such-checkin"},
+            CheckInStatusUpdate(status=CheckInStatus.ACKNOWLEDGED),
+            "Acknowledge check-in",
+        )
         uow.session.execute(
             update(OutboxEntry)
             .where(OutboxEntry.id == item.id)
