@@ -13,11 +13,14 @@ waiters): the first to wake starts it, the others await the same task and keep t
 their own ``after``. The desks it answered come straight back with a new long-poll; their first
 read is that same shared read while no further change has woken the worker. So fifty idle desks
 of a practice cost one feed read per change, not a hundred.
+
 A timer re-read (``recheck``) remains as a safety net for a missed wake-up; it is shared the same
-way. Shared reads of a practice begin at least ``pace`` seconds apart: when changes come faster
-than that, each answer carries several of them, and what the desks cost the portal stays
-bounded (each answer brings every desk back with a new request) instead of growing with the rate
-of changes. A change after a quiet spell is read at once. A waiter whose ``after`` is older than the shared read's (it registered late) reads alone.
+way. A waiter whose ``after`` is older than the shared read's (it registered late) reads alone.
+
+Shared reads of a practice begin at least ``pace`` seconds apart: when changes come faster than
+that, each answer carries several of them, so what the desks cost the portal (each answer brings
+every desk back with a new request) stays bounded instead of growing with the rate of changes. A
+change after a quiet spell is read at once.
 """
 
 from __future__ import annotations
