@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -48,9 +51,26 @@ class StoreOps:
         return self.runner.op(run)
 
 
+def write_whole(path: Path, data: bytes) -> int:
+    """Write ``data`` to ``path`` so that the file is either the old one or the whole new one:
+    a crash midway, or another program opening it meanwhile, never finds half a file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return len(data)
+
+
 def save_file(runner: TaskRunner, path: Path, data: bytes) -> Op[int]:
     """Write a file the user chose (a slip, a statement) off the GUI thread."""
-    return runner.op(path.write_bytes, data)
+    return runner.op(write_whole, path, data)
 
 
 def printed_by(practice: str, what: str, staff: str, now: datetime, zone: tzinfo) -> str:

@@ -38,6 +38,7 @@ from visitdesk.desktop.models.billing import (
     StatementSettings,
     check_template,
 )
+from visitdesk.desktop.ops.base import write_whole
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.ops.statement_run import RunCancelled, RunResult, SettingsIncomplete
 from visitdesk.desktop.printing import PdfFilePrintJob, PdfPreviewJob, choose_pdf_path
@@ -476,7 +477,7 @@ class StatementsView(QWidget):
             return
 
         def copy(path: Path) -> None:
-            self._ops.tasks.op(lambda: target.write_bytes(path.read_bytes())).owned_by(
+            self._ops.tasks.op(lambda: write_whole(target, path.read_bytes())).owned_by(
                 self
             ).success(lambda _n: self.message.emit(f"Saved {target.name}.")).failure(
                 lambda error: self._failed("The file could not be saved", error)
