@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import ssl
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,12 @@ def test_tls12_offers_only_aead_suites(portal_server: RunningPortal) -> None:
         )
     modern = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     assert _handshake(portal_server, modern) == "TLSv1.3"
+
+
+def test_the_thread_switch_interval_is_a_setting(portal_factory: PortalFactory) -> None:
+    before = sys.getswitchinterval()
+    try:
+        portal_factory.start(switch_interval_ms=0.5)
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+    finally:
+        sys.setswitchinterval(before)

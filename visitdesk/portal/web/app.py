@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -196,6 +197,10 @@ def create_app(config: PortalConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         notifier.bind(asyncio.get_running_loop())
+        if config.switch_interval_ms is not None:
+            # How long a thread may hold the interpreter before handing it over: the event loop
+            # answering desks waits behind the worker threads for up to this long per hand-over.
+            sys.setswitchinterval(config.switch_interval_ms / 1000)
         to_thread.current_default_thread_limiter().total_tokens = config.thread_pool_size
         if listener is not None:
             listener.start()
