@@ -214,17 +214,26 @@ def calls_of(log: CommandLog, items: list[OutboxItem]) -> list[Call]:
     return [call for item in items for call in log.by_key(item.idempotency_key)]
 
 
+def _manager_desk_with_a_checkin(
+    practice: PortalPractice, workstations: Callable[..., Workstation]
+) -> tuple[Workstation, str]:
+    """A manager's desk sending four bulk batches at once (not started), which has pulled a
+    patient's fresh check-in; and that check-in's id."""
+    desk = workstations(
+        practice, client=staff_client(practice, "manager"), start=False, push_concurrency=4
+    )
+    checkin_id = str(patient_checkin(practice)["id"])
+    desk.engine.pull_once()
+    return desk, checkin_id
+
+
 @pytest.mark.parametrize("logged_portal", BACKENDS, indirect=True)
 def test_an_initial_load_goes_in_parallel_and_in_order(
     logged_portal: tuple[RunningPortal, PortalPractice, CommandLog],
     workstations: Callable[..., Workstation],
 ) -> None:
     _portal, practice, log = logged_portal
-    desk = workstations(
-        practice, client=staff_client(practice, "manager"), start=False, push_concurrency=4
-    )
-    checkin_id = patient_checkin(practice)["id"]
-    desk.engine.pull_once()
+    desk, checkin_id = _manager_desk_with_a_checkin(practice, workstations)
     people = queue_patients(desk.store, range(8))
     lines = queue_ledger(desk.store, range(8))
     command = desk.store.set_checkin_status(checkin_id, CheckInStatus.ACKNOWLEDGED, "Desk One")
@@ -329,11 +338,7 @@ def test_a_lost_answer_among_batches_in_flight_is_retried_alone_with_its_key(
     workstations: Callable[..., Workstation],
 ) -> None:
     _portal, practice, log = logged_portal
-    desk = workstations(
-        practice, client=staff_client(practice, "manager"), start=False, push_concurrency=4
-    )
-    checkin_id = patient_checkin(practice)["id"]
-    desk.engine.pull_once()
+    desk, checkin_id = _manager_desk_with_a_checkin(practice, workstations)
     people = queue_patients(desk.store, range(6))
     command = desk.store.set_checkin_status(checkin_id, CheckInStatus.ACKNOWLEDGED, "Desk One")
     unlucky = people[1]

@@ -10,7 +10,7 @@ import requests
 
 from tests.fixtures_portal import PortalPractice, http_session
 from tests.portal.helpers import idem, patient_headers, staff_headers
-from visitdesk.portal.web.bodies import AUTH_BODY_LIMIT, DEFAULT_BODY_LIMIT
+from visitdesk.portal.web.bodies import AUTH_BODY_LIMIT, DEFAULT_BODY_LIMIT, strict_json
 from visitdesk.portal.web.server import RunningPortal
 
 
@@ -181,3 +181,17 @@ def test_schema_documents_422_as_the_error_body_returned(
             if unprocessable is not None:
                 ref = unprocessable["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorBody"), (method, path)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a\\u0000": 1}', b'{"k": ["ok", {"deep": "\\udfff"}]}', b'{"k": "\\\\\\u0000"}'],
+)
+def test_strict_json_finds_escaped_nul_and_surrogates_in_keys_and_deep_values(body: bytes) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        strict_json(body)
+
+
+def test_strict_json_keeps_text_that_only_looks_like_an_escape() -> None:
+    # An escaped backslash followed by "u0000" is six ordinary characters, not NUL.
+    assert strict_json(b'{"k": "\\\\u0000"}') == {"k": "\\u0000"}

@@ -289,7 +289,8 @@ async def feed_staff(
     """:func:`current_staff` for the change feed, with the session check remembered for
     ``feed_session_check_seconds`` (see :class:`SessionMemo`)."""
     claims = _claims(state, credentials, STAFF_TOKEN)
-    key = (str(claims["sub"]), str(claims.get("sid", "")), workstation or "")
+    # The name as the audit would keep it: junk headers all share one entry.
+    key = (str(claims["sub"]), str(claims.get("sid", "")), workstation_name(workstation))
     now = time.monotonic()
     memo = state.feed_sessions
     found = memo.get(key, now)
