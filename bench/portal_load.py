@@ -8,7 +8,7 @@ For each configuration the real portal runs as its own process (``visitdesk-port
 loopback TLS), with a new practice of 5,000 patients. Per desk count:
 
 1. ``desks`` desks long-poll ``GET /changes?wait=20`` as the sync engine does, each on its own
-   connection (spread over the workers by the kernel), with a bare HTTP/1.1 client (LeanDesk) so
+   connection (spread over the workers by the kernel), with a bare HTTP/1.1 client (Lean) so
    the simulated desks take little of the CPU the portal shares with them;
 2. latency: patients tap I'm Here at about 10 taps/s; for every tap and every desk the time from
    sending the tap to the desk holding the item, split by whether the desk's long-poll was answered
@@ -265,42 +265,47 @@ def new_practice(database_url: str) -> tuple[DemoCredentials, list[tuple[int, st
         db.dispose()
 
 
-class LeanDesk:
-    """A desk's long-polls on one kept-alive TLS connection, with HTTP/1.1 written by hand.
+class Lean:
+    """One kept-alive TLS connection to the portal, with HTTP/1.1 written by hand.
 
-    Real desks each have their own computer; here fifty or two hundred share the portal's two
-    cores. A general HTTP client spends about a millisecond of Python per answer, which would
-    be measured as the portal's latency; this one only writes a GET and reads
-    ``Content-Length`` bytes back.
+    Real desks and phones each have their own computer; here the simulated ones share the
+    portal's two cores. A general HTTP client spends about a millisecond of Python per call,
+    which would be measured as the portal's latency and taken from its throughput; this one
+    only writes the request and reads ``Content-Length`` bytes back.
     """
 
-    def __init__(self, portal: Portal, token: str) -> None:
+    def __init__(self, portal: Portal) -> None:
         url = urlsplit(portal.url)
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 443
         self.ssl = ssl.create_default_context(cafile=portal.ca_file)
-        self.token = token
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def get(self, target: str) -> tuple[int, dict[str, str], bytes]:
+    async def send(
+        self, method: str, target: str, token: str, body: bytes = b"", headers: str = ""
+    ) -> tuple[int, dict[str, str], bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(
                 self.host, self.port, ssl=self.ssl, server_hostname=self.host
             )
         assert self.reader is not None
+        length = (
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else ""
+        )
         self.writer.write(
-            f"GET {target} HTTP/1.1\r\nHost: {self.host}\r\n"
-            f"Authorization: Bearer {self.token}\r\n\r\n".encode("ascii")
+            f"{method} {target} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Authorization: Bearer {token}\r\n{headers}{length}\r\n".encode("ascii")
+            + body
         )
         status = int((await self.reader.readline()).split()[1])
-        headers: dict[str, str] = {}
+        received: dict[str, str] = {}
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        body = await self.reader.readexactly(int(headers.get("content-length", "0")))
-        if headers.get("connection", "").lower() == "close":
+            received[name.strip().lower()] = value.strip()
+        content = await self.reader.readexactly(int(received.get("content-length", "0")))
+        if received.get("connection", "").lower() == "close":
             await self.close()
-        return status, headers, body
+        return status, received, content
 
     async def close(self) -> None:
         writer, self.reader, self.writer = self.writer, None, None
@@ -367,13 +372,15 @@ class Load:
         return token, [(tokens[index], patient_id) for index, patient_id in self.pairs]
 
     async def desk(self, token: str, after: int) -> None:
-        """One desk's long-poll loop, on a bare HTTP/1.1 keep-alive connection (see LeanDesk)."""
-        desk = LeanDesk(self.portal, token)
+        """One desk's long-poll loop, on a bare HTTP/1.1 keep-alive connection (see Lean)."""
+        desk = Lean(self.portal)
         try:
             while not self.stop.is_set():
                 try:
-                    status, headers, body = await desk.get(
-                        f"{STAFF_PREFIX}/changes?after={after}&wait={WAIT:g}&limit=1000"
+                    status, headers, body = await desk.send(
+                        "GET",
+                        f"{STAFF_PREFIX}/changes?after={after}&wait={WAIT:g}&limit=1000",
+                        token,
                     )
                 except (OSError, asyncio.IncompleteReadError, ValueError):
                     await desk.close()
@@ -393,28 +400,41 @@ class Load:
         finally:
             await desk.close()
 
-    async def tap(self, http: httpx.AsyncClient, token: str, patient_id: str) -> int:
+    async def tap(self, phones: asyncio.Queue[Lean], token: str, patient_id: str) -> int:
+        """One I'm Here, sent on a free connection of ``phones`` (a phone's kept-alive one)."""
         self.tapped_at[patient_id] = time.perf_counter()
-        for _attempt in range(5):
-            try:
-                answer = await http.post(
-                    f"{self.patient}/checkins",
-                    json={"patient_id": patient_id},
-                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": patient_id},
-                )
-            except httpx.TransportError:
-                # A kept-alive connection the server closed as we reused it: the app resends
-                # (same idempotency key, so never twice).
-                self.run.transport_retries += 1
-                continue
-            self.patient_worker[patient_id] = answer.headers.get("x-visitdesk-worker", "")
-            if answer.status_code < 500:
-                break
-            self.run.errors_5xx += 1  # counted; then retried after Retry-After, as the app does
-            await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
-        else:
+        body = json.dumps({"patient_id": patient_id}).encode()
+        phone = await phones.get()
+        try:
+            for _attempt in range(5):
+                try:
+                    status, headers, _ = await phone.send(
+                        "POST",
+                        f"{PATIENT_PREFIX}/checkins",
+                        token,
+                        body,
+                        f"Idempotency-Key: {patient_id}\r\n",
+                    )
+                except (OSError, asyncio.IncompleteReadError, ValueError):
+                    # A kept-alive connection the server closed as we reused it: the app resends
+                    # (same idempotency key, so never twice).
+                    await phone.close()
+                    self.run.transport_retries += 1
+                    continue
+                self.patient_worker[patient_id] = headers.get("x-visitdesk-worker", "")
+                if status < 500:
+                    return status
+                self.run.errors_5xx += 1  # counted; then retried after Retry-After, as the app does
+                await asyncio.sleep(float(headers.get("retry-after", "1")))
             return 0  # no answer after every attempt
-        return answer.status_code
+        finally:
+            phones.put_nowait(phone)
+
+    def phones(self, count: int) -> asyncio.Queue[Lean]:
+        queue: asyncio.Queue[Lean] = asyncio.Queue()
+        for _ in range(count):
+            queue.put_nowait(Lean(self.portal))
+        return queue
 
     async def all_waiting(self, desks: int) -> None:
         """Until the portal counts every desk's long-poll as open (metrics of all workers)."""
@@ -427,6 +447,11 @@ class Load:
                     break
                 await asyncio.sleep(0.2)
         await asyncio.sleep(0.5)  # the last ones have read once and now wait
+
+
+async def hang_up(phones: asyncio.Queue[Lean]) -> None:
+    while not phones.empty():
+        await phones.get_nowait().close()
 
 
 async def load(
@@ -459,15 +484,16 @@ async def load(
 
     # Latency: a steady trickle of taps.
     latency_patients = set()
-    async with work.client(8) as http:
-        pending = []
-        for _ in range(LATENCY_TAPS):
-            tap_token, patient_id = queue.pop()
-            latency_patients.add(patient_id)
-            pending.append(asyncio.create_task(work.tap(http, tap_token, patient_id)))
-            await asyncio.sleep(1 / LATENCY_RATE)
-        await asyncio.gather(*pending)
-        await asyncio.sleep(2.0)
+    phones = work.phones(8)
+    pending = []
+    for _ in range(LATENCY_TAPS):
+        tap_token, patient_id = queue.pop()
+        latency_patients.add(patient_id)
+        pending.append(asyncio.create_task(work.tap(phones, tap_token, patient_id)))
+        await asyncio.sleep(1 / LATENCY_RATE)
+    await asyncio.gather(*pending)
+    await hang_up(phones)
+    await asyncio.sleep(2.0)
     for patient_id, received, worker in work.deliveries:
         if patient_id in latency_patients:
             latency = (received - work.tapped_at[patient_id]) * 1000
@@ -475,24 +501,26 @@ async def load(
             (run.same if same else run.cross).append(latency)
 
     # Throughput: patients tapping as fast as answers come.
-    async with work.client(THROUGHPUT_TAPPERS) as http:
-        done = 0
-        started = time.perf_counter()
+    phones = work.phones(THROUGHPUT_TAPPERS)
+    done = 0
+    started = time.perf_counter()
 
-        async def tapper() -> None:
-            nonlocal done
-            while queue and time.perf_counter() - started < THROUGHPUT_SECONDS:
-                tap_token, patient_id = queue.pop()
-                if await work.tap(http, tap_token, patient_id) == 201:
-                    done += 1
+    async def tapper() -> None:
+        nonlocal done
+        while queue and time.perf_counter() - started < THROUGHPUT_SECONDS:
+            tap_token, patient_id = queue.pop()
+            if await work.tap(phones, tap_token, patient_id) == 201:
+                done += 1
 
-        await asyncio.gather(*(tapper() for _ in range(THROUGHPUT_TAPPERS)))
-        run.taps_per_second = done / (time.perf_counter() - started)
+    await asyncio.gather(*(tapper() for _ in range(THROUGHPUT_TAPPERS)))
+    run.taps_per_second = done / (time.perf_counter() - started)
+    await hang_up(phones)
 
-    # Burst: many taps at the same moment.
-    async with work.client(BURST) as http:
-        burst = [queue.pop() for _ in range(min(BURST, len(queue)))]
-        codes = await asyncio.gather(*(work.tap(http, t, p) for t, p in burst))
+    # Burst: many taps at the same moment, each from its own phone.
+    phones = work.phones(BURST)
+    burst = [queue.pop() for _ in range(min(BURST, len(queue)))]
+    codes = await asyncio.gather(*(work.tap(phones, t, p) for t, p in burst))
+    await hang_up(phones)
     for code in codes:
         run.burst[code] = run.burst.get(code, 0) + 1
     work.stop.set()

@@ -59,6 +59,16 @@ def patient_headers(
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def tap_first_patient(http: requests.Session, practice: PortalPractice) -> requests.Response:
+    """I'm Here for the first account's first linked patient, signed in afresh."""
+    return http.post(
+        f"{practice.patient_url}/checkins",
+        json={"patient_id": practice.patients[0].patient_ids[0]},
+        headers=patient_headers(http, practice),
+        timeout=10,
+    )
+
+
 def last_seq(http: requests.Session, practice: PortalPractice, headers: dict[str, str]) -> int:
     after = 0
     while True:

@@ -12,7 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.fixtures_portal import PortalFactory, http_session, make_practice
-from tests.portal.helpers import idem, patient_headers, schema_drift, staff_headers
+from tests.portal.helpers import (
+    idem,
+    schema_drift,
+    staff_headers,
+    tap_first_patient,
+)
 from visitdesk.portal.persistence.db import Database
 
 POSTGRES_URL = os.environ.get("VISITDESK_TEST_POSTGRES_URL", "")
@@ -52,12 +57,7 @@ def test_flows_on_postgres(portal_factory: PortalFactory) -> None:
 
         with ThreadPoolExecutor(6) as pool:
             assert set(pool.map(send, range(6))) == {200}
-        tap = http.post(
-            f"{practice.patient_url}/checkins",
-            json={"patient_id": practice.patients[0].patient_ids[0]},
-            headers=patient_headers(http, practice),
-            timeout=10,
-        )
+        tap = tap_first_patient(http, practice)
         assert tap.status_code == 201
         items = http.get(
             f"{practice.staff_url}/changes", params={"limit": 5000}, headers=headers, timeout=10

@@ -18,7 +18,13 @@ import pytest
 import requests
 
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
-from tests.portal.helpers import patient_headers, sign_in_staff, staff_headers, wait_until
+from tests.portal.helpers import (
+    patient_headers,
+    sign_in_staff,
+    staff_headers,
+    tap_first_patient,
+    wait_until,
+)
 from visitdesk.portal.persistence.db import (
     ConnectionBudget,
     Database,
@@ -134,12 +140,7 @@ def test_a_waiting_long_poll_holds_no_connection(
         assert wait_until(lambda: notifier.stats.waiting == 1)
         assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         # The single connection is free for the patient's tap, which wakes the waiting desk.
-        tap = http.post(
-            f"{practice.patient_url}/checkins",
-            json={"patient_id": practice.patients[0].patient_ids[0]},
-            headers=patient_headers(http, practice),
-            timeout=10,
-        )
+        tap = tap_first_patient(http, practice)
         assert tap.status_code == 201
         page = waiting.result(timeout=10).json()
         # The tap and the arrival chat it opens, written in one commit.
@@ -165,12 +166,7 @@ def test_desks_waiting_on_a_practice_share_one_read_per_change(
         polls = [pool.submit(_long_poll, s, practice, headers, after) for s in sessions]
         assert wait_until(lambda: notifier.stats.waiting == desks)
         reads_before = notifier.stats.shared_reads
-        tap = http.post(
-            f"{practice.patient_url}/checkins",
-            json={"patient_id": practice.patients[0].patient_ids[0]},
-            headers=patient_headers(http, practice),
-            timeout=10,
-        )
+        tap = tap_first_patient(http, practice)
         assert tap.status_code == 201
         pages = [poll.result(timeout=10).json() for poll in polls]
         for session in sessions:
@@ -255,27 +251,33 @@ def test_a_change_through_one_worker_wakes_a_long_poll_on_another(
     assert elapsed < 5  # far below the 60 s recheck: the wake-up came by NOTIFY
 
 
+def _small_practice(portal: RunningPortal) -> PortalPractice:
+    db = Database.from_url(POSTGRES_URL)
+    try:
+        return make_practice(db, portal, patients=5, accounts=1)
+    finally:
+        db.dispose()
+
+
+def _admin() -> Any:
+    """A connection of the test's own to the PostgreSQL test database (autocommit)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    conninfo = make_url(POSTGRES_URL).set(drivername="postgresql")
+    return psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True)
+
+
 @pytest.mark.postgres
 @needs_postgres
 def test_too_many_connections_answers_503_not_500(portal_factory: PortalFactory) -> None:
     # The database refuses new connections (SQLSTATE 53300, as when max_connections is reached):
     # requests that need one must get back-pressure, not a 500.
-    import psycopg
-    from sqlalchemy.engine import make_url
-
     portal = portal_factory.start(
         database_url=POSTGRES_URL, db_pool_size=4, db_listen=False, db_pool_timeout_seconds=0.5
     )
-    db = Database.from_url(POSTGRES_URL)
-    try:
-        practice = make_practice(db, portal, patients=5, accounts=1)
-    finally:
-        db.dispose()
-    conninfo = make_url(POSTGRES_URL).set(drivername="postgresql")
-    with (
-        http_session(portal.ca_file) as http,
-        psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True) as admin,
-    ):
+    practice = _small_practice(portal)
+    with http_session(portal.ca_file) as http, _admin() as admin:
         headers = staff_headers(http, practice)
         _database(portal).engine.pool.dispose()  # the portal holds no connection now
         name = admin.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
@@ -290,6 +292,45 @@ def test_too_many_connections_answers_503_not_500(portal_factory: PortalFactory)
         assert [a.status_code for a in answers] == [503, 503, 503]
         assert all(a.headers["Retry-After"] for a in answers)
         assert http.get(f"{practice.staff_url}/changes", headers=headers, timeout=10).ok
+
+
+@pytest.mark.postgres
+@needs_postgres
+def test_connections_the_server_dropped_are_replaced_before_use(
+    portal_factory: PortalFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A restart or an idle timeout kills the pooled sessions while the portal is quiet. The next
+    # calls must find that out before using them: answers as usual, no 5xx.
+    from visitdesk.portal.persistence import db as db_module
+
+    portal = portal_factory.start(database_url=POSTGRES_URL, db_pool_size=4, db_listen=False)
+    practice = _small_practice(portal)
+    with http_session(portal.ca_file) as http, _admin() as admin:
+        headers = staff_headers(http, practice)
+        assert http.get(f"{practice.staff_url}/changes", headers=headers, timeout=10).ok
+        # Busy use (checked in moments ago) is not checked: one round trip fewer per request.
+        pings = []
+        dialect = _database(portal).engine.dialect
+        monkeypatch.setattr(dialect, "do_ping", lambda conn: pings.append(1) or True)
+        assert http.get(f"{practice.staff_url}/changes", headers=headers, timeout=10).ok
+        assert pings == []
+        monkeypatch.undo()
+
+        pool = _database(portal).engine.pool
+        assert pool.checkedin() >= 1  # type: ignore[attr-defined]
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND application_name = '' AND backend_type = 'client backend' "
+            "AND state = 'idle'"
+        )
+        monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)  # "a while ago"
+        answers = [
+            http.get(f"{practice.staff_url}/changes", headers=headers, timeout=10) for _ in range(3)
+        ]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        tap = tap_first_patient(http, practice)
+        assert tap.status_code == 201
 
 
 def test_pool_is_sized_from_the_budget_over_all_processes() -> None:

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.fixtures_portal import http_session, make_practice
-from tests.portal.helpers import patient_headers, staff_headers, wait_until
+from tests.portal.helpers import staff_headers, tap_first_patient, wait_until
 from tests.portal.test_cli import REPO, _cli, _env
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.web.config import DATABASE_PASSWORD_ENV
@@ -113,12 +113,7 @@ def test_a_change_through_one_worker_reaches_long_polls_on_the_others(
 
         assert wait_until(all_waiting, timeout=20)
         tapped = time.monotonic()
-        tap = http.post(
-            f"{practice.patient_url}/checkins",
-            json={"patient_id": practice.patients[0].patient_ids[0]},
-            headers=patient_headers(http, practice),
-            timeout=10,
-        )
+        tap = tap_first_patient(http, practice)
         assert tap.status_code == 201
         results = [poll.result(timeout=40) for poll in polls]
         metrics = http.get(f"{info['url']}/metrics", timeout=10).text

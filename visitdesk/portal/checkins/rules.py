@@ -20,9 +20,12 @@ SETTINGS_KIND = "checkin_settings"
 
 def read_settings(session: Session, practice_id: str) -> CheckInSettings:
     row = session.get(PracticeSetting, (practice_id, SETTINGS_KEY))
-    if row is None:
-        return CheckInSettings()
-    return CheckInSettings.model_validate_json(row.value)
+    return parse_settings(None if row is None else row.value)
+
+
+def parse_settings(value: str | None) -> CheckInSettings:
+    """The settings as stored (None: the practice never changed them)."""
+    return CheckInSettings() if value is None else CheckInSettings.model_validate_json(value)
 
 
 def write_settings(session: Session, practice_id: str, settings: CheckInSettings) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import Role
@@ -25,9 +26,14 @@ from visitdesk.api.wire_messages import (
     ThreadStatus,
     Topic,
 )
-from visitdesk.portal.persistence.db import utcnow
+from visitdesk.portal.persistence.db import column_values, utcnow
 from visitdesk.portal.persistence.feed import NewChange, append_changes
-from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount, StaffUser
+from visitdesk.portal.persistence.models import (
+    AccountLink,
+    Patient,
+    StaffUser,
+    new_id,
+)
 from visitdesk.portal.persistence.models_messages import (
     MessageAttachment,
     MessageThread,
@@ -286,28 +292,67 @@ def start_thread(
 
 
 def start_arrival_chat(
-    session: Session, practice_id: str, patient_id: str, account_id: str, checkin_id: str
+    session: Session,
+    practice_id: str,
+    patient_id: str,
+    account_id: str,
+    account_name: str,
+    checkin_id: str,
+    thread_id: str,
 ) -> MessageThread:
-    """The chat an I'm Here tap begins, opened with a greeting in the patient's name."""
-    name = session.scalar(
-        select(PatientAccount.first_name + " " + PatientAccount.last_name).where(
-            PatientAccount.id == account_id
-        )
-    )
+    """The chat an I'm Here tap begins, opened with a greeting in the patient's name.
+
+    Written with two plain INSERTs (the thread already at its first message), not through the
+    unit of work: a tap is the portal's busiest write, and the check-in row must exist first
+    (``checkin_id`` refers to it). Returns the thread as written (not attached to the session)."""
+    now = utcnow()
     thread = MessageThread(
+        id=thread_id,
         practice_id=practice_id,
         patient_id=patient_id,
         account_id=account_id,
         topic=Topic.ARRIVAL.value,
         subject="",
         status=ThreadStatus.OPEN.value,
+        assigned_staff_id=None,
+        assigned_name=None,
         checkin_id=checkin_id,
+        created_at=now,
+        last_message_at=now,
+        last_number=1,
+        last_patient_number=1,
+        last_staff_number=0,
+        staff_read_number=0,
+        patient_read_number=1,
     )
-    session.add(thread)
-    session.flush()
-    author = Author(AuthorKind.PATIENT, (name or "").strip(), account_id=account_id)
-    _add_message(session, thread, author, ARRIVAL_GREETING)
+    message = ThreadMessage(
+        id=new_id(),
+        thread_id=thread_id,
+        practice_id=practice_id,
+        number=1,
+        author_kind=AuthorKind.PATIENT.value,
+        author_name=account_name.strip(),
+        author_staff_id=None,
+        author_account_id=account_id,
+        body=ARRIVAL_GREETING,
+        client_id=None,
+        created_at=now,
+    )
+    session.execute(_INSERT_THREAD, column_values(thread))
+    session.execute(_INSERT_MESSAGE, column_values(message))
+    append_changes(
+        session,
+        practice_id,
+        [
+            NewChange.of("thread_message", message_out(message), message.id),
+            NewChange.of("thread", thread_out(thread), thread.id),
+        ],
+    )
     return thread
+
+
+_INSERT_THREAD = insert(cast(Table, MessageThread.__table__))
+_INSERT_MESSAGE = insert(cast(Table, ThreadMessage.__table__))
 
 
 @dataclass(frozen=True)

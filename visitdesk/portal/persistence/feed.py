@@ -13,9 +13,10 @@ How they are kept with concurrent writers:
 - The lock is the feed's only serialisation point, so it is taken as late as possible.
   :func:`append_changes` only queues items on the session; they are written by a ``before_commit``
   hook after everything else of the transaction is flushed. On PostgreSQL the sequence bump and the
-  insert of all rows are ONE statement (a data-modifying CTE over one JSON array of the items), followed
-  directly by COMMIT: the row is held for one statement plus the commit, with no Python work of
-  the request in between. On SQLite writers are serialised by ``BEGIN IMMEDIATE`` anyway.
+  insert of all rows are ONE statement (a data-modifying CTE over one JSON array of the items),
+  sent in one query string with the COMMIT: the row is held for one statement plus the commit,
+  inside the server, with no round trip to the worker (whose thread may wait for the
+  interpreter) in between. On SQLite writers are serialised by ``BEGIN IMMEDIATE`` anyway.
 - On PostgreSQL the same transaction sends ``NOTIFY visitdesk_feed, '<practice id>'`` (sent before
   the sequence is taken, delivered by the server only at commit, never for a rollback). Every
   worker on every host LISTENs (:mod:`visitdesk.portal.persistence.listen`) and wakes its
@@ -35,7 +36,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -86,24 +87,26 @@ def append_changes(session: Session, practice_id: str, changes: Sequence[NewChan
     session.info.setdefault(CHANGED_PRACTICES, set()).add(practice_id)
 
 
-# Seq bump and insert in one statement: the practice row is locked only for this statement and the
-# COMMIT that follows it.
-_PG_APPEND = text(
-    """
+# The NOTIFY, the seq bump with the insert (one statement), and the COMMIT, sent as ONE query
+# string: the practice row is locked from the bump to the commit without a round trip to this
+# process in between, so a worker thread waiting for the interpreter never holds it. Parameters
+# are merged in by the driver's own quoting (psycopg's client-side binding), because a string
+# of several statements cannot carry separate parameters.
+_PG_APPEND = """
+    SELECT pg_notify(%(channel)s, %(practice_id)s);
     WITH bumped AS (
-        UPDATE practices SET last_seq = last_seq + :n WHERE id = :practice_id
+        UPDATE practices SET last_seq = last_seq + %(n)s WHERE id = %(practice_id)s
         RETURNING last_seq
     )
     INSERT INTO changes (practice_id, seq, kind, op, entity_id, data, created_at)
-    SELECT :practice_id, bumped.last_seq - :n + item.ord, item.kind, item.op,
-           item.entity_id, item.data, :created_at
+    SELECT %(practice_id)s, bumped.last_seq - %(n)s + item.ord, item.kind, item.op,
+           item.entity_id, item.data, %(created_at)s
     FROM bumped,
          ROWS FROM (
-             json_to_recordset(CAST(:items AS json))
+             json_to_recordset(CAST(%(items)s AS json))
                  AS (kind text, op text, entity_id text, data text)
-         ) WITH ORDINALITY AS item(kind, op, entity_id, data, ord)
-    """
-)
+         ) WITH ORDINALITY AS item(kind, op, entity_id, data, ord);
+"""
 _PG_NOTIFY = text("SELECT pg_notify(:channel, :practice_id)")
 
 
@@ -128,9 +131,7 @@ def _write_pending(session: Session) -> None:
     session.flush()  # everything else of the transaction first: the row lock comes last
     now = utcnow()
     if session.get_bind().dialect.name == "postgresql":
-        for practice_id, changes in pending.items():
-            session.execute(_PG_NOTIFY, {"channel": FEED_CHANNEL, "practice_id": practice_id})
-            session.execute(_PG_APPEND, _append_params(practice_id, changes, now))
+        _append_and_commit(session, pending, now)
         return
     for practice_id, changes in pending.items():
         first = allocate_seqs(session, practice_id, len(changes))
@@ -149,8 +150,27 @@ def _write_pending(session: Session) -> None:
         session.execute(insert(cast(Table, Change.__table__)), rows)
 
 
+def _append_and_commit(
+    session: Session, pending: dict[str, list[NewChange]], now: datetime
+) -> None:
+    """PostgreSQL: append every practice's items and COMMIT, in one round trip. SQLAlchemy's
+    own COMMIT that follows finds the transaction ended and sends nothing."""
+    from psycopg import ClientCursor  # PostgreSQL deployments only
+
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with ClientCursor(driver) as cursor:
+        query = "".join(
+            cursor.mogrify(_PG_APPEND, _append_params(practice_id, changes, now))
+            for practice_id, changes in pending.items()
+        )
+    connection.exec_driver_sql(query + "COMMIT", execution_options={"no_parameters": True})
+
+
 def _append_params(practice_id: str, changes: list[NewChange], now: datetime) -> dict[str, Any]:
     return {
+        "channel": FEED_CHANNEL,
         "n": len(changes),
         "practice_id": practice_id,
         "created_at": now,
@@ -192,6 +212,9 @@ class FeedPage:
     more: bool
     #: Highest seq read, shown or not: a role's client skips what it may not see only once.
     last_seq: int
+    #: The page's JSON once built (:func:`page_json`): desks answered from one shared read
+    #: receive the same page object, and its body is built once for all of them.
+    body: list[bytes] = field(default_factory=list, compare=False, repr=False)
 
 
 def read_page(
@@ -223,10 +246,14 @@ def read_page(
 
 def page_json(page: FeedPage) -> bytes:
     """The ChangesPage JSON, built without re-parsing each item's stored ``data``."""
+    if page.body:
+        return page.body[0]
     parts = [
         f'{{"seq":{item.seq},"kind":{json.dumps(item.kind)},"op":{json.dumps(item.op)},'
         f'"id":{json.dumps(item.entity_id)},"data":{item.data}}}'
         for item in page.items
     ]
     more_text = "true" if page.more else "false"
-    return f'{{"items":[{",".join(parts)}],"last_seq":{page.last_seq},"more":{more_text}}}'.encode()
+    body = f'{{"items":[{",".join(parts)}],"last_seq":{page.last_seq},"more":{more_text}}}'.encode()
+    page.body.append(body)
+    return body

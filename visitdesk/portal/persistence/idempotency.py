@@ -2,8 +2,9 @@
 
 The first successful response per (scope, key) is stored in the same transaction as the call's
 effects and replayed for any repeat with the same method, path and body. The key is claimed (row
-inserted) before the effects run, so on PostgreSQL a concurrent duplicate blocks on the unique index
-until the first commits and then replays it; on SQLite writers are serialised by BEGIN IMMEDIATE.
+inserted, ``ON CONFLICT DO NOTHING``) before the effects run, so on PostgreSQL a concurrent
+duplicate waits on the unique index until the first commits and then replays it; on SQLite
+writers are serialised by BEGIN IMMEDIATE. Claim and completion are one statement each.
 Failed calls (4xx) roll back and store nothing: a retry simply runs again.
 """
 
@@ -14,15 +15,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal.persistence.db import Database, utcnow
-from visitdesk.portal.persistence.models import IdempotencyRecord
+from visitdesk.portal.persistence.models import IdempotencyRecord, new_id
 from visitdesk.portal.web.errors import BadRequest, Conflict, Unprocessable
 
 log = logging.getLogger(__name__)
@@ -95,33 +99,67 @@ def execute(
                 if call is None:
                     outcome = apply(session)
                     return _response(outcome.status_code, outcome.content())
-                stored = session.scalar(
-                    select(IdempotencyRecord).where(
-                        IdempotencyRecord.scope == call.scope, IdempotencyRecord.key == call.key
-                    )
-                )
-                if stored is not None:
+                record_id = _claim(session, call)
+                if record_id is None:
+                    stored = session.scalar(_LOOKUP, {"scope": call.scope, "key": call.key})
+                    if stored is None:
+                        continue  # pruned between the two statements: claim it again
                     return _replay(stored, call)
-                record = IdempotencyRecord(
-                    scope=call.scope,
-                    key=call.key,
-                    method=call.method,
-                    path=call.path,
-                    request_hash=call.request_hash,
-                )
-                session.add(record)
-                session.flush()
                 outcome = apply(session)
                 content = outcome.content()
                 stored_outcome = outcome.replay or outcome
-                record.status_code = stored_outcome.status_code
-                record.response_body = stored_outcome.content().decode()
+                session.execute(
+                    _COMPLETE,
+                    {
+                        "record_id": record_id,
+                        "status_code": stored_outcome.status_code,
+                        "response_body": stored_outcome.content().decode(),
+                    },
+                )
             return _response(outcome.status_code, content)
         except IntegrityError:
             # A concurrent call won a unique constraint (often: the same key). Its transaction has
             # committed, so the next attempt sees its rows or its stored response.
             log.info("write conflict on attempt %d; retrying", attempt + 1)
     raise Conflict("The data changed while this call was running; please retry.")
+
+
+#: The records as a table: claimed, completed and looked up with statements built once.
+_RECORDS = cast(Table, IdempotencyRecord.__table__)
+_CLAIM = {
+    name: insert(_RECORDS)
+    .on_conflict_do_nothing(index_elements=["scope", "key"])
+    .returning(_RECORDS.c.id)
+    for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+_COMPLETE = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("record_id"))
+    .values(status_code=bindparam("status_code"), response_body=bindparam("response_body"))
+)
+_LOOKUP = select(IdempotencyRecord).where(
+    IdempotencyRecord.scope == bindparam("scope"), IdempotencyRecord.key == bindparam("key")
+)
+
+
+def _claim(session: Session, call: IdempotentCall) -> str | None:
+    """Insert the key's record; its id, or None when the key is taken. On PostgreSQL a claim
+    of a key another transaction has just inserted waits for that one to end, so a None here
+    means the holder committed and its response can be read."""
+    return session.scalar(
+        _CLAIM[session.get_bind().dialect.name],
+        {
+            "id": new_id(),
+            "scope": call.scope,
+            "key": call.key,
+            "method": call.method,
+            "path": call.path,
+            "request_hash": call.request_hash,
+            "status_code": 0,
+            "response_body": "",
+            "created_at": utcnow(),
+        },
+    )
 
 
 def _replay(stored: IdempotencyRecord, call: IdempotentCall) -> Response:

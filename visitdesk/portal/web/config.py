@@ -121,6 +121,14 @@ class PortalConfig(BaseModel):
         "costs the portal a bounded number of answers per desk. A change after a quiet spell "
         "goes out at once.",
     )
+    longpoll_pace_per_desk_seconds: float = Field(
+        default=0.004,
+        ge=0,
+        le=0.1,
+        description="The pace grows by this much for each long-poll of the practice in the "
+        "worker (12 desks: 48 ms; 50: 200 ms), so the answers a busy practice costs stay "
+        "bounded however many desks watch it.",
+    )
     feed_session_check_seconds: float = Field(
         default=2.0,
         ge=0,

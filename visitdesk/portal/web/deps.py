@@ -12,13 +12,13 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from visitdesk.api.wire import Role
-from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN, display_name
+from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN
 from visitdesk.portal.accounts.sessions import STAFF_TOKEN
 from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.codes.hashing import CodeHasher
@@ -339,35 +339,47 @@ SECURITY_QUESTIONS_FIRST = (
 _PatientBearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_patient_bearer)]
 
 
+#: A live patient session's account, and whether it has answered security questions: one
+#: statement, built once (the check runs on every patient call).
+_PATIENT_SESSION = (
+    select(
+        PatientAccount.id,
+        PatientAccount.first_name,
+        PatientAccount.last_name,
+        PatientAccount.username,
+        select(SecurityAnswer.account_id)
+        .where(SecurityAnswer.account_id == PatientAccount.id)
+        .limit(1)
+        .exists(),
+    )
+    .join(PatientSessionRow, PatientSessionRow.account_id == PatientAccount.id)
+    .where(
+        PatientAccount.id == bindparam("account_id"),
+        PatientAccount.active.is_(True),
+        PatientSessionRow.id == bindparam("session_id"),
+        PatientSessionRow.revoked_at.is_(None),
+    )
+)
+
+
 def _signed_in_patient(
     state: PortalState, credentials: HTTPAuthorizationCredentials | None, *, dashboard: bool
 ) -> PatientPrincipal:
     """The account of a live patient session; with ``dashboard``, one that may use the
-    dashboard (both read in one session: one thread-pool hop per request, not two)."""
+    dashboard (a username account must have set its security questions)."""
     claims = _claims(state, credentials, PATIENT_TOKEN)
     session_id = str(claims.get("sid", ""))
     with state.db.read() as session:
-        account = session.scalar(
-            select(PatientAccount)
-            .join(PatientSessionRow, PatientSessionRow.account_id == PatientAccount.id)
-            .where(
-                PatientAccount.id == str(claims["sub"]),
-                PatientAccount.active.is_(True),
-                PatientSessionRow.id == session_id,
-                PatientSessionRow.revoked_at.is_(None),
-            )
-        )
-        if account is None:
-            raise Unauthorized("This session has ended; please sign in again.")
-        if dashboard and account.username is not None:
-            answered = session.scalar(
-                select(func.count())
-                .select_from(SecurityAnswer)
-                .where(SecurityAnswer.account_id == account.id)
-            )
-            if not answered:
-                raise Forbidden(SECURITY_QUESTIONS_FIRST)
-        return PatientPrincipal(account.id, display_name(account), session_id, account.username)
+        row = session.execute(
+            _PATIENT_SESSION, {"account_id": str(claims["sub"]), "session_id": session_id}
+        ).first()
+    if row is None:
+        raise Unauthorized("This session has ended; please sign in again.")
+    account_id, first_name, last_name, username, answered = row
+    if dashboard and username is not None and not answered:
+        raise Forbidden(SECURITY_QUESTIONS_FIRST)
+    name = f"{first_name} {last_name}".strip()
+    return PatientPrincipal(account_id, name, session_id, username)
 
 
 def current_patient(state: State, credentials: _PatientBearer) -> PatientPrincipal:

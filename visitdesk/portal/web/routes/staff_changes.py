@@ -106,6 +106,7 @@ async def get_changes(
             gone=request.is_disconnected,
             kinds=FEED_KINDS[staff.role],
             pace=state.config.longpoll_pace_seconds,
+            pace_per_desk=state.config.longpoll_pace_per_desk_seconds,
         )
     finally:
         LONGPOLLS.dec()
