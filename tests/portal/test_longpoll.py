@@ -138,3 +138,95 @@ def test_the_recheck_timer_reads_when_no_wake_up_comes() -> None:
         assert [row.seq for row in page.items] == [1]
 
     asyncio.run(scenario())
+
+
+def test_desks_coming_back_while_changes_keep_coming_share_the_next_paced_read() -> None:
+    async def scenario() -> None:
+        notifier, feed = ChangeNotifier(), Feed()
+        notifier.bind(asyncio.get_running_loop())
+
+        def desks(after: int) -> list[asyncio.Task[FeedPage]]:
+            return [
+                asyncio.create_task(
+                    notifier.wait("p", after, 100, 10, 60, feed.read, _present, pace=0.2)
+                )
+                for _ in range(20)
+            ]
+
+        waits = desks(0)
+        while notifier.stats.waiting < 20:
+            await asyncio.sleep(0.01)
+        feed.append()
+        notifier.notify("p")
+        await asyncio.gather(*waits)
+        reads = feed.reads
+
+        # Another change wakes the worker before the answered desks are back: they must not
+        # each read alone, but share one read, begun a pace after the last one.
+        feed.append()
+        notifier.notify("p")
+        await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        back = loop.time()
+        pages = await asyncio.gather(*desks(1))
+        assert all([row.seq for row in page.items] == [2] for page in pages)
+        assert feed.reads == reads + 1
+        assert loop.time() - back > 0.1  # paced, not at once
+        # Desks at the same place get the very same page: its JSON is built once.
+        assert len({id(page) for page in pages}) == 1
+        assert _idle(notifier)
+
+    asyncio.run(scenario())
+
+
+def test_the_pace_grows_with_the_desks_of_the_practice() -> None:
+    async def scenario() -> None:
+        notifier, feed = ChangeNotifier(), Feed()
+        notifier.bind(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+
+        async def answered_in(desks: int) -> float:
+            """Seconds from a change to the answers, right after a first change was read."""
+            after = len(feed.rows)
+            waits = [
+                asyncio.create_task(
+                    notifier.wait(
+                        "p", after, 100, 10, 60, feed.read, _present, pace=0.01, pace_per_desk=0.02
+                    )
+                )
+                for _ in range(desks)
+            ]
+            while notifier.stats.waiting < desks:
+                await asyncio.sleep(0.005)
+            feed.append()
+            notifier.notify("p")
+            await asyncio.gather(*waits)  # a read begins now: the next one is paced
+            waits = [
+                asyncio.create_task(
+                    notifier.wait(
+                        "p",
+                        after + 1,
+                        100,
+                        10,
+                        60,
+                        feed.read,
+                        _present,
+                        pace=0.01,
+                        pace_per_desk=0.02,
+                    )
+                )
+                for _ in range(desks)
+            ]
+            while notifier.stats.waiting < desks:
+                await asyncio.sleep(0.005)
+            started = loop.time()
+            feed.append()
+            notifier.notify("p")
+            await asyncio.gather(*waits)
+            return loop.time() - started
+
+        few = await answered_in(2)  # pace max(0.01, 2 x 0.02) = 0.04 s
+        many = await answered_in(20)  # pace 20 x 0.02 = 0.4 s
+        assert many > 0.25 > few
+
+    asyncio.run(scenario())

@@ -12,12 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.fixtures_portal import PortalFactory, http_session, make_practice
-from tests.portal.helpers import (
-    idem,
-    schema_drift,
-    staff_headers,
-    tap_first_patient,
-)
+from tests.portal.helpers import idem, patient_headers, schema_drift, staff_headers
 from visitdesk.portal.persistence.db import Database
 
 POSTGRES_URL = os.environ.get("VISITDESK_TEST_POSTGRES_URL", "")
@@ -57,8 +52,21 @@ def test_flows_on_postgres(portal_factory: PortalFactory) -> None:
 
         with ThreadPoolExecutor(6) as pool:
             assert set(pool.map(send, range(6))) == {200}
-        tap = tap_first_patient(http, practice)
+        # The tap's rows go to the server with its COMMIT: all of them are there afterwards,
+        # and a retry with the same key replays the stored answer.
+        tapper = {**patient_headers(http, practice), **idem()}
+        tap_body = {"patient_id": practice.patients[0].patient_ids[0]}
+        tap_url = f"{practice.patient_url}/checkins"
+        tap = http.post(tap_url, json=tap_body, headers=tapper, timeout=10)
         assert tap.status_code == 201
+        again = http.post(tap_url, json=tap_body, headers=tapper, timeout=10)
+        assert (again.status_code, again.json()) == (201, tap.json())
+        assert again.headers["Idempotency-Replayed"] == "true"
+        chat = http.get(
+            f"{practice.patient_url}/threads/{tap.json()['thread_id']}", headers=tapper, timeout=10
+        ).json()
+        assert chat["topic"] == "arrival"
+        assert [m["body"] for m in chat["messages"]] == ["I'm here."]
         items = http.get(
             f"{practice.staff_url}/changes", params={"limit": 5000}, headers=headers, timeout=10
         ).json()["items"]

@@ -18,7 +18,7 @@ from visitdesk.portal.messages.threads import start_arrival_chat
 from visitdesk.portal.persistence import audit
 from visitdesk.portal.persistence.clock import day_bounds, local_today
 from visitdesk.portal.persistence.db import column_values, utcnow
-from visitdesk.portal.persistence.feed import NewChange, append_changes
+from visitdesk.portal.persistence.feed import NewChange, append_changes, at_commit
 from visitdesk.portal.persistence.models import (
     AccountLink,
     Appointment,
@@ -209,8 +209,9 @@ def tap_im_here(
     appointment) the tap is turned away with a plain-words reason and the desk sees the attempt.
 
     The portal's busiest write, so it is a few plain statements: one read that checks the link
-    and locks the patient, today's check-in, the appointments, then three INSERTs (check-in,
-    arrival chat, its first message) and the feed append."""
+    and locks the patient, today's check-in, the appointments; then three INSERTs (check-in,
+    arrival chat, its first message) that go to PostgreSQL with the feed append and the COMMIT
+    in one round trip."""
     tapper = _tapper(session, account_id, patient_id)
     if tapper is None:
         raise NotFound("No such patient on this account.")
@@ -261,7 +262,7 @@ def tap_im_here(
         thread_id=thread_id,
         source="app",
     )
-    session.execute(_INSERT_CHECKIN, column_values(row))
+    at_commit(session, _INSERT_CHECKIN, column_values(row))
     start_arrival_chat(
         session, tapper.practice_id, patient_id, account_id, tapper.account_name, row.id, thread_id
     )

@@ -27,7 +27,7 @@ from visitdesk.api.wire_messages import (
     Topic,
 )
 from visitdesk.portal.persistence.db import column_values, utcnow
-from visitdesk.portal.persistence.feed import NewChange, append_changes
+from visitdesk.portal.persistence.feed import NewChange, append_changes, at_commit
 from visitdesk.portal.persistence.models import (
     AccountLink,
     Patient,
@@ -303,8 +303,9 @@ def start_arrival_chat(
     """The chat an I'm Here tap begins, opened with a greeting in the patient's name.
 
     Written with two plain INSERTs (the thread already at its first message), not through the
-    unit of work: a tap is the portal's busiest write, and the check-in row must exist first
-    (``checkin_id`` refers to it). Returns the thread as written (not attached to the session)."""
+    unit of work, sent with the COMMIT (:func:`~visitdesk.portal.persistence.feed.at_commit`): a
+    tap is the portal's busiest write. The check-in row must be queued first (``checkin_id``
+    refers to it). Returns the thread as written (not attached to the session)."""
     now = utcnow()
     thread = MessageThread(
         id=thread_id,
@@ -338,8 +339,8 @@ def start_arrival_chat(
         client_id=None,
         created_at=now,
     )
-    session.execute(_INSERT_THREAD, column_values(thread))
-    session.execute(_INSERT_MESSAGE, column_values(message))
+    at_commit(session, _INSERT_THREAD, column_values(thread))
+    at_commit(session, _INSERT_MESSAGE, column_values(message))
     append_changes(
         session,
         practice_id,

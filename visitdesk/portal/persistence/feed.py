@@ -42,7 +42,9 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Table, event, insert, select, text, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import UpdateBase
 
 from visitdesk.portal.persistence.db import CHANGED_PRACTICES, STAFF_CHANGED, utcnow
 from visitdesk.portal.persistence.models import Change, Practice
@@ -53,6 +55,8 @@ log = logging.getLogger(__name__)
 FEED_CHANNEL = "visitdesk_feed"
 #: Key in ``Session.info``: changes queued by :func:`append_changes`, written at commit.
 _PENDING = "visitdesk_pending_changes"
+#: Key in ``Session.info``: statements queued by :func:`at_commit` (PostgreSQL).
+_DEFERRED = "visitdesk_at_commit"
 
 
 @dataclass(frozen=True)
@@ -124,14 +128,27 @@ def staff_changed(session: Session) -> None:
         session.execute(_PG_NOTIFY, {"channel": FEED_CHANNEL, "practice_id": STAFF_PAYLOAD})
 
 
+def at_commit(session: Session, statement: UpdateBase, params: dict[str, Any]) -> None:
+    """Run a plain INSERT or UPDATE (built once, with bound parameters) as part of this
+    transaction. On PostgreSQL it is sent with the COMMIT, in the same query string as the feed
+    append: a write nothing reads back before the commit costs no round trip of its own. On
+    SQLite it runs now. ``params`` are taken by the driver as they are (aware datetimes)."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(statement, params)
+        return
+    deferred: list[tuple[UpdateBase, dict[str, Any]]] = session.info.setdefault(_DEFERRED, [])
+    deferred.append((statement, params))
+
+
 def _write_pending(session: Session) -> None:
-    pending: dict[str, list[NewChange]] | None = session.info.pop(_PENDING, None)
-    if not pending:
+    pending: dict[str, list[NewChange]] = session.info.pop(_PENDING, None) or {}
+    deferred: list[tuple[UpdateBase, dict[str, Any]]] = session.info.pop(_DEFERRED, None) or []
+    if not pending and not deferred:
         return
     session.flush()  # everything else of the transaction first: the row lock comes last
     now = utcnow()
     if session.get_bind().dialect.name == "postgresql":
-        _append_and_commit(session, pending, now)
+        _send_with_commit(session, deferred, pending, now)
         return
     for practice_id, changes in pending.items():
         first = allocate_seqs(session, practice_id, len(changes))
@@ -150,22 +167,42 @@ def _write_pending(session: Session) -> None:
         session.execute(insert(cast(Table, Change.__table__)), rows)
 
 
-def _append_and_commit(
-    session: Session, pending: dict[str, list[NewChange]], now: datetime
+#: Statements of :func:`at_commit` as PostgreSQL text with ``%(name)s`` placeholders, by statement.
+_PG_TEXT: dict[int, tuple[UpdateBase, str]] = {}
+
+
+def _pg_text(statement: UpdateBase, dialect: Dialect) -> str:
+    known = _PG_TEXT.get(id(statement))
+    if known is None or known[0] is not statement:
+        known = _PG_TEXT[id(statement)] = (statement, f"{statement.compile(dialect=dialect)};\n")
+    return known[1]
+
+
+def _send_with_commit(
+    session: Session,
+    deferred: list[tuple[UpdateBase, dict[str, Any]]],
+    pending: dict[str, list[NewChange]],
+    now: datetime,
 ) -> None:
-    """PostgreSQL: append every practice's items and COMMIT, in one round trip. SQLAlchemy's
-    own COMMIT that follows finds the transaction ended and sends nothing."""
+    """PostgreSQL: the deferred writes, every practice's feed append and the COMMIT, in one
+    round trip. SQLAlchemy's own COMMIT that follows finds the transaction ended and sends
+    nothing."""
     from psycopg import ClientCursor  # PostgreSQL deployments only
 
     connection = session.connection()
     driver = connection.connection.driver_connection
     assert driver is not None
     with ClientCursor(driver) as cursor:
-        query = "".join(
+        parts = [
+            cursor.mogrify(_pg_text(statement, connection.dialect), params)
+            for statement, params in deferred
+        ]
+        parts += [
             cursor.mogrify(_PG_APPEND, _append_params(practice_id, changes, now))
             for practice_id, changes in pending.items()
-        )
-    connection.exec_driver_sql(query + "COMMIT", execution_options={"no_parameters": True})
+        ]
+    parts.append("COMMIT")
+    connection.exec_driver_sql("".join(parts), execution_options={"no_parameters": True})
 
 
 def _append_params(practice_id: str, changes: list[NewChange], now: datetime) -> dict[str, Any]:
@@ -194,6 +231,7 @@ def _before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_DEFERRED, None)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from visitdesk.portal.persistence.db import Database, utcnow
+from visitdesk.portal.persistence.feed import at_commit
 from visitdesk.portal.persistence.models import IdempotencyRecord, new_id
 from visitdesk.portal.web.errors import BadRequest, Conflict, Unprocessable
 
@@ -108,7 +109,8 @@ def execute(
                 outcome = apply(session)
                 content = outcome.content()
                 stored_outcome = outcome.replay or outcome
-                session.execute(
+                at_commit(
+                    session,
                     _COMPLETE,
                     {
                         "record_id": record_id,

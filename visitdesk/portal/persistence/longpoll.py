@@ -71,6 +71,17 @@ class _Practice:
     read: _SharedRead | None = None
 
 
+@dataclass(frozen=True)
+class _Pacing:
+    least: float
+    per_desk: float
+
+    def of(self, practice: _Practice) -> float:
+        """Seconds between the starts of two shared reads of ``practice``, for its long-polls
+        in this worker now."""
+        return max(self.least, self.per_desk * practice.members)
+
+
 class Watch:
     """One practice's wake-ups as seen by a waiter that reads something other than the feed
     (the patient app's chat): see :meth:`ChangeNotifier.watch`."""
@@ -185,11 +196,11 @@ class ChangeNotifier:
         self.bind_if_unbound(loop)
         practice = self._practices.setdefault(practice_id, _Practice())
         practice.members += 1  # before the first read, so a change during it is not missed
-        pace = max(pace, pace_per_desk * practice.members)
+        pacing = _Pacing(pace, pace_per_desk)
         seen = practice.wakes
         try:
             page = await self._first_read(
-                practice, practice_id, after, limit, read, recheck, pace, kinds
+                practice, practice_id, after, limit, read, recheck, pacing, kinds
             )
         except BaseException:
             self._leave(practice, None)
@@ -224,7 +235,7 @@ class ChangeNotifier:
                     read,
                     seen,
                     0.0 if woken else waited_from,
-                    pace,
+                    pacing,
                     kinds,
                 )
                 if page.last_seq > after and not (page.items or page.more):
@@ -264,7 +275,7 @@ class ChangeNotifier:
         read: PageReader,
         wakes: int,
         not_before: float,
-        pace: float,
+        pacing: _Pacing,
         kinds: frozenset[str] | None,
     ) -> FeedPage:
         previous = shared = practice.read
@@ -279,6 +290,7 @@ class ChangeNotifier:
             shared = practice.read = _SharedRead(practice.wakes, loop.time(), start_after)
             # Paced: the next read of a practice begins ``pace`` seconds after the last one
             # began at the earliest, so a burst of changes reaches its desks in one answer.
+            pace = pacing.of(practice)
             delay = 0.0 if previous is None else previous.started + pace - loop.time()
             shared.task = loop.create_task(
                 self._paced_read(practice, shared, delay, read, practice_id, limit)
@@ -310,7 +322,7 @@ class ChangeNotifier:
         limit: int,
         read: PageReader,
         recheck: float,
-        pace: float,
+        pacing: _Pacing,
         kinds: frozenset[str] | None,
     ) -> FeedPage:
         """A new long-poll's first read: the practice's last shared read when no change has
@@ -329,7 +341,7 @@ class ChangeNotifier:
             and loop.time() - shared.started < recheck
         ):
             return await self._from_shared(shared, practice_id, after, limit, read, kinds)
-        if pace <= 0 or shared is None:
+        if shared is None or pacing.of(practice) <= 0:
             return _only(await read(practice_id, after, limit), kinds)
         return await self._shared_read(
             practice,
@@ -339,7 +351,7 @@ class ChangeNotifier:
             read,
             practice.wakes,
             loop.time() - recheck,
-            pace,
+            pacing,
             kinds,
         )
 
