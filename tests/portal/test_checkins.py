@@ -7,7 +7,7 @@ from typing import Any
 import requests
 
 from tests.fixtures_portal import PortalPractice, make_practice
-from tests.portal.helpers import idem, patient_headers, staff_headers
+from tests.portal.helpers import idem, last_seq, patient_headers, staff_headers
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.web.server import RunningPortal
 
@@ -49,6 +49,28 @@ def test_second_tap_the_same_day_returns_the_same_check_in(
     assert first.json()["appointment_id"] is not None  # tied to today's appointment by itself
     assert second.status_code == 200
     assert second.json() == first.json()
+
+
+def test_a_tap_after_sign_out_is_refused_and_writes_nothing(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
+    # The session is checked inside the tap's own transaction: an ended one rolls it back.
+    headers = {**patient_headers(portal_http, practice), "Idempotency-Key": "after-sign-out"}
+    staff = staff_headers(portal_http, practice)
+    before = last_seq(portal_http, practice, staff)
+    signed_out = portal_http.delete(
+        f"{practice.patient_url}/sessions/current", headers=headers, timeout=10
+    )
+    assert signed_out.status_code == 204
+    response = _tap(portal_http, practice, headers, patient_id=practice.patients[0].patient_ids[0])
+    assert response.status_code == 401
+    assert response.json() == {"detail": "This session has ended; please sign in again."}
+    assert last_seq(portal_http, practice, staff) == before
+    # Signed in again, the same key is new: the refused call stored no answer.
+    again = {**patient_headers(portal_http, practice), "Idempotency-Key": "after-sign-out"}
+    retried = _tap(portal_http, practice, again, patient_id=practice.patients[0].patient_ids[0])
+    assert retried.status_code == 201
+    assert "Idempotency-Replayed" not in retried.headers
 
 
 def test_tap_for_a_patient_not_linked_to_the_account_is_404(

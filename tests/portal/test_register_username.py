@@ -50,6 +50,8 @@ def test_register_by_username_step_by_step(flows: Flows) -> None:
     # The dashboard waits for the security questions (the portal holds the line, not only the app).
     refused = flows.get("/patients", headers)
     assert refused.status_code == 403 and "security questions" in refused.json()["detail"]
+    refused = flows.post("/checkins", {"patient_id": "any"}, headers)  # writes too
+    assert refused.status_code == 403 and "security questions" in refused.json()["detail"]
 
     # The code is used now, and the desk hears of it through the feed.
     assert flows.code(code_id)["status"] == "used"

@@ -91,12 +91,18 @@ def _response(status_code: int, content: bytes, *, replayed: bool = False) -> Re
 
 
 def execute(
-    db: Database, call: IdempotentCall | None, apply: Callable[[Session], Outcome]
+    db: Database,
+    call: IdempotentCall | None,
+    apply: Callable[[Session], Outcome],
+    check: Callable[[Session], None] | None = None,
 ) -> Response:
-    """Run ``apply`` in one write transaction, exactly once per idempotency key."""
+    """Run ``apply`` in one write transaction, exactly once per idempotency key. ``check``
+    runs first in the same transaction, before a stored answer is replayed."""
     for attempt in range(_ATTEMPTS):
         try:
             with db.write() as session:
+                if check is not None:
+                    check(session)
                 if call is None:
                     outcome = apply(session)
                     return _response(outcome.status_code, outcome.content())

@@ -368,11 +368,18 @@ def _signed_in_patient(
     """The account of a live patient session; with ``dashboard``, one that may use the
     dashboard (a username account must have set its security questions)."""
     claims = _claims(state, credentials, PATIENT_TOKEN)
-    session_id = str(claims.get("sid", ""))
     with state.db.read() as session:
-        row = session.execute(
-            _PATIENT_SESSION, {"account_id": str(claims["sub"]), "session_id": session_id}
-        ).first()
+        return _patient_session(
+            session, str(claims["sub"]), str(claims.get("sid", "")), dashboard=dashboard
+        )
+
+
+def _patient_session(
+    session: Session, account_id: str, session_id: str, *, dashboard: bool
+) -> PatientPrincipal:
+    row = session.execute(
+        _PATIENT_SESSION, {"account_id": account_id, "session_id": session_id}
+    ).first()
     if row is None:
         raise Unauthorized("This session has ended; please sign in again.")
     account_id, first_name, last_name, username, answered = row
@@ -427,6 +434,10 @@ class Writer:
     method: str
     path: str
 
+    def check(self, session: Session) -> None:
+        """What must hold inside the write's own transaction, before anything else (none
+        here); an error it raises rolls the write back."""
+
     def run(self, body: BaseModel | None, apply: Callable[[Session], Outcome]) -> Response:
         call = None
         if self.key is not None:
@@ -437,7 +448,7 @@ class Writer:
                 path=self.path,
                 request_hash=idempotency.request_hash(body),
             )
-        return idempotency.execute(self.db, call, apply)
+        return idempotency.execute(self.db, call, apply, self.check)
 
 
 @dataclass(frozen=True)
@@ -447,7 +458,24 @@ class StaffWriter(Writer):
 
 @dataclass(frozen=True)
 class PatientWriter(Writer):
-    patient: PatientPrincipal
+    """A patient's write. The session (and the dashboard rule) is checked as the first
+    statement of the write's transaction, not in a read of its own: one connection and one
+    thread-pool hop per call instead of two."""
+
+    account_id: str
+    session_id: str
+    _checked: list[PatientPrincipal] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def patient(self) -> PatientPrincipal:
+        """The signed-in patient, once :meth:`run` has checked the session."""
+        if not self._checked:
+            raise RuntimeError("the patient is known once the write runs")
+        return self._checked[-1]
+
+    def check(self, session: Session) -> None:
+        patient = _patient_session(session, self.account_id, self.session_id, dashboard=True)
+        self._checked[:] = [patient]
 
 
 def staff_writer(*roles: Role) -> Callable[..., Awaitable[StaffWriter]]:
@@ -467,9 +495,18 @@ def staff_writer(*roles: Role) -> Callable[..., Awaitable[StaffWriter]]:
 
 
 async def patient_writer(
-    request: Request, state: State, patient: DashboardPatient, key: OptionalKey = None
+    request: Request, state: State, credentials: _PatientBearer, key: OptionalKey = None
 ) -> PatientWriter:
+    """A patient's write: the token is checked here, the session when the write runs."""
+    claims = _claims(state, credentials, PATIENT_TOKEN)
     checked = idempotency.check_key(key, required=False)
+    account_id = str(claims["sub"])
     return PatientWriter(
-        state.db, patient.scope, checked, request.method, request.url.path, patient
+        state.db,
+        PatientPrincipal(account_id, "").scope,
+        checked,
+        request.method,
+        request.url.path,
+        account_id,
+        str(claims.get("sid", "")),
     )
