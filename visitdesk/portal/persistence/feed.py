@@ -17,18 +17,23 @@ How they are kept with concurrent writers:
   sent in one query string with the COMMIT: the row is held for one statement plus the commit,
   inside the server, with no round trip to the worker (whose thread may wait for the
   interpreter) in between. On SQLite writers are serialised by ``BEGIN IMMEDIATE`` anyway.
+- Other plain writes of the transaction that nothing reads back before the commit can travel in
+  that same query string (:func:`at_commit`): an I'm Here tap's three rows and its idempotency
+  answer cost no round trips of their own.
 - On PostgreSQL the same transaction sends ``NOTIFY visitdesk_feed, '<practice id>'`` (sent before
   the sequence is taken, delivered by the server only at commit, never for a rollback). Every
   worker on every host LISTENs (:mod:`visitdesk.portal.persistence.listen`) and wakes its
   long-polls of that practice (:mod:`visitdesk.portal.persistence.longpoll`), which answer all
   waiting desks from one shared read.
 
-Measured ceiling (``python bench/portal_load.py --feed-ceiling``: PostgreSQL 15 on the 2-core
-development machine while it ran other work, load average about 9; one practice, 8 writer threads):
-about 270 transactions a second with one item each, and about 8,800 items a second with 50 items
-per transaction. The limit is the time the practice row stays locked (the append statement plus
-the commit's WAL flush), so it grows with items per transaction; a bulk upsert writes thousands
-of items under one lock. Practices do not limit each other.
+Measured ceiling (``python bench/portal_load.py --feed-ceiling``: PostgreSQL 15 on the quiet
+2-core development machine; one practice, 8 writer threads): about 1,300-1,400 transactions a
+second with one item each, and about 35,000-38,000 items a second with 50 items per transaction.
+Before the append went to the server with its COMMIT it was about 850 and 27,000-30,000: the row
+stayed locked while the writer's thread waited for its process's interpreter to send the COMMIT.
+The limit is the time the practice row stays locked (the append statement plus the commit's WAL
+flush), so it grows with items per transaction; a bulk upsert writes thousands of items under one
+lock. Practices do not limit each other.
 """
 
 from __future__ import annotations
