@@ -7,13 +7,16 @@ Example: VISITDESK_TEST_POSTGRES_URL=postgresql+psycopg://visitdesk:pw@localhost
 from __future__ import annotations
 
 import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.fixtures_portal import PortalFactory, http_session, make_practice
 from tests.portal.helpers import idem, patient_headers, schema_drift, staff_headers
+from visitdesk.portal.persistence import idempotency
 from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.idempotency import IdempotentCall, Outcome
 
 POSTGRES_URL = os.environ.get("VISITDESK_TEST_POSTGRES_URL", "")
 
@@ -73,3 +76,26 @@ def test_flows_on_postgres(portal_factory: PortalFactory) -> None:
         assert [i["seq"] for i in items] == list(range(1, len(items) + 1))
         assert sum(1 for i in items if i["kind"] == "patient" and i["data"]["mrn"] == "PG-1") == 1
         assert items[-1]["kind"] == "checkin"
+
+
+def test_an_idempotent_write_without_feed_items_is_stored_and_replayed() -> None:
+    # The stored answer goes to the server with the COMMIT even when the call wrote nothing else.
+    db = Database.from_url(POSTGRES_URL)
+    try:
+        db.migrate_schema()
+        call = IdempotentCall(
+            scope=f"test:{uuid.uuid4()}", key="k", method="POST", path="/x", request_hash="h"
+        )
+        runs: list[int] = []
+
+        def apply(_session: object) -> Outcome:
+            runs.append(1)
+            return Outcome(204)
+
+        first = idempotency.execute(db, call, apply)
+        again = idempotency.execute(db, call, apply)
+        assert (first.status_code, again.status_code) == (204, 204)
+        assert again.headers[idempotency.REPLAYED_HEADER] == "true"
+        assert runs == [1]
+    finally:
+        db.dispose()
