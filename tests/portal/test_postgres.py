@@ -99,3 +99,40 @@ def test_an_idempotent_write_without_feed_items_is_stored_and_replayed() -> None
         assert runs == [1]
     finally:
         db.dispose()
+
+
+def test_text_sent_with_the_commit_arrives_exactly_as_written(
+    portal_factory: PortalFactory,
+) -> None:
+    # The tap's rows go to PostgreSQL inside one query string with the driver's quoting: quotes,
+    # backslashes, percent signs, placeholders and a right-to-left override must arrive unchanged.
+    from sqlalchemy import or_, update
+
+    from visitdesk.portal.persistence.models import PatientAccount
+
+    portal = portal_factory.start(database_url=POSTGRES_URL)
+    db = Database.from_url(POSTGRES_URL)
+    hostile = "O'Brien \\x %(items)s 100% \u202etxt.exe'); DROP TABLE changes; --"
+    try:
+        practice = make_practice(db, portal, patients=5, accounts=1)
+        with db.write() as session:
+            login = practice.patients[0].login
+            session.execute(
+                update(PatientAccount)
+                .where(or_(PatientAccount.username == login, PatientAccount.email == login))
+                .values(first_name=hostile)
+            )
+    finally:
+        db.dispose()
+    with http_session(portal.ca_file) as http:
+        tapper = {**patient_headers(http, practice), **idem()}
+        url = f"{practice.patient_url}/checkins"
+        body = {"patient_id": practice.patients[0].patient_ids[0]}
+        tap = http.post(url, json=body, headers=tapper, timeout=10)
+        assert tap.status_code == 201
+        chat = http.get(
+            f"{practice.patient_url}/threads/{tap.json()['thread_id']}", headers=tapper, timeout=10
+        ).json()
+        assert chat["messages"][0]["author_name"].startswith(hostile)
+        again = http.post(url, json=body, headers=tapper, timeout=10)  # the stored answer
+        assert again.json() == tap.json()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from visitdesk.api.files import write_whole
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.desktop.tasks import Op, TaskRunner
 from visitdesk.sync.engine import SyncStatus
@@ -49,23 +47,6 @@ class StoreOps:
             return result
 
         return self.runner.op(run)
-
-
-def write_whole(path: Path, data: bytes) -> int:
-    """Write ``data`` to ``path`` so that the file is either the old one or the whole new one:
-    a crash midway, or another program opening it meanwhile, never finds half a file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    return len(data)
 
 
 def save_file(runner: TaskRunner, path: Path, data: bytes) -> Op[int]:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visitdesk.api.files import write_whole
 from visitdesk.api.text import isolate
 from visitdesk.desktop.models.billing import (
     MESSAGE_KEYS,
@@ -38,7 +39,6 @@ from visitdesk.desktop.models.billing import (
     StatementSettings,
     check_template,
 )
-from visitdesk.desktop.ops.base import write_whole
 from visitdesk.desktop.ops.desk import DeskOps
 from visitdesk.desktop.ops.statement_run import RunCancelled, RunResult, SettingsIncomplete
 from visitdesk.desktop.printing import PdfFilePrintJob, PdfPreviewJob, choose_pdf_path

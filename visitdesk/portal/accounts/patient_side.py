@@ -79,7 +79,12 @@ def revoke_sessions(session: Session, account_id: str, *, only: str | None = Non
 
 
 def display_name(account: PatientAccount) -> str:
-    return f"{account.first_name} {account.last_name}".strip()
+    return full_name(account.first_name, account.last_name)
+
+
+def full_name(first_name: str, last_name: str) -> str:
+    """An account holder's name as the portal shows it (read column by column)."""
+    return f"{first_name} {last_name}".strip()
 
 
 def linked_patients(session: Session, account_id: str) -> list[LinkedPatient]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import CheckInOut, CheckInStatus
 from visitdesk.api.wire_checkins import ArrivalAttemptOut, AttemptReason, CheckInSettings
+from visitdesk.portal.accounts.patient_side import full_name
 from visitdesk.portal.checkins import rules
 from visitdesk.portal.messages.threads import start_arrival_chat
 from visitdesk.portal.persistence import audit
@@ -155,7 +156,7 @@ def _tapper(session: Session, account_id: str, patient_id: str) -> _Tapper | Non
         patient_id=patient_id,
         practice_id=practice_id,
         timezone=timezone,
-        account_name=f"{first_name} {last_name}",
+        account_name=full_name(first_name, last_name),
         settings=rules.parse_settings(settings_json),
     )
 
@@ -244,7 +245,6 @@ def tap_im_here(
         return _refuse(session, tapper, account_id, verdict, appointment, now, win)
 
     clear_no_show(session, appointment)
-    session.flush()  # the cleared no-show, if any, goes before the plain INSERTs below
     thread_id = new_id()
     row = CheckIn(
         id=new_id(),

@@ -332,7 +332,7 @@ def start_arrival_chat(
         practice_id=practice_id,
         number=1,
         author_kind=AuthorKind.PATIENT.value,
-        author_name=account_name.strip(),
+        author_name=account_name,
         author_staff_id=None,
         author_account_id=account_id,
         body=ARRIVAL_GREETING,

@@ -172,15 +172,15 @@ def _write_pending(session: Session) -> None:
         session.execute(insert(cast(Table, Change.__table__)), rows)
 
 
-#: Statements of :func:`at_commit` as PostgreSQL text with ``%(name)s`` placeholders, by statement.
-_PG_TEXT: dict[int, tuple[UpdateBase, str]] = {}
+#: Statements of :func:`at_commit` as PostgreSQL text with ``%(name)s`` placeholders.
+_PG_TEXT: dict[UpdateBase, str] = {}
 
 
 def _pg_text(statement: UpdateBase, dialect: Dialect) -> str:
-    known = _PG_TEXT.get(id(statement))
-    if known is None or known[0] is not statement:
-        known = _PG_TEXT[id(statement)] = (statement, f"{statement.compile(dialect=dialect)};\n")
-    return known[1]
+    text = _PG_TEXT.get(statement)
+    if text is None:
+        text = _PG_TEXT[statement] = f"{statement.compile(dialect=dialect)};\n"
+    return text
 
 
 def _send_with_commit(

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from visitdesk.api.wire import Role
-from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN
+from visitdesk.portal.accounts.patient_side import PATIENT_TOKEN, full_name
 from visitdesk.portal.accounts.sessions import STAFF_TOKEN
 from visitdesk.portal.audit_trail.signing import AuditSigner
 from visitdesk.portal.codes.hashing import CodeHasher
@@ -385,8 +385,7 @@ def _patient_session(
     account_id, first_name, last_name, username, answered = row
     if dashboard and username is not None and not answered:
         raise Forbidden(SECURITY_QUESTIONS_FIRST)
-    name = f"{first_name} {last_name}".strip()
-    return PatientPrincipal(account_id, name, session_id, username)
+    return PatientPrincipal(account_id, full_name(first_name, last_name), session_id, username)
 
 
 def current_patient(state: State, credentials: _PatientBearer) -> PatientPrincipal:

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from visitdesk.api.files import write_whole
+
 log = logging.getLogger(__name__)
 
 CA_FILE = "ca.pem"
@@ -242,23 +244,9 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_private(path: Path, data: bytes) -> None:
-    _write_atomic(path, data, 0o600)
+    write_whole(path, data, 0o600)
 
 
 def _write_public(path: Path, data: bytes) -> None:
-    _write_atomic(path, data, 0o644)
+    write_whole(path, data, 0o644)
