@@ -185,11 +185,22 @@ def test_schema_documents_422_as_the_error_body_returned(
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"a\\u0000": 1}', b'{"k": ["ok", {"deep": "\\udfff"}]}', b'{"k": "\\\\\\u0000"}'],
+    [
+        b'{"a\\u0000": 1}',
+        b'{"k": ["ok", {"deep": "\\udfff"}]}',
+        b'{"k": "\\\\\\u0000"}',
+        b'{"k": ["Jos\\u00e9", "\\uD83D"]}',  # a harmless escape first, upper-case hex
+        b'{"k": "\\uDc00"}',
+    ],
 )
 def test_strict_json_finds_escaped_nul_and_surrogates_in_keys_and_deep_values(body: bytes) -> None:
     with pytest.raises(json.JSONDecodeError):
         strict_json(body)
+
+
+def test_strict_json_keeps_escaped_text_that_can_be_stored() -> None:
+    body = b'{"k": ["Jos\\u00e9", "\\u2014", "\\ud83d\\ude00", "\\u0001"]}'
+    assert strict_json(body) == {"k": ["Jos\u00e9", "\u2014", "\U0001f600", "\u0001"]}
 
 
 def test_strict_json_keeps_text_that_only_looks_like_an_escape() -> None:

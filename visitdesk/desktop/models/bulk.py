@@ -1,9 +1,8 @@
 """Bulk writes for large pages and imports.
 
 SQLAlchemy's per-row parameter handling costs more than SQLite's own work for 100,000 rows, so
-these helpers build one INSERT (optionally ... ON CONFLICT DO UPDATE) and hand plain tuples to the
-driver's executemany. Values still go through each column type's bind processor, so what lands in
-the file is exactly what the ORM would have written.
+rows are written through :func:`visitdesk.api.sql_rows.insert_rows` (plain tuples to the driver's
+executemany, each value still through its column's bind processor), which the portal shares.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
+from visitdesk.api.sql_rows import insert_rows
 from visitdesk.api.wire import ChangeItem
 
 #: Bound parameters per `IN (...)` list; well under SQLite's limit of 32766.
@@ -44,39 +44,7 @@ def bulk_insert(
 ) -> None:
     """Insert `rows` (all with the same keys); on a clash on the unique column `conflict`,
     overwrite the columns in `update` instead."""
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    columns = list(rows[0])
-    unknown = {*columns, *update, *([conflict] if conflict else [])} - set(table.c.keys())
-    if unknown:
-        raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
-    # Only identifiers from our own metadata (checked above, and quoted) go into the text;
-    # every value is a bound parameter.
-    names = ", ".join(quote(c) for c in columns)
-    marks = ", ".join("?" * len(columns))
-    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
-    if conflict is not None:
-        sql += f" ON CONFLICT ({quote(conflict)}) DO "
-        if update:
-            sql += "UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
-        else:
-            sql += "NOTHING"
-    processors = [
-        (index, processor)
-        for index, name in enumerate(columns)
-        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-        is not None
-    ]
-    params: list[tuple[Any, ...]] = []
-    for row in rows:
-        values = [row[c] for c in columns]
-        for index, processor in processors:
-            values[index] = processor(values[index])
-        params.append(tuple(values))
-    connection.exec_driver_sql(sql, params)
+    insert_rows(session.connection(), table, rows, conflict=conflict, update=update)
 
 
 def apply_feed_rows(

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
+from visitdesk.api.sql_rows import insert_rows
 from visitdesk.api.wire import UpsertResult
 from visitdesk.api.wire_billing import (
     AgingBuckets,
@@ -28,6 +29,7 @@ from visitdesk.portal.persistence.models import (
     new_id,
 )
 from visitdesk.portal.persistence.models_billing import LedgerLine, Payment
+from visitdesk.portal.persistence.out import datetime_text, extended_json
 from visitdesk.portal.records.records import (
     _reject_duplicates,
     patient_ids_by_mrn,
@@ -98,6 +100,7 @@ def upsert_ledger(
     )
 
     now = utcnow()
+    stamp = datetime_text(now)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     changes: list[NewChange] = []
@@ -133,13 +136,10 @@ def upsert_ledger(
         else:
             unchanged += 1
             continue
-        # Built from values already validated: no second validation per line.
-        out = LedgerLineOut.model_construct(
-            id=line_id, source="import", updated_at=now, **keys, **dumped
-        )
-        changes.append(NewChange.of("ledger_line", out, line_id))
+        extra = {"id": line_id, **keys, "source": "import", "payment_id": None, "updated_at": stamp}
+        changes.append(NewChange("ledger_line", line_id, extended_json(record, extra)))
     if inserts:
-        session.execute(insert(cast(Table, LedgerLine.__table__)), inserts)
+        insert_rows(session.connection(), cast(Table, LedgerLine.__table__), inserts)
     if updates:
         session.execute(update(LedgerLine), updates)
     append_changes(session, practice_id, changes)

@@ -38,19 +38,22 @@ lock. Practices do not limit each other.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Table, event, insert, select, text, update
+from sqlalchemy import Table, bindparam, event, select, text, type_coerce, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import UpdateBase
+from sqlalchemy.types import NullType
 
+from visitdesk.api.sql_rows import insert_rows
 from visitdesk.portal.persistence.db import CHANGED_PRACTICES, STAFF_CHANGED, utcnow
 from visitdesk.portal.persistence.models import Change, Practice
 
@@ -169,7 +172,7 @@ def _write_pending(session: Session) -> None:
             }
             for offset, change in enumerate(changes)
         ]
-        session.execute(insert(cast(Table, Change.__table__)), rows)
+        insert_rows(session.connection(), cast(Table, Change.__table__), rows)
 
 
 #: Statements of :func:`at_commit` as PostgreSQL text with ``%(name)s`` placeholders.
@@ -239,14 +242,27 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(_DEFERRED, None)
 
 
-@dataclass(frozen=True)
-class FeedRow:
+class FeedRow(NamedTuple):
+    """One item of a page, as the database gave it (a tuple: thousands per page are cheap)."""
+
     seq: int
     kind: str
     op: str
     entity_id: str
     data: str
-    created_at: datetime | None = None
+    #: When the item was written, as the driver returns it (SQLite: text), for the feed-lag
+    #: metric: only :attr:`written_at` of a page's newest item is ever needed.
+    created_at: datetime | str | None = None
+
+    @property
+    def written_at(self) -> datetime | None:
+        """:attr:`created_at` as an aware UTC datetime (as the ``UTCDateTime`` column reads)."""
+        value = self.created_at
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -258,6 +274,23 @@ class FeedPage:
     #: The page's JSON once built (:func:`page_json`): desks answered from one shared read
     #: receive the same page object, and its body is built once for all of them.
     body: list[bytes] = field(default_factory=list, compare=False, repr=False)
+
+
+# ``created_at`` is read as the driver returns it: converting it on every row cost more than the
+# rest of the read (see FeedRow.written_at).
+_PAGE = (
+    select(
+        Change.seq,
+        Change.kind,
+        Change.op,
+        Change.entity_id,
+        Change.data,
+        type_coerce(Change.created_at, NullType()),
+    )
+    .where(Change.practice_id == bindparam("practice_id"), Change.seq > bindparam("after"))
+    .order_by(Change.seq)
+    .limit(bindparam("limit"))
+)
 
 
 def read_page(
@@ -272,19 +305,17 @@ def read_page(
     Filtering happens after the read so ``last_seq`` covers what was skipped, and one query
     keeps the page consistent on PostgreSQL too (no second read of the sequence).
     """
-    rows = session.execute(
-        select(Change.seq, Change.kind, Change.op, Change.entity_id, Change.data, Change.created_at)
-        .where(Change.practice_id == practice_id, Change.seq > after)
-        .order_by(Change.seq)
-        .limit(limit + 1)
-    ).all()
-    page = rows[:limit]
-    items = [
-        FeedRow(int(r.seq), r.kind, r.op, r.entity_id, r.data, r.created_at)
-        for r in page
-        if kinds is None or r.kind in kinds
-    ]
-    return FeedPage(items, len(rows) > limit, int(page[-1].seq) if page else after)
+    rows = session.execute(_PAGE, {"practice_id": practice_id, "after": after, "limit": limit + 1})
+    read = [FeedRow._make(row) for row in rows]
+    page = read[:limit]
+    items = page if kinds is None else [row for row in page if row.kind in kinds]
+    return FeedPage(items, len(read) > limit, page[-1].seq if page else after)
+
+
+@functools.lru_cache(maxsize=64)
+def _quoted(name: str) -> str:
+    """A kind or op (a handful of names) as a JSON string, encoded once."""
+    return json.dumps(name)
 
 
 def page_json(page: FeedPage) -> bytes:
@@ -292,7 +323,7 @@ def page_json(page: FeedPage) -> bytes:
     if page.body:
         return page.body[0]
     parts = [
-        f'{{"seq":{item.seq},"kind":{json.dumps(item.kind)},"op":{json.dumps(item.op)},'
+        f'{{"seq":{item.seq},"kind":{_quoted(item.kind)},"op":{_quoted(item.op)},'
         f'"id":{json.dumps(item.entity_id)},"data":{item.data}}}'
         for item in page.items
     ]

@@ -9,17 +9,22 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from visitdesk.api.sql_rows import insert_rows
 from visitdesk.api.wire import (
     AppointmentOut,
     AppointmentRecord,
-    PatientOut,
     PatientRecord,
     UpsertResult,
 )
 from visitdesk.portal.persistence.db import utcnow
 from visitdesk.portal.persistence.feed import NewChange, append_changes
 from visitdesk.portal.persistence.models import Appointment, Patient, new_id
-from visitdesk.portal.persistence.out import APPOINTMENT_FIELDS, PATIENT_FIELDS
+from visitdesk.portal.persistence.out import (
+    APPOINTMENT_FIELDS,
+    PATIENT_FIELDS,
+    datetime_text,
+    extended_json,
+)
 from visitdesk.portal.web.errors import Unprocessable
 
 #: Rows per ``IN (...)`` list, well inside every backend's parameter limit.
@@ -106,6 +111,7 @@ def upsert_patients(
             existing[row.mrn] = row
 
     now = utcnow()
+    stamp = datetime_text(now)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     changes: list[NewChange] = []
@@ -130,10 +136,10 @@ def upsert_patients(
         else:
             unchanged += 1
             continue
-        out = PatientOut(id=patient_id, updated_at=now, **values)
-        changes.append(NewChange.of("patient", out, patient_id))
+        data = extended_json(record, {"id": patient_id, "updated_at": stamp})
+        changes.append(NewChange("patient", patient_id, data))
     if inserts:
-        session.execute(insert(cast(Table, Patient.__table__)), inserts)
+        insert_rows(session.connection(), cast(Table, Patient.__table__), inserts)
     if updates:
         session.execute(update(Patient), updates)
     append_changes(session, practice_id, changes)

@@ -139,8 +139,9 @@ class RequestMetrics:
 
 def observe_delivery(items: list[FeedRow]) -> None:
     """Feed lag of a long-poll answer: the newest item's age."""
-    if items and items[-1].created_at is not None:
-        lag = (datetime.now(UTC) - items[-1].created_at).total_seconds()
+    written = items[-1].written_at if items else None
+    if written is not None:
+        lag = (datetime.now(UTC) - written).total_seconds()
         FEED_LAG.observe(max(0.0, lag))
 
 

@@ -1,0 +1,130 @@
+"""The feed items of the desk's bulk upserts, whose JSON is built from the validated records
+without an *Out model per row: each must read back as the *Out model of the stored row."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.portal.test_feed_concurrency import BACKENDS, _new_practice, feed_db
+from visitdesk.api.wire import PatientOut, PatientRecord
+from visitdesk.api.wire_billing import LedgerLineOut, LedgerLineRecord
+from visitdesk.portal.billing.ledger import line_out, upsert_ledger
+from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.feed import read_page
+from visitdesk.portal.persistence.models import Patient
+from visitdesk.portal.persistence.models_billing import LedgerLine
+from visitdesk.portal.persistence.out import datetime_text, extended_json, patient_out
+from visitdesk.portal.records.records import upsert_patients
+
+__all__ = ["feed_db"]
+
+#: Text a JSON splice could get wrong: quotes, backslashes, a closing brace, markup, a
+#: right-to-left override, non-BMP characters, an escape-looking sequence.
+HOSTILE = 'O"Brien \\ } </script> \u202eevil \U0001f600 \\u0000 Ñ'
+
+
+def _patients() -> list[PatientRecord]:
+    return [
+        PatientRecord(
+            mrn=f"M{n}",
+            first_name="Ann" if n else HOSTILE[:100],
+            last_name=f"Lee{n}",
+            date_of_birth=date(1980, 1, 1 + n),
+            address_line1=HOSTILE,
+            email="ann@example.org",
+        )
+        for n in range(3)
+    ]
+
+
+def _lines(description: str = HOSTILE) -> list[LedgerLineRecord]:
+    return [
+        LedgerLineRecord(
+            external_id=f"L{n}",
+            mrn=f"M{n}",
+            guarantor_mrn="M0",
+            kind="charge",
+            service_date=None if n == 2 else date(2026, 11, n + 1),
+            posted_date=date(2026, 11, 20),
+            code="99213",
+            description=description,
+            provider=HOSTILE,
+            amount_cents=12_345 - n,
+            responsibility="patient" if n else "insurance",
+        )
+        for n in range(3)
+    ]
+
+
+def _feed(db: Database, practice_id: str, after: int) -> dict[str, list[tuple[str, str]]]:
+    with db.read() as session:
+        page = read_page(session, practice_id, after, 100)
+    by_kind: dict[str, list[tuple[str, str]]] = {}
+    for item in page.items:
+        by_kind.setdefault(item.kind, []).append((item.entity_id, item.data))
+    return by_kind
+
+
+def _stored_lines(db: Database, practice_id: str) -> dict[str, LedgerLineOut]:
+    with db.read() as session:
+        mrns = dict(session.execute(select(Patient.id, Patient.mrn)).all())
+        rows = session.scalars(select(LedgerLine).where(LedgerLine.practice_id == practice_id))
+        return {
+            row.id: line_out(row, mrns[row.patient_id], mrns[row.guarantor_patient_id])
+            for row in rows
+        }
+
+
+@pytest.mark.parametrize("feed_db", BACKENDS, indirect=True)
+def test_bulk_feed_items_read_back_as_the_stored_rows(feed_db: Database) -> None:
+    practice_id = _new_practice(feed_db)
+    with feed_db.write() as session:
+        upsert_patients(session, practice_id, _patients())
+    with feed_db.write() as session:
+        upsert_ledger(session, practice_id, _lines())
+
+    feed = _feed(feed_db, practice_id, 0)
+    with feed_db.read() as session:
+        stored = {p.id: patient_out(p) for p in session.scalars(select(Patient))}
+    assert len(feed["patient"]) == 3
+    for entity_id, data in feed["patient"]:
+        assert PatientOut.model_validate_json(data) == stored[entity_id]
+    assert stored[feed["patient"][0][0]].address_line1 == HOSTILE
+
+    lines = _stored_lines(feed_db, practice_id)
+    assert len(feed["ledger_line"]) == 3
+    for entity_id, data in feed["ledger_line"]:
+        assert LedgerLineOut.model_validate_json(data) == lines[entity_id]
+
+    # A changed line is fed again, with what is now stored.
+    after = len(feed["patient"]) + len(feed["ledger_line"])
+    with feed_db.write() as session:
+        result = upsert_ledger(session, practice_id, _lines("Office visit"))
+    assert (result.created, result.updated, result.unchanged) == (0, 3, 0)
+    lines = _stored_lines(feed_db, practice_id)
+    again = _feed(feed_db, practice_id, after)["ledger_line"]
+    assert [LedgerLineOut.model_validate_json(data) for _, data in again] == [
+        lines[entity_id] for entity_id, _ in again
+    ]
+    assert {line.description for line in lines.values()} == {"Office visit"}
+
+
+def test_extended_json_is_the_out_model() -> None:
+    record = _lines()[0]
+    now = datetime(2026, 12, 3, 21, 40, 9, 123456, tzinfo=UTC)
+    extra: dict[str, Any] = {
+        "id": "line-1",
+        "patient_id": "p-1",
+        "guarantor_patient_id": "p-2",
+        "source": "import",
+        "payment_id": None,
+    }
+    spliced = extended_json(record, {**extra, "updated_at": datetime_text(now)})
+    built = LedgerLineOut(**record.model_dump(), **extra, updated_at=now)
+    assert json.loads(spliced) == json.loads(built.model_dump_json())
+    assert datetime_text(now) == "2026-12-03T21:40:09.123456Z"
