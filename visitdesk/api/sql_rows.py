@@ -4,8 +4,8 @@ SQLAlchemy's per-row parameter handling (a dictionary per row, then each column'
 more than the database's own work for thousands of rows. :func:`insert_rows` builds one INSERT
 (optionally ``... ON CONFLICT DO UPDATE``) and hands plain tuples to the driver. Values still go
 through each column type's bind processor, so what is stored is exactly what the ORM would have
-written; a processor is applied once per distinct value of a column that holds one value for every
-row (a batch's ``updated_at``), not once per row.
+written; a value equal to (and of the same type as) the one of the row before is processed once,
+which spares a column that holds one value for the whole batch (its ``updated_at``).
 
 This module imports nothing of ours: the desk's local store and the portal both use it, on SQLite
 (``?`` placeholders) and on PostgreSQL through psycopg (``%s``).
@@ -66,7 +66,7 @@ def insert_rows(
         for index, processor in processors:
             value = values[index]
             last = done.get(index)
-            if last is not None and last[0] is value:
+            if last is not None and type(last[0]) is type(value) and last[0] == value:
                 values[index] = last[1]
             else:
                 processed = processor(value)
