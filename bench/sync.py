@@ -328,13 +328,17 @@ def initial_push(
         threading.Event().wait(0.05)
     pushed = time.perf_counter() - started
     failed = len(first.store.failed_outbox_items())
+    while without_portal_id(first.store):
+        threading.Event().wait(0.1)
+    caught_up = time.perf_counter() - started
     engine.stop()
     concurrency = ENGINE_OPTIONS.get("push_concurrency", "default")
     print(
         f"initial push of {count:,} patients and {total_lines:,} ledger lines "
         f"({sum(queued.values())} outbox items, push concurrency {concurrency}): {pushed:.2f} s "
         f"({(count + total_lines) / pushed:,.0f} records/s; patients done at {patients_done:.2f} s;"
-        f" {failed} refused)"
+        f" {failed} refused); the desk had pulled every record back (with its portal id) at "
+        f"{caught_up:.2f} s"
     )
     first.client.close()
     first.store.close()
@@ -406,6 +410,20 @@ def open_desk(
         Path(info["ca_file"]),
         MemoryTokenStore(),
     )
+
+
+def without_portal_id(store: Any) -> int:
+    """Patients and ledger lines of the desk that the feed has not yet brought back."""
+    from sqlalchemy import func, select
+
+    from visitdesk.desktop.models.billing import LedgerLine
+    from visitdesk.desktop.models.schema import Patient
+
+    with store.read() as session:
+        return sum(
+            int(session.scalar(select(func.count()).where(table.portal_id.is_(None))) or 0)
+            for table in (Patient, LedgerLine)
+        )
 
 
 def ledger_count(store: Any) -> int:

@@ -8,7 +8,7 @@ written; a value equal to (and of the same type as) the one of the row before is
 which spares a column that holds one value for the whole batch (its ``updated_at``).
 
 This module imports nothing of ours: the desk's local store and the portal both use it, on SQLite
-(``?`` placeholders) and on PostgreSQL through psycopg (``%s``).
+(``?`` placeholders) and on PostgreSQL through psycopg (``%s``, and ``COPY`` for plain inserts).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.exc import DBAPIError
 
 _MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
@@ -73,4 +74,34 @@ def insert_rows(
                 done[index] = (value, processed)
                 values[index] = processed
         params.append(tuple(values))
+    if conflict is None and dialect.name == "postgresql":
+        _copy(connection, f"COPY {quote(table.name)} ({names}) FROM STDIN", params)
+        return
     connection.exec_driver_sql(sql, params)
+
+
+def _copy(connection: Connection, sql: str, params: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the rows through COPY, in the connection's transaction. An executemany of
+    5,000 rows kept the server busy with one INSERT per row for most of a bulk upsert."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    dialect = connection.dialect
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in params:
+                copy.write_row(row)
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy raises for its own statements: a unique clash is an IntegrityError the
+        # caller may retry on, a lost connection is not handed out again.
+        gone = dialect.is_disconnect(exc, driver, None)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=gone,
+            dialect=dialect,
+        ) from exc
