@@ -26,7 +26,7 @@ from visitdesk.portal.persistence.models import (
     Patient,
     Practice,
     PracticeSetting,
-    new_id,
+    new_ids,
 )
 from visitdesk.portal.persistence.models_billing import LedgerLine, Payment
 from visitdesk.portal.persistence.out import datetime_text, extended_json
@@ -100,6 +100,7 @@ def upsert_ledger(
     )
 
     now = utcnow()
+    fresh = new_ids(len(records))
     stamp = datetime_text(now)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -118,7 +119,7 @@ def upsert_ledger(
             )
         keys: dict[str, Any] = {"patient_id": patient_id, "guarantor_patient_id": guarantor_id}
         if current is None:
-            line_id = new_id()
+            line_id = next(fresh)
             inserts.append(
                 {
                     "id": line_id,

@@ -7,7 +7,9 @@ accounts by username) anticipate features that are not served yet.
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -29,6 +31,16 @@ from visitdesk.portal.persistence.db import Base, UTCDateTime, utcnow
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def new_ids(count: int) -> Iterator[str]:
+    """`count` ids like :func:`new_id`'s (random version-4 UUIDs) for a bulk write, from one read
+    of random bytes. Each ``uuid4()`` reads its own, giving up the interpreter lock for the
+    system call; with a worker's other threads busy, getting it back took longer than the rest
+    of a 5,000-line upsert."""
+    random = os.urandom(16 * count)
+    for start in range(0, 16 * count, 16):
+        yield str(uuid.UUID(bytes=random[start : start + 16], version=4))
 
 
 class Practice(Base):

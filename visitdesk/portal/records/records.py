@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import ARRAY, String, Table, any_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from visitdesk.api.sql_rows import insert_rows
@@ -18,7 +18,7 @@ from visitdesk.api.wire import (
 )
 from visitdesk.portal.persistence.db import utcnow
 from visitdesk.portal.persistence.feed import NewChange, append_changes
-from visitdesk.portal.persistence.models import Appointment, Patient, new_id
+from visitdesk.portal.persistence.models import Appointment, Patient, new_id, new_ids
 from visitdesk.portal.persistence.out import (
     APPOINTMENT_FIELDS,
     PATIENT_FIELDS,
@@ -36,6 +36,19 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
+def _one_of(session: Session, column: Any, values: Sequence[str]) -> Iterable[Any]:
+    """Conditions "`column` is one of `values`", one statement each. On PostgreSQL one
+    condition takes every value as a single array parameter; SQLite gets ``IN`` lists of
+    :data:`_CHUNK` parameters (a 900-parameter ``IN`` also cost PostgreSQL most of an upsert's
+    lookups)."""
+    if session.get_bind().dialect.name == "postgresql":
+        if values:
+            yield column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        return
+    for chunk in _chunks(values):
+        yield column.in_(chunk)
+
+
 def _reject_duplicates(keys: Sequence[str], what: str, collection: str) -> None:
     seen: dict[str, int] = {}
     for index, key in enumerate(keys):
@@ -50,11 +63,9 @@ def _reject_duplicates(keys: Sequence[str], what: str, collection: str) -> None:
 def patient_ids_by_mrn(session: Session, practice_id: str, mrns: Iterable[str]) -> dict[str, str]:
     """Portal ids of the practice's patients with these MRNs (unknown MRNs are left out)."""
     found: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(mrns))):
+    for one_of in _one_of(session, Patient.mrn, sorted(set(mrns))):
         for mrn, patient_id in session.execute(
-            select(Patient.mrn, Patient.id).where(
-                Patient.practice_id == practice_id, Patient.mrn.in_(chunk)
-            )
+            select(Patient.mrn, Patient.id).where(Patient.practice_id == practice_id, one_of)
         ):
             found[mrn] = patient_id
     return found
@@ -89,10 +100,8 @@ def rows_by_external_id(
 ) -> dict[str, Any]:
     """The practice's rows of `model` whose practice-system id is one of `external_ids`."""
     found: dict[str, Any] = {}
-    for chunk in _chunks(external_ids):
-        for row in session.scalars(
-            select(model).where(model.practice_id == practice_id, model.external_id.in_(chunk))
-        ):
+    for one_of in _one_of(session, model.external_id, external_ids):
+        for row in session.scalars(select(model).where(model.practice_id == practice_id, one_of)):
             found[row.external_id] = row
     return found
 
@@ -104,13 +113,14 @@ def upsert_patients(
     mrns = [record.mrn for record in records]
     _reject_duplicates(mrns, "MRN", "patients")
     existing: dict[str, Patient] = {}
-    for chunk in _chunks(mrns):
+    for one_of in _one_of(session, Patient.mrn, mrns):
         for row in session.scalars(
-            select(Patient).where(Patient.practice_id == practice_id, Patient.mrn.in_(chunk))
+            select(Patient).where(Patient.practice_id == practice_id, one_of)
         ):
             existing[row.mrn] = row
 
     now = utcnow()
+    fresh = new_ids(len(records))
     stamp = datetime_text(now)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -120,7 +130,7 @@ def upsert_patients(
         values = record.model_dump()
         current = existing.get(record.mrn)
         if current is None:
-            patient_id = new_id()
+            patient_id = next(fresh)
             inserts.append(
                 {
                     "id": patient_id,
