@@ -117,3 +117,28 @@ def test_a_clash_is_an_integrity_error_and_the_connection_stays_usable(engine: E
 def test_unknown_columns_are_refused(engine: Engine) -> None:
     with pytest.raises(ValueError, match="not columns"), engine.begin() as connection:
         insert_rows(connection, _table(), [{"id; DROP TABLE x": 1}])
+
+
+def test_many_rows_and_an_upsert_over_them(engine: Engine) -> None:
+    # More rows than one SQLite statement takes (its parameter limit over four columns).
+    table = _table()
+    table.create(engine)
+    try:
+        when = datetime.now(UTC)
+        rows = [{"id": n, "name": f"n{n}", "day": None, "at": when} for n in range(20_000)]
+        with engine.begin() as connection:
+            insert_rows(connection, table, rows)
+            insert_rows(
+                connection,
+                table,
+                [{**row, "name": f"again {row['id']}"} for row in rows[::-1]] + [rows[0]],
+                conflict="id",
+                update=["name"],
+            )
+        with engine.connect() as connection:
+            names = dict(connection.execute(select(table.c.id, table.c.name)).all())
+        assert len(names) == 20_000
+        assert names[0] == "n0"  # the last row of the upsert names id 0 again
+        assert {names[n] for n in range(1, 20_000)} == {f"again {n}" for n in range(1, 20_000)}
+    finally:
+        table.drop(engine)

@@ -13,6 +13,7 @@ This module imports nothing of ours: the desk's local store and the portal both 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -74,10 +75,29 @@ def insert_rows(
                 done[index] = (value, processed)
                 values[index] = processed
         params.append(tuple(values))
-    if conflict is None and dialect.name == "postgresql":
+    if dialect.name == "sqlite":
+        _many_values(connection, sql, f"({marks})", len(columns), params)
+    elif conflict is None and dialect.name == "postgresql":
         _copy(connection, f"COPY {quote(table.name)} ({names}) FROM STDIN", params)
-        return
-    connection.exec_driver_sql(sql, params)
+    else:
+        connection.exec_driver_sql(sql, params)
+
+
+def _many_values(
+    connection: Connection, sql: str, one_row: str, width: int, params: list[tuple[Any, ...]]
+) -> None:
+    """SQLite: as many rows per INSERT as its parameter limit allows. The driver's executemany
+    gives up the interpreter lock for every row; with another thread of the process busy, taking
+    it back made 5,000 rows cost 300 ms instead of 20 (one statement per 1,900 rows: 40)."""
+    driver = connection.connection.driver_connection
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if driver is not None else 999
+    per_statement = max(1, limit // width)
+    head, _, tail = sql.partition(f"VALUES {one_row}")
+    for start in range(0, len(params), per_statement):
+        part = params[start : start + per_statement]
+        values = ", ".join([one_row] * len(part))
+        flat = tuple(value for row in part for value in row)
+        connection.exec_driver_sql(f"{head}VALUES {values}{tail}", flat)
 
 
 def _copy(connection: Connection, sql: str, params: list[tuple[Any, ...]]) -> None:
