@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 from typing import Any
 
 import pytest
@@ -10,7 +12,15 @@ import requests
 
 from tests.fixtures_portal import PortalPractice, http_session
 from tests.portal.helpers import idem, patient_headers, staff_headers
-from visitdesk.portal.web.bodies import AUTH_BODY_LIMIT, DEFAULT_BODY_LIMIT, strict_json
+from visitdesk.api.wire_billing import LedgerUpsert
+from visitdesk.portal.web import routes
+from visitdesk.portal.web.bodies import (
+    AUTH_BODY_LIMIT,
+    DEFAULT_BODY_LIMIT,
+    PortalRoute,
+    strict_json,
+    validated_bulk,
+)
 from visitdesk.portal.web.server import RunningPortal
 
 
@@ -206,3 +216,74 @@ def test_strict_json_keeps_escaped_text_that_can_be_stored() -> None:
 def test_strict_json_keeps_text_that_only_looks_like_an_escape() -> None:
     # An escaped backslash followed by "u0000" is six ordinary characters, not NUL.
     assert strict_json(b'{"k": "\\\\u0000"}') == {"k": "\\u0000"}
+
+
+ROUTE_MODULES = [
+    importlib.import_module(f"{routes.__name__}.{info.name}")
+    for info in pkgutil.iter_modules(routes.__path__)
+]
+
+
+def test_bulk_routes_validate_as_they_parse() -> None:
+    bulk = {
+        (route.path, method): model.__name__
+        for module in ROUTE_MODULES
+        for route in (module.router.routes if hasattr(module, "router") else [])
+        if isinstance(route, PortalRoute) and (model := route._bulk_model()) is not None
+        for method in route.methods
+    }
+    assert bulk == {
+        ("/patients", "PUT"): "PatientUpsert",
+        ("/appointments", "PUT"): "AppointmentUpsert",
+        ("/ledger", "PUT"): "LedgerUpsert",
+    }
+
+
+_LINE = (
+    '{"external_id": "L1", "mrn": "M1", "guarantor_mrn": "M1", "kind": "charge", '
+    '"posted_date": "2026-11-20", "description": %s, "amount_cents": %s}'
+)
+
+
+@pytest.mark.parametrize(
+    ("description", "amount", "parsed"),
+    [
+        ('"Visit Jos\\u00e9"', "100", True),
+        ('"Visit"', "NaN", False),  # the strict path names NaN
+        ('"Visit"', "100.0", False),  # not a JSON integer: the usual 422
+        ('"a\\u0000b"', "100", False),  # NUL: the strict path refuses it
+        ('"\\ud800"', "100", False),  # a lone surrogate
+    ],
+)
+def test_validated_bulk_leaves_what_it_cannot_store_to_the_strict_path(
+    description: str, amount: str, parsed: bool
+) -> None:
+    raw = ('{"lines": [' + _LINE % (description, amount) + "]}").encode()
+    result = validated_bulk(raw, LedgerUpsert)
+    if parsed:
+        assert isinstance(result, LedgerUpsert)
+        assert result.lines[0].description == "Visit Jos\u00e9"
+    else:
+        assert result is None
+    assert validated_bulk(b"\xff" + raw, LedgerUpsert) is None
+
+
+@pytest.mark.parametrize(
+    ("description", "amount", "message"),
+    [
+        ('"Visit"', "NaN", "NaN is not a JSON number"),
+        ('"Visit"', "100.0", "lines.0.amount_cents"),
+        ('"a\\u0000b"', "100", "NUL"),
+    ],
+)
+def test_a_bulk_route_refuses_as_every_route_does(
+    practice: PortalPractice, http: requests.Session, description: str, amount: str, message: str
+) -> None:
+    response = _raw(
+        http,
+        "PUT",
+        f"{practice.staff_url}/ledger",
+        '{"lines": [' + _LINE % (description, amount) + "]}",
+        headers={**staff_headers(http, practice, role="billing"), **idem()},
+    )
+    assert message in _assert_plain_422(response)

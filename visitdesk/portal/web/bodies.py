@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Most bytes of a request body a route reads unless it declares its own limit.
@@ -85,23 +86,64 @@ def strict_json(raw: bytes) -> Any:
     return document
 
 
+def validated_bulk(raw: bytes, model: type[BaseModel]) -> BaseModel | None:
+    """A bulk body parsed and validated in one pass (pydantic's JSON parser, in Rust), or None
+    when it needs the strict path: text that may hold NUL or a surrogate, or anything the model
+    refuses (the strict path then names what is wrong, with the usual 422).
+
+    The model's fields take no floats, so ``NaN`` or ``Infinity`` anywhere is refused by the
+    model and the strict path answers for it."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if _RISKY_ESCAPE.search(text):
+        return None
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError:
+        return None
+
+
 class _StrictJsonRequest(Request):
+    #: The body model of a bulk route (see PortalRoute), validated as it is parsed.
+    bulk_model: type[BaseModel] | None = None
+
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = strict_json(await self.body())
+            raw = await self.body()
+            fast = None if self.bulk_model is None else validated_bulk(raw, self.bulk_model)
+            # A validated model passes FastAPI's own validation as it is (pydantic does not
+            # validate an instance of the model again).
+            self._json = fast if fast is not None else strict_json(raw)
         return self._json
 
 
 class PortalRoute(APIRoute):
-    """An APIRoute whose requests parse JSON strictly (see the module's docstring)."""
+    """An APIRoute whose requests parse JSON strictly (see the module's docstring).
+
+    A bulk route (one body model, ``max_body_size=BULK_BODY_LIMIT``) parses and validates its
+    body in one pass: ``json.loads`` and then validating the Python objects cost the event
+    loop's thread twice as much for a 5,000-line batch."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        bulk_model = self._bulk_model()
 
         async def strict_handler(request: Request) -> Response:
-            return await handler(_StrictJsonRequest(request.scope, request.receive))
+            strict = _StrictJsonRequest(request.scope, request.receive)
+            strict.bulk_model = bulk_model
+            return await handler(strict)
 
         return strict_handler
+
+    def _bulk_model(self) -> type[BaseModel] | None:
+        if self.max_body_size != BULK_BODY_LIMIT or self.body_field is None:
+            return None
+        annotation = self.body_field.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        return None
 
 
 def validation_message(exc: RequestValidationError) -> str:
