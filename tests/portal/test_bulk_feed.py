@@ -4,6 +4,8 @@ without an *Out model per row: each must read back as the *Out model of the stor
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,7 +18,7 @@ from visitdesk.api.wire_billing import LedgerLineOut, LedgerLineRecord
 from visitdesk.portal.billing.ledger import line_out, upsert_ledger
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import read_page
-from visitdesk.portal.persistence.models import Patient
+from visitdesk.portal.persistence.models import Patient, new_ids
 from visitdesk.portal.persistence.models_billing import LedgerLine
 from visitdesk.portal.persistence.out import datetime_text, extended_json, patient_out
 from visitdesk.portal.records.records import upsert_patients
@@ -128,3 +130,17 @@ def test_extended_json_is_the_out_model() -> None:
     built = LedgerLineOut(**record.model_dump(), **extra, updated_at=now)
     assert json.loads(spliced) == json.loads(built.model_dump_json())
     assert datetime_text(now) == "2026-12-03T21:40:09.123456Z"
+
+
+def test_bulk_ids_are_time_ordered_uuids() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = list(new_ids(2_000))
+    after = time.time_ns() // 1_000_000
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+        assert before <= parsed.int >> 80 <= after
+    # 74 random bits: two batches in the same millisecond still differ.
+    assert not set(ids) & set(new_ids(2_000))

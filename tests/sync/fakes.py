@@ -115,6 +115,7 @@ class FakePortal:
         params: Mapping[str, str],
         body: dict[str, Any] | None,
         idempotency_key: str,
+        body_json: str | None = None,
     ) -> Any:
         with self.cond:
             self.sent.append((command_name, params, body, idempotency_key))

@@ -399,20 +399,28 @@ class PortalClient:
         params: Mapping[str, str],
         body: dict[str, Any] | None,
         idempotency_key: str,
+        body_json: str | None = None,
     ) -> Any:
         """Replay a stored outbox command (its body already dumped); returns the parsed JSON.
+        `body_json`, when given, is the body's JSON text, sent as it is instead of `body`.
 
         Only idempotent, mutating commands are replayed: they are the only ones the portal
         applies once however often they arrive."""
         command = command_named(command_name)
         if not (command.mutating and command.idempotent):
             raise ValueError(f"{command.name} is not a command the outbox may send")
-        resp = self._authed(
-            command.method,
-            command.url_path(params),
-            json=body,
-            idempotency_key=idempotency_key,
-        )
+        if body_json is not None and body is not None:
+            resp = self._authed(
+                command.method,
+                command.url_path(params),
+                data=body_json.encode("utf-8"),
+                headers={"Content-Type": "application/json"},
+                idempotency_key=idempotency_key,
+            )
+        else:
+            resp = self._authed(
+                command.method, command.url_path(params), json=body, idempotency_key=idempotency_key
+            )
         if resp.status_code == 204 or not resp.content:
             return None
         try:
@@ -475,6 +483,7 @@ class PortalClient:
         path: str,
         *,
         json: Any = None,
+        data: bytes | None = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: tuple[float, float] | None = None,
@@ -491,6 +500,7 @@ class PortalClient:
                 method,
                 path,
                 json=json,
+                data=data,
                 params=params,
                 headers=headers,
                 timeout=timeout,
@@ -529,6 +539,7 @@ class PortalClient:
         path: str,
         *,
         json: Any = None,
+        data: bytes | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: tuple[float, float] | None = None,
@@ -541,6 +552,7 @@ class PortalClient:
                 method,
                 url,
                 json=json,
+                data=data,
                 params=params,
                 headers=headers,
                 timeout=timeout or self._timeout,

@@ -79,6 +79,7 @@ class SyncClient(Protocol):
         params: Mapping[str, str],
         body: dict[str, Any] | None,
         idempotency_key: str,
+        body_json: str | None = None,
     ) -> Any: ...
 
 
@@ -519,7 +520,9 @@ class SyncEngine:
             self._park(item, held_message(item), "held: older than the portal remembers")
             return 0
         try:
-            response = self._client.send(item.command, item.params, item.body, item.idempotency_key)
+            response = self._client.send(
+                item.command, item.params, item.body, item.idempotency_key, item.body_json
+            )
         except AuthExpired as exc:
             return exc
         except PortalError as exc:

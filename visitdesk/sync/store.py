@@ -41,6 +41,9 @@ class OutboxItem:
     #: A failed item that may go through if sent again (a conflict, not a refusal on the merits).
     retryable: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    #: `body` as the store keeps it (JSON text), sent as it is: parsing a 5,000-line batch
+    #: back into objects only to dump them again cost the push worker twice. None: send `body`.
+    body_json: str | None = None
 
 
 class SyncStore(Protocol):

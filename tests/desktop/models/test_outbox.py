@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -167,3 +168,22 @@ def test_enqueue_checks_the_body_model(store: LocalStore) -> None:
     with pytest.raises(ValueError):
         store.enqueue(REVOKE_SECURITY_CODE, {"code_id": "S1"}, ROOMED, "x")
     assert store.outbox_pending_count() == 0
+
+
+def test_the_push_line_keeps_each_body_as_stored(store: LocalStore) -> None:
+    # The push worker sends the stored text as it is; it must be the body's own JSON.
+    first, second = _enqueue(store, 2)
+    store.enqueue(REVOKE_SECURITY_CODE, {"code_id": "K1"}, None, "Revoke a code")
+    line = store.outbox_line(0, [first], 10)
+    assert [item.id for item in line][:1] == [second]
+    with_body, without_body = line
+    assert with_body.body == {"status": "roomed"}
+    assert with_body.body_json is not None
+    assert json.loads(with_body.body_json) == with_body.body
+    assert without_body.body is None
+    # The item as the rest of the app reads it has the same body.
+    assert [i.body for i in store.outbox_line(0, [], 10)] == [
+        {"status": "roomed"},
+        {"status": "roomed"},
+        None,
+    ]

@@ -3,14 +3,26 @@ order `visitdesk.sync.push_order` keeps."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
 from visitdesk.api.commands import StaffCommand
 from visitdesk.desktop.models.coltypes import utcnow
@@ -24,11 +36,16 @@ MAX_ERROR_CHARS = 2000
 
 
 def to_item(entry: OutboxEntry) -> OutboxItem:
+    return _item(entry, entry.body, None)
+
+
+def _item(entry: OutboxEntry, body: dict[str, Any] | None, body_json: str | None) -> OutboxItem:
     return OutboxItem(
         id=entry.id,
         command=entry.command,
         params=dict(entry.params),
-        body=entry.body,
+        body=body,
+        body_json=body_json,
         idempotency_key=entry.idempotency_key,
         description=entry.description,
         created_at=entry.created_at,
@@ -88,11 +105,21 @@ def next_item(session: Session) -> OutboxItem | None:
 
 def line(session: Session, after_id: int, exclude: Collection[int], limit: int) -> list[OutboxItem]:
     """Pending items after `after_id`, oldest first, leaving out `exclude` (the ones in flight)."""
-    query = select(OutboxEntry).where(OutboxEntry.failed.is_(False), OutboxEntry.id > after_id)
+    query = (
+        select(OutboxEntry, _BODY_TEXT)
+        .options(defer(OutboxEntry.body))
+        .where(OutboxEntry.failed.is_(False), OutboxEntry.id > after_id)
+    )
     if exclude:
         query = query.where(OutboxEntry.id.not_in(list(exclude)))
-    entries = session.scalars(query.order_by(OutboxEntry.id).limit(limit))
-    return [to_item(e) for e in entries]
+    rows = session.execute(query.order_by(OutboxEntry.id).limit(limit))
+    # The body is parsed from its stored text (the column itself is deferred), and the text is
+    # kept for sending as it is.
+    return [_item(entry, None if text is None else json.loads(text), text) for entry, text in rows]
+
+
+#: The body column as its stored JSON text ("null" for an item without a body).
+_BODY_TEXT = type_coerce(OutboxEntry.body, Text)
 
 
 def _get(session: Session, item_id: int) -> OutboxEntry:

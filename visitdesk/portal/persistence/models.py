@@ -8,6 +8,7 @@ accounts by username) anticipate features that are not served yet.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -34,13 +35,27 @@ def new_id() -> str:
 
 
 def new_ids(count: int) -> Iterator[str]:
-    """`count` ids like :func:`new_id`'s (random version-4 UUIDs) for a bulk write, from one read
-    of random bytes. Each ``uuid4()`` reads its own, giving up the interpreter lock for the
-    system call; with a worker's other threads busy, getting it back took longer than the rest
-    of a 5,000-line upsert."""
-    random = os.urandom(16 * count)
-    for start in range(0, 16 * count, 16):
-        yield str(uuid.UUID(bytes=random[start : start + 16], version=4))
+    """`count` ids for a bulk write, in increasing order: UUIDs laid out as version 7 (RFC 9562:
+    the time in milliseconds, then 74 random bits), text like :func:`new_id`'s.
+
+    Ordered ids go in at the end of a table's primary-key index. Random ones each landed on a
+    different page of it: at a million ledger lines a 5,000-line batch rewrote (and logged) most
+    of the index, and the push slowed down as the table grew. The random bits come from one
+    read: each ``uuid4()`` makes its own system call, giving up the interpreter lock, and with a
+    worker's other threads busy getting it back took longer than the rest of the upsert."""
+    stamp = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | 0b10 << 62
+    random = os.urandom(10 * count)
+    values = sorted(
+        stamp
+        | (bits >> 62 & 0xFFF) << 64  # 12 random bits after the version
+        | (bits & (1 << 62) - 1)  # 62 random bits after the variant
+        for bits in (
+            int.from_bytes(random[start : start + 10]) for start in range(0, 10 * count, 10)
+        )
+    )
+    for value in values:
+        text = f"{value:032x}"
+        yield f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class Practice(Base):
