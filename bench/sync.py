@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -394,6 +395,7 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)  # a full run leaves gigabytes otherwise
     return 0
 
 

@@ -6,11 +6,13 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from setuptools import find_packages
 from sqlalchemy import create_engine
 
+from visitdesk.api.commands import REVOKE_SECURITY_CODE
 from visitdesk.desktop.models import LocalStore, StoreUnavailableError, migrate
 from visitdesk.desktop.models.messages import SEARCH_TABLE
 from visitdesk.desktop.models.tables import METADATA
@@ -159,3 +161,43 @@ def test_engine_for_autogenerate_has_no_pending_changes(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_the_outbox_is_rebuilt_with_the_body_last_keeping_items_and_the_id_counter(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0010")
+        columns = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(outbox)")]
+        assert columns.index("body") < columns.index("params")  # as revision 0010 left it
+        for n in (1, 2, 3):
+            connection.exec_driver_sql(
+                "INSERT INTO outbox (created_at, body, idempotency_key, description, attempts, "
+                "failed, retryable, command, params) VALUES "
+                f"('2026-12-03 10:00:00.000000', '{{\"n\": {n}}}', 'k{n}', 'item {n}', 0, 0, 1, "
+                "'upsert_patients', '{}')"
+            )
+        connection.exec_driver_sql("DELETE FROM outbox WHERE id = 3")  # sent: 3 is never reused
+    engine.dispose()
+
+    store = LocalStore.open(path)
+    try:
+        with store.engine.connect() as connection:
+            columns = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(outbox)")]
+            assert columns[-1] == "body"
+            ddl = connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'outbox'"
+            ).scalar()
+            assert "AUTOINCREMENT" in str(ddl)
+        line = store.outbox_line(0, [], 10)
+        assert [(item.id, item.body, item.description) for item in line] == [
+            (1, {"n": 1}, "item 1"),
+            (2, {"n": 2}, "item 2"),
+        ]
+        assert store.enqueue(REVOKE_SECURITY_CODE, {"code_id": "K"}, None, "next").id == 4
+    finally:
+        store.close()

@@ -136,7 +136,6 @@ class OutboxEntry(Base):
     # turns them into a URL when it sends the item, so no URL is stored here.
     command: Mapped[str] = mapped_column(String(64))
     params: Mapped[dict[str, str]] = mapped_column(JSON)
-    body: Mapped[dict[str, Any] | None]
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     description: Mapped[str] = mapped_column(String(500), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -145,6 +144,9 @@ class OutboxEntry(Base):
     #: For a failed item: whether sending it again can succeed (see `sync.errors.may_succeed_again`).
     retryable: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     next_attempt_at: Mapped[datetime | None]
+    # Last: a bulk body fills a chain of overflow pages, and SQLite walks that chain to reach
+    # any column stored after it (revision 0011 moved it here).
+    body: Mapped[dict[str, Any] | None]
 
 
 def table_of(entity: type[Base]) -> Table:

@@ -22,6 +22,11 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
+from visitdesk.desktop.models.migrations.sequence import (
+    outbox_sequence,
+    restore_outbox_sequence,
+)
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | None = None
@@ -61,26 +66,9 @@ def _command_of(method: str, path: str) -> tuple[str, dict[str, str]] | None:
     return None
 
 
-def _sequence(connection: sa.Connection) -> int | None:
-    if connection.dialect.name != "sqlite":
-        return None
-    return connection.execute(
-        sa.text("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
-    ).scalar()
-
-
-def _restore_sequence(connection: sa.Connection, seq: int | None) -> None:
-    if seq is None:
-        return
-    connection.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = 'outbox'"))
-    connection.execute(
-        sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', :seq)"), {"seq": seq}
-    )
-
-
 def upgrade() -> None:
     connection = op.get_bind()
-    seq = _sequence(connection)
+    seq = outbox_sequence(connection)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("command", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("params", sa.JSON(), nullable=True))
@@ -116,13 +104,13 @@ def upgrade() -> None:
         batch_op.alter_column("params", existing_type=sa.JSON(), nullable=False)
         batch_op.drop_column("method")
         batch_op.drop_column("path")
-    _restore_sequence(connection, seq)
+    restore_outbox_sequence(connection, seq)
 
 
 def downgrade() -> None:
     # The way back rebuilds the URLs of the commands the older desk knew.
     connection = op.get_bind()
-    seq = _sequence(connection)
+    seq = outbox_sequence(connection)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("method", sa.String(length=8), nullable=True))
         batch_op.add_column(sa.Column("path", sa.String(length=500), nullable=True))
@@ -153,4 +141,4 @@ def downgrade() -> None:
         batch_op.alter_column("path", existing_type=sa.String(length=500), nullable=False)
         batch_op.drop_column("command")
         batch_op.drop_column("params")
-    _restore_sequence(connection, seq)
+    restore_outbox_sequence(connection, seq)
