@@ -16,8 +16,8 @@ machine they ran on:
 4. patients tapping I'm Here: time from the tap until the row is on the second workstation's board.
 
 With --push-only the patients and the ledger are both imported first and then pushed together, as
-a practice's initial load is: the figure is the time until the outbox is empty (steps 3 and 4 are
-skipped).
+a practice's initial load is: the figure is the time until the outbox is empty, and then until the
+desk has pulled every record back with its portal id (steps 3 and 4 are skipped).
 """
 
 from __future__ import annotations

@@ -62,6 +62,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Column order means nothing to the older code; the body goes back after created_at only so
-    # the table is as revision 0010 left it.
+    # Column order means nothing to the older code: the body only goes back to third place,
+    # where revision 0001 put it.
     _rebuild(("id", "created_at", "body", *(c for c in _ORDER[2:] if c != "body")))
