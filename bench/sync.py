@@ -329,7 +329,9 @@ def initial_push(
         threading.Event().wait(0.05)
     pushed = time.perf_counter() - started
     failed = len(first.store.failed_outbox_items())
-    while without_portal_id(first.store):
+    # A refused record never comes back; a stuck pull is given up on after ten minutes.
+    deadline = time.perf_counter() + 600
+    while not failed and without_portal_id(first.store) and time.perf_counter() < deadline:
         threading.Event().wait(0.1)
     caught_up = time.perf_counter() - started
     engine.stop()

@@ -1,4 +1,4 @@
-"""Inserting many rows through the driver's executemany, for bulk imports and feed pages.
+"""Inserting many rows without SQLAlchemy's per-row work, for bulk imports and feed pages.
 
 SQLAlchemy's per-row parameter handling (a dictionary per row, then each column's processor) costs
 more than the database's own work for thousands of rows. :func:`insert_rows` builds one INSERT

@@ -1,8 +1,9 @@
 """Bulk writes for large pages and imports.
 
 SQLAlchemy's per-row parameter handling costs more than SQLite's own work for 100,000 rows, so
-rows are written through :func:`visitdesk.api.sql_rows.insert_rows` (plain tuples to the driver's
-executemany, each value still through its column's bind processor), which the portal shares.
+rows are written through :func:`visitdesk.api.sql_rows.insert_rows` (plain tuples to the driver,
+many rows per statement, each value still through its column's bind processor), which the portal
+shares.
 """
 
 from __future__ import annotations
