@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -22,9 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from tests.backends import BACKENDS, backend_url
 from visitdesk.api.sql_rows import insert_rows
 
-POSTGRES_URL = os.environ.get("VISITDESK_TEST_POSTGRES_URL", "")
 HOSTILE = 'tab\there, new\nline, back\\slash, "quotes", \u202eRLO, \U0001f600, NULL, \\N'
 
 
@@ -39,27 +38,11 @@ def _table() -> Table:
     )
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    not POSTGRES_URL, reason="VISITDESK_TEST_POSTGRES_URL is not set"
-                ),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    if request.param == "postgres":
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('rows') / 'rows.sqlite3'}"
+    url = backend_url(request.param, tmp_path_factory, "rows")
     engine = create_engine(url)
     try:
         yield engine

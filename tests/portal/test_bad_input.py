@@ -279,6 +279,8 @@ def test_validated_bulk_leaves_what_it_cannot_store_to_the_strict_path(
         ('"Visit"', "NaN", "NaN is not a JSON number"),
         ('"Visit"', "100.0", "lines.0.amount_cents"),
         ('"a\\u0000b"', "100", "NUL"),
+        ('"tab\there"', "100", "not valid JSON"),  # a raw control character
+        ('"' + "x" * 1_000_000 + '"', "100", "lines.0.description"),  # 1 MB of text
     ],
 )
 def test_a_bulk_route_refuses_as_every_route_does(
@@ -292,3 +294,34 @@ def test_a_bulk_route_refuses_as_every_route_does(
         headers={**staff_headers(http, practice, role="billing"), **idem()},
     )
     assert message in _assert_plain_422(response)
+
+
+def test_a_bulk_route_stores_bidi_and_markup_as_plain_text(
+    practice: PortalPractice, http: requests.Session
+) -> None:
+    text = "\u202eevil</td><script>x</script> \U0001f600"
+    headers = staff_headers(http, practice, role="manager")
+    patient = {"mrn": "M1", "first_name": "Ann", "last_name": "Lee", "date_of_birth": "1980-01-02"}
+    created = http.put(
+        f"{practice.staff_url}/patients",
+        json={"patients": [patient]},
+        headers={**headers, **idem()},
+    )
+    assert created.status_code == 200, created.text
+    # Raw UTF-8, no escapes: the body takes the one-pass path.
+    body = '{"lines": [' + _LINE % (json.dumps(text, ensure_ascii=False), "100") + "]}"
+    response = _raw(
+        http, "PUT", f"{practice.staff_url}/ledger", body, headers={**headers, **idem()}
+    )
+    assert response.status_code == 200, response.text
+    after = 0
+    found = []
+    while True:
+        page = http.get(
+            f"{practice.staff_url}/changes", params={"after": after, "limit": 1000}, headers=headers
+        ).json()
+        found += [i["data"]["description"] for i in page["items"] if i["kind"] == "ledger_line"]
+        after = page["last_seq"]
+        if not page["more"]:
+            break
+    assert text in found

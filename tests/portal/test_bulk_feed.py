@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.portal.test_feed_concurrency import BACKENDS, _new_practice, feed_db
+from tests.backends import BACKENDS
+from tests.portal.test_feed_concurrency import _new_practice, feed_db
 from visitdesk.api.wire import PatientOut, PatientRecord
 from visitdesk.api.wire_billing import LedgerLineOut, LedgerLineRecord
 from visitdesk.portal.billing.ledger import line_out, upsert_ledger

@@ -8,7 +8,6 @@ skipped, and that re-reading any ``after`` answers the same items (idempotent re
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import uuid
@@ -17,22 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.backends import BACKENDS, backend_url
 from visitdesk.portal.persistence.db import Database, PoolSettings
 from visitdesk.portal.persistence.feed import NewChange, append_changes, read_page
 from visitdesk.portal.persistence.models import Practice
-
-POSTGRES_URL = os.environ.get("VISITDESK_TEST_POSTGRES_URL", "")
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres",
-        id="postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="VISITDESK_TEST_POSTGRES_URL is not set"),
-        ],
-    ),
-]
 
 
 class Rollback(Exception):
@@ -43,10 +30,7 @@ class Rollback(Exception):
 def feed_db(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Database]:
-    if request.param == "postgres":
-        url = POSTGRES_URL
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('feed') / 'feed.sqlite3'}"
+    url = backend_url(request.param, tmp_path_factory, "feed")
     db = Database.from_url(url, PoolSettings(pool_size=12, max_overflow=0, timeout=30))
     db.migrate_schema()
     try:

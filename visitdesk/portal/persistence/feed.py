@@ -43,7 +43,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
@@ -54,7 +54,7 @@ from sqlalchemy.sql.expression import UpdateBase
 from sqlalchemy.types import NullType
 
 from visitdesk.api.sql_rows import insert_rows
-from visitdesk.portal.persistence.db import CHANGED_PRACTICES, STAFF_CHANGED, utcnow
+from visitdesk.portal.persistence.db import CHANGED_PRACTICES, STAFF_CHANGED, as_utc, utcnow
 from visitdesk.portal.persistence.models import Change, Practice
 
 log = logging.getLogger(__name__)
@@ -260,9 +260,7 @@ class FeedRow(NamedTuple):
         value = self.created_at
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 @dataclass(frozen=True)
