@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tests.fixtures_portal import PortalPractice, http_session
+from visitdesk.portal.demo.seed import DEMO_TIMEZONE
+from visitdesk.portal.persistence.clock import zone
 
 
 def patient_check_in(
@@ -27,11 +29,15 @@ def patient_check_in(
     patient = patient_id or credential.patient_ids[0]
     appointments = http.get(f"{practice.patient_url}/appointments", timeout=10)
     appointments.raise_for_status()
-    today = datetime.now(UTC).date()
+    # "Today" is the practice's day (the seeded practices keep the demo's timezone), not UTC's:
+    # in the evening there the UTC date is already tomorrow.
+    local = zone(DEMO_TIMEZONE)
+    today = datetime.now(local).date()
     todays = [
         a
         for a in appointments.json()
-        if a["patient_id"] == patient and datetime.fromisoformat(a["starts_at"]).date() >= today
+        if a["patient_id"] == patient
+        and datetime.fromisoformat(a["starts_at"]).astimezone(local).date() >= today
     ]
     body: dict[str, Any] = {"patient_id": patient}
     if todays:

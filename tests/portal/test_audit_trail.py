@@ -6,7 +6,6 @@ the database is still caught."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
@@ -14,7 +13,9 @@ from sqlalchemy import select, update
 from tests.patient_flows import Flows
 from tests.portal.helpers import idem
 from visitdesk.portal.audit_trail.signing import checkpoint_message, verify_signature
+from visitdesk.portal.demo.seed import DEMO_TIMEZONE
 from visitdesk.portal.persistence import audit
+from visitdesk.portal.persistence.clock import local_today
 from visitdesk.portal.persistence.models_registration import AuditEvent, AuditHead
 
 WORKSTATION = {"X-Workstation": "FRONT-DESK-2"}
@@ -60,7 +61,7 @@ def test_staff_actions_are_events_with_workstation_and_patient_but_no_code(flows
     assert by_person and all(e["actor_name"] == front_desk.name for e in by_person)
     assert _audit(flows, action="security_code.")["events"][0]["seq"] == event["seq"]
     assert _audit(flows, action="security_code")["events"] == []  # exact unless it ends in '.'
-    today = date.today().isoformat()
+    today = local_today(DEMO_TIMEZONE).isoformat()  # the practice's day, not the machine's
     assert _audit(flows, since=today, until=today, patient="quill")["events"]
     assert _audit(flows, until="2000-01-01")["events"] == []
     # Sign-ins are events too.
