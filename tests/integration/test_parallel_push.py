@@ -26,6 +26,7 @@ from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
 from visitdesk.api.commands import UPSERT_LEDGER, UPSERT_PATIENTS
 from visitdesk.api.wire import STAFF_PREFIX, ChangeItem, CheckInStatus
+from visitdesk.api.wire_billing import LedgerLinesOut
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.web.server import RunningPortal
@@ -262,11 +263,17 @@ def test_an_initial_load_goes_in_parallel_and_in_order(
     assert [i.seq for i in feed] == list(range(1, len(feed) + 1))  # gapless for readers
     mrns = [i.data["mrn"] for i in feed if i.kind == "patient" and i.data["mrn"].startswith("PB")]
     assert sorted(mrns) == sorted(f"PB{b}-{n}" for b in range(12) for n in range(20))
-    ours = [i for i in feed if i.kind == "ledger_line" and i.data["external_id"].startswith("LB")]
-    assert sorted(i.data["external_id"] for i in ours) == sorted(
+    ours = [
+        (i.seq, line.external_id)
+        for i in feed
+        if i.kind == "ledger_lines"
+        for line in LedgerLinesOut.model_validate(i.data).lines
+        if line.external_id.startswith("LB")
+    ]
+    assert sorted(external_id for _, external_id in ours) == sorted(
         f"LB{b}-{n}" for b in range(8) for n in range(30)
     )
-    ledger_seqs = [i.seq for i in ours]
+    ledger_seqs = [seq for seq, _ in ours]
     first_patients = [
         i.seq
         for i in feed

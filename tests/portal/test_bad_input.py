@@ -12,7 +12,7 @@ import requests
 
 from tests.fixtures_portal import PortalPractice, http_session
 from tests.portal.helpers import idem, patient_headers, staff_headers
-from visitdesk.api.wire import AppointmentUpsert, PatientUpsert
+from visitdesk.api.wire import FEED_LEVEL, FEED_LEVEL_HEADER, AppointmentUpsert, PatientUpsert
 from visitdesk.api.wire_billing import LedgerUpsert
 from visitdesk.portal.web import routes
 from visitdesk.portal.web.bodies import (
@@ -318,9 +318,16 @@ def test_a_bulk_route_stores_bidi_and_markup_as_plain_text(
     found = []
     while True:
         page = http.get(
-            f"{practice.staff_url}/changes", params={"after": after, "limit": 1000}, headers=headers
+            f"{practice.staff_url}/changes",
+            params={"after": after, "limit": 1000},
+            headers={**headers, FEED_LEVEL_HEADER: str(FEED_LEVEL)},
         ).json()
-        found += [i["data"]["description"] for i in page["items"] if i["kind"] == "ledger_line"]
+        found += [
+            line["description"]
+            for i in page["items"]
+            if i["kind"] == "ledger_lines"
+            for line in i["data"]["lines"]
+        ]
         after = page["last_seq"]
         if not page["more"]:
             break

@@ -1,5 +1,6 @@
 """The feed items of the desk's bulk upserts, whose JSON is built from the validated records
-without an *Out model per row: each must read back as the *Out model of the stored row."""
+without an *Out model per row: each must read back as the *Out model of the stored row (a batch of
+ledger lines is one item, LedgerLinesOut)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from sqlalchemy import select
 from tests.backends import BACKENDS
 from tests.portal.test_feed_concurrency import _new_practice, feed_db
 from visitdesk.api.wire import PatientOut, PatientRecord
-from visitdesk.api.wire_billing import LedgerLineOut, LedgerLineRecord
+from visitdesk.api.wire_billing import LedgerLineOut, LedgerLineRecord, LedgerLinesOut
 from visitdesk.portal.billing.ledger import line_out, upsert_ledger
 from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.persistence.feed import read_page
+from visitdesk.portal.persistence.feed import BATCH_ITEMS_PER_PAGE, read_page
 from visitdesk.portal.persistence.models import Patient, new_ids
 from visitdesk.portal.persistence.models_billing import LedgerLine
 from visitdesk.portal.persistence.out import datetime_text, extended_json, patient_out
@@ -99,22 +100,25 @@ def test_bulk_feed_items_read_back_as_the_stored_rows(feed_db: Database) -> None
         assert PatientOut.model_validate_json(data) == stored[entity_id]
     assert stored[feed["patient"][0][0]].address_line1 == HOSTILE
 
+    # The batch is one item, whose lines read back as the stored rows.
     lines = _stored_lines(feed_db, practice_id)
-    assert len(feed["ledger_line"]) == 3
-    for entity_id, data in feed["ledger_line"]:
-        assert LedgerLineOut.model_validate_json(data) == lines[entity_id]
+    assert len(feed["ledger_lines"]) == 1
+    _, data = feed["ledger_lines"][0]
+    assert {line.id: line for line in LedgerLinesOut.model_validate_json(data).out()} == lines
 
-    # A changed line is fed again, with what is now stored.
-    after = len(feed["patient"]) + len(feed["ledger_line"])
+    # A changed line is fed again, with what is now stored; an unchanged one is not.
+    after = len(feed["patient"]) + 1
+    changed = _lines("Office visit")
+    changed[2] = _lines()[2]
     with feed_db.write() as session:
-        result = upsert_ledger(session, practice_id, _lines("Office visit"))
-    assert (result.created, result.updated, result.unchanged) == (0, 3, 0)
+        result = upsert_ledger(session, practice_id, changed)
+    assert (result.created, result.updated, result.unchanged) == (0, 2, 1)
     lines = _stored_lines(feed_db, practice_id)
-    again = _feed(feed_db, practice_id, after)["ledger_line"]
-    assert [LedgerLineOut.model_validate_json(data) for _, data in again] == [
-        lines[entity_id] for entity_id, _ in again
-    ]
-    assert {line.description for line in lines.values()} == {"Office visit"}
+    ((_, data),) = _feed(feed_db, practice_id, after)["ledger_lines"]
+    again = LedgerLinesOut.model_validate_json(data).out()
+    assert again == [lines[line.id] for line in again]
+    assert [line.external_id for line in again] == ["L0", "L1"]
+    assert {line.description for line in again} == {"Office visit"}
 
 
 def test_extended_json_is_the_out_model() -> None:
@@ -145,3 +149,40 @@ def test_bulk_ids_are_time_ordered_uuids() -> None:
         assert before <= parsed.int >> 80 <= after
     # 74 random bits: two batches in the same millisecond still differ.
     assert not set(ids) & set(new_ids(2_000))
+
+
+@pytest.mark.parametrize("feed_db", BACKENDS, indirect=True)
+def test_a_page_ends_after_its_fourth_batch(feed_db: Database) -> None:
+    practice_id = _new_practice(feed_db)
+    with feed_db.write() as session:
+        upsert_patients(session, practice_id, _patients())  # seq 1-3
+    for n in range(6):  # a batch (seq 4, 6, ... 14), then one patient changed (5, 7, ... 15)
+        with feed_db.write() as session:
+            upsert_ledger(session, practice_id, _lines(f"Visit {n}"))
+        with feed_db.write() as session:
+            upsert_patients(
+                session, practice_id, [_patients()[1].model_copy(update={"first_name": f"A{n}"})]
+            )
+
+    with feed_db.read() as session:
+        first = read_page(session, practice_id, 0, 1000)
+        rest = read_page(session, practice_id, first.last_seq, 1000)
+        billing = read_page(session, practice_id, 0, 1000, frozenset({"ledger_lines"}))
+        short = read_page(session, practice_id, 0, 4)
+    assert BATCH_ITEMS_PER_PAGE == 4
+    assert [row.seq for row in first.items] == list(range(1, 11))
+    assert (first.more, first.last_seq) == (True, 10)
+    assert [row.seq for row in rest.items] == list(range(11, 16))
+    assert (rest.more, rest.last_seq) == (False, 15)
+    batches = [row for row in first.items + rest.items if row.kind == "ledger_lines"]
+    descriptions = [
+        {line.description for line in LedgerLinesOut.model_validate_json(row.data).lines}
+        for row in batches
+    ]
+    assert descriptions == [{f"Visit {n}"} for n in range(6)]
+    patients = [row for row in first.items if row.kind == "patient"]
+    assert PatientOut.model_validate_json(patients[-1].data).first_name == "A2"
+    # The cut is made before a role's kinds are picked, so last_seq is the same for every role.
+    assert [row.seq for row in billing.items] == [4, 6, 8, 10]
+    assert (billing.more, billing.last_seq) == (True, 10)
+    assert ([row.seq for row in short.items], short.more) == ([1, 2, 3, 4], True)

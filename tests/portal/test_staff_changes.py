@@ -10,10 +10,11 @@ import requests
 from sqlalchemy import select
 
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
-from tests.portal.helpers import patient_headers, staff_headers
+from tests.portal.helpers import idem, patient_headers, staff_headers
+from visitdesk.api.wire import FEED_LEVEL, FEED_LEVEL_HEADER
 from visitdesk.portal.checkins import arrivals
 from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.persistence.models import AccountLink, PatientAccount
+from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount
 from visitdesk.portal.web.server import RunningPortal
 
 
@@ -176,3 +177,49 @@ def test_each_role_reads_only_the_kinds_its_screens_need(
     assert kinds("manager") == {"patient", "appointment", "ledger_line"}
     assert kinds("front_desk") == {"patient", "appointment"}  # no ledgers, no payments
     assert kinds("billing") == {"patient", "ledger_line"}  # no appointments, codes or queue
+
+
+def test_a_desk_that_cannot_read_batches_is_told_to_update(
+    portal_http: requests.Session, portal_server: RunningPortal, portal_database: Database
+) -> None:
+    practice = make_practice(portal_database, portal_server, patients=3, accounts=1)
+    manager = staff_headers(portal_http, practice, "manager")
+    with portal_database.read() as session:
+        mrn = session.scalars(
+            select(Patient.mrn).where(Patient.id == practice.patient_ids[0])
+        ).one()
+    line = {
+        "external_id": "L-BATCH-1",
+        "mrn": mrn,
+        "guarantor_mrn": mrn,
+        "kind": "charge",
+        "posted_date": "2026-11-20",
+        "description": "Office visit",
+        "amount_cents": 2500,
+    }
+    put = portal_http.put(
+        f"{practice.staff_url}/ledger", json={"lines": [line]}, headers={**manager, **idem()}
+    )
+    assert put.status_code == 200, put.text
+
+    level = {FEED_LEVEL_HEADER: str(FEED_LEVEL)}
+    for older in (
+        {},
+        {FEED_LEVEL_HEADER: "1"},
+        {FEED_LEVEL_HEADER: "2.0"},
+        {FEED_LEVEL_HEADER: "x"},
+    ):
+        # A desk older than the batch would skip its lines as a kind it does not know.
+        refused = portal_http.get(
+            f"{practice.staff_url}/changes", params={"limit": 5000}, headers={**manager, **older}
+        )
+        assert refused.status_code == 426, refused.text
+        assert "install the current VisitDesk" in refused.json()["detail"]
+    page = _page(portal_http, practice, {**manager, **level}, limit=5000)
+    (batch,) = [item for item in page["items"] if item["kind"] == "ledger_lines"]
+    assert [line["external_id"] for line in batch["data"]["lines"]] == ["L-BATCH-1"]
+    # The front desk never receives ledgers, so an older front desk still reads its feed; so
+    # does any desk over a stretch of the feed without a batch.
+    front = staff_headers(portal_http, practice, "front_desk")
+    assert _page(portal_http, practice, front, limit=5000)["items"]
+    assert _page(portal_http, practice, manager, after=0, limit=1)["items"]

@@ -25,6 +25,13 @@ MAX_WAIT_SECONDS = 30
 #: Header a desk sends with GET /changes: how many of its changes wait in its outbox (a number
 #: for the portal's metrics; no content of the changes).
 OUTBOX_DEPTH_HEADER = "X-VisitDesk-Outbox-Depth"
+#: Header a desk sends with GET /changes: the feed level it reads. Level 2 reads batch items
+#: (``ledger_lines``). A desk that sends none is older, would skip a batch as a kind it does not
+#: know and lose its lines, so the portal refuses it such a page (426) instead.
+FEED_LEVEL_HEADER = "X-VisitDesk-Feed-Level"
+FEED_LEVEL = 2
+#: Feed kinds whose one item stands for a batch of records (level 2).
+BATCH_CHANGE_KINDS = frozenset({"ledger_lines"})
 
 
 def _aware(value: datetime) -> datetime:
@@ -227,6 +234,7 @@ KNOWN_CHANGE_KINDS = (
     "security_code",
     "registration",
     "ledger_line",
+    "ledger_lines",
     "payment",
     "arrival_attempt",
     "checkin_settings",

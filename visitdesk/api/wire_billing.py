@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from visitdesk.api.wire import MAX_UPSERT_BATCH, AwareDatetime, Mrn, ShortText, StrictInt, Wire
 
@@ -71,6 +71,46 @@ class LedgerLineOut(LedgerLineRecord):
     source: LedgerSource = "import"
     payment_id: str | None = None
     updated_at: AwareDatetime
+
+
+class LedgerLinesOut(Wire):
+    """Data of a ``ledger_lines`` feed item: the lines one bulk upsert created or changed.
+
+    One item stands for a whole batch (up to :data:`MAX_UPSERT_BATCH` lines), in columns: the
+    n-th line is ``lines[n]`` with portal id ``ids[n]`` and the patients ``patient_ids[n]`` and
+    ``guarantor_patient_ids[n]``. All were written at ``updated_at`` by the practice system's
+    import (a portal payment's line comes as a ``ledger_line`` item of its own). Written as one
+    item, a batch costs the portal one feed row instead of thousands, and a desk one parse.
+    """
+
+    updated_at: AwareDatetime
+    ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
+    patient_ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
+    guarantor_patient_ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
+    lines: Annotated[list[LedgerLineRecord], Field(max_length=MAX_UPSERT_BATCH)]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> LedgerLinesOut:
+        if not len(self.ids) == len(self.patient_ids) == len(self.guarantor_patient_ids):
+            raise ValueError("ids, patient_ids and guarantor_patient_ids differ in length")
+        if len(self.ids) != len(self.lines):
+            raise ValueError("ids and lines differ in length")
+        return self
+
+    def out(self) -> list[LedgerLineOut]:
+        """The batch as one :class:`LedgerLineOut` per line."""
+        return [
+            LedgerLineOut(
+                **line.model_dump(),
+                id=line_id,
+                patient_id=patient_id,
+                guarantor_patient_id=guarantor_id,
+                updated_at=self.updated_at,
+            )
+            for line, line_id, patient_id, guarantor_id in zip(
+                self.lines, self.ids, self.patient_ids, self.guarantor_patient_ids, strict=True
+            )
+        ]
 
 
 class LedgerUpsert(Wire):

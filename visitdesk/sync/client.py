@@ -40,6 +40,8 @@ from visitdesk.api.commands import (
     command_named,
 )
 from visitdesk.api.wire import (
+    FEED_LEVEL,
+    FEED_LEVEL_HEADER,
     MAX_UPSERT_BATCH,
     OUTBOX_DEPTH_HEADER,
     AppointmentRecord,
@@ -306,17 +308,23 @@ class PortalClient:
         finally:
             resp.close()
 
+    def _feed_headers(self) -> dict[str, str]:
+        # This desk reads batch items; the portal's operators see how much is queued on desks (a
+        # metric, no content).
+        headers = {FEED_LEVEL_HEADER: str(FEED_LEVEL)}
+        if self.outbox_depth is not None:
+            headers[OUTBOX_DEPTH_HEADER] = str(self.outbox_depth())
+        return headers
+
     def get_changes(self, after: int, limit: int, wait: float) -> ChangesPage:
         """One page of the change feed after `after`, waiting up to `wait` seconds for news."""
         read_timeout = max(self._timeout[1], wait + LONG_POLL_MARGIN)
         wait_param: int | float = int(wait) if float(wait).is_integer() else wait
-        depth = self.outbox_depth
         return self.call(
             GET_CHANGES,
             query={"after": after, "limit": limit, "wait": wait_param},
             timeout=(self._timeout[0], read_timeout),
-            # The portal's operators see how much is queued on desks (a metric, no content).
-            headers=None if depth is None else {OUTBOX_DEPTH_HEADER: str(depth())},
+            headers=self._feed_headers(),
         )
 
     def upsert_patients(

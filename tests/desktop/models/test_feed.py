@@ -22,6 +22,7 @@ from tests.desktop.models.factories import (
 )
 from visitdesk.api.wire import ChangeItem
 from visitdesk.desktop.models import LocalStore, import_patients_csv
+from visitdesk.desktop.models.billing.tables import LedgerLine
 from visitdesk.desktop.models.schema import Appointment, Patient
 
 
@@ -242,3 +243,73 @@ def test_kinds_from_a_newer_portal_are_skipped_and_the_position_advances(store: 
     assert store.apply_changes([unknown, known], 2) == {"patient"}
     assert store.last_seq() == 2
     assert _patients(store) == [("P1", "M1", "Ann")]
+
+
+def _line(external_id: str, description: str) -> dict[str, Any]:
+    return {
+        "external_id": external_id,
+        "mrn": "M1",
+        "guarantor_mrn": "M1",
+        "kind": "charge",
+        "posted_date": "2026-11-20",
+        "description": description,
+        "amount_cents": 2500,
+    }
+
+
+def _batch_item(seq: int, lines: list[dict[str, Any]]) -> ChangeItem:
+    data = {
+        "updated_at": "2026-12-04T10:00:00Z",
+        "ids": [f"LP-{line['external_id']}" for line in lines],
+        "patient_ids": ["P1"] * len(lines),
+        "guarantor_patient_ids": ["P1"] * len(lines),
+        "lines": lines,
+    }
+    return ChangeItem(seq=seq, kind="ledger_lines", op="upsert", id=f"B{seq}", data=data)
+
+
+def _single_line_item(seq: int, external_id: str, description: str) -> ChangeItem:
+    data = {
+        **_line(external_id, description),
+        "id": f"LP-{external_id}",
+        "patient_id": "P1",
+        "guarantor_patient_id": "P1",
+        "updated_at": "2026-12-04T09:00:00Z",
+    }
+    return ChangeItem(seq=seq, kind="ledger_line", op="upsert", id=f"LP-{external_id}", data=data)
+
+
+def _lines(store: LocalStore) -> dict[str, tuple[Any, ...]]:
+    with store.read() as s:
+        rows = s.execute(
+            select(LedgerLine.external_id, LedgerLine.portal_id, LedgerLine.description)
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def test_a_batch_of_lines_and_single_lines_apply_in_seq_order(store: LocalStore) -> None:
+    # L1 comes alone and then in a batch, L2 in a batch and then alone: the later item wins,
+    # whichever kind it is. The batch is reported as ledger lines.
+    page = [
+        _single_line_item(1, "L1", "first"),
+        _batch_item(2, [_line("L1", "batch"), _line("L2", "batch"), _line("L3", "batch")]),
+        _single_line_item(3, "L2", "last"),
+    ]
+    assert store.apply_changes(page, 3) == {"ledger_line"}
+    assert _lines(store) == {
+        "L1": ("LP-L1", "batch"),
+        "L2": ("LP-L2", "last"),
+        "L3": ("LP-L3", "batch"),
+    }
+    store.apply_changes(page, 3)  # again: the same state
+    assert len(_lines(store)) == 3
+
+
+def test_a_malformed_batch_leaves_nothing(store: LocalStore) -> None:
+    bad = _batch_item(2, [_line("L1", "x"), _line("L2", "y")])
+    bad.data["ids"].pop()  # one line without its portal id
+    with pytest.raises(ValueError, match="differ in length"):
+        store.apply_changes([patient_item(1, "P1", "M1"), bad], 2)
+    assert store.last_seq() == 0
+    assert _lines(store) == {}
+    assert _patients(store) == []

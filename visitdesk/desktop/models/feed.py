@@ -61,14 +61,15 @@ def apply_changes(session: Session, items: Sequence[ChangeItem]) -> set[str]:
         final[(item.kind, item.id)] = item
     by_kind: dict[str, list[ChangeItem]] = {kind: [] for kind, _ in APPLIERS}
     for item in final.values():
-        if item.kind in by_kind:
-            by_kind[item.kind].append(item)
+        kind = APPLIED_WITH.get(item.kind, item.kind)
+        if kind in by_kind:
+            by_kind[kind].append(item)
         # A kind this version does not know comes from a newer portal: it is skipped, and the
         # feed position still advances, so the desk keeps working until it is updated.
     for kind, apply in APPLIERS:
         if by_kind[kind]:
             apply(session, by_kind[kind])
-    return {item.kind for item in items if item.kind in by_kind}
+    return {kind for kind, applied in by_kind.items() if applied}
 
 
 Applier = Callable[[Session, list[ChangeItem]], None]
@@ -216,6 +217,10 @@ def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:
     fields = ("patient_id", "appointment_id", "arrived_at", *CHECKIN_STATUS_FIELDS, "source")
     bulk_insert(session, table, rows, conflict="id", update=fields)
 
+
+#: Kinds written by another kind's applier, together with its items (in one seq order): a batch
+#: of ledger lines is applied with the single lines. Reported as that kind.
+APPLIED_WITH = {billing_feed.BATCH_KIND: "ledger_line"}
 
 #: How each kind of feed item is written, in the order kinds are applied within a page: records
 #: that others refer to come first (patients before their appointments, check-ins and ledgers).

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
 
+from pydantic import TypeAdapter
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
@@ -26,10 +27,11 @@ from visitdesk.portal.persistence.models import (
     Patient,
     Practice,
     PracticeSetting,
+    new_id,
     new_ids,
 )
 from visitdesk.portal.persistence.models_billing import LedgerLine, Payment
-from visitdesk.portal.persistence.out import datetime_text, extended_json
+from visitdesk.portal.persistence.out import datetime_text
 from visitdesk.portal.records.records import (
     _reject_duplicates,
     patient_ids_by_mrn,
@@ -80,6 +82,8 @@ def setting_enabled(session: Session, practice_id: str, key: str) -> bool:
         return False
 
 
+_RECORDS = TypeAdapter(list[LedgerLineRecord])
+
 #: What identifies a line rather than describes it: not compared or updated as a value.
 _KEYED_BY = frozenset({"mrn", "guarantor_mrn", "external_id"})
 
@@ -101,10 +105,12 @@ def upsert_ledger(
 
     now = utcnow()
     fresh = new_ids(len(records))
-    stamp = datetime_text(now)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    changes: list[NewChange] = []
+    fed: list[LedgerLineRecord] = []
+    fed_ids: list[str] = []
+    fed_patients: list[str] = []
+    fed_guarantors: list[str] = []
     unchanged = 0
     for record in records:
         dumped = record.model_dump()
@@ -137,13 +143,24 @@ def upsert_ledger(
         else:
             unchanged += 1
             continue
-        extra = {"id": line_id, **keys, "source": "import", "payment_id": None, "updated_at": stamp}
-        changes.append(NewChange("ledger_line", line_id, extended_json(record, extra)))
+        fed.append(record)
+        fed_ids.append(line_id)
+        fed_patients.append(patient_id)
+        fed_guarantors.append(guarantor_id)
     if inserts:
         insert_rows(session.connection(), cast(Table, LedgerLine.__table__), inserts)
     if updates:
         session.execute(update(LedgerLine), updates)
-    append_changes(session, practice_id, changes)
+    if fed:
+        # The whole batch is one feed item (LedgerLinesOut), its JSON put together from a few
+        # encoder calls: a line's id and patients are portal ids, the lines pydantic's own JSON.
+        data = (
+            f'{{"updated_at":"{datetime_text(now)}","ids":{json.dumps(fed_ids)},'
+            f'"patient_ids":{json.dumps(fed_patients)},'
+            f'"guarantor_patient_ids":{json.dumps(fed_guarantors)},'
+            f'"lines":{_RECORDS.dump_json(fed).decode()}}}'
+        )
+        append_changes(session, practice_id, [NewChange("ledger_lines", new_id(), data)])
     return UpsertResult(created=len(inserts), updated=len(updates), unchanged=unchanged)
 
 

@@ -47,13 +47,14 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Table, bindparam, event, select, text, type_coerce, update
+from sqlalchemy import Table, bindparam, case, event, null, select, text, type_coerce, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import UpdateBase
 from sqlalchemy.types import NullType
 
 from visitdesk.api.sql_rows import insert_rows
+from visitdesk.api.wire import BATCH_CHANGE_KINDS
 from visitdesk.portal.persistence.db import CHANGED_PRACTICES, STAFF_CHANGED, as_utc, utcnow
 from visitdesk.portal.persistence.models import Change, Practice
 
@@ -274,20 +275,28 @@ class FeedPage:
     body: list[bytes] = field(default_factory=list, compare=False, repr=False)
 
 
+#: Most batch items (``BATCH_CHANGE_KINDS``, up to 5,000 records each) one page carries.
+BATCH_ITEMS_PER_PAGE = 4
+
 # ``created_at`` is read as the driver returns it: converting it on every row cost more than the
-# rest of the read (see FeedRow.written_at).
+# rest of the read (see FeedRow.written_at). A batch item's data (over a megabyte) is left out
+# here and read only for the batches a page keeps.
 _PAGE = (
     select(
         Change.seq,
         Change.kind,
         Change.op,
         Change.entity_id,
-        Change.data,
+        case((Change.kind.in_(sorted(BATCH_CHANGE_KINDS)), null()), else_=Change.data),
         type_coerce(Change.created_at, NullType()),
     )
     .where(Change.practice_id == bindparam("practice_id"), Change.seq > bindparam("after"))
     .order_by(Change.seq)
     .limit(bindparam("limit"))
+)
+_BATCH_DATA = select(Change.seq, Change.data).where(
+    Change.practice_id == bindparam("practice_id"),
+    Change.seq.in_(bindparam("seqs", expanding=True)),
 )
 
 
@@ -300,14 +309,25 @@ def read_page(
 ) -> FeedPage:
     """Up to ``limit`` changes with seq > after, in order, keeping only ``kinds`` (None: all).
 
-    Filtering happens after the read so ``last_seq`` covers what was skipped, and one query
-    keeps the page consistent on PostgreSQL too (no second read of the sequence).
+    A page ends after its :data:`BATCH_ITEMS_PER_PAGE`-th batch item, so a desk far behind gets
+    pages of a few megabytes. Filtering happens after the read so ``last_seq`` covers what was
+    skipped, and the first query fixes the page, so it is consistent on PostgreSQL too: writers
+    commit in seq order, and the batches' data is read by seq.
     """
     rows = session.execute(_PAGE, {"practice_id": practice_id, "after": after, "limit": limit + 1})
     read = [FeedRow._make(row) for row in rows]
     page = read[:limit]
+    batches = [n for n, row in enumerate(page) if row.kind in BATCH_CHANGE_KINDS]
+    if batches:
+        if len(batches) >= BATCH_ITEMS_PER_PAGE:
+            batches = batches[:BATCH_ITEMS_PER_PAGE]
+            del page[batches[-1] + 1 :]
+        seqs = [page[n].seq for n in batches]
+        data = dict(session.execute(_BATCH_DATA, {"practice_id": practice_id, "seqs": seqs}).all())
+        for n in batches:
+            page[n] = page[n]._replace(data=data[page[n].seq])
     items = page if kinds is None else [row for row in page if row.kind in kinds]
-    return FeedPage(items, len(read) > limit, page[-1].seq if page else after)
+    return FeedPage(items, len(read) > len(page), page[-1].seq if page else after)
 
 
 @functools.lru_cache(maxsize=64)

@@ -46,6 +46,10 @@ class UnsupportedMediaType(PortalError):
     status_code = 415
 
 
+class UpgradeRequired(PortalError):
+    status_code = 426
+
+
 class Unprocessable(PortalError):
     status_code = 422
 

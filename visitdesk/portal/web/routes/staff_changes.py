@@ -10,6 +10,9 @@ from starlette.responses import Response
 
 from visitdesk.api.commands import GET_CHANGES
 from visitdesk.api.wire import (
+    BATCH_CHANGE_KINDS,
+    FEED_LEVEL,
+    FEED_LEVEL_HEADER,
     MAX_CHANGES_LIMIT,
     MAX_SEQ,
     MAX_WAIT_SECONDS,
@@ -21,6 +24,7 @@ from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import FeedPage, page_json, read_page
 from visitdesk.portal.web.bodies import PortalRoute
 from visitdesk.portal.web.deps import FeedStaff, State
+from visitdesk.portal.web.errors import UpgradeRequired
 from visitdesk.portal.web.observability import (
     LONGPOLLS,
     observe_delivery,
@@ -50,7 +54,7 @@ FEED_KINDS: dict[Role, frozenset[str] | None] = {
             "quick_texts",
         }
     ),
-    Role.BILLING: frozenset({"patient", "ledger_line", "payment"}),
+    Role.BILLING: frozenset({"patient", "ledger_line", "ledger_lines", "payment"}),
     Role.MANAGER: None,
 }
 
@@ -62,7 +66,7 @@ def _read(
         return read_page(session, practice_id, after, limit, kinds)
 
 
-@staff_route(router, GET_CHANGES, responses={401: {"model": ErrorBody}})
+@staff_route(router, GET_CHANGES, responses={401: {"model": ErrorBody}, 426: {"model": ErrorBody}})
 async def get_changes(
     request: Request,
     state: State,
@@ -112,4 +116,15 @@ async def get_changes(
         LONGPOLLS.dec()
     if wait:
         observe_delivery(page.items)
+    if not _reads_batches(request) and any(i.kind in BATCH_CHANGE_KINDS for i in page.items):
+        raise UpgradeRequired(
+            "This VisitDesk is older than the portal and cannot read its change feed any more; "
+            "install the current VisitDesk on this workstation to go on syncing."
+        )
     return Response(page_json(page), media_type="application/json")
+
+
+def _reads_batches(request: Request) -> bool:
+    """Does the desk read batch items (feed level 2 and up)? One that does not would skip them."""
+    level = request.headers.get(FEED_LEVEL_HEADER, "")
+    return level.isdecimal() and len(level) < 6 and int(level) >= FEED_LEVEL
