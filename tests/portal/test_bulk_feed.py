@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from tests.backends import BACKENDS
@@ -186,3 +187,11 @@ def test_a_page_ends_after_its_fourth_batch(feed_db: Database) -> None:
     assert [row.seq for row in billing.items] == [4, 6, 8, 10]
     assert (billing.more, billing.last_seq) == (True, 10)
     assert ([row.seq for row in short.items], short.more) == ([1, 2, 3, 4], True)
+
+
+def test_lines_and_patients_hold_only_plain_values() -> None:
+    # The bulk upserts read a validated record's fields with vars(): the same as its
+    # model_dump() only while no field holds a model of its own.
+    for record in [*_lines(), *_patients()]:
+        assert vars(record) == record.model_dump()
+        assert not any(isinstance(value, BaseModel) for value in vars(record).values())

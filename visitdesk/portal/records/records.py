@@ -127,7 +127,7 @@ def upsert_patients(
     changes: list[NewChange] = []
     unchanged = 0
     for record in records:
-        values = record.model_dump()
+        values = dict(vars(record))  # plain values, as model_dump() gives them, but cheaper
         current = existing.get(record.mrn)
         if current is None:
             patient_id = next(fresh)
