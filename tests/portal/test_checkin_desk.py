@@ -88,8 +88,12 @@ def test_too_early_is_turned_away_in_plain_words_and_the_desk_sees_the_attempt(
         ("too_early", appt["id"])
     ]
     assert not _feed(portal_http, practice, "checkin")
-    # Tapping again at once tells the patient the same, without a second line on the board.
-    assert _tap(portal_http, practice).status_code == 422
+    # Tapping again at once tells the patient the same, without a second line on the board. (For
+    # the same appointment: late in the practice's evening, 90 minutes on is tomorrow, and a tap
+    # naming no appointment would find none today.)
+    again = _tap(portal_http, practice, appointment_id=appt["id"])
+    assert again.status_code == 422
+    assert again.json()["detail"] == response.json()["detail"]
     assert len(_feed(portal_http, practice, "arrival_attempt")) == 1
 
 
@@ -98,7 +102,8 @@ def test_too_late_is_turned_away(
 ) -> None:
     appt = _todays(portal_http, practice)
     _move(portal_database, appt["id"], datetime.now(UTC) - timedelta(minutes=45))
-    response = _tap(portal_http, practice)
+    # Named: just after the practice's midnight, 45 minutes ago was yesterday.
+    response = _tap(portal_http, practice, appointment_id=appt["id"])
     assert response.status_code == 422
     assert "too late" in response.json()["detail"]
     assert _feed(portal_http, practice, "arrival_attempt")[0]["data"]["reason"] == "too_late"
