@@ -75,6 +75,22 @@ def _feed(db: Database, practice_id: str, after: int) -> dict[str, list[tuple[st
     return by_kind
 
 
+def _per_line(batch: LedgerLinesOut) -> list[LedgerLineOut]:
+    """A batch item as the LedgerLineOut of each of its lines."""
+    return [
+        LedgerLineOut(
+            **line.model_dump(),
+            id=line_id,
+            patient_id=patient_id,
+            guarantor_patient_id=guarantor_id,
+            updated_at=batch.updated_at,
+        )
+        for line, line_id, patient_id, guarantor_id in zip(
+            batch.lines, batch.ids, batch.patient_ids, batch.guarantor_patient_ids, strict=True
+        )
+    ]
+
+
 def _stored_lines(db: Database, practice_id: str) -> dict[str, LedgerLineOut]:
     with db.read() as session:
         mrns = dict(session.execute(select(Patient.id, Patient.mrn)).all())
@@ -105,7 +121,7 @@ def test_bulk_feed_items_read_back_as_the_stored_rows(feed_db: Database) -> None
     lines = _stored_lines(feed_db, practice_id)
     assert len(feed["ledger_lines"]) == 1
     _, data = feed["ledger_lines"][0]
-    assert {line.id: line for line in LedgerLinesOut.model_validate_json(data).out()} == lines
+    assert {line.id: line for line in _per_line(LedgerLinesOut.model_validate_json(data))} == lines
 
     # A changed line is fed again, with what is now stored; an unchanged one is not.
     after = len(feed["patient"]) + 1
@@ -116,7 +132,7 @@ def test_bulk_feed_items_read_back_as_the_stored_rows(feed_db: Database) -> None
     assert (result.created, result.updated, result.unchanged) == (0, 2, 1)
     lines = _stored_lines(feed_db, practice_id)
     ((_, data),) = _feed(feed_db, practice_id, after)["ledger_lines"]
-    again = LedgerLinesOut.model_validate_json(data).out()
+    again = _per_line(LedgerLinesOut.model_validate_json(data))
     assert again == [lines[line.id] for line in again]
     assert [line.external_id for line in again] == ["L0", "L1"]
     assert {line.description for line in again} == {"Office visit"}

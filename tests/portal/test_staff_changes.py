@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
 from tests.portal.helpers import idem, patient_headers, staff_headers
+from tests.sync.batches import ledger_batch
 from visitdesk.api.wire import FEED_LEVEL, FEED_LEVEL_HEADER
 from visitdesk.portal.checkins import arrivals
 from visitdesk.portal.persistence.db import Database
@@ -188,18 +189,8 @@ def test_a_desk_that_cannot_read_batches_is_told_to_update(
         mrn = session.scalars(
             select(Patient.mrn).where(Patient.id == practice.patient_ids[0])
         ).one()
-    line = {
-        "external_id": "L-BATCH-1",
-        "mrn": mrn,
-        "guarantor_mrn": mrn,
-        "kind": "charge",
-        "posted_date": "2026-11-20",
-        "description": "Office visit",
-        "amount_cents": 2500,
-    }
-    put = portal_http.put(
-        f"{practice.staff_url}/ledger", json={"lines": [line]}, headers={**manager, **idem()}
-    )
+    body = ledger_batch(["L-BATCH-1"], mrn).model_dump(mode="json")
+    put = portal_http.put(f"{practice.staff_url}/ledger", json=body, headers={**manager, **idem()})
     assert put.status_code == 200, put.text
 
     level = {FEED_LEVEL_HEADER: str(FEED_LEVEL)}
@@ -208,6 +199,7 @@ def test_a_desk_that_cannot_read_batches_is_told_to_update(
         {FEED_LEVEL_HEADER: "1"},
         {FEED_LEVEL_HEADER: "2.0"},
         {FEED_LEVEL_HEADER: "x"},
+        {FEED_LEVEL_HEADER: "9" * 5000},  # too many digits for int(): still a plain refusal
     ):
         # A desk older than the batch would skip its lines as a kind it does not know.
         refused = portal_http.get(

@@ -97,21 +97,6 @@ class LedgerLinesOut(Wire):
             raise ValueError("ids and lines differ in length")
         return self
 
-    def out(self) -> list[LedgerLineOut]:
-        """The batch as one :class:`LedgerLineOut` per line."""
-        return [
-            LedgerLineOut(
-                **line.model_dump(),
-                id=line_id,
-                patient_id=patient_id,
-                guarantor_patient_id=guarantor_id,
-                updated_at=self.updated_at,
-            )
-            for line, line_id, patient_id, guarantor_id in zip(
-                self.lines, self.ids, self.patient_ids, self.guarantor_patient_ids, strict=True
-            )
-        ]
-
 
 class LedgerUpsert(Wire):
     lines: Annotated[list[LedgerLineRecord], Field(max_length=MAX_UPSERT_BATCH)]

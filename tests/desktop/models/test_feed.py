@@ -313,3 +313,23 @@ def test_a_malformed_batch_leaves_nothing(store: LocalStore) -> None:
     assert store.last_seq() == 0
     assert _lines(store) == {}
     assert _patients(store) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("amount_cents", float("nan")), ("amount_cents", 12.5), ("description", "x" * 1_000_000)],
+)
+def test_a_batch_with_a_hostile_line_leaves_nothing(
+    store: LocalStore, field: str, value: Any
+) -> None:
+    bad = _batch_item(2, [_line("L1", "x"), {**_line("L2", "y"), field: value}])
+    with pytest.raises(ValueError):
+        store.apply_changes([patient_item(1, "P1", "M1"), bad], 2)
+    assert store.last_seq() == 0
+    assert _lines(store) == {}
+
+
+def test_batch_text_is_kept_as_given(store: LocalStore) -> None:
+    text = "\u202eevil</td><script>x</script> \U0001f600"
+    store.apply_changes([_batch_item(1, [_line("L1", text)])], 1)
+    assert _lines(store) == {"L1": ("LP-L1", text)}
