@@ -43,9 +43,10 @@ import requests
 from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
+from visitdesk.api.heap import settle_garbage_collector
 from visitdesk.api.wire import CheckInStatus
 from visitdesk.desktop import session as sessions
-from visitdesk.desktop.app import build_ops, settle_garbage_collector
+from visitdesk.desktop.app import build_ops
 from visitdesk.desktop.collector import GuiThreadCollector
 from visitdesk.desktop.main_window import MainWindow
 from visitdesk.desktop.models.csv_import import import_patients_csv
@@ -315,6 +316,9 @@ def initial_push(
     print(f"import {count:,} patients from CSV: {took:.2f} s ({count / took:,.0f} rows/s)")
     total_lines = import_and_push_ledger(root, first, count, lines) if lines else 0
     queued = pending_by_command(first.store)
+    # The collector as the app sets it up once a session is open (collections run where they
+    # fall: the push has no window whose thread could take them).
+    settle_garbage_collector()
     engine = SyncEngine(first.client, first.store, wait_seconds=5, **ENGINE_OPTIONS)
     started = time.perf_counter()
     patients_done = 0.0

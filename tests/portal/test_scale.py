@@ -7,6 +7,7 @@ Tests marked ``postgres`` run when VISITDESK_TEST_POSTGRES_URL names a scratch d
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from tests.portal.helpers import (
     tap_first_patient,
     wait_until,
 )
+from visitdesk.api.heap import YOUNG_THRESHOLD
 from visitdesk.portal.persistence.db import (
     ConnectionBudget,
     Database,
@@ -33,6 +35,7 @@ from visitdesk.portal.persistence.db import (
     server_max_connections,
 )
 from visitdesk.portal.persistence.longpoll import ChangeNotifier
+from visitdesk.portal.web.app import ENV_CONFIG_JSON, create_app_from_env
 from visitdesk.portal.web.config import DATABASE_PASSWORD_ENV, PortalConfig
 from visitdesk.portal.web.server import RunningPortal
 
@@ -366,6 +369,24 @@ def test_database_password_comes_from_the_environment_or_a_file(
     assert "portal:from-file@" in config.resolved_database_url
     assert "from-file" not in config.for_workers()  # workers read the file themselves
     assert "from-file" not in repr(config)
+
+
+def test_a_worker_settles_its_collector_once_its_app_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker's start-up objects (about 180,000) are frozen: a full collection walked them all
+    # every few bulk batches, half of a batch's validation time.
+    threshold = gc.get_threshold()
+    gc.unfreeze()
+    monkeypatch.setenv(ENV_CONFIG_JSON, PortalConfig(data_dir=tmp_path).for_workers())
+    try:
+        app = create_app_from_env()
+        assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, 20, 20)
+        app.state.portal.db.dispose()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 def test_busy_errors_are_told_apart_from_bugs() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import logging.handlers
 import multiprocessing
@@ -26,6 +25,7 @@ import qasync
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
+from visitdesk.api.heap import settle_garbage_collector
 from visitdesk.api.wire import PracticeInfo, StaffInfo
 from visitdesk.desktop import self_test
 from visitdesk.desktop import session as sessions
@@ -75,19 +75,6 @@ def configure_logging(data_dir: Path) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-
-
-def settle_garbage_collector() -> None:
-    """Keep the collector's pauses short once the long-lived objects exist.
-
-    A full collection walks every tracked object while holding the interpreter lock, which stalls
-    the GUI thread too (tens of milliseconds with a session open). Freezing the objects that live
-    for the whole session takes them out of those walks; fewer, larger young collections cut the
-    number of walks during a big sync.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(5000, 20, 20)
 
 
 def build_ops(

@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from visitdesk.api.heap import settle_garbage_collector
 from visitdesk.api.wire import PATIENT_PREFIX, STAFF_PREFIX
 from visitdesk.portal.audit_trail import routes as audit_routes
 from visitdesk.portal.audit_trail.signing import AuditSigner
@@ -298,15 +299,23 @@ def create_app_from_env() -> FastAPI:
     """App factory for multi-worker serving (uvicorn imports it in each worker process)."""
     serialized = os.environ.get(ENV_CONFIG_JSON)
     if serialized:
-        return create_app(PortalConfig.model_validate_json(serialized))
-    data_dir = Path(os.environ[ENV_DATA_DIR])
-    proxies = os.environ.get(ENV_TRUSTED_PROXIES, "")
-    settings = json.loads(os.environ.get(ENV_SETTINGS) or "{}")
-    return create_app(
-        PortalConfig(
-            data_dir=data_dir,
+        config = PortalConfig.model_validate_json(serialized)
+    else:
+        proxies = os.environ.get(ENV_TRUSTED_PROXIES, "")
+        settings = json.loads(os.environ.get(ENV_SETTINGS) or "{}")
+        config = PortalConfig(
+            data_dir=Path(os.environ[ENV_DATA_DIR]),
             database_url=os.environ.get(ENV_DATABASE_URL) or None,
             trusted_proxies=tuple(proxy for proxy in proxies.split(",") if proxy),
             **settings,
         )
-    )
+    return create_serving_app(config)
+
+
+def create_serving_app(config: PortalConfig) -> FastAPI:
+    """The app of a portal process of its own (``serve``, or one of its workers), with the
+    process's garbage collector settled once the app is built. In the desk's demo the portal
+    is a thread, and the desk settles the collector of the whole process itself."""
+    app = create_app(config)
+    settle_garbage_collector()
+    return app

@@ -35,7 +35,7 @@ from visitdesk.portal.demo.seed import DemoCredentials, PracticeExists, seed_dem
 from visitdesk.portal.persistence.db import Database, PoolSettings
 from visitdesk.portal.persistence.migrate import SchemaTooNew
 from visitdesk.portal.staff.commands import add_commands as add_practice_commands
-from visitdesk.portal.web.app import ENV_CONFIG_JSON, build_gateway, create_app
+from visitdesk.portal.web.app import ENV_CONFIG_JSON, build_gateway, create_serving_app
 from visitdesk.portal.web.config import (
     DATABASE_PASSWORD_ENV,
     STRIPE_SECRET_ENV,
@@ -264,7 +264,7 @@ def _serve(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if args.workers == 1:
-            app = create_app(config)
+            app = create_serving_app(config)
             server = PortalServer(
                 uvicorn_config(
                     app,
