@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +61,39 @@ def test_footprints_name_the_records_of_a_bulk_batch_only() -> None:
     assert Footprint.of(_item(1, UPSERT_PATIENTS.name, {"patients": "x"})).records is None
     assert Footprint.of(_item(1, UPSERT_PATIENTS.name, {"patients": [{"id": 1}]})).records is None
     assert Footprint.of(_item(1, "from_a_newer_version", {})).records is None
+
+
+def _as_text(item: OutboxItem) -> OutboxItem:
+    """The item as the push line gives a bulk batch: its JSON text only."""
+    return dataclasses.replace(item, body=None, body_json=json.dumps(item.body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"lines": [{"external_id": "L1", "amount_cents": 100}, {"external_id": "L2"}]},
+        {"lines": [{"external_id": "\u202eL1<b>\U0001f600"}], "more": {"nested": [1]}},
+        {"lines": []},
+        {"lines": [{"external_id": "L1"}, {"external_id": "L1"}]},
+        {"lines": [{"external_id": 1}]},
+        {"lines": [{"external_id": None}]},
+        {"lines": [{"id": "L1"}]},
+        {"lines": [{"external_id": "L1"}, "L2"]},
+        {"lines": "L1"},
+        {"patients": [{"mrn": "A"}]},
+        [{"external_id": "L1"}],
+        None,
+    ],
+)
+def test_a_batch_given_as_text_names_the_records_its_objects_name(body: Any) -> None:
+    item = _item(1, UPSERT_LEDGER.name, body)
+    assert Footprint.of(_as_text(item)).records == Footprint.of(item).records
+
+
+def test_a_batch_text_that_is_not_plain_json_is_treated_as_an_ordered_command() -> None:
+    for text in ('{"lines": []} and more', '{"lines": [{"external_id": "\\ud800"}]}', ""):
+        item = dataclasses.replace(ledger(1, "L1"), body=None, body_json=text)
+        assert Footprint.of(item).records is None
 
 
 def test_patient_batches_go_together_up_to_the_room() -> None:

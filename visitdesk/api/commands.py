@@ -18,9 +18,11 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictStr, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from visitdesk.api.wire import (
     STAFF_PREFIX,
@@ -118,6 +120,25 @@ class BulkRecords:
                 return None
             keys.add(key)
         return frozenset(keys)
+
+    def keys_in_json(self, body_json: str) -> frozenset[str] | None:
+        """:meth:`keys` of a body given as its JSON text, without building the rest of it.
+
+        The push line asks this of every batch it sends. Parsing a 5,000-line batch whole cost
+        four times as much: this builds only the keys (the parser still checks the whole text)."""
+        try:
+            body = self._key_reader.validate_json(body_json)
+        except ValidationError:
+            return None
+        return frozenset(record[self.key] for record in body[self.field])
+
+    @cached_property
+    def _key_reader(self) -> TypeAdapter[Any]:
+        # Fields other than the key are left out of what is built (a TypedDict ignores them).
+        # The names are known only here, so the TypedDicts are made by calling it.
+        typed_dict: Any = TypedDict
+        record: Any = typed_dict("Record", {self.key: StrictStr})
+        return TypeAdapter(typed_dict("Body", {self.field: list[record]}))
 
 
 @dataclass(frozen=True)

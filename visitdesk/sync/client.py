@@ -410,14 +410,15 @@ class PortalClient:
         body_json: str | None = None,
     ) -> Any:
         """Replay a stored outbox command (its body already dumped); returns the parsed JSON.
-        `body_json`, when given, is the body's JSON text, sent as it is instead of `body`.
+        `body_json`, when given, is the body's JSON text, sent as it is (`body` is then not
+        read, and the push line leaves it None for a bulk batch).
 
         Only idempotent, mutating commands are replayed: they are the only ones the portal
         applies once however often they arrive."""
         command = command_named(command_name)
         if not (command.mutating and command.idempotent):
             raise ValueError(f"{command.name} is not a command the outbox may send")
-        if body_json is not None and body is not None:
+        if body_json is not None:
             resp = self._authed(
                 command.method,
                 command.url_path(params),

@@ -46,7 +46,11 @@ class Footprint:
     def of(cls, item: OutboxItem) -> Footprint:
         command = STAFF_COMMANDS.get(item.command)
         bulk = command.bulk if command is not None else None
-        return cls(item.command, bulk.keys(item.body) if bulk is not None else None)
+        if bulk is None:
+            return cls(item.command, None)
+        if item.body is None and item.body_json is not None:
+            return cls(item.command, bulk.keys_in_json(item.body_json))
+        return cls(item.command, bulk.keys(item.body))
 
     def commutes_with(self, other: Footprint) -> bool:
         return (

@@ -43,6 +43,7 @@ class OutboxItem:
     extra: dict[str, Any] = field(default_factory=dict)
     #: `body` as the store keeps it (JSON text), sent as it is: parsing a 5,000-line batch
     #: back into objects only to dump them again cost the push worker twice. None: send `body`.
+    #: The push line gives a bulk batch as this text alone (`body` None): see `Footprint.of`.
     body_json: str | None = None
 
 

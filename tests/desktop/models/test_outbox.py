@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date
 
 import pytest
 
@@ -11,9 +12,12 @@ from visitdesk.api.commands import (
     REVOKE_SECURITY_CODE,
     SET_CHECKIN_STATUS,
     SIGN_IN,
+    UPSERT_LEDGER,
 )
 from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate
+from visitdesk.api.wire_billing import LedgerLineRecord, LedgerUpsert
 from visitdesk.desktop.models import LocalStore, NotFoundError
+from visitdesk.sync.push_order import Footprint
 from visitdesk.sync.store import SyncStore
 
 ROOMED = CheckInStatusUpdate(status=CheckInStatus.ROOMED)
@@ -187,3 +191,31 @@ def test_the_push_line_keeps_each_body_as_stored(store: LocalStore) -> None:
         {"status": "roomed"},
         None,
     ]
+
+
+def test_the_push_line_gives_a_bulk_batch_as_its_text_and_the_rule_reads_its_records(
+    store: LocalStore,
+) -> None:
+    lines = [
+        LedgerLineRecord(
+            external_id=f"L{n}",
+            mrn="M1",
+            guarantor_mrn="M1",
+            kind="charge",
+            posted_date=date(2026, 1, 2),
+            description="Visit \u202e<b>",
+            amount_cents=100 + n,
+        )
+        for n in range(3)
+    ]
+    store.enqueue(UPSERT_LEDGER, {}, LedgerUpsert(lines=lines), "Ledger batch")
+    (batch,) = store.outbox_line(0, [], 10)
+    # Not parsed on the way out: the text is sent as it is, and is the body's own JSON.
+    assert batch.body is None
+    assert batch.body_json is not None
+    assert LedgerUpsert.model_validate_json(batch.body_json).lines == lines
+    assert Footprint.of(batch).records == {"L0", "L1", "L2"}
+    # Read by itself (the outbox view, a retry) the item still has its body.
+    item = store.next_outbox_item()
+    assert item is not None and item.body is not None
+    assert [line["external_id"] for line in item.body["lines"]] == ["L0", "L1", "L2"]

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
-from visitdesk.api.commands import StaffCommand
+from visitdesk.api.commands import STAFF_COMMANDS, StaffCommand
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.messages import PendingReply
@@ -113,9 +113,21 @@ def line(session: Session, after_id: int, exclude: Collection[int], limit: int) 
     if exclude:
         query = query.where(OutboxEntry.id.not_in(list(exclude)))
     rows = session.execute(query.order_by(OutboxEntry.id).limit(limit))
-    # The body is parsed from its stored text (the column itself is deferred), and the text is
-    # kept for sending as it is.
-    return [_item(entry, None if text is None else json.loads(text), text) for entry, text in rows]
+    # The text is kept for sending as it is (the column itself is deferred). A bulk batch is
+    # not parsed: the push rule reads the records it names from the text (Footprint).
+    items = []
+    for entry, text in rows:
+        if text is None or text == "null":
+            items.append(_item(entry, None, None))
+        else:
+            bulk = _is_bulk(entry.command)
+            items.append(_item(entry, None if bulk else json.loads(text), text))
+    return items
+
+
+def _is_bulk(command_name: str) -> bool:
+    command = STAFF_COMMANDS.get(command_name)
+    return command is not None and command.bulk is not None
 
 
 #: The body column as its stored JSON text ("null" for an item without a body).
