@@ -60,6 +60,7 @@ from visitdesk.api.wire import (
     UpsertResult,
 )
 from visitdesk.api.wire_accounts import StaffPasswordChange
+from visitdesk.api.wire_feed import read_page
 from visitdesk.api.wire_messages import Colleague
 from visitdesk.sync.credentials import TokenStore
 from visitdesk.sync.errors import (
@@ -660,6 +661,9 @@ def _answer(resp: requests.Response, command: StaffCommand[Out]) -> Out:
     if command.response is None:
         return cast(Out, None)
     try:
+        if command.response is ChangesPage:
+            # A page of the feed: batch items are validated straight from the JSON.
+            return cast(Out, read_page(resp.content))
         return cast(Out, _adapter(command).validate_json(resp.content))
     except ValidationError:
         log.warning("Unexpected answer to %s (HTTP %s)", command.name, resp.status_code)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ from tests.desktop.models.factories import (
     write_csv,
 )
 from visitdesk.api.wire import ChangeItem
+from visitdesk.api.wire_feed import read_page
 from visitdesk.desktop.models import LocalStore, import_patients_csv
 from visitdesk.desktop.models.billing.tables import LedgerLine
 from visitdesk.desktop.models.schema import Appointment, Patient
@@ -287,14 +290,32 @@ def _lines(store: LocalStore) -> dict[str, tuple[Any, ...]]:
         return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def test_a_batch_of_lines_and_single_lines_apply_in_seq_order(store: LocalStore) -> None:
+@pytest.fixture(params=["objects", "json"])
+def read(request: pytest.FixtureRequest) -> Callable[[list[ChangeItem]], list[ChangeItem]]:
+    """The items as built, or as the desk's client reads them from a page's JSON (a batch in
+    one pass, see visitdesk/api/wire_feed.py): both must apply alike."""
+    if request.param == "objects":
+        return lambda items: items
+
+    def from_json(items: list[ChangeItem]) -> list[ChangeItem]:
+        page = {"items": [i.model_dump(mode="json") for i in items], "last_seq": 0, "more": False}
+        return list(read_page(json.dumps(page).encode()).items)
+
+    return from_json
+
+
+def test_a_batch_of_lines_and_single_lines_apply_in_seq_order(
+    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]]
+) -> None:
     # L1 comes alone and then in a batch, L2 in a batch and then alone: the later item wins,
     # whichever kind it is. The batch is reported as ledger lines.
-    page = [
-        _single_line_item(1, "L1", "first"),
-        _batch_item(2, [_line("L1", "batch"), _line("L2", "batch"), _line("L3", "batch")]),
-        _single_line_item(3, "L2", "last"),
-    ]
+    page = read(
+        [
+            _single_line_item(1, "L1", "first"),
+            _batch_item(2, [_line("L1", "batch"), _line("L2", "batch"), _line("L3", "batch")]),
+            _single_line_item(3, "L2", "last"),
+        ]
+    )
     assert store.apply_changes(page, 3) == {"ledger_line"}
     assert _lines(store) == {
         "L1": ("LP-L1", "batch"),
@@ -305,11 +326,13 @@ def test_a_batch_of_lines_and_single_lines_apply_in_seq_order(store: LocalStore)
     assert len(_lines(store)) == 3
 
 
-def test_a_malformed_batch_leaves_nothing(store: LocalStore) -> None:
+def test_a_malformed_batch_leaves_nothing(
+    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]]
+) -> None:
     bad = _batch_item(2, [_line("L1", "x"), _line("L2", "y")])
     bad.data["ids"].pop()  # one line without its portal id
     with pytest.raises(ValueError, match="differ in length"):
-        store.apply_changes([patient_item(1, "P1", "M1"), bad], 2)
+        store.apply_changes(read([patient_item(1, "P1", "M1"), bad]), 2)
     assert store.last_seq() == 0
     assert _lines(store) == {}
     assert _patients(store) == []
@@ -320,16 +343,18 @@ def test_a_malformed_batch_leaves_nothing(store: LocalStore) -> None:
     [("amount_cents", float("nan")), ("amount_cents", 12.5), ("description", "x" * 1_000_000)],
 )
 def test_a_batch_with_a_hostile_line_leaves_nothing(
-    store: LocalStore, field: str, value: Any
+    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]], field: str, value: Any
 ) -> None:
     bad = _batch_item(2, [_line("L1", "x"), {**_line("L2", "y"), field: value}])
     with pytest.raises(ValueError):
-        store.apply_changes([patient_item(1, "P1", "M1"), bad], 2)
+        store.apply_changes(read([patient_item(1, "P1", "M1"), bad]), 2)
     assert store.last_seq() == 0
     assert _lines(store) == {}
 
 
-def test_batch_text_is_kept_as_given(store: LocalStore) -> None:
+def test_batch_text_is_kept_as_given(
+    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]]
+) -> None:
     text = "\u202eevil</td><script>x</script> \U0001f600"
-    store.apply_changes([_batch_item(1, [_line("L1", text)])], 1)
+    store.apply_changes(read([_batch_item(1, [_line("L1", text)])]), 1)
     assert _lines(store) == {"L1": ("LP-L1", text)}

@@ -1,0 +1,108 @@
+"""Reading a feed page with its batches in one pass (visitdesk/api/wire_feed.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from visitdesk.api.wire import ChangeItem, ChangesPage
+from visitdesk.api.wire_billing import LedgerLinesOut
+from visitdesk.api.wire_feed import LedgerLinesItem, read_page
+
+HOSTILE = "\u202eevil</td><script>x</script> \U0001f600"
+
+
+def _line(external_id: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "external_id": external_id,
+        "mrn": "M1",
+        "guarantor_mrn": "M1",
+        "kind": "charge",
+        "posted_date": "2026-11-20",
+        "description": HOSTILE,
+        "amount_cents": 2500,
+        **changes,
+    }
+
+
+def _batch(*lines: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "updated_at": "2026-12-04T10:00:00Z",
+        "ids": [f"LP-{n}" for n in range(len(lines))],
+        "patient_ids": ["P1"] * len(lines),
+        "guarantor_patient_ids": ["P2"] * len(lines),
+        "lines": list(lines),
+    }
+
+
+def _page(*items: dict[str, Any]) -> bytes:
+    return json.dumps({"items": list(items), "last_seq": 9, "more": True}).encode()
+
+
+def _item(seq: int, kind: str, data: dict[str, Any], op: str = "upsert") -> dict[str, Any]:
+    return {"seq": seq, "kind": kind, "op": op, "id": f"I{seq}", "data": data}
+
+
+PATIENT = {"id": "P1", "mrn": "M1", "first_name": HOSTILE, "nested": {"a": [1, 2]}}
+
+
+def test_a_batch_is_read_whole_and_every_other_item_as_before() -> None:
+    batch = _batch(_line("L1"), _line("L2", service_date="2026-11-19"))
+    content = _page(
+        _item(1, "patient", PATIENT),
+        _item(2, "ledger_lines", batch),
+        _item(3, "patient", {}, op="delete"),
+    )
+    page = read_page(content)
+    plain = ChangesPage.model_validate_json(content)
+    assert (page.last_seq, page.more) == (9, True)
+    first, second, third = page.items
+    assert isinstance(second, LedgerLinesItem)
+    assert second.batch == LedgerLinesOut.model_validate(batch)
+    assert second.batch.lines[0].description == HOSTILE
+    assert (second.seq, second.kind, second.op, second.id) == (2, "ledger_lines", "upsert", "I2")
+    for read, expected in ((first, plain.items[0]), (third, plain.items[2])):
+        assert isinstance(read, ChangeItem) and not isinstance(read, LedgerLinesItem)
+        assert read.model_dump() == expected.model_dump()
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        {**_batch(_line("L1")), "ids": []},  # columns of different lengths
+        _batch(_line("L1", amount_cents=12.5)),
+        _batch(_line("L1", amount_cents=float("nan"))),
+        _batch(_line("L1", description="x" * 1_000_000)),
+        {**_batch(_line("L1")), "extra": 1},
+        {"lines": "not a batch"},
+    ],
+)
+def test_a_batch_the_model_refuses_is_read_the_plain_way_for_its_applier_to_refuse(
+    batch: dict[str, Any],
+) -> None:
+    page = read_page(_page(_item(1, "patient", PATIENT), _item(2, "ledger_lines", batch)))
+    assert not any(isinstance(item, LedgerLinesItem) for item in page.items)
+    assert json.dumps(page.items[1].data, allow_nan=True) == json.dumps(batch, allow_nan=True)
+    with pytest.raises(ValidationError):
+        LedgerLinesOut.model_validate(page.items[1].data)
+
+
+def test_a_kind_from_a_newer_portal_reads_the_page_the_plain_way() -> None:
+    content = _page(
+        _item(1, "telehealth_room", {"x": 1}), _item(2, "ledger_lines", _batch(_line("L1")))
+    )
+    page = read_page(content)
+    assert [item.kind for item in page.items] == ["telehealth_room", "ledger_lines"]
+    assert page.items[1].data["lines"][0]["external_id"] == "L1"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"[]", b'{"items": []}', b'{"items": [{"seq": 1}], "last_seq": 1, "more": false}'],
+)
+def test_what_is_not_a_page_is_refused(content: bytes) -> None:
+    with pytest.raises(ValidationError):
+        read_page(content)
