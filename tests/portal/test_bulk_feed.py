@@ -169,6 +169,37 @@ def test_bulk_ids_are_time_ordered_uuids() -> None:
 
 
 @pytest.mark.parametrize("feed_db", BACKENDS, indirect=True)
+def test_a_second_upsert_finds_its_practices_records_by_any_id(feed_db: Database) -> None:
+    # 5,000 ids in one lookup parameter (a JSON array on SQLite, an array on PostgreSQL), ids
+    # with text a JSON splice could get wrong, and another practice holding the same ids.
+    ids = [f"{HOSTILE[:40]} {n}" for n in range(3)] + [f"L{n}" for n in range(4_997)]
+    lines = [line.model_copy(update={"external_id": ids[n]}) for n, line in enumerate(_lines())]
+    lines += [lines[1].model_copy(update={"external_id": i}) for i in ids[3:]]
+    mine, theirs = _new_practice(feed_db), _new_practice(feed_db)
+    for practice_id in (theirs, mine):
+        with feed_db.write() as session:
+            assert upsert_patients(session, practice_id, _patients()).created == 3
+        with feed_db.write() as session:
+            assert upsert_ledger(session, practice_id, lines).created == 5_000
+    changed = [*lines[:-1], lines[-1].model_copy(update={"amount_cents": 1})]
+    with feed_db.write() as session:
+        again = upsert_ledger(session, mine, changed)
+        patients_again = upsert_patients(session, mine, _patients())
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 4_999)
+    assert (patients_again.created, patients_again.unchanged) == (0, 3)
+    with feed_db.read() as session:
+        stored = dict(
+            session.execute(
+                select(LedgerLine.external_id, LedgerLine.amount_cents).where(
+                    LedgerLine.practice_id == theirs
+                )
+            ).all()
+        )
+    assert len(stored) == 5_000 and stored[ids[0]] == lines[0].amount_cents
+    assert stored[ids[-1]] == lines[-1].amount_cents  # the other practice's line is untouched
+
+
+@pytest.mark.parametrize("feed_db", BACKENDS, indirect=True)
 def test_a_page_ends_after_its_fourth_batch(feed_db: Database) -> None:
     practice_id = _new_practice(feed_db)
     with feed_db.write() as session:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, String, Table, any_, bindparam, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from visitdesk.api.sql_rows import insert_rows
@@ -27,26 +39,22 @@ from visitdesk.portal.persistence.out import (
 )
 from visitdesk.portal.web.errors import Unprocessable
 
-#: Rows per ``IN (...)`` list, well inside every backend's parameter limit.
-_CHUNK = 900
-
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
 
 def _one_of(session: Session, column: Any, values: Sequence[str]) -> Iterable[Any]:
-    """Conditions "`column` is one of `values`", one statement each. On PostgreSQL one
-    condition takes every value as a single array parameter; SQLite gets ``IN`` lists of
-    :data:`_CHUNK` parameters (a 900-parameter ``IN`` also cost PostgreSQL most of an upsert's
-    lookups)."""
-    if session.get_bind().dialect.name == "postgresql":
-        if values:
-            yield column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    """Conditions "`column` is one of `values`" (none for no values), each for a statement of
+    its own. The values go as one parameter: on PostgreSQL an array, on SQLite a JSON array
+    read by ``json_each``. A list of bound parameters costs SQLAlchemy work per value to
+    render each time: at 5,000 values, in 900-value ``IN`` lists, twice the lookup itself, and
+    PostgreSQL most of an upsert's lookups."""
+    if not values:
         return
-    for chunk in _chunks(values):
-        yield column.in_(chunk)
+    if session.get_bind().dialect.name == "postgresql":
+        yield column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        return
+    listed = func.json_each(
+        bindparam(None, json.dumps(list(values), ensure_ascii=False), type_=String)
+    )
+    yield column.in_(select(literal_column("value")).select_from(listed))
 
 
 def _reject_duplicates(keys: Sequence[str], what: str, collection: str) -> None:
