@@ -96,6 +96,21 @@ def test_a_batch_text_that_is_not_plain_json_is_treated_as_an_ordered_command() 
         assert Footprint.of(item).records is None
 
 
+def test_the_rule_takes_remembered_footprints() -> None:
+    # The engine remembers each item's footprint (reading a batch's records from its text is
+    # the costly part): given footprints are used as they are, one look per item.
+    looked: list[int] = []
+
+    def remembered(item: OutboxItem) -> Footprint:
+        looked.append(item.id)
+        return Footprint(item.command, frozenset({"same"}))
+
+    line = [patients(1, "A"), patients(2, "B"), patients(3, "C")]
+    chosen, more = ready_to_send(line, Ahead(), 4, remembered)
+    # Remembered as naming the same record, the others wait for the first (and may later go).
+    assert (ids(chosen), more, looked) == ([1], True, [1, 2, 3])
+
+
 def test_patient_batches_go_together_up_to_the_room() -> None:
     line = [patients(n, f"M{n}") for n in range(1, 7)]
     assert send(line, room=4) == [1, 2, 3, 4]

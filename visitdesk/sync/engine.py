@@ -52,6 +52,8 @@ PAGES_AHEAD = 2
 PUSH_CONCURRENCY = 4
 #: Most pending items looked at to find one that may go while others are in flight.
 PUSH_LOOKAHEAD = 64
+#: Most footprints kept for items looked at (far more than the lookahead and those in flight).
+FOOTPRINTS_KEPT = 1024
 
 T = TypeVar("T")
 
@@ -184,6 +186,9 @@ class SyncEngine:
         # _claim_lock serialises picking the next item (a store read); it guards _in_flight.
         self._claim_lock = threading.Lock()
         self._in_flight: dict[int, Footprint] = {}
+        # Footprints of items looked at and not yet settled, by (id, idempotency key): a batch
+        # waiting behind others is looked at by every claim, and its footprint reads its text.
+        self._footprints: dict[tuple[int, str], Footprint] = {}
 
         self._status_lock = threading.Condition()
         self._status = SyncStatus()
@@ -477,10 +482,10 @@ class SyncEngine:
             after, looked, chunk = 0, 0, 1
             while looked < PUSH_LOOKAHEAD:
                 line = self._guarded(self._store.outbox_line, after, list(self._in_flight), chunk)
-                chosen, more = ready_to_send(line, ahead, 1)
+                chosen, more = ready_to_send(line, ahead, 1, self._footprint)
                 if chosen:
                     item = chosen[0]
-                    self._in_flight[item.id] = Footprint.of(item)
+                    self._in_flight[item.id] = self._footprint(item)
                     return item
                 if not more or len(line) < chunk:
                     return None
@@ -488,10 +493,21 @@ class SyncEngine:
                 after, looked, chunk = line[-1].id, looked + len(line), min(chunk * 4, 16)
             return None
 
+    def _footprint(self, item: OutboxItem) -> Footprint:
+        """`Footprint.of(item)`, read once per item (call with the claim lock held)."""
+        key = (item.id, item.idempotency_key)
+        footprint = self._footprints.get(key)
+        if footprint is None:
+            if len(self._footprints) >= FOOTPRINTS_KEPT:
+                self._footprints.clear()
+            footprint = self._footprints[key] = Footprint.of(item)
+        return footprint
+
     def _release(self, item: OutboxItem) -> None:
         """`item` is no longer in flight (settled, or back in line): others may pass now."""
         with self._claim_lock:
             self._in_flight.pop(item.id, None)
+            self._footprints.pop((item.id, item.idempotency_key), None)
         self._push_news_now()
 
     def _pause_push(self, exc: PortalError) -> float:

@@ -27,7 +27,7 @@ transient failure keeps the item pending, so nothing that depends on it passes i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from visitdesk.api.commands import STAFF_COMMANDS
@@ -95,7 +95,10 @@ class Ahead:
 
 
 def ready_to_send(
-    queued: Iterable[OutboxItem], ahead: Ahead, room: int
+    queued: Iterable[OutboxItem],
+    ahead: Ahead,
+    room: int,
+    footprint_of: Callable[[OutboxItem], Footprint] = Footprint.of,
 ) -> tuple[list[OutboxItem], bool]:
     """Items of `queued` that may be sent now, at most `room` of them.
 
@@ -103,13 +106,13 @@ def ready_to_send(
     `ahead` starts as the items in flight and takes in every item looked at, so a further call
     with the next part of the line goes on where this one stopped. Returns the items to send, in
     order, and whether a later item could still be sent (False once nothing later could pass,
-    or once `room` items were found).
+    or once `room` items were found). `footprint_of` may give remembered footprints.
     """
     chosen: list[OutboxItem] = []
     if room <= 0 or ahead.closed:
         return chosen, False
     for item in queued:
-        footprint = Footprint.of(item)
+        footprint = footprint_of(item)
         if ahead.lets_pass(footprint):
             chosen.append(item)
         ahead.add(footprint)
