@@ -3,7 +3,7 @@
 A ``ledger_lines`` item carries up to 5,000 lines. Read as a plain :class:`ChangeItem`, its
 ``data`` is first built as Python dicts and lists and then validated again as the batch it is;
 that was a third of a desk's work while it pulled back a practice's first ledger. Read with
-:data:`FEED_PAGE`, the batch is validated straight from the JSON into a
+:func:`read_page`, the batch is validated straight from the JSON into a
 :class:`LedgerLinesOut`, and every other item is read exactly as before.
 
 The page's items are told apart by their kind. A kind this version does not know (a portal
@@ -28,6 +28,8 @@ class LedgerLinesItem(ChangeItem):
 
     kind: Literal["ledger_lines"]
     op: Literal["upsert"]
+    # The item's "data" goes to `batch`; `data` takes no key of the JSON (its alias is no key
+    # a page has). An item read this way is for applying, not for sending on.
     data: dict[str, Any] = Field(default_factory=dict, validation_alias="data as read")
     batch: LedgerLinesOut = Field(validation_alias="data")
 
