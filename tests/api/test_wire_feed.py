@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from visitdesk.api.wire import ChangeItem, ChangesPage
 from visitdesk.api.wire_billing import LedgerLinesOut
-from visitdesk.api.wire_feed import LedgerLinesItem, read_page
+from visitdesk.api.wire_feed import LedgerLinesItem, batch_of, read_page
 
 HOSTILE = "\u202eevil</td><script>x</script> \U0001f600"
 
@@ -63,6 +63,8 @@ def test_a_batch_is_read_whole_and_every_other_item_as_before() -> None:
     assert isinstance(second, LedgerLinesItem)
     assert second.batch == LedgerLinesOut.model_validate(batch)
     assert second.batch.lines[0].description == HOSTILE
+    # The same batch whichever way it was read.
+    assert batch_of(second) == batch_of(plain.items[1]) == second.batch
     assert (second.seq, second.kind, second.op, second.id) == (2, "ledger_lines", "upsert", "I2")
     for read, expected in ((first, plain.items[0]), (third, plain.items[2])):
         assert isinstance(read, ChangeItem) and not isinstance(read, LedgerLinesItem)

@@ -26,7 +26,7 @@ from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
 from visitdesk.api.commands import UPSERT_LEDGER, UPSERT_PATIENTS
 from visitdesk.api.wire import STAFF_PREFIX, ChangeItem, CheckInStatus
-from visitdesk.api.wire_billing import LedgerLinesOut
+from visitdesk.api.wire_feed import batch_of
 from visitdesk.desktop.models.store import LocalStore
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.web.server import RunningPortal
@@ -267,7 +267,7 @@ def test_an_initial_load_goes_in_parallel_and_in_order(
         (i.seq, line.external_id)
         for i in feed
         if i.kind == "ledger_lines"
-        for line in LedgerLinesOut.model_validate(i.data).lines
+        for line in batch_of(i).lines
         if line.external_id.startswith("LB")
     ]
     assert sorted(external_id for _, external_id in ours) == sorted(

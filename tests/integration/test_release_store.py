@@ -22,7 +22,7 @@ import pytest
 from tests.fixtures_portal import PortalPractice
 from tests.sync.portal_helpers import staff_client
 from visitdesk.api.commands import REVOKE_SECURITY_CODE
-from visitdesk.api.wire_billing import LedgerLinesOut
+from visitdesk.api.wire_feed import batch_of
 from visitdesk.desktop.models import LocalStore, migrate
 from visitdesk.desktop.models import registrations as desk_registrations
 from visitdesk.sync.engine import SyncEngine
@@ -125,6 +125,6 @@ def test_queued_items_are_sent_after_the_upgrade(
     assert {"UPG-1", "UPG-2"} <= mrns
     kinds = {(i.kind, i.data.get("external_id")) for i in page.items}
     assert ("appointment", "A-UPG-1") in kinds
-    lines = [LedgerLinesOut.model_validate(i.data) for i in page.items if i.kind == "ledger_lines"]
+    lines = [batch_of(i) for i in page.items if i.kind == "ledger_lines"]
     assert "L-UPG-1" in {line.external_id for batch in lines for line in batch.lines}
     client.close()

@@ -34,6 +34,14 @@ class LedgerLinesItem(ChangeItem):
     batch: LedgerLinesOut = Field(validation_alias="data")
 
 
+def batch_of(item: ChangeItem) -> LedgerLinesOut:
+    """The batch of a ``ledger_lines`` item, however it was read (validated here if it was read
+    the plain way; pydantic's ValidationError when it is not a batch)."""
+    if isinstance(item, LedgerLinesItem):
+        return item.batch
+    return LedgerLinesOut.model_validate(item.data)
+
+
 _SINGLE_KINDS: Any = Literal.__getitem__(
     tuple(sorted(set(KNOWN_CHANGE_KINDS) - BATCH_CHANGE_KINDS))
 )

@@ -9,8 +9,8 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from visitdesk.api.wire import ChangeItem
-from visitdesk.api.wire_billing import LedgerLineOut, LedgerLinesOut, PaymentOut
-from visitdesk.api.wire_feed import LedgerLinesItem
+from visitdesk.api.wire_billing import LedgerLineOut, PaymentOut
+from visitdesk.api.wire_feed import batch_of
 from visitdesk.desktop.models.billing.tables import LedgerLine, PortalPayment
 from visitdesk.desktop.models.bulk import bulk_insert, delete_where_in
 from visitdesk.desktop.models.schema import table_of
@@ -59,12 +59,7 @@ def apply_ledger_lines(session: Session, items: list[ChangeItem]) -> None:
         if item.op != "upsert":
             continue
         if item.kind == BATCH_KIND:
-            # Read in one pass with its page (wire_feed), or else validated here.
-            batch = (
-                item.batch
-                if isinstance(item, LedgerLinesItem)
-                else LedgerLinesOut.model_validate(item.data)
-            )
+            batch = batch_of(item)  # read in one pass with its page, or validated now
             for line, portal_id in zip(batch.lines, batch.ids, strict=True):
                 row = line_row(line, batch.updated_at)
                 row["portal_id"] = portal_id
