@@ -8,34 +8,20 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tests.sync.batches import batch_data, line_data
 from visitdesk.api.wire import ChangeItem, ChangesPage
 from visitdesk.api.wire_billing import LedgerLinesOut
 from visitdesk.api.wire_feed import LedgerLinesItem, batch_of, read_page
 
-HOSTILE = "\u202eevil</td><script>x</script> \U0001f600"
+HOSTILE = "\u202eevil</td><script>x</script> \x01\x7f \U0001f600"
 
 
 def _line(external_id: str, **changes: Any) -> dict[str, Any]:
-    return {
-        "external_id": external_id,
-        "mrn": "M1",
-        "guarantor_mrn": "M1",
-        "kind": "charge",
-        "posted_date": "2026-11-20",
-        "description": HOSTILE,
-        "amount_cents": 2500,
-        **changes,
-    }
+    return line_data(external_id, **{"description": HOSTILE, **changes})
 
 
 def _batch(*lines: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "updated_at": "2026-12-04T10:00:00Z",
-        "ids": [f"LP-{n}" for n in range(len(lines))],
-        "patient_ids": ["P1"] * len(lines),
-        "guarantor_patient_ids": ["P2"] * len(lines),
-        "lines": list(lines),
-    }
+    return batch_data(list(lines))
 
 
 def _page(*items: dict[str, Any]) -> bytes:

@@ -172,7 +172,7 @@ def test_bulk_ids_are_time_ordered_uuids() -> None:
 def test_a_second_upsert_finds_its_practices_records_by_any_id(feed_db: Database) -> None:
     # 5,000 ids in one lookup parameter (a JSON array on SQLite, an array on PostgreSQL), ids
     # with text a JSON splice could get wrong, and another practice holding the same ids.
-    ids = [f"{HOSTILE[:40]} {n}" for n in range(3)] + [f"L{n}" for n in range(4_997)]
+    ids = [f"{HOSTILE[:40]}\x01 {n}" for n in range(3)] + [f"L{n}" for n in range(4_997)]
     lines = [line.model_copy(update={"external_id": ids[n]}) for n, line in enumerate(_lines())]
     lines += [lines[1].model_copy(update={"external_id": i}) for i in ids[3:]]
     mine, theirs = _new_practice(feed_db), _new_practice(feed_db)

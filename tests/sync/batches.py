@@ -1,9 +1,11 @@
-"""Bodies of bulk outbox items for tests: synthetic patients and ledger lines (no real person)."""
+"""Bodies of bulk outbox items for tests: synthetic patients and ledger lines (no real person),
+and the data of the feed's ``ledger_lines`` item as the portal sends it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from visitdesk.api.wire import PatientRecord, PatientUpsert
 from visitdesk.api.wire_billing import LedgerLineRecord, LedgerUpsert
@@ -38,3 +40,31 @@ def ledger_batch(line_ids: Iterable[str], mrn: str, cents: int = 2500) -> Ledger
             for line_id in line_ids
         ]
     )
+
+
+def line_data(
+    external_id: str, description: str = "Office visit", **changes: Any
+) -> dict[str, Any]:
+    """One ledger line of a feed batch, as JSON data (patient and guarantor M1)."""
+    return {
+        "external_id": external_id,
+        "mrn": "M1",
+        "guarantor_mrn": "M1",
+        "kind": "charge",
+        "posted_date": "2026-11-20",
+        "description": description,
+        "amount_cents": 2500,
+        **changes,
+    }
+
+
+def batch_data(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data of a ``ledger_lines`` item: `lines` with portal ids LP-<external id>, all of
+    patient P1."""
+    return {
+        "updated_at": "2026-12-04T10:00:00Z",
+        "ids": [f"LP-{line['external_id']}" for line in lines],
+        "patient_ids": ["P1"] * len(lines),
+        "guarantor_patient_ids": ["P1"] * len(lines),
+        "lines": lines,
+    }

@@ -72,7 +72,7 @@ def _as_text(item: OutboxItem) -> OutboxItem:
     "body",
     [
         {"lines": [{"external_id": "L1", "amount_cents": 100}, {"external_id": "L2"}]},
-        {"lines": [{"external_id": "\u202eL1<b>\U0001f600"}], "more": {"nested": [1]}},
+        {"lines": [{"external_id": "\u202eL1<b>\x01\U0001f600"}], "more": {"nested": [1]}},
         {"lines": []},
         {"lines": [{"external_id": "L1"}, {"external_id": "L1"}]},
         {"lines": [{"external_id": 1}]},

@@ -550,6 +550,13 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
 }
 
 
+def bulk_of(name: str) -> BulkRecords | None:
+    """Where the command called `name` lists its records, or None for a command that is not a
+    bulk upsert (or a name this version does not know)."""
+    command = STAFF_COMMANDS.get(name)
+    return command.bulk if command is not None else None
+
+
 def command_named(name: str) -> StaffCommand[Any]:
     """The catalogue entry called `name`; ValueError for a name this version does not know."""
     try:

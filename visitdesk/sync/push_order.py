@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from visitdesk.api.commands import STAFF_COMMANDS
+from visitdesk.api.commands import bulk_of
 from visitdesk.sync.store import OutboxItem
 
 
@@ -44,8 +44,7 @@ class Footprint:
 
     @classmethod
     def of(cls, item: OutboxItem) -> Footprint:
-        command = STAFF_COMMANDS.get(item.command)
-        bulk = command.bulk if command is not None else None
+        bulk = bulk_of(item.command)
         if bulk is None:
             return cls(item.command, None)
         if item.body is None and item.body_json is not None:

@@ -22,6 +22,7 @@ from tests.desktop.models.factories import (
     patient_item,
     write_csv,
 )
+from tests.sync.batches import batch_data, line_data
 from visitdesk.api.wire import ChangeItem
 from visitdesk.api.wire_feed import read_page
 from visitdesk.desktop.models import LocalStore, import_patients_csv
@@ -248,32 +249,14 @@ def test_kinds_from_a_newer_portal_are_skipped_and_the_position_advances(store: 
     assert _patients(store) == [("P1", "M1", "Ann")]
 
 
-def _line(external_id: str, description: str) -> dict[str, Any]:
-    return {
-        "external_id": external_id,
-        "mrn": "M1",
-        "guarantor_mrn": "M1",
-        "kind": "charge",
-        "posted_date": "2026-11-20",
-        "description": description,
-        "amount_cents": 2500,
-    }
-
-
 def _batch_item(seq: int, lines: list[dict[str, Any]]) -> ChangeItem:
-    data = {
-        "updated_at": "2026-12-04T10:00:00Z",
-        "ids": [f"LP-{line['external_id']}" for line in lines],
-        "patient_ids": ["P1"] * len(lines),
-        "guarantor_patient_ids": ["P1"] * len(lines),
-        "lines": lines,
-    }
+    data = batch_data(lines)
     return ChangeItem(seq=seq, kind="ledger_lines", op="upsert", id=f"B{seq}", data=data)
 
 
 def _single_line_item(seq: int, external_id: str, description: str) -> ChangeItem:
     data = {
-        **_line(external_id, description),
+        **line_data(external_id, description),
         "id": f"LP-{external_id}",
         "patient_id": "P1",
         "guarantor_patient_id": "P1",
@@ -312,7 +295,9 @@ def test_a_batch_of_lines_and_single_lines_apply_in_seq_order(
     page = read(
         [
             _single_line_item(1, "L1", "first"),
-            _batch_item(2, [_line("L1", "batch"), _line("L2", "batch"), _line("L3", "batch")]),
+            _batch_item(
+                2, [line_data("L1", "batch"), line_data("L2", "batch"), line_data("L3", "batch")]
+            ),
             _single_line_item(3, "L2", "last"),
         ]
     )
@@ -329,7 +314,7 @@ def test_a_batch_of_lines_and_single_lines_apply_in_seq_order(
 def test_a_malformed_batch_leaves_nothing(
     store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]]
 ) -> None:
-    bad = _batch_item(2, [_line("L1", "x"), _line("L2", "y")])
+    bad = _batch_item(2, [line_data("L1", "x"), line_data("L2", "y")])
     bad.data["ids"].pop()  # one line without its portal id
     with pytest.raises(ValueError, match="differ in length"):
         store.apply_changes(read([patient_item(1, "P1", "M1"), bad]), 2)
@@ -345,7 +330,7 @@ def test_a_malformed_batch_leaves_nothing(
 def test_a_batch_with_a_hostile_line_leaves_nothing(
     store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]], field: str, value: Any
 ) -> None:
-    bad = _batch_item(2, [_line("L1", "x"), {**_line("L2", "y"), field: value}])
+    bad = _batch_item(2, [line_data("L1", "x"), {**line_data("L2", "y"), field: value}])
     with pytest.raises(ValueError):
         store.apply_changes(read([patient_item(1, "P1", "M1"), bad]), 2)
     assert store.last_seq() == 0
@@ -355,6 +340,6 @@ def test_a_batch_with_a_hostile_line_leaves_nothing(
 def test_batch_text_is_kept_as_given(
     store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]]
 ) -> None:
-    text = "\u202eevil</td><script>x</script> \U0001f600"
-    store.apply_changes(read([_batch_item(1, [_line("L1", text)])]), 1)
+    text = "\u202eevil</td><script>x</script> \x01 \U0001f600"
+    store.apply_changes(read([_batch_item(1, [line_data("L1", text)])]), 1)
     assert _lines(store) == {"L1": ("LP-L1", text)}

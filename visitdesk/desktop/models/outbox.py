@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
-from visitdesk.api.commands import STAFF_COMMANDS, StaffCommand
+from visitdesk.api.commands import StaffCommand, bulk_of
 from visitdesk.desktop.models.coltypes import utcnow
 from visitdesk.desktop.models.errors import NotFoundError
 from visitdesk.desktop.models.messages import PendingReply
@@ -120,14 +120,9 @@ def line(session: Session, after_id: int, exclude: Collection[int], limit: int) 
         if text is None or text == "null":
             items.append(_item(entry, None, None))
         else:
-            bulk = _is_bulk(entry.command)
+            bulk = bulk_of(entry.command) is not None
             items.append(_item(entry, None if bulk else json.loads(text), text))
     return items
-
-
-def _is_bulk(command_name: str) -> bool:
-    command = STAFF_COMMANDS.get(command_name)
-    return command is not None and command.bulk is not None
 
 
 #: The body column as its stored JSON text ("null" for an item without a body).
