@@ -1,14 +1,18 @@
-"""insert_rows on SQLite and PostgreSQL: what is stored, and errors as SQLAlchemy raises them."""
+"""insert_rows and insert_columns on SQLite and PostgreSQL: what is stored, and errors as
+SQLAlchemy raises them."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import (
+    JSON,
     Column,
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -16,13 +20,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    TypeDecorator,
     create_engine,
     select,
 )
 from sqlalchemy.exc import IntegrityError
 
 from tests.backends import BACKENDS, backend_url
-from visitdesk.api.sql_rows import insert_rows
+from visitdesk.api.sql_rows import insert_columns, insert_rows
 
 HOSTILE = 'tab\there, new\nline, back\\slash, "quotes", \u202eRLO, \U0001f600, NULL, \\N'
 
@@ -38,6 +43,19 @@ def _table() -> Table:
     )
 
 
+def _insert(
+    connection: Connection, table: Table, rows: list[dict[str, Any]], given: str, **kw: Any
+) -> None:
+    """`rows` through insert_rows, or (given "columns") the same rows through insert_columns."""
+    if given == "rows":
+        insert_rows(connection, table, rows, **kw)
+    else:
+        insert_columns(connection, table, {k: [row[k] for row in rows] for k in rows[0]}, **kw)
+
+
+GIVEN = ("rows", "columns")
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -50,7 +68,8 @@ def engine(
         engine.dispose()
 
 
-def test_rows_arrive_as_given(engine: Engine) -> None:
+@pytest.mark.parametrize("given", GIVEN)
+def test_rows_arrive_as_given(engine: Engine, given: str) -> None:
     table = _table()
     table.create(engine)
     try:
@@ -65,7 +84,7 @@ def test_rows_arrive_as_given(engine: Engine) -> None:
             for n in range(5)
         ]
         with engine.begin() as connection:
-            insert_rows(connection, table, rows)
+            _insert(connection, table, rows, given)
         with engine.connect() as connection:
             stored = [
                 dict(r._mapping) for r in connection.execute(select(table).order_by(table.c.id))
@@ -102,7 +121,8 @@ def test_unknown_columns_are_refused(engine: Engine) -> None:
         insert_rows(connection, _table(), [{"id; DROP TABLE x": 1}])
 
 
-def test_many_rows_and_an_upsert_over_them(engine: Engine) -> None:
+@pytest.mark.parametrize("given", GIVEN)
+def test_many_rows_and_an_upsert_over_them(engine: Engine, given: str) -> None:
     # More rows than one SQLite statement takes (its parameter limit over four columns).
     table = _table()
     table.create(engine)
@@ -110,11 +130,12 @@ def test_many_rows_and_an_upsert_over_them(engine: Engine) -> None:
         when = datetime.now(UTC)
         rows = [{"id": n, "name": f"n{n}", "day": None, "at": when} for n in range(20_000)]
         with engine.begin() as connection:
-            insert_rows(connection, table, rows)
-            insert_rows(
+            _insert(connection, table, rows, given)
+            _insert(
                 connection,
                 table,
                 [{**row, "name": f"again {row['id']}"} for row in rows[::-1]] + [rows[0]],
+                given,
                 conflict="id",
                 update=["name"],
             )
@@ -125,3 +146,62 @@ def test_many_rows_and_an_upsert_over_them(engine: Engine) -> None:
         assert {names[n] for n in range(1, 20_000)} == {f"again {n}" for n in range(1, 20_000)}
     finally:
         table.drop(engine)
+
+
+class _Tagged(TypeDecorator[str]):
+    """Stores a value with the name of its type, so a test sees what the processor was given."""
+
+    impl = String(200)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str:
+        return f"{type(value).__name__}:{value}"
+
+
+def test_columns_go_through_their_processor_by_type_and_value_and_take_shared_values(
+    engine: Engine,
+) -> None:
+    table = Table(
+        f"sql_columns_{uuid.uuid4().hex[:12]}",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("tag", _Tagged),
+        Column("doc", JSON),
+        Column("day", Date),
+        Column("source", String(16)),
+    )
+    table.create(engine)
+    try:
+        tags = [1, True, 1.0, 1, "1", True]  # equal values of different types
+        docs = [[n, {"k": HOSTILE}] for n in range(6)]  # values no dictionary can key
+        with engine.begin() as connection:
+            insert_columns(
+                connection,
+                table,
+                {"id": list(range(6)), "tag": tags, "doc": docs},
+                same={"day": date(2026, 12, 4), "source": "import"},
+            )
+        with engine.connect() as connection:
+            stored = connection.execute(select(table).order_by(table.c.id)).all()
+        assert [row.tag for row in stored] == [
+            "int:1",
+            "bool:True",
+            "float:1.0",
+            "int:1",
+            "str:1",
+            "bool:True",
+        ]
+        assert [row.doc for row in stored] == docs
+        assert {(row.day, row.source) for row in stored} == {(date(2026, 12, 4), "import")}
+    finally:
+        table.drop(engine)
+
+
+def test_columns_of_different_lengths_or_unknown_names_are_refused(engine: Engine) -> None:
+    table = _table()
+    with pytest.raises(ValueError, match="differ in length"), engine.begin() as connection:
+        insert_columns(connection, table, {"id": [1, 2], "name": ["a"]})
+    with pytest.raises(ValueError, match="not columns"), engine.begin() as connection:
+        insert_columns(connection, table, {"id": [1]}, same={"id; DROP TABLE x": 1})
+    with engine.begin() as connection:
+        insert_columns(connection, table, {"id": [], "name": []})  # nothing to write: no SQL

@@ -21,10 +21,10 @@ import pytest
 
 from tests.fixtures_portal import PortalFactory, PortalPractice, make_practice
 from tests.integration.desks import FAST, Workstation, feed_for
-from tests.sync.batches import ledger_batch, patient_batch
+from tests.sync.batches import ledger_columns, patient_batch
 from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
-from visitdesk.api.commands import UPSERT_LEDGER, UPSERT_PATIENTS
+from visitdesk.api.commands import UPSERT_LEDGER_COLUMNS, UPSERT_PATIENTS
 from visitdesk.api.wire import STAFF_PREFIX, ChangeItem, CheckInStatus
 from visitdesk.api.wire_feed import batch_of
 from visitdesk.desktop.models.store import LocalStore
@@ -191,9 +191,9 @@ def queue_ledger(store: LocalStore, batches: range, size: int = 30) -> list[Outb
     """Ledger batch b bills the first patient of patient batch b."""
     return [
         store.enqueue(
-            UPSERT_LEDGER,
+            UPSERT_LEDGER_COLUMNS,
             {},
-            ledger_batch([f"LB{b}-{n}" for n in range(size)], f"PB{b}-0"),
+            ledger_columns([f"LB{b}-{n}" for n in range(size)], f"PB{b}-0"),
             f"ledger {b}",
         )
         for b in batches
@@ -264,11 +264,11 @@ def test_an_initial_load_goes_in_parallel_and_in_order(
     mrns = [i.data["mrn"] for i in feed if i.kind == "patient" and i.data["mrn"].startswith("PB")]
     assert sorted(mrns) == sorted(f"PB{b}-{n}" for b in range(12) for n in range(20))
     ours = [
-        (i.seq, line.external_id)
+        (i.seq, line_id)
         for i in feed
-        if i.kind == "ledger_lines"
-        for line in batch_of(i).lines
-        if line.external_id.startswith("LB")
+        if i.kind == "ledger_columns"
+        for line_id in batch_of(i).lines.external_id
+        if line_id.startswith("LB")
     ]
     assert sorted(external_id for _, external_id in ours) == sorted(
         f"LB{b}-{n}" for b in range(8) for n in range(30)

@@ -13,7 +13,7 @@ import requests
 from tests.fixtures_portal import PortalPractice, http_session
 from tests.portal.helpers import idem, patient_headers, staff_headers
 from visitdesk.api.wire import FEED_LEVEL, FEED_LEVEL_HEADER, AppointmentUpsert, PatientUpsert
-from visitdesk.api.wire_billing import LedgerUpsert
+from visitdesk.api.wire_billing import LedgerColumns, LedgerUpsert
 from visitdesk.portal.web import routes
 from visitdesk.portal.web.bodies import (
     AUTH_BODY_LIMIT,
@@ -237,10 +237,11 @@ def test_bulk_routes_validate_as_they_parse() -> None:
         ("/patients", "PUT"): "PatientUpsert",
         ("/appointments", "PUT"): "AppointmentUpsert",
         ("/ledger", "PUT"): "LedgerUpsert",
+        ("/ledger/columns", "PUT"): "LedgerColumns",
     }
     # The fast path leaves NaN and Infinity to the strict one because no bulk model takes a
     # float (pydantic's own JSON parser would read them into one).
-    for model in (PatientUpsert, AppointmentUpsert, LedgerUpsert):
+    for model in (PatientUpsert, AppointmentUpsert, LedgerUpsert, LedgerColumns):
         assert '"number"' not in json.dumps(model.model_json_schema()), model.__name__
 
 
@@ -296,6 +297,42 @@ def test_a_bulk_route_refuses_as_every_route_does(
     assert message in _assert_plain_422(response)
 
 
+_COLUMNS = (
+    '{"external_id": ["L1", "L2"], "mrn": ["M1", "M1"], "guarantor_mrn": ["M1", "M1"], '
+    '"kind": ["charge", "charge"], "service_date": [null, null], '
+    '"posted_date": ["2026-11-20", "2026-11-20"], "code": ["", ""], '
+    '"description": ["Visit", %s], "provider": ["", ""], "amount_cents": [100, %s], '
+    '"responsibility": ["patient", "patient"]}'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_COLUMNS % ('"Visit"', "NaN"), "NaN is not a JSON number"),
+        (_COLUMNS % ('"Visit"', "100.5"), "amount_cents.1"),
+        (_COLUMNS % ('"a\\u0000b"', "100"), "NUL"),
+        (_COLUMNS % ('"\\ud800"', "100"), "surrogate"),
+        (_COLUMNS % ('"' + "x" * 1_000_000 + '"', "100"), "description.1"),
+        (_COLUMNS % ('"Visit"', "100, 200"), "differ in length"),
+        (_COLUMNS.replace('"code": ["", ""], ', "") % ('"Visit"', "100"), "code"),
+        ('{"external_id": "L1"}', "external_id"),
+        ('{"lines": []}', "body.external_id: Field required"),
+    ],
+)
+def test_a_batch_in_columns_is_refused_in_plain_words(
+    practice: PortalPractice, http: requests.Session, body: str, message: str
+) -> None:
+    response = _raw(
+        http,
+        "PUT",
+        f"{practice.staff_url}/ledger/columns",
+        body,
+        headers={**staff_headers(http, practice, role="billing"), **idem()},
+    )
+    assert message in _assert_plain_422(response)
+
+
 def test_a_bulk_route_stores_bidi_and_markup_as_plain_text(
     practice: PortalPractice, http: requests.Session
 ) -> None:
@@ -323,10 +360,10 @@ def test_a_bulk_route_stores_bidi_and_markup_as_plain_text(
             headers={**headers, FEED_LEVEL_HEADER: str(FEED_LEVEL)},
         ).json()
         found += [
-            line["description"]
+            description
             for i in page["items"]
-            if i["kind"] == "ledger_lines"
-            for line in i["data"]["lines"]
+            if i["kind"] == "ledger_columns"
+            for description in i["data"]["lines"]["description"]
         ]
         after = page["last_seq"]
         if not page["more"]:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
+import pytest
 import requests
 from sqlalchemy import insert
 
 from tests.billing_api import balances, patient_http, pay
 from tests.fixtures_portal import PortalPractice
 from tests.portal.helpers import idem, last_seq, staff_headers
+from tests.sync.batches import columns_data
 from visitdesk.portal.persistence.db import Database
+from visitdesk.portal.persistence.idempotency import REPLAYED_HEADER
 from visitdesk.portal.persistence.models import PracticeSetting
 
 
@@ -86,11 +90,17 @@ def test_bad_payments_are_refused(practice: PortalPractice):
     assert declined.status_code == 402 and "declined" in declined.json()["detail"]
 
 
+def _upload(route: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The body of an upload of `lines` to `route`: one object per line, or in columns."""
+    return {"lines": lines} if route == "/ledger" else columns_data(lines)
+
+
+@pytest.mark.parametrize("route", ["/ledger", "/ledger/columns"])
 def test_staff_ledger_upload_needs_billing_role_and_known_mrns(
-    practice: PortalPractice, portal_http: requests.Session
+    practice: PortalPractice, portal_http: requests.Session, route: str
 ):
     line = {
-        "external_id": "T-1",
+        "external_id": f"T-1{route}",
         "mrn": "1000001",
         "guarantor_mrn": "1000001",
         "kind": "charge",
@@ -99,22 +109,32 @@ def test_staff_ledger_upload_needs_billing_role_and_known_mrns(
         "amount_cents": 18500,
         "responsibility": "patient",
     }
-    url = f"{practice.staff_url}/ledger"
+    url = f"{practice.staff_url}{route}"
     desk = staff_headers(portal_http, practice, "front_desk")
     assert (
         portal_http.put(
-            url, json={"lines": [line]}, headers={**desk, **idem()}, timeout=10
+            url, json=_upload(route, [line]), headers={**desk, **idem()}, timeout=10
         ).status_code
         == 403
     )
     billing = staff_headers(portal_http, practice, "billing")
-    first = portal_http.put(url, json={"lines": [line]}, headers={**billing, **idem()}, timeout=10)
+    key = idem()
+    first = portal_http.put(
+        url, json=_upload(route, [line]), headers={**billing, **key}, timeout=10
+    )
     assert first.json() == {"created": 1, "updated": 0, "unchanged": 0}
-    again = portal_http.put(url, json={"lines": [line]}, headers={**billing, **idem()}, timeout=10)
+    # A retry with the same key is answered as the first time, and writes nothing again.
+    retry = portal_http.put(
+        url, json=_upload(route, [line]), headers={**billing, **key}, timeout=10
+    )
+    assert (retry.json(), retry.headers.get(REPLAYED_HEADER)) == (first.json(), "true")
+    again = portal_http.put(
+        url, json=_upload(route, [line]), headers={**billing, **idem()}, timeout=10
+    )
     assert again.json() == {"created": 0, "updated": 0, "unchanged": 1}
     unknown = portal_http.put(
         url,
-        json={"lines": [{**line, "external_id": "T-2", "mrn": "NOPE"}]},
+        json=_upload(route, [{**line, "external_id": "T-2", "mrn": "NOPE"}]),
         headers={**billing, **idem()},
         timeout=10,
     )

@@ -1,6 +1,6 @@
 """The feed items of the desk's bulk upserts, whose JSON is built from the validated records
 without an *Out model per row: each must read back as the *Out model of the stored row (a batch of
-ledger lines is one item, LedgerLinesOut)."""
+ledger lines is one item, LedgerColumnsOut)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,12 @@ from sqlalchemy import select
 from tests.backends import BACKENDS
 from tests.portal.test_feed_concurrency import _new_practice, feed_db
 from visitdesk.api.wire import PatientOut, PatientRecord
-from visitdesk.api.wire_billing import LedgerLineOut, LedgerLineRecord, LedgerLinesOut
+from visitdesk.api.wire_billing import (
+    LedgerColumns,
+    LedgerColumnsOut,
+    LedgerLineOut,
+    LedgerLineRecord,
+)
 from visitdesk.portal.billing.ledger import line_out, upsert_ledger
 from visitdesk.portal.persistence.db import Database
 from visitdesk.portal.persistence.feed import BATCH_ITEMS_PER_PAGE, read_page
@@ -75,7 +80,7 @@ def _feed(db: Database, practice_id: str, after: int) -> dict[str, list[tuple[st
     return by_kind
 
 
-def _per_line(batch: LedgerLinesOut) -> list[LedgerLineOut]:
+def _per_line(batch: LedgerColumnsOut) -> list[LedgerLineOut]:
     """A batch item as the LedgerLineOut of each of its lines."""
     return [
         LedgerLineOut(
@@ -86,7 +91,11 @@ def _per_line(batch: LedgerLinesOut) -> list[LedgerLineOut]:
             updated_at=batch.updated_at,
         )
         for line, line_id, patient_id, guarantor_id in zip(
-            batch.lines, batch.ids, batch.patient_ids, batch.guarantor_patient_ids, strict=True
+            batch.lines.records(),
+            batch.ids,
+            batch.patient_ids,
+            batch.guarantor_patient_ids,
+            strict=True,
         )
     ]
 
@@ -107,7 +116,7 @@ def test_bulk_feed_items_read_back_as_the_stored_rows(feed_db: Database) -> None
     with feed_db.write() as session:
         upsert_patients(session, practice_id, _patients())
     with feed_db.write() as session:
-        upsert_ledger(session, practice_id, _lines())
+        upsert_ledger(session, practice_id, LedgerColumns.of(_lines()))
 
     feed = _feed(feed_db, practice_id, 0)
     with feed_db.read() as session:
@@ -119,20 +128,22 @@ def test_bulk_feed_items_read_back_as_the_stored_rows(feed_db: Database) -> None
 
     # The batch is one item, whose lines read back as the stored rows.
     lines = _stored_lines(feed_db, practice_id)
-    assert len(feed["ledger_lines"]) == 1
-    _, data = feed["ledger_lines"][0]
-    assert {line.id: line for line in _per_line(LedgerLinesOut.model_validate_json(data))} == lines
+    assert len(feed["ledger_columns"]) == 1
+    _, data = feed["ledger_columns"][0]
+    assert {
+        line.id: line for line in _per_line(LedgerColumnsOut.model_validate_json(data))
+    } == lines
 
     # A changed line is fed again, with what is now stored; an unchanged one is not.
     after = len(feed["patient"]) + 1
     changed = _lines("Office visit")
     changed[2] = _lines()[2]
     with feed_db.write() as session:
-        result = upsert_ledger(session, practice_id, changed)
+        result = upsert_ledger(session, practice_id, LedgerColumns.of(changed))
     assert (result.created, result.updated, result.unchanged) == (0, 2, 1)
     lines = _stored_lines(feed_db, practice_id)
-    ((_, data),) = _feed(feed_db, practice_id, after)["ledger_lines"]
-    again = _per_line(LedgerLinesOut.model_validate_json(data))
+    ((_, data),) = _feed(feed_db, practice_id, after)["ledger_columns"]
+    again = _per_line(LedgerColumnsOut.model_validate_json(data))
     assert again == [lines[line.id] for line in again]
     assert [line.external_id for line in again] == ["L0", "L1"]
     assert {line.description for line in again} == {"Office visit"}
@@ -164,8 +175,14 @@ def test_bulk_ids_are_time_ordered_uuids() -> None:
         assert str(parsed) == text
         assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
         assert before <= parsed.int >> 80 <= after
-    # 74 random bits: two batches in the same millisecond still differ.
+    # A random start of 74 bits: two batches in the same millisecond still differ.
     assert not set(ids) & set(new_ids(2_000))
+    # From one id to the next the low bits grow by a random step: no id follows from another.
+    steps = [uuid.UUID(b).int - uuid.UUID(a).int for a, b in zip(ids, ids[1:], strict=False)]
+    assert min(steps) >= 1 and max(steps) <= 0x10000 and len(set(steps)) > 1_000
+    assert list(new_ids(0)) == []
+    with pytest.raises(ValueError):
+        new_ids(-1)
 
 
 @pytest.mark.parametrize("feed_db", BACKENDS, indirect=True)
@@ -180,10 +197,10 @@ def test_a_second_upsert_finds_its_practices_records_by_any_id(feed_db: Database
         with feed_db.write() as session:
             assert upsert_patients(session, practice_id, _patients()).created == 3
         with feed_db.write() as session:
-            assert upsert_ledger(session, practice_id, lines).created == 5_000
+            assert upsert_ledger(session, practice_id, LedgerColumns.of(lines)).created == 5_000
     changed = [*lines[:-1], lines[-1].model_copy(update={"amount_cents": 1})]
     with feed_db.write() as session:
-        again = upsert_ledger(session, mine, changed)
+        again = upsert_ledger(session, mine, LedgerColumns.of(changed))
         patients_again = upsert_patients(session, mine, _patients())
     assert (again.created, again.updated, again.unchanged) == (0, 1, 4_999)
     assert (patients_again.created, patients_again.unchanged) == (0, 3)
@@ -206,7 +223,7 @@ def test_a_page_ends_after_its_fourth_batch(feed_db: Database) -> None:
         upsert_patients(session, practice_id, _patients())  # seq 1-3
     for n in range(6):  # a batch (seq 4, 6, ... 14), then one patient changed (5, 7, ... 15)
         with feed_db.write() as session:
-            upsert_ledger(session, practice_id, _lines(f"Visit {n}"))
+            upsert_ledger(session, practice_id, LedgerColumns.of(_lines(f"Visit {n}")))
         with feed_db.write() as session:
             upsert_patients(
                 session, practice_id, [_patients()[1].model_copy(update={"first_name": f"A{n}"})]
@@ -215,17 +232,16 @@ def test_a_page_ends_after_its_fourth_batch(feed_db: Database) -> None:
     with feed_db.read() as session:
         first = read_page(session, practice_id, 0, 1000)
         rest = read_page(session, practice_id, first.last_seq, 1000)
-        billing = read_page(session, practice_id, 0, 1000, frozenset({"ledger_lines"}))
+        billing = read_page(session, practice_id, 0, 1000, frozenset({"ledger_columns"}))
         short = read_page(session, practice_id, 0, 4)
     assert BATCH_ITEMS_PER_PAGE == 4
     assert [row.seq for row in first.items] == list(range(1, 11))
     assert (first.more, first.last_seq) == (True, 10)
     assert [row.seq for row in rest.items] == list(range(11, 16))
     assert (rest.more, rest.last_seq) == (False, 15)
-    batches = [row for row in first.items + rest.items if row.kind == "ledger_lines"]
+    batches = [row for row in first.items + rest.items if row.kind == "ledger_columns"]
     descriptions = [
-        {line.description for line in LedgerLinesOut.model_validate_json(row.data).lines}
-        for row in batches
+        set(LedgerColumnsOut.model_validate_json(row.data).lines.description) for row in batches
     ]
     assert descriptions == [{f"Visit {n}"} for n in range(6)]
     patients = [row for row in first.items if row.kind == "patient"]

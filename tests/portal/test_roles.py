@@ -34,6 +34,7 @@ ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/security-codes/{code_id}/revoke"): DESK,
     ("POST", "/security-codes/{code_id}/reissue"): DESK,
     ("PUT", "/ledger"): BILLING,
+    ("PUT", "/ledger/columns"): BILLING,
     ("POST", "/registrations/{registration_id}/match"): DESK,
     ("POST", "/registrations/{registration_id}/reject"): DESK,
     ("GET", "/demographic-changes"): DESK,

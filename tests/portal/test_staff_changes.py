@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -11,11 +12,12 @@ from sqlalchemy import select
 
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
 from tests.portal.helpers import idem, patient_headers, staff_headers
-from tests.sync.batches import ledger_batch
+from tests.sync.batches import batch_data, ledger_batch, line_data
 from visitdesk.api.wire import FEED_LEVEL, FEED_LEVEL_HEADER
 from visitdesk.portal.checkins import arrivals
 from visitdesk.portal.persistence.db import Database
-from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount
+from visitdesk.portal.persistence.feed import NewChange, append_changes
+from visitdesk.portal.persistence.models import AccountLink, Patient, PatientAccount, new_id
 from visitdesk.portal.web.server import RunningPortal
 
 
@@ -197,6 +199,7 @@ def test_a_desk_that_cannot_read_batches_is_told_to_update(
     for older in (
         {},
         {FEED_LEVEL_HEADER: "1"},
+        {FEED_LEVEL_HEADER: "2"},  # reads batches, but not batches in columns
         {FEED_LEVEL_HEADER: "2.0"},
         {FEED_LEVEL_HEADER: "x"},
         {FEED_LEVEL_HEADER: "9" * 5000},  # too many digits for int(): still a plain refusal
@@ -208,10 +211,34 @@ def test_a_desk_that_cannot_read_batches_is_told_to_update(
         assert refused.status_code == 426, refused.text
         assert "install the current VisitDesk" in refused.json()["detail"]
     page = _page(portal_http, practice, {**manager, **level}, limit=5000)
-    (batch,) = [item for item in page["items"] if item["kind"] == "ledger_lines"]
-    assert [line["external_id"] for line in batch["data"]["lines"]] == ["L-BATCH-1"]
+    (batch,) = [item for item in page["items"] if item["kind"] == "ledger_columns"]
+    assert batch["data"]["lines"]["external_id"] == ["L-BATCH-1"]
     # The front desk never receives ledgers, so an older front desk still reads its feed; so
     # does any desk over a stretch of the feed without a batch.
     front = staff_headers(portal_http, practice, "front_desk")
     assert _page(portal_http, practice, front, limit=5000)["items"]
     assert _page(portal_http, practice, manager, after=0, limit=1)["items"]
+
+
+def test_a_desk_reading_level_2_still_reads_batches_written_one_object_per_line(
+    portal_http: requests.Session, portal_server: RunningPortal, portal_database: Database
+) -> None:
+    # A portal updated in place keeps the batch items it wrote before (kind ledger_lines): a
+    # level-2 desk reads them, and so does a current one.
+    practice = make_practice(portal_database, portal_server, patients=1, accounts=1)
+    data = batch_data([line_data("L-OLD-1")])
+    with portal_database.write() as session:
+        append_changes(
+            session,
+            practice.practice_id,
+            [NewChange("ledger_lines", new_id(), json.dumps(data))],
+        )
+    manager = staff_headers(portal_http, practice, "manager")
+    for level in ("2", str(FEED_LEVEL)):
+        page = _page(portal_http, practice, {**manager, FEED_LEVEL_HEADER: level}, limit=5000)
+        (batch,) = [item for item in page["items"] if item["kind"] == "ledger_lines"]
+        assert batch["data"] == data
+    refused = portal_http.get(
+        f"{practice.staff_url}/changes", params={"limit": 5000}, headers=manager, timeout=10
+    )
+    assert refused.status_code == 426, refused.text

@@ -1,5 +1,5 @@
 """Bodies of bulk outbox items for tests: synthetic patients and ledger lines (no real person),
-and the data of the feed's ``ledger_lines`` item as the portal sends it."""
+and the data of the feed's batch items as the portal sends them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from datetime import date
 from typing import Any
 
 from visitdesk.api.wire import PatientRecord, PatientUpsert
-from visitdesk.api.wire_billing import LedgerLineRecord, LedgerUpsert
+from visitdesk.api.wire_billing import (
+    LEDGER_COLUMNS,
+    LedgerColumns,
+    LedgerLineRecord,
+    LedgerUpsert,
+)
 
 
 def patient_batch(mrns: Iterable[str], last_name: str = "Batch") -> PatientUpsert:
@@ -42,6 +47,11 @@ def ledger_batch(line_ids: Iterable[str], mrn: str, cents: int = 2500) -> Ledger
     )
 
 
+def ledger_columns(line_ids: Iterable[str], mrn: str, cents: int = 2500) -> LedgerColumns:
+    """:func:`ledger_batch`'s lines in columns, as the desk uploads an import."""
+    return LedgerColumns.of(ledger_batch(line_ids, mrn, cents).lines)
+
+
 def line_data(
     external_id: str, description: str = "Office visit", **changes: Any
 ) -> dict[str, Any]:
@@ -58,13 +68,24 @@ def line_data(
     }
 
 
-def batch_data(lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """The data of a ``ledger_lines`` item: `lines` with portal ids LP-<external id>, all of
+def columns_data(lines: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """`lines` (as :func:`line_data` gives them) in columns, every column given."""
+    defaults = {"service_date": None, "code": "", "provider": "", "responsibility": "patient"}
+    return {name: [{**defaults, **line}[name] for line in lines] for name in LEDGER_COLUMNS}
+
+
+#: The feed's batch kinds: the lines in columns (what the portal writes), and one object per
+#: line (what an older portal wrote).
+BATCH_KINDS = ("ledger_columns", "ledger_lines")
+
+
+def batch_data(lines: list[dict[str, Any]], kind: str = "ledger_lines") -> dict[str, Any]:
+    """The data of a batch item of `kind`: `lines` with portal ids LP-<external id>, all of
     patient P1."""
     return {
         "updated_at": "2026-12-04T10:00:00Z",
         "ids": [f"LP-{line['external_id']}" for line in lines],
         "patient_ids": ["P1"] * len(lines),
         "guarantor_patient_ids": ["P1"] * len(lines),
-        "lines": lines,
+        "lines": columns_data(lines) if kind == "ledger_columns" else lines,
     }

@@ -14,6 +14,7 @@ from visitdesk.api.commands import (
     MATCH_REGISTRATION,
     SET_CHECKIN_STATUS,
     UPSERT_LEDGER,
+    UPSERT_LEDGER_COLUMNS,
     UPSERT_PATIENTS,
 )
 from visitdesk.sync.push_order import Ahead, Footprint, ready_to_send
@@ -40,6 +41,12 @@ def ledger(item_id: int, *line_ids: str) -> OutboxItem:
     return _item(item_id, UPSERT_LEDGER.name, {"lines": [{"external_id": i} for i in line_ids]})
 
 
+def columns(item_id: int, *line_ids: str) -> OutboxItem:
+    """A ledger batch in columns, as the desk uploads an import."""
+    body = {"external_id": list(line_ids), "mrn": ["M1"] * len(line_ids)}
+    return _item(item_id, UPSERT_LEDGER_COLUMNS.name, body)
+
+
 def status(item_id: int) -> OutboxItem:
     return _item(item_id, SET_CHECKIN_STATUS.name, {"status": "roomed"})
 
@@ -56,6 +63,7 @@ def send(line: list[OutboxItem], in_flight: Sequence[OutboxItem] = (), room: int
 def test_footprints_name_the_records_of_a_bulk_batch_only() -> None:
     assert Footprint.of(patients(1, "A", "B")).records == {"A", "B"}
     assert Footprint.of(ledger(1, "L1")).records == {"L1"}
+    assert Footprint.of(columns(1, "L1", "L2")).records == {"L1", "L2"}
     assert Footprint.of(status(1)).records is None
     # A bulk body not of its command's shape is treated as an ordered command.
     assert Footprint.of(_item(1, UPSERT_PATIENTS.name, {"patients": "x"})).records is None
@@ -88,6 +96,34 @@ def _as_text(item: OutboxItem) -> OutboxItem:
 def test_a_batch_given_as_text_names_the_records_its_objects_name(body: Any) -> None:
     item = _item(1, UPSERT_LEDGER.name, body)
     assert Footprint.of(_as_text(item)).records == Footprint.of(item).records
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"external_id": ["L1", "L2"], "amount_cents": [100, 200]},
+        {"external_id": ["\u202eL1<b>\x01\U0001f600"], "more": {"nested": [1]}},
+        {"external_id": []},
+        {"external_id": ["L1", "L1"]},
+        {"external_id": [1]},
+        {"external_id": [None]},
+        {"external_id": ["L1", {"external_id": "L2"}]},
+        {"external_id": "L1"},
+        {"lines": [{"external_id": "L1"}]},
+        ["L1"],
+        None,
+    ],
+)
+def test_a_batch_in_columns_given_as_text_names_the_records_its_objects_name(body: Any) -> None:
+    item = _item(1, UPSERT_LEDGER_COLUMNS.name, body)
+    assert Footprint.of(_as_text(item)).records == Footprint.of(item).records
+
+
+def test_batches_in_columns_go_together_after_the_patients_queued_before_them() -> None:
+    p1, c2, c3, c4 = patients(1, "A"), columns(2, "x"), columns(3, "y"), columns(4, "x")
+    assert send([p1, c2, c3, c4]) == [1]
+    assert send([c2, c3, c4]) == [2, 3]  # the third names line x again: it waits for the first
+    assert send([c4], in_flight=[c2]) == []
 
 
 def test_a_batch_text_that_is_not_plain_json_is_treated_as_an_ordered_command() -> None:

@@ -45,7 +45,7 @@ from visitdesk.api.wire_audit import (
     DeskEvent,
     DeskEventRecorded,
 )
-from visitdesk.api.wire_billing import LedgerUpsert
+from visitdesk.api.wire_billing import LedgerColumns, LedgerUpsert
 from visitdesk.api.wire_checkins import CheckInSettings, DeskCheckInCreate
 from visitdesk.api.wire_links import (
     AccountLock,
@@ -103,10 +103,11 @@ def check_id(value: str) -> str:
 
 @dataclass(frozen=True)
 class BulkRecords:
-    """Where a bulk upsert's body lists its records (`field`) and what names each one (`key`)."""
+    """Where a bulk upsert's body lists its records (`field`) and what names each one (`key`).
+    A batch in columns has no `key`: its `field` is the column of the records' names."""
 
     field: str
-    key: str
+    key: str | None
 
     def keys(self, body: Mapping[str, Any] | None) -> frozenset[str] | None:
         """The records a dumped body names, or None when the body is not of this shape."""
@@ -115,7 +116,10 @@ class BulkRecords:
             return None
         keys = set()
         for record in records:
-            key = record.get(self.key) if isinstance(record, Mapping) else None
+            if self.key is None:
+                key = record
+            else:
+                key = record.get(self.key) if isinstance(record, Mapping) else None
             if not isinstance(key, str):
                 return None
             keys.add(key)
@@ -130,6 +134,8 @@ class BulkRecords:
             body = self._key_reader.validate_json(body_json)
         except ValidationError:
             return None
+        if self.key is None:
+            return frozenset(body[self.field])
         return frozenset(record[self.key] for record in body[self.field])
 
     @cached_property
@@ -137,6 +143,8 @@ class BulkRecords:
         # Fields other than the key are left out of what is built (a TypedDict ignores them).
         # The names are known only here, so the TypedDicts are made by calling it.
         typed_dict: Any = TypedDict
+        if self.key is None:
+            return TypeAdapter(typed_dict("Body", {self.field: list[StrictStr]}))
         record: Any = typed_dict("Record", {self.key: StrictStr})
         return TypeAdapter(typed_dict("Body", {self.field: list[record]}))
 
@@ -257,6 +265,17 @@ UPSERT_LEDGER = _command(
     UpsertResult,
     idempotent=True,
     bulk=BulkRecords("lines", "external_id"),
+)
+#: The desk uploads an import's ledger lines in columns (smaller, and quicker to check). The
+#: one-object-per-line form above stays for what older desks queued.
+UPSERT_LEDGER_COLUMNS = _command(
+    "upsert_ledger_columns",
+    "PUT",
+    "/ledger/columns",
+    LedgerColumns,
+    UpsertResult,
+    idempotent=True,
+    bulk=BulkRecords("external_id", None),
 )
 
 # --------------------------------------------------------------------------- check-ins
@@ -507,6 +526,7 @@ STAFF_COMMANDS: Mapping[str, StaffCommand[Any]] = {
         UPSERT_PATIENTS,
         UPSERT_APPOINTMENTS,
         UPSERT_LEDGER,
+        UPSERT_LEDGER_COLUMNS,
         SET_CHECKIN_STATUS,
         CHECK_IN_AT_DESK,
         MARK_NO_SHOW,

@@ -14,7 +14,8 @@ This module imports nothing of ours: the desk's local store and the portal both 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain, repeat
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -35,37 +36,13 @@ def insert_rows(
     `conflict`, overwrite the columns in `update` instead (or keep the row when none are given)."""
     if not rows:
         return
-    dialect = connection.dialect
-    mark = _MARKS.get(dialect.paramstyle)
-    if mark is None:
-        raise ValueError(f"no bulk insert for the {dialect.paramstyle!r} parameter style")
-    quote = dialect.identifier_preparer.quote
     columns = list(rows[0])
-    unknown = {*columns, *update, *([conflict] if conflict else [])} - set(table.c.keys())
-    if unknown:
-        raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
-    # Only identifiers from our own metadata (checked above, and quoted) go into the text;
-    # every value is a bound parameter.
-    names = ", ".join(quote(c) for c in columns)
-    marks = ", ".join([mark] * len(columns))
-    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
-    if conflict is not None:
-        sql += f" ON CONFLICT ({quote(conflict)}) DO "
-        if update:
-            sql += "UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
-        else:
-            sql += "NOTHING"
-    processors = [
-        (index, processor)
-        for index, name in enumerate(columns)
-        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-        is not None
-    ]
+    processors = _processors(connection, table, columns)
     params: list[tuple[Any, ...]] = []
     done: dict[int, tuple[Any, Any]] = {}  # column index -> (value, processed) of the last row
     for row in rows:
         values = [row[c] for c in columns]
-        for index, processor in processors:
+        for index, processor in processors.items():
             value = values[index]
             last = done.get(index)
             if last is not None and type(last[0]) is type(value) and last[0] == value:
@@ -75,6 +52,100 @@ def insert_rows(
                 done[index] = (value, processed)
                 values[index] = processed
         params.append(tuple(values))
+    _insert(connection, table, columns, params, conflict, update)
+
+
+def insert_columns(
+    connection: Connection,
+    table: Table,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    same: Mapping[str, Any] | None = None,
+    conflict: str | None = None,
+    update: Sequence[str] = (),
+) -> None:
+    """:func:`insert_rows` for rows given in columns: the n-th row is the n-th value of every
+    column in `columns`, and the values in `same` (one per column, the same in every row).
+
+    A batch that arrives in columns goes in without a dictionary per row: the rows are zipped
+    from the columns, and each column goes through its bind processor in one pass."""
+    same = dict(same or {})
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError("the columns differ in length")
+    count = lengths.pop() if lengths else 0
+    if not count:
+        return
+    names = [*columns, *same]
+    processors = _processors(connection, table, names)
+    lists: list[Iterable[Any]] = []
+    for index, name in enumerate(names):
+        processor = processors.get(index)
+        if name in same:
+            value = same[name] if processor is None else processor(same[name])
+            lists.append(repeat(value, count))
+        elif processor is None:
+            lists.append(columns[name])
+        else:
+            lists.append(_processed(processor, columns[name]))
+    _insert(connection, table, names, list(zip(*lists, strict=True)), conflict, update)
+
+
+def _processed(processor: Any, values: Sequence[Any]) -> list[Any]:
+    """`values` through their column's bind processor, each distinct value once (a column of
+    dates holds few days, a batch's ``updated_at`` one time). Values are told apart by type as
+    well as by value, so ``True`` is never taken for ``1``; a column holding a value that is not
+    hashable goes through value by value."""
+    keys = list(zip(map(type, values), values, strict=True))
+    try:
+        done = {key: processor(key[1]) for key in set(keys)}
+    except TypeError:  # a value that cannot be a dictionary's key (a JSON column's list)
+        return list(map(processor, values))
+    return list(map(done.__getitem__, keys))
+
+
+def _processors(connection: Connection, table: Table, columns: Sequence[str]) -> dict[int, Any]:
+    """Each column's bind processor (by its index in `columns`), where its type has one."""
+    dialect = connection.dialect
+    unknown = set(columns) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
+    return {
+        index: processor
+        for index, name in enumerate(columns)
+        if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        is not None
+    }
+
+
+def _insert(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    params: list[tuple[Any, ...]],
+    conflict: str | None,
+    update: Sequence[str],
+) -> None:
+    """The INSERT of `params` (tuples of processed values of `columns`) in the dialect's way."""
+    dialect = connection.dialect
+    mark = _MARKS.get(dialect.paramstyle)
+    if mark is None:
+        raise ValueError(f"no bulk insert for the {dialect.paramstyle!r} parameter style")
+    quote = dialect.identifier_preparer.quote
+    unknown = {*update, *([conflict] if conflict else [])} - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
+    # Only identifiers from our own metadata (checked, and quoted) go into the text; every
+    # value is a bound parameter.
+    names = ", ".join(quote(c) for c in columns)
+    marks = ", ".join([mark] * len(columns))
+    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
+    if conflict is not None:
+        sql += f" ON CONFLICT ({quote(conflict)}) DO "
+        if update:
+            sql += "UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
+        else:
+            sql += "NOTHING"
     if dialect.name == "sqlite":
         _many_values(connection, sql, f"({marks})", len(columns), params)
     elif conflict is None and dialect.name == "postgresql":
@@ -96,7 +167,7 @@ def _many_values(
     for start in range(0, len(params), per_statement):
         part = params[start : start + per_statement]
         values = ", ".join([one_row] * len(part))
-        flat = tuple(value for row in part for value in row)
+        flat = tuple(chain.from_iterable(part))
         connection.exec_driver_sql(f"{head}VALUES {values}{tail}", flat)
 
 

@@ -26,12 +26,14 @@ MAX_WAIT_SECONDS = 30
 #: for the portal's metrics; no content of the changes).
 OUTBOX_DEPTH_HEADER = "X-VisitDesk-Outbox-Depth"
 #: Header a desk sends with GET /changes: the feed level it reads. Level 2 reads batch items
-#: (``ledger_lines``). A desk that sends none is older, would skip a batch as a kind it does not
-#: know and lose its lines, so the portal refuses it such a page (426) instead.
+#: (``ledger_lines``), level 3 also batches in columns (``ledger_columns``). A desk that reads a
+#: lower level would skip a batch as a kind it does not know and lose its lines, so the portal
+#: refuses it such a page (426) instead; a desk that sends no level reads level 1.
 FEED_LEVEL_HEADER = "X-VisitDesk-Feed-Level"
-FEED_LEVEL = 2
-#: Feed kinds whose one item stands for a batch of records (level 2).
-BATCH_CHANGE_KINDS = frozenset({"ledger_lines"})
+FEED_LEVEL = 3
+#: Feed kinds whose one item stands for a batch of records, and the feed level that reads each.
+FEED_LEVEL_OF_BATCH = {"ledger_lines": 2, "ledger_columns": 3}
+BATCH_CHANGE_KINDS = frozenset(FEED_LEVEL_OF_BATCH)
 
 
 def _aware(value: datetime) -> datetime:
@@ -235,6 +237,7 @@ KNOWN_CHANGE_KINDS = (
     "registration",
     "ledger_line",
     "ledger_lines",
+    "ledger_columns",
     "payment",
     "arrival_attempt",
     "checkin_settings",

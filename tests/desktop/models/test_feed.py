@@ -22,7 +22,7 @@ from tests.desktop.models.factories import (
     patient_item,
     write_csv,
 )
-from tests.sync.batches import batch_data, line_data
+from tests.sync.batches import BATCH_KINDS, batch_data, line_data
 from visitdesk.api.wire import ChangeItem
 from visitdesk.api.wire_feed import read_page
 from visitdesk.desktop.models import LocalStore, import_patients_csv
@@ -249,9 +249,16 @@ def test_kinds_from_a_newer_portal_are_skipped_and_the_position_advances(store: 
     assert _patients(store) == [("P1", "M1", "Ann")]
 
 
-def _batch_item(seq: int, lines: list[dict[str, Any]]) -> ChangeItem:
-    data = batch_data(lines)
-    return ChangeItem(seq=seq, kind="ledger_lines", op="upsert", id=f"B{seq}", data=data)
+def _batch_item(seq: int, lines: list[dict[str, Any]], kind: str = "ledger_columns") -> ChangeItem:
+    data = batch_data(lines, kind)
+    return ChangeItem(seq=seq, kind=kind, op="upsert", id=f"B{seq}", data=data)
+
+
+@pytest.fixture(params=BATCH_KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """A batch's kind: lines in columns (what the portal writes), or one object per line (what
+    an older portal wrote, still in its feed)."""
+    return str(request.param)
 
 
 def _single_line_item(seq: int, external_id: str, description: str) -> ChangeItem:
@@ -288,7 +295,7 @@ def read(request: pytest.FixtureRequest) -> Callable[[list[ChangeItem]], list[Ch
 
 
 def test_a_batch_of_lines_and_single_lines_apply_in_seq_order(
-    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]]
+    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]], kind: str
 ) -> None:
     # L1 comes alone and then in a batch, L2 in a batch and then alone: the later item wins,
     # whichever kind it is. The batch is reported as ledger lines.
@@ -296,7 +303,9 @@ def test_a_batch_of_lines_and_single_lines_apply_in_seq_order(
         [
             _single_line_item(1, "L1", "first"),
             _batch_item(
-                2, [line_data("L1", "batch"), line_data("L2", "batch"), line_data("L3", "batch")]
+                2,
+                [line_data("L1", "batch"), line_data("L2", "batch"), line_data("L3", "batch")],
+                kind,
             ),
             _single_line_item(3, "L2", "last"),
         ]
@@ -312,9 +321,9 @@ def test_a_batch_of_lines_and_single_lines_apply_in_seq_order(
 
 
 def test_a_malformed_batch_leaves_nothing(
-    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]]
+    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]], kind: str
 ) -> None:
-    bad = _batch_item(2, [line_data("L1", "x"), line_data("L2", "y")])
+    bad = _batch_item(2, [line_data("L1", "x"), line_data("L2", "y")], kind)
     bad.data["ids"].pop()  # one line without its portal id
     with pytest.raises(ValueError, match="differ in length"):
         store.apply_changes(read([patient_item(1, "P1", "M1"), bad]), 2)
@@ -328,9 +337,13 @@ def test_a_malformed_batch_leaves_nothing(
     [("amount_cents", float("nan")), ("amount_cents", 12.5), ("description", "x" * 1_000_000)],
 )
 def test_a_batch_with_a_hostile_line_leaves_nothing(
-    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]], field: str, value: Any
+    store: LocalStore,
+    read: Callable[[list[ChangeItem]], list[ChangeItem]],
+    kind: str,
+    field: str,
+    value: Any,
 ) -> None:
-    bad = _batch_item(2, [line_data("L1", "x"), {**line_data("L2", "y"), field: value}])
+    bad = _batch_item(2, [line_data("L1", "x"), {**line_data("L2", "y"), field: value}], kind)
     with pytest.raises(ValueError):
         store.apply_changes(read([patient_item(1, "P1", "M1"), bad]), 2)
     assert store.last_seq() == 0
@@ -338,8 +351,29 @@ def test_a_batch_with_a_hostile_line_leaves_nothing(
 
 
 def test_batch_text_is_kept_as_given(
-    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]]
+    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]], kind: str
 ) -> None:
     text = "\u202eevil</td><script>x</script> \x01 \U0001f600"
-    store.apply_changes(read([_batch_item(1, [line_data("L1", text)])]), 1)
+    store.apply_changes(read([_batch_item(1, [line_data("L1", text)], kind)]), 1)
     assert _lines(store) == {"L1": ("LP-L1", text)}
+
+
+def test_batches_of_both_kinds_in_one_page_keep_each_lines_last_row(
+    store: LocalStore, read: Callable[[list[ChangeItem]], list[ChangeItem]]
+) -> None:
+    # An older batch (one object per line) and newer ones in columns, naming lines again: each
+    # line is written once, as its highest-seq item has it.
+    page = read(
+        [
+            _batch_item(1, [line_data("L1", "old"), line_data("L2", "old")], "ledger_lines"),
+            _batch_item(2, [line_data("L2", "new"), line_data("L3", "new")]),
+            _batch_item(3, [line_data("L3", "newest"), line_data("L4", "newest")]),
+        ]
+    )
+    assert store.apply_changes(page, 3) == {"ledger_line"}
+    assert _lines(store) == {
+        "L1": ("LP-L1", "old"),
+        "L2": ("LP-L2", "new"),
+        "L3": ("LP-L3", "newest"),
+        "L4": ("LP-L4", "newest"),
+    }

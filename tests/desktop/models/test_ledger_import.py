@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tests.billing_data import add_patients, ledger_rows, write_ledger_csv
-from visitdesk.api.wire_billing import AgingBuckets
+from visitdesk.api.commands import UPSERT_LEDGER_COLUMNS
+from visitdesk.api.wire_billing import AgingBuckets, LedgerColumns
 from visitdesk.desktop.models import LocalStore, billing
 from visitdesk.desktop.models.ledger_import import (
     LEDGER_UPLOAD_BATCH,
@@ -42,6 +43,19 @@ def test_good_file_imports_and_queues_uploads_and_reimport_changes_nothing(
     )
     assert seen and seen[-1][0] == seen[-1][1] == 2 * len(rows)
     assert line_count(store) == len(rows)
+    # The lines go up in columns, each line once, as the file has them.
+    uploads = store.pending_outbox_items()
+    assert {item.command for item in uploads} == {UPSERT_LEDGER_COLUMNS.name}
+    batches = [LedgerColumns.model_validate(item.body) for item in uploads]
+    assert [len(batch.external_id) for batch in batches[:-1]] == [LEDGER_UPLOAD_BATCH] * (
+        len(batches) - 1
+    )
+    sent = {
+        line.external_id: (line.mrn, line.description, line.amount_cents)
+        for batch in batches
+        for line in batch.records()
+    }
+    assert sent == {row[0]: (row[1], row[7], round(float(row[9]) * 100)) for row in rows}
     outbox_before = store.outbox_pending_count()
 
     again = import_ledger_csv(store, path)

@@ -13,9 +13,10 @@ from visitdesk.api.commands import (
     SET_CHECKIN_STATUS,
     SIGN_IN,
     UPSERT_LEDGER,
+    UPSERT_LEDGER_COLUMNS,
 )
 from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate
-from visitdesk.api.wire_billing import LedgerLineRecord, LedgerUpsert
+from visitdesk.api.wire_billing import LedgerColumns, LedgerLineRecord, LedgerUpsert
 from visitdesk.desktop.models import LocalStore, NotFoundError
 from visitdesk.sync.push_order import Footprint
 from visitdesk.sync.store import SyncStore
@@ -209,12 +210,15 @@ def test_the_push_line_gives_a_bulk_batch_as_its_text_and_the_rule_reads_its_rec
         for n in range(3)
     ]
     store.enqueue(UPSERT_LEDGER, {}, LedgerUpsert(lines=lines), "Ledger batch")
-    (batch,) = store.outbox_line(0, [], 10)
+    store.enqueue(UPSERT_LEDGER_COLUMNS, {}, LedgerColumns.of(lines[1:]), "Ledger columns")
+    batch, columns = store.outbox_line(0, [], 10)
     # Not parsed on the way out: the text is sent as it is, and is the body's own JSON.
-    assert batch.body is None
-    assert batch.body_json is not None
+    assert batch.body is None and columns.body is None
+    assert batch.body_json is not None and columns.body_json is not None
     assert LedgerUpsert.model_validate_json(batch.body_json).lines == lines
+    assert LedgerColumns.model_validate_json(columns.body_json).records() == lines[1:]
     assert Footprint.of(batch).records == {"L0", "L1", "L2"}
+    assert Footprint.of(columns).records == {"L1", "L2"}
     # Read by itself (the outbox view, a retry) the item still has its body.
     item = store.next_outbox_item()
     assert item is not None and item.body is not None

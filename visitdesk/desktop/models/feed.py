@@ -226,7 +226,7 @@ def _apply_checkins(session: Session, items: list[ChangeItem]) -> None:
 
 #: Kinds written by another kind's applier, together with its items (in one seq order): a batch
 #: of ledger lines is applied with the single lines. Reported as that kind.
-APPLIED_WITH = {billing_feed.BATCH_KIND: "ledger_line"}
+APPLIED_WITH = {kind: "ledger_line" for kind in billing_feed.BATCH_KINDS}
 
 #: How each kind of feed item is written, in the order kinds are applied within a page: records
 #: that others refer to come first (patients before their appointments, check-ins and ledgers).

@@ -33,9 +33,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from visitdesk.api.commands import UPSERT_LEDGER
+from visitdesk.api.commands import UPSERT_LEDGER_COLUMNS
 from visitdesk.api.wire import MAX_UPSERT_BATCH
-from visitdesk.api.wire_billing import MAX_LINE_CENTS, LedgerLineRecord, LedgerUpsert
+from visitdesk.api.wire_billing import MAX_LINE_CENTS, LedgerColumns, LedgerLineRecord
 from visitdesk.desktop.models import outbox
 from visitdesk.desktop.models.billing import LINE_FIELDS, LedgerLine, line_row
 from visitdesk.desktop.models.bulk import bulk_insert, chunks
@@ -261,9 +261,9 @@ def _write_lines(
     batches = list(chunks(changed, LEDGER_UPLOAD_BATCH))
     entries = [
         outbox.new_entry(
-            UPSERT_LEDGER,
+            UPSERT_LEDGER_COLUMNS,
             {},
-            LedgerUpsert(lines=list(batch)),
+            LedgerColumns.of(batch),
             f"Upload {len(batch)} ledger lines from {report.path.name}"
             + (f" (part {n} of {len(batches)})" if len(batches) > 1 else ""),
         )

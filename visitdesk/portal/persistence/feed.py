@@ -26,8 +26,9 @@ How they are kept with concurrent writers:
   long-polls of that practice (:mod:`visitdesk.portal.persistence.longpoll`), which answer all
   waiting desks from one shared read.
 
-Batch items: a bulk ledger upsert appends ONE ``ledger_lines`` item for all the lines it created
-or changed (``LedgerLinesOut``), so the feed, the practice row's lock and a desk's pull cost the
+Batch items: a bulk ledger upsert appends ONE ``ledger_columns`` item for all the lines it
+created or changed (``LedgerColumnsOut``, the lines in columns; a portal before feed level 3 wrote
+``ledger_lines`` items, one object per line, which stay readable), so the feed, the practice row's lock and a desk's pull cost the
 same for 5,000 lines as for one. A page ends after its :data:`BATCH_ITEMS_PER_PAGE`-th batch and
 reads only those batches' data; the order and re-read promises above hold per item as before.
 

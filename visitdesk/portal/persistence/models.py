@@ -12,6 +12,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
+from itertools import accumulate
+from operator import add
 
 from sqlalchemy import (
     BigInteger,
@@ -40,22 +42,28 @@ def new_ids(count: int) -> Iterator[str]:
 
     Ordered ids go in at the end of a table's primary-key index. Random ones each landed on a
     different page of it: at a million ledger lines a 5,000-line batch rewrote (and logged) most
-    of the index, and the push slowed down as the table grew. The random bits come from one
-    read: each ``uuid4()`` makes its own system call, giving up the interpreter lock, and with a
-    worker's other threads busy getting it back took longer than the rest of the upsert."""
-    stamp = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | 0b10 << 62
-    random = os.urandom(10 * count)
-    values = sorted(
-        stamp
-        | (bits >> 62 & 0xFFF) << 64  # 12 random bits after the version
-        | (bits & (1 << 62) - 1)  # 62 random bits after the variant
-        for bits in (
-            int.from_bytes(random[start : start + 10]) for start in range(0, 10 * count, 10)
-        )
-    )
-    for value in values:
-        text = f"{value:032x}"
-        yield f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    of the index, and the push slowed down as the table grew.
+
+    The random bits follow RFC 9562's counter method: a batch's ids share the time and the first
+    26 random bits, and the last 48 bits start at a random value and grow by a random step of
+    1 to 65,536 from one id to the next. So the ids come out ordered without a sort, are built
+    by C loops only (a tenth of what working out each id on its own cost), and none can be told
+    from the one before it. The random bits come from one read: each ``uuid4()`` makes its own
+    system call, giving up the interpreter lock, and with a worker's other threads busy getting
+    it back took longer than the rest of the upsert."""
+    if not 0 <= count < 1 << 31:
+        raise ValueError(f"cannot make {count} ids at once")
+    random = os.urandom(10 + 2 * count)
+    millis = time.time_ns() // 1_000_000
+    version_and_a = 0x7000 | int.from_bytes(random[0:2]) & 0xFFF
+    variant_and_b = 0x8000 | int.from_bytes(random[2:4]) & 0x3FFF
+    head = f"{millis >> 16 & 0xFFFFFFFF:08x}-{millis & 0xFFFF:04x}-{version_and_a:04x}-"
+    head += f"{variant_and_b:04x}-"
+    # Room above the start for `count` steps of up to 65,536 each.
+    start = int.from_bytes(random[4:10]) % ((1 << 48) - (count + 1) * 0x10000)
+    steps = memoryview(random[10:]).cast("H")  # each id adds its step, and 1
+    lows = map(add, accumulate(steps), range(start + 1, start + 1 + count))
+    return map(head.__add__, map("{:012x}".format, lows))
 
 
 class Practice(Base):

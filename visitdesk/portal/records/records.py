@@ -58,6 +58,8 @@ def _one_of(session: Session, column: Any, values: Sequence[str]) -> Iterable[An
 
 
 def _reject_duplicates(keys: Sequence[str], what: str, collection: str) -> None:
+    if len(set(keys)) == len(keys):
+        return
     seen: dict[str, int] = {}
     for index, key in enumerate(keys):
         if key in seen:
@@ -86,6 +88,8 @@ def require_patients(
 
     The message points at the first such row (``field[index]``) and counts the others.
     """
+    if {mrn for mrns in mrns_by_row for mrn in mrns} <= patient_ids.keys():
+        return
     rows = [
         (index, mrn)
         for index, mrns in enumerate(mrns_by_row)

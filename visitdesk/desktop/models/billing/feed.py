@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
+from visitdesk.api.sql_rows import insert_columns
 from visitdesk.api.wire import ChangeItem
 from visitdesk.api.wire_billing import LedgerLineOut, PaymentOut
 from visitdesk.api.wire_feed import batch_of
@@ -41,38 +43,52 @@ def line_row(record: Any, now: datetime) -> dict[str, Any]:
     return row
 
 
-#: The feed kind whose one item is a whole batch of imported lines (LedgerLinesOut).
-BATCH_KIND = "ledger_lines"
+#: The feed kinds whose one item is a whole batch of imported lines (in columns, or older, one
+#: object per line).
+BATCH_KINDS = frozenset({"ledger_columns", "ledger_lines"})
+#: The columns of the local ledger a feed line fills.
+_FILLED = (*LINE_FIELDS, "external_id", "patient_mrn", "guarantor_mrn", "portal_id", "source")
 
 
 def apply_ledger_lines(session: Session, items: list[ChangeItem]) -> None:
-    """Write ``ledger_line`` items (one line each) and ``ledger_lines`` items (a batch each)
-    together: where a page holds a line twice, the item with the higher seq wins."""
+    """Write ``ledger_line`` items (one line each) and batch items (``ledger_columns``,
+    ``ledger_lines``) together: where a page holds a line twice, the item with the higher seq
+    wins. A batch stays in columns on its way to the table."""
     table = table_of(LedgerLine)
-    deletes = [item.id for item in items if item.op == "delete" and item.kind != BATCH_KIND]
+    deletes = [item.id for item in items if item.op == "delete" and item.kind not in BATCH_KINDS]
     delete_where_in(session, table, "portal_id", deletes)
-    singles = [item for item in items if item.op == "upsert" and item.kind != BATCH_KIND]
+    singles = [item for item in items if item.op == "upsert" and item.kind not in BATCH_KINDS]
     # One validation call for the page's single lines: a call per line cost a third more.
     records = iter(_LINES.validate_python([i.data for i in singles]))
-    rows: dict[str, dict[str, Any]] = {}
+    columns: dict[str, list[Any]] = {name: [] for name in (*_FILLED, "updated_at")}
     for item in sorted(items, key=lambda i: i.seq):
         if item.op != "upsert":
             continue
-        if item.kind == BATCH_KIND:
+        if item.kind in BATCH_KINDS:
             batch = batch_of(item)  # read in one pass with its page, or validated now
-            for line, portal_id in zip(batch.lines, batch.ids, strict=True):
-                row = line_row(line, batch.updated_at)
-                row["portal_id"] = portal_id
-                row["source"] = "import"
-                rows[line.external_id] = row
+            lines = batch.lines
+            for name in LINE_FIELDS:
+                columns[name].extend(getattr(lines, name))
+            columns["external_id"].extend(lines.external_id)
+            columns["patient_mrn"].extend(lines.mrn)
+            columns["guarantor_mrn"].extend(lines.guarantor_mrn)
+            columns["portal_id"].extend(batch.ids)
+            columns["source"].extend(repeat("import", lines.size))
+            columns["updated_at"].extend(repeat(batch.updated_at, lines.size))
         else:
             record = next(records)
             row = line_row(record, record.updated_at)
-            row["portal_id"] = item.id
-            row["source"] = record.source
-            rows[record.external_id] = row
+            row.update(portal_id=item.id, source=record.source)
+            for name, values in columns.items():
+                values.append(row[name])
+    count = len(columns["external_id"])
+    # A line given more than once keeps its last row (the highest seq).
+    last = dict(zip(columns["external_id"], range(count), strict=True))
+    if len(last) < count:
+        kept = sorted(last.values())
+        columns = {name: [values[n] for n in kept] for name, values in columns.items()}
     fields = (*LINE_FIELDS, "patient_mrn", "guarantor_mrn", "portal_id", "source", "updated_at")
-    bulk_insert(session, table, list(rows.values()), conflict="external_id", update=fields)
+    insert_columns(session.connection(), table, columns, conflict="external_id", update=fields)
 
 
 def apply_payments(session: Session, items: list[ChangeItem]) -> None:

@@ -10,9 +10,8 @@ from starlette.responses import Response
 
 from visitdesk.api.commands import GET_CHANGES
 from visitdesk.api.wire import (
-    BATCH_CHANGE_KINDS,
-    FEED_LEVEL,
     FEED_LEVEL_HEADER,
+    FEED_LEVEL_OF_BATCH,
     MAX_CHANGES_LIMIT,
     MAX_SEQ,
     MAX_WAIT_SECONDS,
@@ -54,7 +53,9 @@ FEED_KINDS: dict[Role, frozenset[str] | None] = {
             "quick_texts",
         }
     ),
-    Role.BILLING: frozenset({"patient", "ledger_line", "ledger_lines", "payment"}),
+    Role.BILLING: frozenset(
+        {"patient", "ledger_line", "ledger_lines", "ledger_columns", "payment"}
+    ),
     Role.MANAGER: None,
 }
 
@@ -116,7 +117,8 @@ async def get_changes(
         LONGPOLLS.dec()
     if wait:
         observe_delivery(page.items)
-    if not _reads_batches(request) and any(i.kind in BATCH_CHANGE_KINDS for i in page.items):
+    needed = max((FEED_LEVEL_OF_BATCH.get(i.kind, 1) for i in page.items), default=1)
+    if _level_read(request) < needed:
         raise UpgradeRequired(
             "This VisitDesk is older than the portal and cannot read its change feed any more; "
             "install the current VisitDesk on this workstation to go on syncing."
@@ -124,7 +126,8 @@ async def get_changes(
     return Response(page_json(page), media_type="application/json")
 
 
-def _reads_batches(request: Request) -> bool:
-    """Does the desk read batch items (feed level 2 and up)? One that does not would skip them."""
+def _level_read(request: Request) -> int:
+    """The feed level the desk reads (1 when it says none): a desk reading a lower level than a
+    batch item's would skip it as a kind it does not know."""
     level = request.headers.get(FEED_LEVEL_HEADER, "")
-    return level.isdecimal() and len(level) < 6 and int(level) >= FEED_LEVEL
+    return int(level) if level.isdecimal() and len(level) < 6 else 1
