@@ -4,6 +4,7 @@ ledger lines is one item, LedgerColumnsOut)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -178,7 +179,7 @@ def test_bulk_ids_are_time_ordered_uuids() -> None:
     # A random start of 74 bits: two batches in the same millisecond still differ.
     assert not set(ids) & set(new_ids(2_000))
     # From one id to the next the low bits grow by a random step: no id follows from another.
-    steps = [uuid.UUID(b).int - uuid.UUID(a).int for a, b in zip(ids, ids[1:], strict=False)]
+    steps = [uuid.UUID(b).int - uuid.UUID(a).int for a, b in itertools.pairwise(ids)]
     assert min(steps) >= 1 and max(steps) <= 0x10000 and len(set(steps)) > 1_000
     assert list(new_ids(0)) == []
     with pytest.raises(ValueError):
