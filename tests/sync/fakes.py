@@ -153,6 +153,7 @@ class FakeStore:
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
         self.outbox: dict[int, OutboxItem] = {}
         self.failed: dict[int, str] = {}
+        self.retryable: dict[int, bool] = {}
         self.sent: list[int] = []
         self.attempt_errors: list[tuple[int, str]] = []
         self.closed = False
@@ -180,6 +181,11 @@ class FakeStore:
     def failed_messages(self) -> dict[int, str]:
         with self.lock:
             return dict(self.failed)
+
+    def failed_retryable(self) -> dict[int, bool]:
+        """Whether each failed item may be sent again (the outbox screen's Send again)."""
+        with self.lock:
+            return dict(self.retryable)
 
     def enqueue(self, checkin_id: str, body: dict[str, Any] | None = None) -> OutboxItem:
         """Queue a check-in status change (the engine treats every command alike)."""
@@ -269,6 +275,7 @@ class FakeStore:
         with self.lock:
             self._check("outbox_failed")
             self.failed[item_id] = message
+            self.retryable[item_id] = retryable
 
     def outbox_pending_count(self) -> int:
         with self.lock:
@@ -331,6 +338,9 @@ class ProbeLocalStore(LocalStore):
 
     def failed_messages(self) -> dict[int, str]:
         return {item.id: item.last_error or "" for item in self.failed_outbox_items()}
+
+    def failed_retryable(self) -> dict[int, bool]:
+        return {item.id: item.retryable for item in self.failed_outbox_items()}
 
     def enqueue(  # type: ignore[override]
         self, checkin_id: str, body: dict[str, Any] | None = None

@@ -14,18 +14,20 @@ import requests
 
 from tests.fixtures_keyring import MemoryKeyring
 from tests.fixtures_portal import PortalFactory, PortalPractice, http_session, make_practice
+from tests.portal.helpers import idem, staff_headers
 from tests.sync.fakes import wait_for
 from tests.sync.portal_helpers import patient_checkin, staff_client
 from visitdesk.api.commands import SET_CHECKIN_STATUS
 from visitdesk.api.wire import CheckInStatus, CheckInStatusUpdate, PatientRecord, Role
 from visitdesk.portal.persistence.db import Database
-from visitdesk.sync.client import PortalClient
+from visitdesk.sync.client import PortalClient, _raise_for_status
 from visitdesk.sync.credentials import SERVICE, MemoryTokenStore, open_token_store
 from visitdesk.sync.errors import (
     AuthExpired,
     Forbidden,
     NotFound,
     PortalOffline,
+    PortalOutdated,
     PortalUntrusted,
     Rejected,
     SignInFailed,
@@ -363,6 +365,26 @@ def test_upsert_patients_is_idempotent_per_key(practice: PortalPractice) -> None
     assert replay == first  # replayed, not applied again
     again = client.upsert_patients([_patient("NEW-1"), _patient("NEW-2")], str(uuid.uuid4()))
     assert (again.created, again.unchanged) == (0, 2)
+
+
+def test_a_route_the_portal_lacks_is_told_apart_from_a_record_it_lacks(
+    portal_http: requests.Session, practice: PortalPractice
+) -> None:
+    # What a newer desk meets at an older portal: the framework's answer for an unknown path or
+    # method, which none of the portal's own refusals repeats.
+    headers = {**staff_headers(portal_http, practice, "billing"), **idem()}
+    unknown_path = portal_http.put(
+        f"{practice.staff_url}/ledger/of-a-later-version", json={}, headers=headers, timeout=15
+    )
+    unknown_method = portal_http.delete(f"{practice.staff_url}/ledger", headers=headers, timeout=15)
+    for answer in (unknown_path, unknown_method):
+        with pytest.raises(PortalOutdated):
+            _raise_for_status(answer)
+    desk = staff_client(practice, "front_desk")
+    with pytest.raises(NotFound) as missing:
+        desk.set_checkin_status("no-such-checkin", "roomed", str(uuid.uuid4()))
+    assert missing.value.user_message == "No such check-in."
+    desk.close()
 
 
 def test_checkin_status_and_errors(practice: PortalPractice) -> None:

@@ -25,6 +25,7 @@ from visitdesk.sync.errors import (
     AuthExpired,
     NotFound,
     PortalOffline,
+    PortalOutdated,
     RateLimited,
     Rejected,
     ServerError,
@@ -229,6 +230,20 @@ def test_not_found_is_permanent(engine: SyncEngine, portal: FakePortal, store: F
     portal.send_errors = [NotFound()]
     assert engine.push_once() == 0
     assert item.id in store.failed_messages()
+
+
+def test_a_change_an_older_portal_has_no_route_for_is_kept_to_send_again(
+    engine: SyncEngine, portal: FakePortal, store: FakeStore
+) -> None:
+    item = store.enqueue("x")
+    portal.send_errors = [PortalOutdated()]
+    assert engine.push_once() == 0
+    assert store.failed_messages() == {item.id: PortalOutdated.user_message}
+    assert store.failed_retryable() == {item.id: True}
+    gone = store.enqueue("y")
+    portal.send_errors = [NotFound()]
+    assert engine.push_once() == 0
+    assert store.failed_retryable()[gone.id] is False
 
 
 def test_push_once_raises_transient_errors_and_keeps_the_item(

@@ -21,11 +21,13 @@ from visitdesk.sync.errors import (
     NotFound,
     PortalError,
     PortalOffline,
+    PortalOutdated,
     PortalUntrusted,
     RateLimited,
     Rejected,
     ServerError,
     is_transient,
+    may_succeed_again,
 )
 
 
@@ -77,6 +79,24 @@ def test_forbidden_and_not_found_use_portal_detail_or_default() -> None:
     with pytest.raises(NotFound) as missing:
         _raise_for_status(_response(404))
     assert missing.value.user_message == NotFound.user_message
+
+
+@pytest.mark.parametrize(("status", "detail"), [(404, "Not Found"), (405, "Method Not Allowed")])
+def test_a_request_the_portal_has_no_route_for_means_the_portal_is_older(
+    status: int, detail: str
+) -> None:
+    # The framework's own answer for an unknown path or method: a newer desk reached an older
+    # portal. Unlike a record the portal could not find, the change may go through after it is
+    # upgraded, so the outbox keeps it to send again.
+    with pytest.raises(PortalOutdated) as outdated:
+        _raise_for_status(_response(status, {"detail": detail}))
+    assert "older version" in outdated.value.user_message
+    assert may_succeed_again(outdated.value) and not is_transient(outdated.value)
+    with pytest.raises(NotFound) as missing:
+        _raise_for_status(_response(404, {"detail": "No such patient in this practice."}))
+    assert not may_succeed_again(missing.value)
+    with pytest.raises(Rejected):
+        _raise_for_status(_response(405, {"detail": "Nope."}))
 
 
 def test_validation_detail_keeps_field_and_message_but_not_the_input() -> None:

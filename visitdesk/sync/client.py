@@ -70,6 +70,7 @@ from visitdesk.sync.errors import (
     NotFound,
     PortalError,
     PortalOffline,
+    PortalOutdated,
     PortalUntrusted,
     RateLimited,
     Rejected,
@@ -623,21 +624,29 @@ def _detail(resp: requests.Response) -> str:
     return text[:MAX_DETAIL]
 
 
+#: What the web framework answers for a path, or a method on it, that the portal has no route for.
+#: The portal's own refusals always say which record or rule (see the portal's `web/errors.py`).
+_NO_ROUTE = {404: "Not Found", 405: "Method Not Allowed"}
+
+
 def _raise_for_status(resp: requests.Response) -> None:
     status = resp.status_code
     if status < 300:
         return
     if status == 401:
         raise AuthExpired()
+    detail = _detail(resp)
     if status == 403:
-        raise Forbidden(_detail(resp) or None)
+        raise Forbidden(detail or None)
+    if status in _NO_ROUTE and detail == _NO_ROUTE[status]:
+        raise PortalOutdated()
     if status == 404:
-        raise NotFound(_detail(resp) or None)
+        raise NotFound(detail or None)
     if status == 429:
         raise RateLimited(_retry_after(resp))
     if status >= 500:
         raise ServerError(status)
-    raise Rejected(status, _detail(resp) or f"HTTP {status}")
+    raise Rejected(status, detail or f"HTTP {status}")
 
 
 def _retry_after(resp: requests.Response) -> float | None:

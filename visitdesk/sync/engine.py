@@ -575,7 +575,9 @@ class SyncEngine:
         return datetime.now(UTC) - created > self.hold_after
 
     def _park(self, item: OutboxItem, message: str, reason: str, retryable: bool = True) -> None:
-        log.warning("Outbox item %d refused for good (%s)", item.id, reason)
+        log.warning(
+            "Outbox item %d refused (%s; may be sent again: %s)", item.id, reason, retryable
+        )
         with self._guard:
             if self._stopped:
                 raise EngineStopped()

@@ -55,6 +55,16 @@ class NotFound(PortalError):
     user_message = "The portal could not find that record."
 
 
+class PortalOutdated(PortalError):
+    """404 or 405 for the request itself: the portal has no such route, so it runs a version older
+    than this desk's. Sent again unchanged once the portal is upgraded, it goes through."""
+
+    user_message = (
+        "The portal runs an older version of VisitDesk that does not take this change yet. "
+        "It is kept here: send it again once the portal has been upgraded."
+    )
+
+
 class Rejected(PortalError):
     """Any other 4xx: the portal refused the request; `message` is the portal's detail."""
 
