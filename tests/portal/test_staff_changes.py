@@ -218,6 +218,9 @@ def test_a_desk_that_cannot_read_batches_is_told_to_update(
     front = staff_headers(portal_http, practice, "front_desk")
     assert _page(portal_http, practice, front, limit=5000)["items"]
     assert _page(portal_http, practice, manager, after=0, limit=1)["items"]
+    for odd in ("0", "x", "9" * 5000):
+        headers = {**manager, FEED_LEVEL_HEADER: odd}
+        assert _page(portal_http, practice, headers, after=0, limit=1)["items"]
 
 
 def test_a_desk_reading_level_2_still_reads_batches_written_one_object_per_line(

@@ -27,10 +27,11 @@ How they are kept with concurrent writers:
   waiting desks from one shared read.
 
 Batch items: a bulk ledger upsert appends ONE ``ledger_columns`` item for all the lines it
-created or changed (``LedgerColumnsOut``, the lines in columns; a portal before feed level 3 wrote
-``ledger_lines`` items, one object per line, which stay readable), so the feed, the practice row's lock and a desk's pull cost the
-same for 5,000 lines as for one. A page ends after its :data:`BATCH_ITEMS_PER_PAGE`-th batch and
-reads only those batches' data; the order and re-read promises above hold per item as before.
+created or changed (``LedgerColumnsOut``, the lines in columns; a portal before feed level 3
+wrote ``ledger_lines`` items, one object per line, which stay readable), so the feed, the
+practice row's lock and a desk's pull cost the same for 5,000 lines as for one. A page ends
+after its :data:`BATCH_ITEMS_PER_PAGE`-th batch and reads only those batches' data; the order and
+re-read promises above hold per item as before.
 
 Measured ceiling (``python bench/portal_load.py --feed-ceiling``: PostgreSQL 15 on the quiet
 2-core development machine; one practice, 8 writer threads): about 1,300-1,400 transactions a

@@ -117,8 +117,11 @@ async def get_changes(
         LONGPOLLS.dec()
     if wait:
         observe_delivery(page.items)
-    needed = max((FEED_LEVEL_OF_BATCH.get(i.kind, 1) for i in page.items), default=1)
-    if _level_read(request) < needed:
+    needed = max(
+        (FEED_LEVEL_OF_BATCH[i.kind] for i in page.items if i.kind in FEED_LEVEL_OF_BATCH),
+        default=0,
+    )
+    if needed and _level_read(request) < needed:
         raise UpgradeRequired(
             "This VisitDesk is older than the portal and cannot read its change feed any more; "
             "install the current VisitDesk on this workstation to go on syncing."
