@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from tests.backends import BACKENDS
 from tests.portal.test_feed_concurrency import _new_practice, feed_db
+from tests.sync.batches import records_of
 from visitdesk.api.wire import PatientOut, PatientRecord
 from visitdesk.api.wire_billing import (
     LedgerColumns,
@@ -92,7 +93,7 @@ def _per_line(batch: LedgerColumnsOut) -> list[LedgerLineOut]:
             updated_at=batch.updated_at,
         )
         for line, line_id, patient_id, guarantor_id in zip(
-            batch.lines.records(),
+            records_of(batch.lines),
             batch.ids,
             batch.patient_ids,
             batch.guarantor_patient_ids,

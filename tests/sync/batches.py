@@ -52,6 +52,14 @@ def ledger_columns(line_ids: Iterable[str], mrn: str, cents: int = 2500) -> Ledg
     return LedgerColumns.of(ledger_batch(line_ids, mrn, cents).lines)
 
 
+def records_of(batch: LedgerColumns) -> list[LedgerLineRecord]:
+    """The lines of a batch in columns, one object each (to compare with what was imported)."""
+    return [
+        LedgerLineRecord.model_construct(**dict(zip(LEDGER_COLUMNS, values, strict=True)))
+        for values in zip(*batch.columns().values(), strict=True)
+    ]
+
+
 def line_data(
     external_id: str, description: str = "Office visit", **changes: Any
 ) -> dict[str, Any]:

@@ -156,13 +156,6 @@ class LedgerColumns(Wire):
         """Each column by its field name, in :data:`LEDGER_COLUMNS` order."""
         return {name: getattr(self, name) for name in LEDGER_COLUMNS}
 
-    def records(self) -> list[LedgerLineRecord]:
-        """The lines one object each (for a few lines; a batch is handled in columns)."""
-        return [
-            LedgerLineRecord.model_construct(**dict(zip(LEDGER_COLUMNS, values, strict=True)))
-            for values in zip(*self.columns().values(), strict=True)
-        ]
-
 
 #: The columns of a :class:`LedgerColumns` batch: the fields of a line.
 LEDGER_COLUMNS: tuple[str, ...] = tuple(LedgerLineRecord.model_fields)

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tests.billing_data import add_patients, ledger_rows, write_ledger_csv
+from tests.sync.batches import records_of
 from visitdesk.api.commands import UPSERT_LEDGER_COLUMNS
 from visitdesk.api.wire_billing import AgingBuckets, LedgerColumns
 from visitdesk.desktop.models import LocalStore, billing
@@ -53,7 +54,7 @@ def test_good_file_imports_and_queues_uploads_and_reimport_changes_nothing(
     sent = {
         line.external_id: (line.mrn, line.description, line.amount_cents)
         for batch in batches
-        for line in batch.records()
+        for line in records_of(batch)
     }
     assert sent == {row[0]: (row[1], row[7], round(float(row[9]) * 100)) for row in rows}
     outbox_before = store.outbox_pending_count()

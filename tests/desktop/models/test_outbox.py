@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from tests.sync.batches import records_of
 from visitdesk.api.commands import (
     GET_CHANGES,
     LIST_SECURITY_CODES,
@@ -216,7 +217,7 @@ def test_the_push_line_gives_a_bulk_batch_as_its_text_and_the_rule_reads_its_rec
     assert batch.body is None and columns.body is None
     assert batch.body_json is not None and columns.body_json is not None
     assert LedgerUpsert.model_validate_json(batch.body_json).lines == lines
-    assert LedgerColumns.model_validate_json(columns.body_json).records() == lines[1:]
+    assert records_of(LedgerColumns.model_validate_json(columns.body_json)) == lines[1:]
     assert Footprint.of(batch).records == {"L0", "L1", "L2"}
     assert Footprint.of(columns).records == {"L1", "L2"}
     # Read by itself (the outbox view, a retry) the item still has its body.
