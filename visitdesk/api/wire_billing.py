@@ -76,7 +76,24 @@ class LedgerLineOut(LedgerLineRecord):
     updated_at: AwareDatetime
 
 
-class LedgerLinesOut(Wire):
+class _BatchOut(Wire):
+    """What a batch feed item says of its lines besides the lines: when they were written, and
+    the n-th line's portal id and patients (``ids[n]``, ``patient_ids[n]``,
+    ``guarantor_patient_ids[n]``)."""
+
+    updated_at: AwareDatetime
+    ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
+    patient_ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
+    guarantor_patient_ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
+
+    def _require_size(self, size: int) -> None:
+        if not len(self.ids) == len(self.patient_ids) == len(self.guarantor_patient_ids):
+            raise ValueError("ids, patient_ids and guarantor_patient_ids differ in length")
+        if len(self.ids) != size:
+            raise ValueError("ids and lines differ in length")
+
+
+class LedgerLinesOut(_BatchOut):
     """Data of a ``ledger_lines`` feed item: the lines one bulk upsert created or changed.
 
     One item stands for a whole batch (up to :data:`MAX_UPSERT_BATCH` lines), in columns: the
@@ -86,18 +103,11 @@ class LedgerLinesOut(Wire):
     item, a batch costs the portal one feed row instead of thousands, and a desk one parse.
     """
 
-    updated_at: AwareDatetime
-    ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
-    patient_ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
-    guarantor_patient_ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
     lines: Annotated[list[LedgerLineRecord], Field(max_length=MAX_UPSERT_BATCH)]
 
     @model_validator(mode="after")
     def _same_length(self) -> LedgerLinesOut:
-        if not len(self.ids) == len(self.patient_ids) == len(self.guarantor_patient_ids):
-            raise ValueError("ids, patient_ids and guarantor_patient_ids differ in length")
-        if len(self.ids) != len(self.lines):
-            raise ValueError("ids and lines differ in length")
+        self._require_size(len(self.lines))
         return self
 
 
@@ -161,23 +171,16 @@ class LedgerColumns(Wire):
 LEDGER_COLUMNS: tuple[str, ...] = tuple(LedgerLineRecord.model_fields)
 
 
-class LedgerColumnsOut(Wire):
+class LedgerColumnsOut(_BatchOut):
     """Data of a ``ledger_columns`` feed item (feed level 3): the lines one bulk upsert created
     or changed, as :class:`LedgerLinesOut` but with the lines in columns
     (:class:`LedgerColumns`). The n-th line has portal id ``ids[n]``."""
 
-    updated_at: AwareDatetime
-    ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
-    patient_ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
-    guarantor_patient_ids: Annotated[list[str], Field(max_length=MAX_UPSERT_BATCH)]
     lines: LedgerColumns
 
     @model_validator(mode="after")
     def _same_length(self) -> LedgerColumnsOut:
-        if not len(self.ids) == len(self.patient_ids) == len(self.guarantor_patient_ids):
-            raise ValueError("ids, patient_ids and guarantor_patient_ids differ in length")
-        if len(self.ids) != self.lines.size:
-            raise ValueError("ids and lines differ in length")
+        self._require_size(self.lines.size)
         return self
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
@@ -21,17 +21,20 @@ router = APIRouter(route_class=PortalRoute, tags=["staff billing"])
 
 Biller = Annotated[StaffWriter, Depends(staff_writer(Role.BILLING, Role.MANAGER))]
 
+#: The refusals a bulk ledger upsert may answer, for the API's description.
+_BULK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Missing Idempotency-Key"},
+    401: {"model": ErrorBody},
+    403: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
+
 
 @staff_route(
     router,
     UPSERT_LEDGER,
     max_body_size=BULK_BODY_LIMIT,
-    responses={
-        400: {"model": ErrorBody, "description": "Missing Idempotency-Key"},
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-    },
+    responses=_BULK_ANSWERS,
 )
 def upsert_ledger(body: LedgerUpsert, writer: Biller) -> Response:
     """Create or update ledger lines by the practice system's line id; MRNs must exist here."""
@@ -47,12 +50,7 @@ def upsert_ledger(body: LedgerUpsert, writer: Biller) -> Response:
     router,
     UPSERT_LEDGER_COLUMNS,
     max_body_size=BULK_BODY_LIMIT,
-    responses={
-        400: {"model": ErrorBody, "description": "Missing Idempotency-Key"},
-        401: {"model": ErrorBody},
-        403: {"model": ErrorBody},
-        422: {"model": ErrorBody},
-    },
+    responses=_BULK_ANSWERS,
 )
 def upsert_ledger_columns(body: LedgerColumns, writer: Biller) -> Response:
     """As PUT /ledger, with the lines in columns: the n-th line is the n-th value of each."""
