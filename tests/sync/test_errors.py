@@ -97,6 +97,17 @@ def test_a_request_the_portal_has_no_route_for_means_the_portal_is_older(
     assert not may_succeed_again(missing.value)
     with pytest.raises(Rejected):
         _raise_for_status(_response(405, {"detail": "Nope."}))
+    # Only the framework's exact words count: look-alikes (a bidi override, a control character,
+    # padding, a megabyte of text, a detail that is not text) stay what their status says.
+    for odd in (
+        "Not Found\u202e",
+        "Not\x00Found",
+        " Not Found",
+        "Not Found" * 120_000,
+        ["Not Found"],
+    ):
+        with pytest.raises(NotFound):
+            _raise_for_status(_response(404, {"detail": odd}))
 
 
 def test_validation_detail_keeps_field_and_message_but_not_the_input() -> None:
